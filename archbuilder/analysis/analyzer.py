@@ -1,0 +1,168 @@
+"""``analyze(blueprint) -> Analysis``: what a network costs, computed without Keras."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archbuilder.analysis.graph import Graph, Node, build_graph
+from archbuilder.blueprint.errors import Problem, format_path
+from archbuilder.blueprint.io import load_blueprint
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.blueprint.resolve import Resolution, resolve_with_origins
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+Dtype = Literal["float32", "float16", "bfloat16", "float64"]
+
+#: Optimizer state kept per parameter (slots), as Keras's optimizers keep it.
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2, "adamw": 2, "nadam": 2}
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """One Keras layer of the network."""
+
+    path: str
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    receptive_field: tuple[int, int] | None
+    jump: tuple[int, int] | None
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def activation_elements(self) -> int:
+        return math.prod(self.output_shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "type": self.type,
+            "inputs": list(self.inputs),
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "activation_elements": self.activation_elements,
+            "receptive_field": None if self.receptive_field is None else {
+                "size": list(self.receptive_field), "jump": list(self.jump or (1, 1))},
+        }
+
+
+def _report(node: Node) -> LayerReport:
+    effect = node.effect
+    return LayerReport(
+        path=format_path(node.path), name=node.name, type=node.type, inputs=node.inputs,
+        output_shape=effect.output.shape, trainable_params=effect.trainable,
+        non_trainable_params=effect.non_trainable, macs=effect.macs,
+        receptive_field=effect.output.receptive_field, jump=effect.output.jump,
+    )
+
+
+@dataclass
+class Analysis:
+    """Per-layer and total costs of a resolved blueprint."""
+
+    blueprint: Blueprint
+    layers: list[LayerReport]
+    outputs: dict[str, tuple[int, ...]]
+    warnings: list[Problem] = field(default_factory=list)
+    graph: Graph | None = field(default=None, repr=False)
+    resolution: Resolution | None = field(default=None, repr=False)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(layer.trainable_params for layer in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(layer.non_trainable_params for layer in self.layers)
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 x MACs (one multiply and one add each)."""
+        return 2 * self.macs
+
+    @property
+    def activation_elements(self) -> int:
+        """Elements of every layer output (and the input) for one example's forward pass."""
+        return sum(layer.activation_elements for layer in self.layers)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return next(iter(self.outputs.values()))
+
+    def activation_bytes(self, dtype: Dtype = "float32") -> int:
+        return self.activation_elements * DTYPE_BYTES[dtype]
+
+    def training_memory(self, batch_size: int = 32, dtype: Dtype = "float32", optimizer: str = "adam") -> dict[str, int]:
+        """Estimate of training memory in bytes: activations kept for backward, weights, gradients, slots.
+
+        Weights, gradients and optimizer slots are float32 (Keras keeps float32 variables under
+        mixed precision); activations use ``dtype``.
+        """
+        if optimizer not in OPTIMIZER_SLOTS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZER_SLOTS)}")
+        weight_bytes = self.params * 4
+        estimate = {
+            "activations": self.activation_bytes(dtype) * batch_size,
+            "weights": weight_bytes,
+            "gradients": self.trainable_params * 4,
+            "optimizer_slots": self.trainable_params * 4 * OPTIMIZER_SLOTS[optimizer],
+        }
+        estimate["total"] = sum(estimate.values())
+        return estimate
+
+    def to_dict(self, batch_size: int = 32, dtype: Dtype = "float32", optimizer: str = "adam") -> dict[str, Any]:
+        return {
+            "name": self.blueprint.name,
+            "input_shape": list(self.blueprint.input.shape),
+            "output_shape": list(self.output_shape),
+            "outputs": {name: list(shape) for name, shape in self.outputs.items()},
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "activation_elements": self.activation_elements,
+            "activation_bytes": self.activation_bytes(dtype),
+            "dtype": dtype,
+            "training_memory": {"batch_size": batch_size, "optimizer": optimizer,
+                                **self.training_memory(batch_size, dtype, optimizer)},
+            "layers": [layer.to_dict() for layer in self.layers],
+            "warnings": [str(w) for w in self.warnings],
+        }
+
+
+def analyze(blueprint: Blueprint | str | dict[str, Any]) -> Analysis:
+    """Shapes, parameters, MACs, memory and receptive fields of every layer, without Keras.
+
+    Args:
+        blueprint: a Blueprint, a path or YAML text, or a dict.
+
+    Raises:
+        BlueprintError: the blueprint is invalid, or a layer cannot be applied to its input.
+    """
+    resolution = resolve_with_origins(load_blueprint(blueprint))
+    graph = build_graph(resolution)
+    layers = [_report(node) for node in graph.nodes]
+    outputs = {name: graph.node(name).output.shape for name in graph.outputs}
+    return Analysis(resolution.blueprint, layers, outputs, list(graph.warnings), graph, resolution)

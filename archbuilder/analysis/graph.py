@@ -1,0 +1,271 @@
+"""The layer graph Keras will build, derived from a resolved blueprint.
+
+Every block template and every conv-with-batch-norm is lowered here into primitive layers, each
+a :class:`Node` with its blueprint path, its Keras layer name and its analyzed effect. The
+compiler builds exactly these nodes, so the analyzer and the model cannot disagree about
+structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from archbuilder.analysis.rules import RULES, Effect, GeometryError, Tensor
+from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.layers import Kind
+from archbuilder.blueprint.model import Blueprint, Defaults, Head
+from archbuilder.blueprint.resolve import Resolution
+
+#: Activations Keras layers can apply themselves (``Conv2D(activation=...)``), with the same
+#: defaults as the standalone layer. Others get their own layer.
+FUSABLE_ACTIVATIONS = frozenset({"relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "elu"})
+
+INPUT_NAME = "input"
+
+
+def layer_name(path: Location) -> str:
+    """``('stages', 2, 'blocks', 0, 'conv')`` -> ``stages_2_blocks_0_conv`` (a valid Keras name)."""
+    return "_".join(str(part) for part in path)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One Keras layer to be: where it comes from, what it is, what it consumes and produces."""
+
+    path: Location
+    name: str
+    spec: Kind | None  # None for the model input
+    inputs: tuple[str, ...]
+    effect: Effect
+
+    @property
+    def type(self) -> str:
+        return self.spec.type if self.spec is not None else "input"
+
+    @property
+    def output(self) -> Tensor:
+        return self.effect.output
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    outputs: list[str]  # node names: the main output first, then auxiliary heads
+    ids: dict[str, str]  # user id -> node name
+    warnings: list[Problem] = field(default_factory=list)
+
+    def node(self, name: str) -> Node:
+        return self._index[name]
+
+    def __post_init__(self) -> None:
+        self._index = {node.name: node for node in self.nodes}
+
+
+BlockLowering = Callable[["GraphBuilder", Location, Any, str], str]
+LOWERINGS: dict[str, BlockLowering] = {}
+
+
+def lowering(tag: str) -> Callable[[BlockLowering], BlockLowering]:
+    def register(function: BlockLowering) -> BlockLowering:
+        LOWERINGS[tag] = function
+        return function
+
+    return register
+
+
+class GraphBuilder:
+    """Adds analyzed nodes one at a time; block lowerings call its helpers."""
+
+    def __init__(self, input_shape: tuple[int, ...], defaults: Defaults, resolution: Resolution | None = None,
+                 strict_fit: bool = False) -> None:
+        self.defaults = defaults
+        self.resolution = resolution
+        self.strict_fit = strict_fit
+        self.nodes: list[Node] = []
+        self.by_name: dict[str, Node] = {}
+        self.ids: dict[str, str] = {}
+        self.warnings: list[Problem] = []
+        self._append(Node((INPUT_NAME,), INPUT_NAME, None, (), Effect(Tensor(tuple(input_shape)))))
+
+    # -- primitives ------------------------------------------------------------------------------
+    def add(self, path: Location, spec: Kind, inputs: list[str], name: str | None = None) -> str:
+        """Analyze ``spec`` on ``inputs`` and record it; returns the node's name."""
+        name = name or layer_name(path)
+        if name in self.by_name:
+            raise self.error(path, f"layer name '{name}' is used twice; give the output a different name")
+        tensors = [self.by_name[i].output for i in inputs]
+
+        def warn(message: str) -> None:
+            if self.strict_fit:
+                raise GeometryError(message.replace(" or set strict_fit: true to make this an error", ""))
+            self.warnings.append(self.problem(path, message, "warning"))
+
+        try:
+            effect = RULES[spec.type](spec, tensors, warn)
+        except GeometryError as exc:
+            raise self.error(path, str(exc)) from None
+        self._append(Node(path, name, spec, tuple(inputs), effect))
+        return name
+
+    def _append(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.by_name[node.name] = node
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.by_name[name].output.shape
+
+    def channels(self, name: str) -> int:
+        return self.shape(name)[-1]
+
+    def problem(self, path: Location, message: str, severity: str = "error") -> Problem:
+        origin = self.resolution.origin_of(path) if self.resolution else None
+        return Problem(message, path, severity, origin=origin)  # type: ignore[arg-type]
+
+    def error(self, path: Location, message: str) -> BlueprintError:
+        return BlueprintError([self.problem(path, message)])
+
+    # -- conv units: padding, conv, batch norm, activation ---------------------------------------
+    def unit(self, path: Location, spec: Kind, x: str) -> str:
+        """A conv-like layer (conv, depthwise_conv, separable_conv, dense) with its BN and activation."""
+        padding = getattr(spec, "padding", "valid")
+        if padding not in ("same", "valid"):
+            x = self.add(path + ("pad",), L.ZeroPadding(padding=padding), [x])
+            spec = spec.model_copy(update={"padding": "valid"})
+        batch_norm = bool(spec.batch_norm)  # type: ignore[attr-defined]
+        activation = spec.activation or "linear"  # type: ignore[attr-defined]
+        use_bias = spec.use_bias  # type: ignore[attr-defined]
+        if use_bias == "auto" or use_bias is None:
+            use_bias = not batch_norm
+        fused = not batch_norm and activation in FUSABLE_ACTIVATIONS
+        spec = spec.model_copy(update={
+            "batch_norm": False, "use_bias": use_bias, "activation": activation if fused else "linear",
+            "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,  # type: ignore[attr-defined]
+        })
+        out = self.add(path, spec, [x])
+        if batch_norm:
+            out = self.batch_norm(path + ("bn",), out)
+        if not fused:
+            out = self.activation(path, activation, out)
+        return out
+
+    def batch_norm(self, path: Location, x: str) -> str:
+        spec = L.BatchNorm(epsilon=self.defaults.batch_norm_epsilon, momentum=self.defaults.batch_norm_momentum)
+        return self.add(path, spec, [x])
+
+    def activation(self, path: Location, activation: str, x: str) -> str:
+        """An activation layer named ``<path>_<activation>`` (nothing for linear)."""
+        if activation == "linear":
+            return x
+        spec: Kind
+        if activation == "leaky_relu":
+            spec = L.LeakyRelu()
+        elif activation == "elu":
+            spec = L.Elu()
+        else:
+            spec = L.Activation(type=activation)
+        return self.add(path + (activation,), spec, [x])
+
+    def conv(self, path: Location, x: str, filters: int, kernel_size: Any = 1, *, strides: Any = 1,
+             padding: Any = "same", groups: int = 1, activation: str | None = None, batch_norm: bool,
+             use_bias: Any = None) -> str:
+        """A block's conv, taking initializer, regularizer and bias from ``defaults``."""
+        spec = L.Conv(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, groups=groups,
+                      activation=activation, batch_norm=batch_norm, use_bias=self._bias(use_bias),
+                      kernel_initializer=self.defaults.kernel_initializer,
+                      kernel_regularizer=self.defaults.kernel_regularizer)
+        return self.unit(path, spec, x)
+
+    def depthwise(self, path: Location, x: str, kernel_size: Any, *, strides: Any = 1, padding: Any = "same",
+                  depth_multiplier: int = 1, activation: str, batch_norm: bool) -> str:
+        spec = L.DepthwiseConv(kernel_size=kernel_size, strides=strides, padding=padding,
+                               depth_multiplier=depth_multiplier, activation=activation, batch_norm=batch_norm,
+                               use_bias=self._bias(None), kernel_initializer=self.defaults.kernel_initializer,
+                               kernel_regularizer=self.defaults.kernel_regularizer)
+        return self.unit(path, spec, x)
+
+    def _bias(self, use_bias: Any) -> Any:
+        return self.defaults.use_bias if use_bias is None else use_bias
+
+    # -- blueprint items -------------------------------------------------------------------------
+    def item(self, path: Location, item: Kind, x: str) -> str:
+        """A layer or block of the stem, a stage or a head."""
+        inputs = [self.reference(path + ("inputs",), ref) for ref in item.inputs] if item.inputs else [x]
+        lower = LOWERINGS.get(item.type)
+        if lower is not None:
+            out = lower(self, path, item, inputs[0])
+        elif isinstance(item, (L.Conv, L.DepthwiseConv, L.SeparableConv, L.Dense)):
+            out = self.unit(path, item, inputs[0])
+        elif isinstance(item, (L.MaxPool, L.AvgPool)) and item.padding not in ("same", "valid"):
+            padded = self.add(path + ("pad",), L.ZeroPadding(padding=item.padding), inputs)
+            out = self.add(path, item.model_copy(update={"padding": "valid"}), [padded])
+        else:
+            out = self.add(path, item, inputs)
+        if item.id is not None:
+            self.define(path, item.id, out)
+        return out
+
+    def define(self, path: Location, identifier: str, node_name: str) -> None:
+        if identifier in self.ids:
+            raise self.error(path + ("id",), f"id '{identifier}' is defined twice; ids must be unique")
+        self.ids[identifier] = node_name
+
+    def reference(self, path: Location, identifier: str) -> str:
+        """The node an ``inputs``/``at`` id names; ``path`` is the field that holds the reference."""
+        if identifier not in self.ids:
+            known = ", ".join(sorted(self.ids)) or "none yet"
+            raise self.error(path, f"'{identifier}' is not the id of any layer, block or stage before this point (known ids: {known})")
+        return self.ids[identifier]
+
+    def head(self, prefix: Location, head: Head, x: str) -> str:
+        for index, layer in enumerate(head.layers):
+            x = self.item(prefix + ("layers", index), layer, x)
+        if head.pool == "flatten":
+            x = self.add(prefix + ("flatten",), L.Flatten(), [x])
+        elif head.pool == "global_avg":
+            x = self.add(prefix + ("pool",), L.GlobalAvgPool(), [x])
+        elif head.pool == "global_max":
+            x = self.add(prefix + ("pool",), L.GlobalMaxPool(), [x])
+        for index, units in enumerate(head.fc):
+            dense = L.Dense(units=units, activation=self.defaults.activation, batch_norm=False, use_bias=True,
+                            kernel_regularizer=self.defaults.kernel_regularizer)
+            x = self.unit(prefix + ("fc", index), dense, x)
+            if head.fc_dropout:
+                x = self.add(prefix + ("fc", index, "dropout"), L.Dropout(rate=head.fc_dropout), [x])
+        if head.dropout:
+            x = self.add(prefix + ("dropout",), L.Dropout(rate=head.dropout), [x])
+        classifier = L.Dense(units=head.classes, activation=head.activation, batch_norm=False, use_bias=True,
+                             kernel_initializer=self.defaults.kernel_initializer,
+                             kernel_regularizer=self.defaults.kernel_regularizer)
+        # The classifier is named after the output, so the model's outputs read `predictions`, `aux1`, ...
+        return self.add(prefix + ("classifier",), classifier, [x], name=head.name)
+
+    def finish(self, outputs: list[str]) -> Graph:
+        return Graph(self.nodes, outputs, self.ids, self.warnings)
+
+
+def build_graph(resolution: Resolution) -> Graph:
+    """Lower a resolved blueprint into its analyzed layer graph.
+
+    Raises:
+        BlueprintError: at the first layer that cannot be applied (named by its path).
+    """
+    from archbuilder.analysis import blocks  # noqa: F401  (registers the block lowerings)
+
+    blueprint: Blueprint = resolution.blueprint
+    builder = GraphBuilder(blueprint.input.shape, blueprint.defaults, resolution, blueprint.strict_fit)
+    x = INPUT_NAME
+    for index, layer in enumerate(blueprint.stem):
+        x = builder.item(("stem", index), layer, x)
+    for s, stage in enumerate(blueprint.stages):
+        for b, block in enumerate(stage.blocks or []):
+            x = builder.item(("stages", s, "blocks", b), block, x)
+        if stage.id is not None:
+            builder.define(("stages", s), stage.id, x)
+    outputs = [builder.head(("head",), blueprint.head, x) if blueprint.head is not None else x]
+    for index, aux in enumerate(blueprint.aux_heads):
+        start = builder.reference(("aux_heads", index, "at"), aux.at)
+        outputs.append(builder.head(("aux_heads", index), aux, start))
+    return builder.finish(outputs)
+

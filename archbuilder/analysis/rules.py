@@ -1,0 +1,307 @@
+"""One rule per layer kind: output shape, parameters (as Keras counts them), MACs, receptive field.
+
+Shapes exclude the batch axis. Output sizes follow Keras's formulas exactly
+(``keras/src/ops/operation_utils.py::compute_conv_output_shape``):
+``valid``: floor((in - d(k-1) - 1) / s) + 1; ``same``: floor((in - 1) / s) + 1.
+MACs count the multiply-accumulates of conv and dense layers (the convention of published
+figures); FLOPs are 2 x MACs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.fields import pair, padding_amounts
+from archbuilder.blueprint.layers import Kind
+
+Shape = tuple[int, ...]
+Pair = tuple[int, int]
+
+
+class GeometryError(ValueError):
+    """A layer cannot be applied to its input; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """What the analyzer knows about a tensor: its shape and receptive field (None: global)."""
+
+    shape: Shape
+    receptive_field: Pair | None = (1, 1)
+    jump: Pair | None = (1, 1)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a layer produces."""
+
+    output: Tensor
+    trainable: int = 0
+    non_trainable: int = 0
+    macs: int = 0
+
+
+Warn = Callable[[str], None]
+Rule = Callable[[Kind, list[Tensor], Warn], Effect]
+RULES: dict[str, Rule] = {}
+
+
+def rule(*tags: str) -> Callable[[Rule], Rule]:
+    def register(function: Rule) -> Rule:
+        for tag in tags:
+            RULES[tag] = function
+        return function
+
+    return register
+
+
+def _fmt(shape: Shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _spatial(spec: Kind, tensor: Tensor) -> tuple[int, int, int]:
+    if len(tensor.shape) != 3:
+        raise GeometryError(
+            f"'{spec.type}' needs a feature map [height, width, channels]. Received: shape {list(tensor.shape)}; "
+            "move it before the flatten/global pooling/dense layers"
+        )
+    return tensor.shape  # type: ignore[return-value]
+
+
+def output_length(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+    """Keras's output length along one axis, and the input pixels left uncovered (``valid`` only)."""
+    if padding == "same":
+        return (size - 1) // stride + 1, 0
+    effective = dilation * (kernel - 1) + 1
+    if size < effective:
+        return 0, 0
+    return (size - effective) // stride + 1, (size - effective) % stride
+
+
+def _window(spec: Kind, tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair, padding: str, warn: Warn) -> tuple[int, int]:
+    """Output height and width of a sliding window; errors on an empty output, warns on an inexact fit."""
+    height, width, _ = _spatial(spec, tensor)
+    out_h, lost_h = output_length(height, kernel[0], strides[0], dilation[0], padding)
+    out_w, lost_w = output_length(width, kernel[1], strides[1], dilation[1], padding)
+    described = (
+        f"input {height}x{width}, {'pool_size' if 'pool' in spec.type else 'kernel_size'}={_pair_text(kernel)}, "
+        f"strides={_pair_text(strides)}"
+        + (f", dilation_rate={_pair_text(dilation)}" if max(dilation) > 1 else "")
+        + f", padding='{padding}'"
+    )
+    if out_h <= 0 or out_w <= 0:
+        raise GeometryError(
+            f"output size would be {max(out_h, 0)}x{max(out_w, 0)} ({described}). "
+            "Use padding='same', a smaller kernel, or remove a downsampling stage."
+        )
+    if lost_h or lost_w:
+        lost = " and ".join(
+            text for text in (
+                f"the last {lost_h} row(s)" if lost_h else "",
+                f"the last {lost_w} column(s)" if lost_w else "",
+            ) if text
+        )
+        warn(
+            f"inexact fit: ({described}) does not tile the input; Keras drops {lost} of the input. "
+            "Adjust the padding or input size, or set strict_fit: true to make this an error."
+        )
+    return out_h, out_w
+
+
+def _pair_text(value: Pair) -> str:
+    return str(value[0]) if value[0] == value[1] else f"({value[0]}, {value[1]})"
+
+
+def _grow(tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair = (1, 1)) -> tuple[Pair | None, Pair | None]:
+    """Receptive field after a window: r + (k_eff - 1) * jump, jump * stride."""
+    if tensor.receptive_field is None or tensor.jump is None:
+        return None, None
+    rf = tuple(r + (d * (k - 1)) * j for r, k, d, j in zip(tensor.receptive_field, kernel, dilation, tensor.jump))
+    jump = tuple(j * s for j, s in zip(tensor.jump, strides))
+    return rf, jump  # type: ignore[return-value]
+
+
+def _bias(spec: Kind, units: int) -> int:
+    return units if getattr(spec, "use_bias") is True else 0
+
+
+def _padding_mode(spec: Kind) -> str:
+    padding = getattr(spec, "padding")
+    if padding not in ("same", "valid"):
+        raise GeometryError(f"explicit padding {padding!r} must be lowered to zero_padding + 'valid' before analysis")
+    return padding
+
+
+@rule("conv")
+def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _, _, channels = _spatial(spec, tensor)
+    if channels % spec.groups:
+        raise GeometryError(
+            "the input channels must be evenly divisible by the number of groups. "
+            f"Received: groups={spec.groups}, input channels={channels}"
+        )
+    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
+    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
+    per_output = kernel[0] * kernel[1] * (channels // spec.groups)
+    rf, jump = _grow(tensor, kernel, strides, dilation)
+    return Effect(
+        Tensor((out_h, out_w, spec.filters), rf, jump),
+        trainable=per_output * spec.filters + _bias(spec, spec.filters),
+        macs=out_h * out_w * spec.filters * per_output,
+    )
+
+
+@rule("depthwise_conv")
+def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _, _, channels = _spatial(spec, tensor)
+    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
+    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
+    out_channels = channels * spec.depth_multiplier
+    rf, jump = _grow(tensor, kernel, strides, dilation)
+    return Effect(
+        Tensor((out_h, out_w, out_channels), rf, jump),
+        trainable=kernel[0] * kernel[1] * out_channels + _bias(spec, out_channels),
+        macs=out_h * out_w * out_channels * kernel[0] * kernel[1],
+    )
+
+
+@rule("separable_conv")
+def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _, _, channels = _spatial(spec, tensor)
+    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
+    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
+    middle = channels * spec.depth_multiplier
+    rf, jump = _grow(tensor, kernel, strides, dilation)
+    return Effect(
+        Tensor((out_h, out_w, spec.filters), rf, jump),
+        trainable=kernel[0] * kernel[1] * middle + middle * spec.filters + _bias(spec, spec.filters),
+        macs=out_h * out_w * (middle * kernel[0] * kernel[1] + middle * spec.filters),
+    )
+
+
+@rule("dense")
+def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    positions = math.prod(tensor.shape[:-1])
+    features = tensor.shape[-1]
+    keeps_map = len(tensor.shape) == 3
+    return Effect(
+        Tensor(tensor.shape[:-1] + (spec.units,), tensor.receptive_field if keeps_map else None,
+               tensor.jump if keeps_map else None),
+        trainable=features * spec.units + _bias(spec, spec.units),
+        macs=positions * features * spec.units,
+    )
+
+
+@rule("max_pool", "avg_pool")
+def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _, _, channels = _spatial(spec, tensor)
+    kernel = pair(spec.pool_size)
+    strides = pair(spec.strides) if spec.strides is not None else kernel
+    out_h, out_w = _window(spec, tensor, kernel, strides, (1, 1), _padding_mode(spec), warn)
+    rf, jump = _grow(tensor, kernel, strides)
+    return Effect(Tensor((out_h, out_w, channels), rf, jump))
+
+
+@rule("global_avg_pool", "global_max_pool")
+def global_pool_rule(spec: L.GlobalPool, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _, _, channels = _spatial(spec, tensor)
+    return Effect(Tensor((1, 1, channels) if spec.keepdims else (channels,), None, None))
+
+
+@rule("flatten")
+def flatten_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    (tensor,) = inputs
+    return Effect(Tensor((math.prod(tensor.shape),), None, None))
+
+
+@rule("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "leaky_relu", "elu",
+      "dropout", "lrn", "rescaling")
+def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    (tensor,) = inputs
+    return Effect(tensor)
+
+
+@rule("spatial_dropout")
+def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    (tensor,) = inputs
+    _spatial(spec, tensor)
+    return Effect(tensor)
+
+
+@rule("batch_norm")
+def batch_norm_rule(spec: L.BatchNorm, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    channels = tensor.shape[-1]
+    return Effect(tensor, trainable=channels * (int(spec.center) + int(spec.scale)), non_trainable=2 * channels)
+
+
+@rule("layer_norm")
+def layer_norm_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    (tensor,) = inputs
+    return Effect(tensor, trainable=2 * tensor.shape[-1])
+
+
+@rule("normalization")
+def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    channels = tensor.shape[-1]
+    for name in ("mean", "variance"):
+        value = getattr(spec, name)
+        if isinstance(value, list) and len(value) not in (1, channels):
+            raise GeometryError(f"{name} has {len(value)} values but the input has {channels} channels")
+    # Keras keeps mean and variance per channel plus a sample count, all non-trainable.
+    return Effect(tensor, non_trainable=2 * channels + 1)
+
+
+@rule("zero_padding")
+def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    height, width, channels = _spatial(spec, tensor)
+    (top, bottom), (left, right) = padding_amounts(spec.padding)
+    return Effect(Tensor((height + top + bottom, width + left + right, channels), tensor.receptive_field, tensor.jump))
+
+
+def _merged_field(inputs: list[Tensor]) -> tuple[Pair | None, Pair | None]:
+    if any(t.receptive_field is None for t in inputs):
+        return None, None
+    rf = tuple(max(t.receptive_field[i] for t in inputs) for i in range(2))  # type: ignore[index]
+    jump = tuple(max(t.jump[i] for t in inputs) for i in range(2))  # type: ignore[index]
+    return rf, jump  # type: ignore[return-value]
+
+
+@rule("add", "multiply")
+def elementwise_merge_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    shapes = [t.shape for t in inputs]
+    if len({len(s) for s in shapes}) != 1:
+        raise GeometryError(f"cannot {spec.type} tensors of different ranks: {', '.join(_fmt(s) for s in shapes)}")
+    output = []
+    for axis in range(len(shapes[0])):
+        sizes = {s[axis] for s in shapes} - {1}
+        if len(sizes) > 1:
+            raise GeometryError(
+                f"cannot {spec.type} shapes {' and '.join(_fmt(s) for s in shapes)}: they differ on axis {axis}. "
+                "Use a 1x1 conv (projection) or a pooling layer to match them"
+            )
+        output.append(sizes.pop() if sizes else 1)
+    rf, jump = _merged_field(inputs)
+    return Effect(Tensor(tuple(output), rf, jump))
+
+
+@rule("concatenate")
+def concatenate_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    shapes = [t.shape for t in inputs]
+    if len({s[:-1] for s in shapes}) != 1:
+        raise GeometryError(
+            f"cannot concatenate shapes {', '.join(_fmt(s) for s in shapes)}: all axes but the channels must match"
+        )
+    rf, jump = _merged_field(inputs)
+    return Effect(Tensor(shapes[0][:-1] + (sum(s[-1] for s in shapes),), rf, jump))

@@ -1,0 +1,100 @@
+"""Errors a user can cause, each naming where it is and what to do.
+
+A :class:`Problem` is one finding (error or warning) with a blueprint path such as
+``stages[2].blocks[0].filters`` and, when the blueprint came from a file, ``file:line:column``.
+A :class:`BlueprintError` carries every problem found in one pass, so a user sees them all at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+Location = tuple[str | int, ...]
+
+
+def format_path(location: Iterable[str | int]) -> str:
+    """Turn a location tuple into the user-facing path: ``('stages', 2, 'repeat')`` -> ``stages[2].repeat``."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "<blueprint>"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a blueprint."""
+
+    message: str
+    location: Location = ()
+    severity: Severity = "error"
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    #: Where the problem's location came from in what the user wrote (``pattern.stages[1]`` for
+    #: a resolved ``stages[1].blocks[0]``); used to find the file position.
+    origin: Location | None = None
+
+    @property
+    def path(self) -> str:
+        return format_path(self.location)
+
+    def where(self) -> str:
+        """``file:line:column`` when known, else the file, else empty."""
+        if self.file is None:
+            return ""
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def __str__(self) -> str:
+        prefix = self.where()
+        label = "" if self.severity == "error" else "warning: "
+        text = f"{label}{self.path}: {self.message}"
+        return f"{prefix}: {text}" if prefix else text
+
+    def with_source(self, file: str | None, line: int | None, column: int | None) -> "Problem":
+        return Problem(self.message, self.location, self.severity, file, line, column, self.origin)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
+
+
+@dataclass
+class BlueprintError(ValueError):
+    """A blueprint is invalid. ``problems`` holds every error found (never empty)."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        errors = [p for p in self.problems if p.severity == "error"]
+        if len(errors) == 1:
+            return str(errors[0])
+        lines = [f"{len(errors)} problems:"] + [f"  {p}" for p in errors]
+        return "\n".join(lines)
+
+    @classmethod
+    def single(cls, message: str, location: Location = (), **source: object) -> "BlueprintError":
+        return cls([Problem(message, location, "error", **source)])  # type: ignore[arg-type]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ``Did you mean 'x'?`` suffix when a close match exists, else an empty string."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean '{matches[0]}'?" if matches else ""

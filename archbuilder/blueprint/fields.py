@@ -1,0 +1,154 @@
+"""Field types shared by the blueprint classes: spatial pairs, padding, activations, ids.
+
+Pairs and padding use plain validators so that one bad value gives one short error, not one
+error per union member.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel
+
+ActivationName = Literal[
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "swish",
+    "silu",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softmax",
+    "linear",
+]
+ACTIVATIONS: tuple[str, ...] = get_args(ActivationName)
+
+
+class Spec(BaseModel):
+    """Base of every blueprint class: strict (unknown keys are errors) and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_pair(value: Any) -> int | tuple[int, int]:
+    if _is_int(value):
+        if value < 1:
+            raise ValueError(f"must be >= 1. Received: {value}")
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
+        if min(value) < 1:
+            raise ValueError(f"both values must be >= 1. Received: {list(value)}")
+        return (value[0], value[1])
+    raise ValueError(f"expected an integer or a pair [height, width] of integers. Received: {value!r}")
+
+
+def _parse_padding(value: Any) -> str | int | tuple[int, int]:
+    if value in ("same", "valid"):
+        return value
+    if _is_int(value):
+        if value < 0:
+            raise ValueError(f"an integer padding must be >= 0. Received: {value}")
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) and v >= 0 for v in value):
+        return (value[0], value[1])
+    raise ValueError(
+        "expected 'same', 'valid', an integer, or a pair [rows, columns] of integers >= 0. "
+        f"Received: {value!r}"
+    )
+
+
+def _parse_zero_padding(value: Any) -> int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]:
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value)
+        and all(_is_int(x) and x >= 0 for v in value for x in v)
+    ):
+        return ((value[0][0], value[0][1]), (value[1][0], value[1][1]))
+    parsed = _parse_padding(value)
+    if isinstance(parsed, str):
+        raise ValueError(f"zero_padding takes integers, not {parsed!r}")
+    return parsed
+
+
+def _as_list(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+_PAIR_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2},
+    ]
+}
+_PADDING_SCHEMA = {
+    "anyOf": [
+        {"enum": ["same", "valid"]},
+        {"type": "integer", "minimum": 0},
+        {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+    ]
+}
+_ZERO_PADDING_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        },
+    ]
+}
+
+_SERIALIZE_AS_LIST = PlainSerializer(
+    lambda v: [_as_list(x) for x in v] if isinstance(v, tuple) else v, return_type=Any
+)
+
+IntPair = Annotated[
+    Any, BeforeValidator(_parse_pair), _SERIALIZE_AS_LIST, WithJsonSchema(_PAIR_SCHEMA)
+]
+Padding = Annotated[
+    Any, BeforeValidator(_parse_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_PADDING_SCHEMA)
+]
+ZeroPaddingValue = Annotated[
+    Any, BeforeValidator(_parse_zero_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_ZERO_PADDING_SCHEMA)
+]
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
+PositiveInt = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+def pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; a pair stays a pair."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def padding_amounts(value: int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Explicit padding as ((top, bottom), (left, right))."""
+    if isinstance(value, int):
+        return ((value, value), (value, value))
+    if isinstance(value[0], int):
+        return ((value[0], value[0]), (value[1], value[1]))  # type: ignore[index]
+    return (tuple(value[0]), tuple(value[1]))  # type: ignore[return-value]
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to a multiple of ``divisor`` without losing more than 10%.
+
+    The rule of MobileNetV2 and EfficientNet (and timm's ``make_divisible``).
+    """
+    min_value = min_value or divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return int(rounded)

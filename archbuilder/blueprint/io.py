@@ -1,0 +1,286 @@
+"""Loading and dumping blueprints, and turning validation errors into user-facing problems.
+
+``load_blueprint`` accepts a path, YAML text, a dict or a :class:`Blueprint`. Every problem
+names the blueprint path (``stages[2].block.filters``) and, from a file, ``file:line:column``.
+A blueprint may start from another with ``extends: other.yaml`` (a path relative to the file):
+mappings merge key by key, anything else is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+import typing
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path
+from archbuilder.blueprint.kinds import ALL_KINDS, KIND_BY_TAG
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.blueprint.yaml_source import SourceMap, parse_yaml, read_yaml_file
+
+MAX_EXTENDS_DEPTH = 8
+
+
+class Sources:
+    """Positions for a blueprint assembled from one or more files (``extends``)."""
+
+    def __init__(self, maps: list[SourceMap]) -> None:
+        self.maps = maps  # the most derived file first
+
+    def attach(self, problem: Problem, *, key: bool = False) -> Problem:
+        """Fill file, line and column from the file that defines the problem's (origin) location."""
+        if not self.maps:
+            return problem
+        location = problem.origin if problem.origin is not None else problem.location
+        probe = replace(problem, location=location)
+        chosen = self.maps[0]
+        for source in self.maps:
+            table = source.key_positions if key else source.positions
+            if location in table:
+                chosen = source
+                break
+        located = chosen.attach(probe, key=key)
+        return replace(problem, file=located.file, line=located.line, column=located.column)
+
+
+def load_blueprint(source: str | os.PathLike[str] | dict[str, Any] | Blueprint) -> Blueprint:
+    """Load and validate a blueprint from a path, YAML text, a dict or a Blueprint.
+
+    Raises:
+        BlueprintError: with every problem found, each with its path and position.
+    """
+    if isinstance(source, Blueprint):
+        return source
+    if isinstance(source, dict):
+        return validate_blueprint(source)
+    data, sources = load_blueprint_data(source)
+    return validate_blueprint(data, sources)
+
+
+def load_blueprint_data(source: str | os.PathLike[str]) -> tuple[Any, Sources]:
+    """Parse YAML (text or file) and apply ``extends``; no validation yet."""
+    if isinstance(source, str) and _looks_like_yaml(source):
+        data, source_map = parse_yaml(source)
+        return _extend(data, [source_map], base_dir=Path.cwd(), depth=0)
+    path = Path(source)
+    data, source_map = read_yaml_file(path)
+    return _extend(data, [source_map], base_dir=path.parent, depth=0)
+
+
+def _looks_like_yaml(text: str) -> bool:
+    if "\n" in text:
+        return True
+    try:
+        return ":" in text and not Path(text).exists()
+    except OSError:
+        return True
+
+
+def _extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tuple[Any, Sources]:
+    if not isinstance(data, dict) or "extends" not in data:
+        return data, Sources(maps)
+    reference = data["extends"]
+    if not isinstance(reference, str):
+        raise BlueprintError([maps[0].attach(Problem(f"`extends` takes a file path. Received: {reference!r}", ("extends",)))])
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise BlueprintError([maps[0].attach(Problem(f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)", ("extends",)))])
+    base_path = (base_dir / reference).resolve()
+    if not base_path.suffix:
+        base_path = base_path.with_suffix(".yaml")
+    if not base_path.is_file():
+        raise BlueprintError([maps[0].attach(Problem(
+            f"`extends: {reference}` names no file (looked for {base_path}); give a path relative to this file",
+            ("extends",),
+        ))])
+    base_data, base_map = read_yaml_file(base_path)
+    merged_base, base_sources = _extend(base_data, [base_map], base_path.parent, depth + 1)
+    child = {key: value for key, value in data.items() if key != "extends"}
+    return deep_merge(merged_base, child), Sources(maps + base_sources.maps)
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Mappings merge key by key (recursively); anything else in ``override`` replaces ``base``."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def validate_blueprint(data: Any, sources: Sources | None = None) -> Blueprint:
+    """Validate plain data into a Blueprint, reporting every problem with its user path."""
+    if not isinstance(data, dict):
+        problem = Problem(f"a blueprint is a mapping with at least `name` and `input`. Received: {type(data).__name__}")
+        raise BlueprintError([sources.attach(problem) if sources else problem])
+    try:
+        return Blueprint.model_validate(data)
+    except ValidationError as exc:
+        problems = [problem_from_error(error) for error in exc.errors()]
+        if sources is not None:
+            problems = [sources.attach(p, key=_points_at_key(p)) for p in problems]
+        raise BlueprintError(_unique(problems)) from None
+
+
+def _points_at_key(problem: Problem) -> bool:
+    return problem.message.startswith("unknown key")
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[Location, str]] = set()
+    unique = []
+    for problem in problems:
+        if (problem.location, problem.message) not in seen:
+            seen.add((problem.location, problem.message))
+            unique.append(problem)
+    return unique
+
+
+# -- pydantic error -> Problem -------------------------------------------------------------------
+
+def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint) -> Problem:
+    """Translate one pydantic error: strip union tags from its location, rewrite its message."""
+    location, owner = user_location(tuple(error["loc"]), root)
+    kind = error["type"]
+    received = error.get("input")
+    if kind == "extra_forbidden":
+        key = str(location[-1])
+        allowed = sorted(owner.model_fields) if owner is not None else []
+        hint = did_you_mean(key, allowed)
+        listing = f" Valid keys here: {', '.join(allowed)}." if allowed else ""
+        return Problem(f"unknown key '{key}'.{hint}{listing}", location)
+    if kind == "missing":
+        return Problem(f"missing required key '{location[-1]}'", location)
+    if kind == "union_tag_invalid":
+        tag = error["ctx"]["tag"]
+        return Problem(
+            f"unknown type '{tag}'.{did_you_mean(str(tag), ALL_KINDS)} "
+            f"Known types: {', '.join(sorted(ALL_KINDS))}.",
+            location + ("type",),
+        )
+    if kind == "union_tag_not_found":
+        return Problem("missing `type`: say which kind this is (e.g. type: conv). See `archbuilder schema`.", location)
+    if kind == "literal_error":
+        expected = error["ctx"]["expected"]
+        hint = did_you_mean(str(received), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")])
+        return Problem(f"expected {expected}. Received: {received!r}.{hint}", location)
+    message = error["msg"].removeprefix("Value error, ")
+    if kind.endswith("_type") or kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal",
+                                          "too_short", "too_long", "string_pattern_mismatch"}:
+        message = f"{message}. Received: {_short(received)}"
+    return Problem(message, location)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def user_location(loc: Location, root: type[BaseModel] = Blueprint) -> tuple[Location, type[BaseModel] | None]:
+    """Drop the union tags pydantic puts in error locations, walking the model classes.
+
+    Returns the user path and the model class that owns its last key (for did-you-mean).
+    """
+    path: list[str | int] = []
+    annotation: Any = root
+    owner: type[BaseModel] | None = root
+    for item in loc:
+        annotation, keep, parent = _step(annotation, item)
+        if keep:
+            path.append(item)
+            owner = parent
+    return tuple(path), owner
+
+
+def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] | None]:
+    """One location item: (next annotation, whether it is part of the user path, owning model)."""
+    annotation, discriminated = _unwrap(annotation)
+    members = _union_members(annotation)
+    if members:
+        if isinstance(item, str):
+            if discriminated and item in KIND_BY_TAG:
+                return KIND_BY_TAG[item], False, None
+            for member in members:
+                if item in (getattr(member, "__name__", None), _label(member)):
+                    return member, False, None
+        models = [m for m in (_unwrap(m)[0] for m in members) if isinstance(m, type) and issubclass(m, BaseModel)]
+        annotation = models[0] if len(models) == 1 else None
+        if annotation is None:
+            return None, True, None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(item))
+        if field is None:
+            return None, True, annotation
+        return _field_annotation(field), True, annotation
+    origin = get_origin(annotation)
+    if origin in (list, tuple) and get_args(annotation):
+        return get_args(annotation)[0], True, None
+    return None, True, None
+
+
+def _field_annotation(field: FieldInfo) -> Any:
+    if field.discriminator is not None:
+        return Annotated[field.annotation, FieldInfo(discriminator=field.discriminator)]
+    return field.annotation
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    discriminated = False
+    while True:
+        if get_origin(annotation) is Annotated:
+            args = get_args(annotation)
+            discriminated = discriminated or any(isinstance(m, FieldInfo) and m.discriminator for m in args[1:])
+            annotation = args[0]
+            continue
+        members = _union_members(annotation)
+        if members is not None and len(members) == 1:
+            annotation = members[0]
+            continue
+        return annotation, discriminated
+
+
+def _union_members(annotation: Any) -> list[Any] | None:
+    if get_origin(annotation) in (Union, UnionType):
+        return [m for m in get_args(annotation) if m is not NoneType]
+    return None
+
+
+def _label(annotation: Any) -> str:
+    return typing._type_repr(annotation)  # type: ignore[attr-defined]
+
+
+# -- dumping -------------------------------------------------------------------------------------
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(item, (dict, list)) for item in data) and len(data) <= 16
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = len(data) <= 6 and all(not isinstance(v, (dict, list)) or (isinstance(v, list) and len(v) <= 4 and
+                                                                        all(not isinstance(x, (dict, list)) for x in v))
+                                  for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML with short items on one line (``{type: conv, filters: 64}``), keys in field order."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+
+
+def describe_location(location: Location) -> str:
+    return format_path(location)

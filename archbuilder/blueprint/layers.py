@@ -1,0 +1,288 @@
+"""Layer kinds: one pydantic class per ``type`` tag, with Keras's own argument names.
+
+Fields left at ``None`` (activation, batch_norm, use_bias, initializer, regularizer, rates) are
+taken from the blueprint's ``defaults`` when it is resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_serializer, model_validator
+
+from archbuilder.blueprint.fields import (
+    ActivationName,
+    Identifier,
+    IntPair,
+    Padding,
+    PositiveInt,
+    Rate,
+    Spec,
+    ZeroPaddingValue,
+    pair,
+)
+
+
+class Regularizer(Spec):
+    """Keras's L1L2 kernel regularizer (weight decay is ``l2``)."""
+
+    l1: float = Field(0.0, ge=0.0, description="L1 factor.")
+    l2: float = Field(0.0, ge=0.0, description="L2 factor (weight decay as a loss term).")
+
+
+UseBias = bool | Literal["auto"]
+
+
+class Kind(Spec):
+    """Base of every layer and block kind: an optional ``id`` and optional ``inputs``."""
+
+    type: str
+    id: Identifier | None = Field(None, description="Name for this output, referenced by `inputs` and `at`.")
+    inputs: list[Identifier] | None = Field(
+        None, description="Ids whose outputs feed this one (default: the previous output).", max_length=64
+    )
+
+    #: Fields multiplied by the scaling width multiplier.
+    width_fields: ClassVar[tuple[str, ...]] = ()
+    #: Minimum number of inputs (merges need two).
+    min_inputs: ClassVar[int] = 1
+
+    @model_serializer(mode="wrap")
+    def _serialize_with_type(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            data = {"type": self.type, **{k: v for k, v in data.items() if k != "type"}}
+        return data
+
+    @model_validator(mode="after")
+    def _check_inputs(self) -> "Kind":
+        if self.inputs is not None and len(self.inputs) < self.min_inputs:
+            raise ValueError(
+                f"'{self.type}' needs at least {self.min_inputs} inputs. Received: inputs={self.inputs}"
+            )
+        if self.inputs is not None and self.min_inputs == 1 and len(self.inputs) > 1:
+            raise ValueError(
+                f"'{self.type}' takes one input; merge several with add, concatenate or multiply. "
+                f"Received: inputs={self.inputs}"
+            )
+        return self
+
+
+class ConvOptions(Kind):
+    """What a conv-like layer can take from ``defaults``."""
+
+    activation: ActivationName | None = Field(None, description="Activation after the layer (default: defaults.activation).")
+    batch_norm: bool | None = Field(None, description="Insert BatchNormalization before the activation (default: defaults.batch_norm).")
+    use_bias: UseBias | None = Field(None, description="true, false, or 'auto' (bias only when no batch norm follows).")
+    kernel_initializer: str | None = Field(None, description="Keras initializer name (default: defaults.kernel_initializer).")
+    kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer).")
+
+
+class SpatialOptions(ConvOptions):
+    kernel_size: IntPair = Field(3, description="Kernel height and width.")
+    strides: IntPair = Field(1, description="Step of the sliding window.")
+    padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding (an integer or [rows, cols]).")
+    dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
+
+    @model_validator(mode="after")
+    def _check_strides_and_dilation(self) -> "SpatialOptions":
+        if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
+            raise ValueError(
+                "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
+                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
+            )
+        return self
+
+
+class Conv(SpatialOptions):
+    """Conv2D."""
+
+    type: Literal["conv"] = "conv"
+    filters: PositiveInt = Field(description="Number of output channels.")
+    groups: PositiveInt = Field(1, description="Grouped convolution (ResNeXt); must divide filters and input channels.")
+    width_fields: ClassVar[tuple[str, ...]] = ("filters",)
+
+    @model_validator(mode="after")
+    def _check_groups(self) -> "Conv":
+        if self.filters % self.groups:
+            raise ValueError(
+                "filters must be evenly divisible by the number of groups. "
+                f"Received: groups={self.groups}, filters={self.filters}"
+            )
+        return self
+
+
+class DepthwiseConv(SpatialOptions):
+    """DepthwiseConv2D."""
+
+    type: Literal["depthwise_conv"] = "depthwise_conv"
+    depth_multiplier: PositiveInt = Field(1, description="Output channels per input channel.")
+
+
+class SeparableConv(SpatialOptions):
+    """SeparableConv2D (depthwise then pointwise, one layer)."""
+
+    type: Literal["separable_conv"] = "separable_conv"
+    filters: PositiveInt = Field(description="Number of output channels.")
+    depth_multiplier: PositiveInt = Field(1, description="Depthwise channels per input channel.")
+    width_fields: ClassVar[tuple[str, ...]] = ("filters",)
+
+
+class Dense(ConvOptions):
+    """Dense (fully connected) on the last axis."""
+
+    type: Literal["dense"] = "dense"
+    units: PositiveInt = Field(description="Number of output units.")
+
+
+class Pool(Kind):
+    pool_size: IntPair = Field(2, description="Window height and width.")
+    strides: IntPair | None = Field(None, description="Step (default: pool_size, as in Keras).")
+    padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding.")
+
+
+class MaxPool(Pool):
+    type: Literal["max_pool"] = "max_pool"
+
+
+class AvgPool(Pool):
+    type: Literal["avg_pool"] = "avg_pool"
+
+
+class GlobalPool(Kind):
+    keepdims: bool = Field(False, description="Keep the 1x1 spatial axes.")
+
+
+class GlobalAvgPool(GlobalPool):
+    type: Literal["global_avg_pool"] = "global_avg_pool"
+
+
+class GlobalMaxPool(GlobalPool):
+    type: Literal["global_max_pool"] = "global_max_pool"
+
+
+class Activation(Kind):
+    """A parameter-free activation layer."""
+
+    type: Literal["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax"]
+
+
+class LeakyRelu(Kind):
+    type: Literal["leaky_relu"] = "leaky_relu"
+    negative_slope: float = Field(0.3, ge=0.0, description="Slope for negative inputs (Keras default 0.3).")
+
+
+class Elu(Kind):
+    type: Literal["elu"] = "elu"
+    alpha: float = Field(1.0, description="Scale of the negative part.")
+
+
+class BatchNorm(Kind):
+    type: Literal["batch_norm"] = "batch_norm"
+    epsilon: float | None = Field(None, gt=0.0, description="Default: defaults.batch_norm_epsilon.")
+    momentum: float | None = Field(None, gt=0.0, lt=1.0, description="Default: defaults.batch_norm_momentum.")
+    center: bool = Field(True, description="Learn a beta offset.")
+    scale: bool = Field(True, description="Learn a gamma scale.")
+
+
+class LayerNorm(Kind):
+    type: Literal["layer_norm"] = "layer_norm"
+    epsilon: float = Field(1e-3, gt=0.0, description="Added to the variance.")
+
+
+class Dropout(Kind):
+    type: Literal["dropout"] = "dropout"
+    rate: Rate | None = Field(None, description="Fraction dropped in training (default: defaults.dropout).")
+
+
+class SpatialDropout(Kind):
+    type: Literal["spatial_dropout"] = "spatial_dropout"
+    rate: Rate | None = Field(None, description="Fraction of whole channels dropped (default: defaults.dropout).")
+
+
+class LocalResponseNorm(Kind):
+    """Local response normalization across channels (AlexNet): a / (bias + alpha * sum a^2) ** beta."""
+
+    type: Literal["lrn"] = "lrn"
+    size: PositiveInt = Field(5, description="Number of adjacent channels summed (odd).")
+    bias: float = Field(2.0, description="k in the AlexNet paper.")
+    alpha: float = Field(1e-4, description="Scale of the sum of squares.")
+    beta: float = Field(0.75, description="Exponent.")
+
+    @model_validator(mode="after")
+    def _check_odd(self) -> "LocalResponseNorm":
+        if self.size % 2 == 0:
+            raise ValueError(f"size must be odd (a window centred on each channel). Received: size={self.size}")
+        return self
+
+
+class Flatten(Kind):
+    type: Literal["flatten"] = "flatten"
+
+
+class ZeroPadding(Kind):
+    type: Literal["zero_padding"] = "zero_padding"
+    padding: ZeroPaddingValue = Field(1, description="int, [rows, cols], or [[top, bottom], [left, right]].")
+
+
+class Rescaling(Kind):
+    type: Literal["rescaling"] = "rescaling"
+    scale: float = Field(description="Multiply inputs by this.")
+    offset: float = Field(0.0, description="Then add this.")
+
+
+class Normalization(Kind):
+    """Keras Normalization with fixed per-channel mean and variance."""
+
+    type: Literal["normalization"] = "normalization"
+    mean: float | list[float] = Field(description="Per-channel mean (or one value).")
+    variance: float | list[float] = Field(description="Per-channel variance (or one value).")
+
+
+class Merge(Kind):
+    min_inputs: ClassVar[int] = 2
+
+    @model_validator(mode="after")
+    def _require_inputs(self) -> "Merge":
+        if self.inputs is None:
+            raise ValueError(f"'{self.type}' needs `inputs`: a list of at least two ids to merge")
+        return self
+
+
+class Add(Merge):
+    type: Literal["add"] = "add"
+
+
+class Multiply(Merge):
+    type: Literal["multiply"] = "multiply"
+
+
+class Concatenate(Merge):
+    type: Literal["concatenate"] = "concatenate"
+
+
+LAYER_CLASSES: tuple[type[Kind], ...] = (
+    Conv,
+    DepthwiseConv,
+    SeparableConv,
+    Dense,
+    MaxPool,
+    AvgPool,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Activation,
+    LeakyRelu,
+    Elu,
+    BatchNorm,
+    LayerNorm,
+    Dropout,
+    SpatialDropout,
+    LocalResponseNorm,
+    Flatten,
+    ZeroPadding,
+    Rescaling,
+    Normalization,
+    Add,
+    Multiply,
+    Concatenate,
+)

@@ -1,0 +1,182 @@
+"""The blueprint: input, defaults, body (pattern form or stem + stages), head, auxiliary heads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from archbuilder.blueprint.fields import ActivationName, Identifier, IntPair, PositiveInt, Rate, Spec
+from archbuilder.blueprint.kinds import AnyKind
+from archbuilder.blueprint.layers import AvgPool, MaxPool, Regularizer, UseBias
+
+MAX_REPEAT = 1000
+
+
+class InputSpec(Spec):
+    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(description="[height, width, channels] (channels-last).")
+
+
+class Defaults(Spec):
+    """Settings applied wherever a layer or block does not set its own."""
+
+    activation: ActivationName = Field("relu", description="Activation after conv/dense layers and inside blocks.")
+    batch_norm: bool = Field(False, description="BatchNormalization after every conv (before its activation).")
+    batch_norm_epsilon: float = Field(1e-3, gt=0.0, description="BatchNormalization epsilon (Keras default 1e-3).")
+    batch_norm_momentum: float = Field(0.99, gt=0.0, lt=1.0, description="BatchNormalization momentum (Keras default 0.99).")
+    use_bias: UseBias = Field(True, description="true, false, or 'auto' (bias only on convs not followed by batch norm).")
+    kernel_initializer: str = Field("glorot_uniform", description="Keras initializer name for conv and dense kernels.")
+    kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on every kernel (weight decay as l2).")
+    dropout: Rate = Field(0.0, description="Rate for dropout layers without one, and after each head fc layer.")
+
+
+class Scaling(Spec):
+    """Compound scaling (EfficientNet): a transform of the blueprint, applied when it is resolved."""
+
+    width_multiplier: float = Field(1.0, gt=0.0, le=16.0, description="Multiplies every channel width (make-divisible rounding).")
+    depth_multiplier: float = Field(1.0, gt=0.0, le=16.0, description="Multiplies every stage's repeat (rounded up).")
+    resolution: PositiveInt | None = Field(None, description="New input height and width.")
+    divisor: PositiveInt = Field(8, description="Scaled widths are rounded to a multiple of this.")
+
+
+class PatternStage(Spec):
+    filters: PositiveInt = Field(description="Filters of every conv in this stage.")
+    convs: int = Field(1, ge=0, le=MAX_REPEAT, description="N: number of CONV-ACT in this stage.")
+    pool: bool = Field(True, description="End the stage with the pattern's pool.")
+
+
+class FilterProgression(Spec):
+    start: PositiveInt = Field(description="Filters of the first stage.")
+    growth: float = Field(2.0, gt=0.0, description="Each stage multiplies the filters by this.")
+    max: PositiveInt | None = Field(None, description="Cap on the filters of any stage.")
+
+
+class ConvTemplate(Spec):
+    """The conv of a pattern: every field of `conv` but filters (set per stage)."""
+
+    kernel_size: IntPair = 3
+    strides: IntPair = 1
+    padding: Literal["same", "valid"] | int = "same"
+    dilation_rate: IntPair = 1
+    activation: ActivationName | None = None
+    batch_norm: bool | None = None
+    use_bias: UseBias | None = None
+
+
+class Pattern(Spec):
+    """``[(CONV-ACT)*N - POOL?]*M - (FC-ACT)*K - CLASSIFIER``, per stage or compactly."""
+
+    conv: ConvTemplate = Field(default_factory=ConvTemplate, description="The conv repeated in every stage.")
+    stages: list[PatternStage] | None = Field(None, max_length=64, description="Per-stage filters and conv counts.")
+    N: int | None = Field(None, ge=0, le=MAX_REPEAT, description="Compact form: convs per stage.")
+    M: int | None = Field(None, ge=1, le=64, description="Compact form: number of stages.")
+    K: int | None = Field(None, ge=0, le=64, description="Compact form: number of FC layers (each `fc` units).")
+    filters: FilterProgression | None = Field(None, description="Compact form: filters per stage.")
+    pool: Annotated[MaxPool | AvgPool, Field(discriminator="type")] | None = Field(default_factory=lambda: MaxPool(pool_size=2, strides=2), description="Pool ending each stage (null: none).")
+    fc: list[PositiveInt] | PositiveInt | None = Field(None, description="FC layers before the classifier: a list of units, or units repeated K times.")
+    dropout: Rate | None = Field(None, description="Dropout after each FC layer.")
+
+    @model_validator(mode="after")
+    def _check_form(self) -> "Pattern":
+        compact = {"N": self.N, "M": self.M, "filters": self.filters}
+        if self.stages is not None:
+            given = [name for name, value in compact.items() if value is not None]
+            if given:
+                raise ValueError(f"give either `stages` or the compact form (N, M, filters), not both; remove {', '.join(given)}")
+        else:
+            missing = [name for name, value in compact.items() if value is None]
+            if missing:
+                raise ValueError(f"the pattern needs `stages`, or the compact form with N, M and filters; missing {', '.join(missing)}")
+        if isinstance(self.fc, int) and self.K is None:
+            raise ValueError("`fc` as a single number needs `K` (how many FC layers)")
+        if isinstance(self.fc, list) and self.K is not None and len(self.fc) != self.K:
+            raise ValueError(f"`fc` lists {len(self.fc)} layers but K={self.K}")
+        return self
+
+
+class Stage(Spec):
+    """A block template repeated, or an explicit list of blocks/layers (optionally repeated)."""
+
+    block: AnyKind | None = Field(None, description="The block (or layer) of this stage.")
+    blocks: list[AnyKind] | None = Field(None, max_length=MAX_REPEAT, description="An explicit sequence instead of `block`.")
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="How many times the block (or the sequence) is repeated.")
+    strides: IntPair | None = Field(None, description="Downsampling, applied to the first (or last) block.")
+    stride_block: Literal["first", "last"] = Field("first", description="Which block takes `strides` (ResNet v2 strides its last).")
+    id: Identifier | None = Field(None, description="Name for this stage's output.")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "Stage":
+        if (self.block is None) == (self.blocks is None):
+            raise ValueError("a stage needs exactly one of `block` (with `repeat`) or `blocks` (a list)")
+        if self.blocks is not None and not self.blocks:
+            raise ValueError("`blocks` is empty; list at least one block or layer")
+        return self
+
+
+class Head(Spec):
+    """Classifier: optional layers, pooling, FC layers, dropout, the final dense."""
+
+    layers: list[AnyKind] = Field(default_factory=list, max_length=64, description="Layers before pooling (e.g. a final 1x1 conv).")
+    pool: Literal["flatten", "global_avg", "global_max", "none"] | None = Field(
+        None, description="How the feature map becomes a vector (default: flatten for the pattern form, else global_avg)."
+    )
+    fc: list[PositiveInt] = Field(default_factory=list, max_length=64, description="Hidden FC layers (each with defaults.activation).")
+    fc_dropout: Rate | None = Field(None, description="Dropout after each hidden FC layer (default: defaults.dropout).")
+    dropout: Rate = Field(0.0, description="Dropout right before the classifier.")
+    classes: PositiveInt = Field(description="Number of classes (units of the classifier).")
+    activation: Literal["softmax", "sigmoid", "linear"] = Field("softmax", description="Output activation.")
+    name: Identifier = Field("predictions", description="Name of the output.")
+
+
+class AuxHead(Head):
+    """An auxiliary classifier attached to a named point (GoogLeNet)."""
+
+    at: Identifier = Field(description="Id of the layer, block or stage whose output feeds this head.")
+    name: Identifier = Field(description="Name of this output.")
+    loss_weight: float = Field(0.3, ge=0.0, description="Weight of this head's loss in training.")
+
+
+class Blueprint(Spec):
+    """A whole network."""
+
+    name: Identifier = Field(description="Name of the network (the Keras model's name).")
+    description: str | None = Field(None, max_length=10_000, description="Free text.")
+    input: InputSpec = Field(description="Input shape.")
+    defaults: Defaults = Field(default_factory=Defaults, description="Settings applied wherever not overridden.")
+    scaling: Scaling | None = Field(None, description="Width/depth/resolution multipliers (compound scaling).")
+    strict_fit: bool = Field(False, description="Make an inexact 'valid' fit (dropped border pixels) an error.")
+    pattern: Pattern | None = Field(None, description="The plain-stack form; excludes stem and stages.")
+    stem: list[AnyKind] = Field(default_factory=list, max_length=MAX_REPEAT, description="Layers before the stages.")
+    stages: list[Stage] = Field(default_factory=list, max_length=256, description="Stages of blocks.")
+    head: Head | None = Field(None, description="Classifier (absent: the model outputs the last feature map).")
+    aux_heads: list[AuxHead] = Field(default_factory=list, max_length=16, description="Auxiliary classifiers.")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "Blueprint":
+        if self.pattern is not None and (self.stem or self.stages):
+            raise ValueError("give either `pattern` or `stem`/`stages`, not both")
+        if self.pattern is None and not self.stem and not self.stages:
+            raise ValueError("the blueprint has no body: add `pattern`, or `stem` and/or `stages`")
+        if self.pattern is not None and self.pattern.fc and self.head is not None and self.head.fc:
+            raise ValueError("FC layers are given twice: in pattern.fc and in head.fc; keep one")
+        names = [self.head.name] if self.head else []
+        names += [aux.name for aux in self.aux_heads]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"output names must be unique; {', '.join(duplicates)} is used twice")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, defaults left out; ``Blueprint.model_validate(bp.to_dict()) == bp``."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    def to_yaml(self) -> str:
+        from archbuilder.blueprint.io import dump_yaml
+
+        return dump_yaml(self.to_dict())
+
+    def resolve(self) -> "Blueprint":
+        """The canonical form: pattern, repeats, strides, defaults and scaling expanded."""
+        from archbuilder.blueprint.resolve import resolve
+
+        return resolve(self)

@@ -1,0 +1,218 @@
+"""Resolution: from what the user wrote to the canonical form every later step reads.
+
+The canonical form is itself a valid :class:`Blueprint`: the pattern becomes stages of plain
+layers, every stage lists its blocks (``repeat`` expanded, ``strides`` placed on its block),
+scaling is applied (and removed), and every field that defaults to ``defaults`` is filled in.
+Resolving a canonical blueprint gives it back unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.fields import make_divisible
+from archbuilder.blueprint.layers import Conv, Kind
+from archbuilder.blueprint.model import Blueprint, Defaults, Head, Pattern, Scaling, Stage
+
+#: Upper bound on the layers and blocks of a resolved blueprint (repeats multiply quickly).
+MAX_RESOLVED_ITEMS = 20_000
+
+#: Field of a kind -> field of ``defaults`` that fills it when unset.
+_DEFAULTED_FIELDS = {
+    "activation": "activation",
+    "batch_norm": "batch_norm",
+    "use_bias": "use_bias",
+    "kernel_initializer": "kernel_initializer",
+    "kernel_regularizer": "kernel_regularizer",
+    "epsilon": "batch_norm_epsilon",
+    "momentum": "batch_norm_momentum",
+    "rate": "dropout",
+}
+
+
+@dataclass
+class Resolution:
+    """A resolved blueprint and, for each resolved stage item, where it came from."""
+
+    blueprint: Blueprint
+    origins: dict[Location, Location] = field(default_factory=dict)
+
+    def origin_of(self, location: Location) -> Location:
+        """The user's path for a resolved path (longest known prefix replaced)."""
+        for cut in range(len(location), 0, -1):
+            source = self.origins.get(location[:cut])
+            if source is not None:
+                return source + location[cut:]
+        return location
+
+
+def resolve(blueprint: Blueprint) -> Blueprint:
+    """The canonical form of ``blueprint`` (see the module docstring)."""
+    return resolve_with_origins(blueprint).blueprint
+
+
+def resolve_with_origins(blueprint: Blueprint) -> Resolution:
+    resolver = _Resolver(blueprint.defaults, blueprint.scaling or Scaling())
+    stem: list[Kind] = [resolver.fill(item) for item in blueprint.stem]
+    head = blueprint.head
+    if blueprint.pattern is not None:
+        stages, head = resolver.expand_pattern(blueprint.pattern, head)
+    else:
+        stages = [resolver.expand_stage(index, stage) for index, stage in enumerate(blueprint.stages)]
+    resolver.count(len(stem))
+    input_shape = blueprint.input.shape
+    if resolver.scaling.resolution is not None:
+        input_shape = (resolver.scaling.resolution, resolver.scaling.resolution, input_shape[2])
+    pool_default = "flatten" if blueprint.pattern is not None else "global_avg"
+    resolved = Blueprint(
+        name=blueprint.name,
+        description=blueprint.description,
+        input={"shape": input_shape},
+        defaults=blueprint.defaults,
+        strict_fit=blueprint.strict_fit,
+        stem=stem,
+        stages=stages,
+        head=resolver.resolve_head(head, pool_default) if head is not None else None,
+        aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
+    )
+    return Resolution(resolved, resolver.origins)
+
+
+class _Resolver:
+    def __init__(self, defaults: Defaults, scaling: Scaling) -> None:
+        self.defaults = defaults
+        self.scaling = scaling
+        self.origins: dict[Location, Location] = {}
+        self.items = 0
+
+    def count(self, number: int) -> None:
+        self.items += number
+        if self.items > MAX_RESOLVED_ITEMS:
+            raise BlueprintError([Problem(
+                f"the resolved network has more than {MAX_RESOLVED_ITEMS:,} layers and blocks; "
+                "check the `repeat`, `convs` and `N` values (and scaling.depth_multiplier)",
+                ("stages",),
+            )])
+
+    # -- defaults and width scaling ------------------------------------------------------------
+    def fill(self, kind: Kind) -> Kind:
+        """Fill unset fields from ``defaults`` and apply the width multiplier."""
+        update: dict[str, Any] = {}
+        for name, default_name in _DEFAULTED_FIELDS.items():
+            if name in type(kind).model_fields and getattr(kind, name) is None:
+                value = getattr(self.defaults, default_name)
+                if value is not None:
+                    update[name] = value
+        if self.scaling.width_multiplier != 1.0:
+            for name in kind.width_fields:
+                value = getattr(kind, name)
+                if value is not None:
+                    update[name] = self.scale_width(value)
+        return kind.model_copy(update=update) if update else kind
+
+    def scale_width(self, value: int | list[int]) -> int | list[int]:
+        if isinstance(value, list):
+            return [self.scale_width(v) for v in value]  # type: ignore[misc]
+        return make_divisible(value * self.scaling.width_multiplier, self.scaling.divisor)
+
+    def scale_depth(self, repeat: int) -> int:
+        if self.scaling.depth_multiplier == 1.0:
+            return repeat
+        return int(math.ceil(self.scaling.depth_multiplier * repeat))
+
+    # -- stages ---------------------------------------------------------------------------------
+    def expand_stage(self, index: int, stage: Stage) -> Stage:
+        if stage.blocks is not None:
+            template = list(stage.blocks)
+            sources: list[Location] = [("stages", index, "blocks", j) for j in range(len(template))]
+        else:
+            template = [stage.block]  # type: ignore[list-item]
+            sources = [("stages", index, "block")]
+        repeat = self.scale_depth(stage.repeat)
+        self.count(repeat * len(template))
+        blocks = [self.fill(item) for _ in range(repeat) for item in template]
+        for position in range(len(blocks)):
+            self.origins[("stages", index, "blocks", position)] = sources[position % len(template)]
+        if stage.strides is not None:
+            target = 0 if stage.stride_block == "first" else len(blocks) - 1
+            blocks[target] = self._with_strides(index, blocks[target], stage.strides, sources[target % len(template)])
+        self._check_repeated_ids(index, blocks, len(template))
+        return Stage(blocks=blocks, id=stage.id)
+
+    def _with_strides(self, index: int, block: Kind, strides: Any, source: Location) -> Kind:
+        if "strides" not in type(block).model_fields:
+            raise BlueprintError([Problem(
+                f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; "
+                "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
+                ("stages", index, "strides"),
+            )])
+        if getattr(block, "strides") not in (1, (1, 1)):
+            raise BlueprintError([Problem(
+                f"strides are set twice: on the stage (strides={strides}) and on its block "
+                f"(strides={getattr(block, 'strides')}); keep one",
+                source + ("strides",),
+            )])
+        return block.model_copy(update={"strides": strides})
+
+    @staticmethod
+    def _check_repeated_ids(index: int, blocks: list[Kind], template_size: int) -> None:
+        if len(blocks) == template_size:
+            return
+        for j, block in enumerate(blocks[:template_size]):
+            if block.id is not None:
+                raise BlueprintError([Problem(
+                    f"id '{block.id}' would be repeated by `repeat`; ids must be unique. "
+                    "Put the id on the stage (its output) instead",
+                    ("stages", index, "block" if template_size == 1 else "blocks") + (() if template_size == 1 else (j,)) + ("id",),
+                )])
+
+    # -- the pattern form -----------------------------------------------------------------------
+    def expand_pattern(self, pattern: Pattern, head: Head | None) -> tuple[list[Stage], Head | None]:
+        stages: list[Stage] = []
+        conv_fields = pattern.conv.model_dump(exclude_none=True)
+        if pattern.stages is not None:
+            plan = [(s.filters, s.convs, s.pool) for s in pattern.stages]
+        else:
+            assert pattern.filters is not None and pattern.M is not None and pattern.N is not None
+            progression = pattern.filters
+            plan = []
+            for m in range(pattern.M):
+                filters = max(1, round(progression.start * progression.growth**m))
+                if progression.max is not None:
+                    filters = min(filters, progression.max)
+                plan.append((filters, pattern.N, True))
+        for m, (filters, convs, pool) in enumerate(plan):
+            source: Location = ("pattern", "stages", m) if pattern.stages is not None else ("pattern",)
+            layers: list[Kind] = [Conv(filters=filters, **conv_fields) for _ in range(self.scale_depth(convs) if convs else 0)]
+            if pool and pattern.pool is not None:
+                layers.append(pattern.pool)
+            if not layers:
+                raise BlueprintError([Problem("this stage has no convs and no pool; remove it or give it convs", source)])
+            self.count(len(layers))
+            for position in range(len(layers)):
+                self.origins[("stages", m, "blocks", position)] = source
+            stages.append(Stage(blocks=[self.fill(layer) for layer in layers]))
+        fc = pattern.fc if isinstance(pattern.fc, list) else [pattern.fc] * (pattern.K or 0) if pattern.fc else []
+        if head is None:
+            if fc:
+                raise BlueprintError([Problem("the pattern has FC layers but the blueprint has no `head`; add head: {classes: N}", ("pattern", "fc"))])
+            return stages, None
+        update: dict[str, Any] = {}
+        if fc:
+            update["fc"] = fc
+        if pattern.dropout is not None:
+            update["fc_dropout"] = pattern.dropout
+        return stages, head.model_copy(update=update)
+
+    # -- heads ----------------------------------------------------------------------------------
+    def resolve_head(self, head: Head, pool_default: str) -> Head:
+        update: dict[str, Any] = {"layers": [self.fill(layer) for layer in head.layers]}
+        if head.pool is None:
+            update["pool"] = pool_default
+        if head.fc_dropout is None:
+            update["fc_dropout"] = self.defaults.dropout
+        return head.model_copy(update=update)
+
