@@ -216,3 +216,8 @@ class _Resolver:
             update["fc_dropout"] = self.defaults.dropout
         return head.model_copy(update=update)
 
+
+
+def fill_defaults(kind: Kind, defaults: Defaults) -> Kind:
+    """One layer or block with its unset fields taken from ``defaults`` (no scaling)."""
+    return _Resolver(defaults, Scaling()).fill(kind)

@@ -1,0 +1,186 @@
+"""One builder per layer kind: a resolved layer spec and a name become a Keras layer.
+
+Block templates have no builder of their own here: :mod:`archbuilder.analysis.blocks` lowers
+them into these layers once, for the analyzer and the compiler alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+
+from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.layers import Kind
+from archbuilder.compile.custom_layers import LocalResponseNormalization
+
+Builder = Callable[[Any, str], keras.layers.Layer]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(*tags: str) -> Callable[[Builder], Builder]:
+    def register(function: Builder) -> Builder:
+        for tag in tags:
+            BUILDERS[tag] = function
+        return function
+
+    return register
+
+
+def _activation(name: str | None) -> str | None:
+    return None if name in (None, "linear") else name
+
+
+def _regularizer(spec: Any) -> keras.regularizers.Regularizer | None:
+    regularizer = getattr(spec, "kernel_regularizer", None)
+    if regularizer is None or (regularizer.l1 == 0 and regularizer.l2 == 0):
+        return None
+    return keras.regularizers.L1L2(l1=regularizer.l1, l2=regularizer.l2)
+
+
+def _conv_arguments(spec: Any) -> dict[str, Any]:
+    return {
+        "kernel_size": spec.kernel_size,
+        "strides": spec.strides,
+        "padding": spec.padding,
+        "dilation_rate": spec.dilation_rate,
+        "activation": _activation(spec.activation),
+        "use_bias": bool(spec.use_bias),
+    }
+
+
+@builder("conv")
+def build_conv(spec: L.Conv, name: str) -> keras.layers.Layer:
+    return keras.layers.Conv2D(spec.filters, groups=spec.groups, kernel_initializer=spec.kernel_initializer,
+                               kernel_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+
+
+@builder("depthwise_conv")
+def build_depthwise_conv(spec: L.DepthwiseConv, name: str) -> keras.layers.Layer:
+    return keras.layers.DepthwiseConv2D(depth_multiplier=spec.depth_multiplier,
+                                        depthwise_initializer=spec.kernel_initializer,
+                                        depthwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+
+
+@builder("separable_conv")
+def build_separable_conv(spec: L.SeparableConv, name: str) -> keras.layers.Layer:
+    return keras.layers.SeparableConv2D(spec.filters, depth_multiplier=spec.depth_multiplier,
+                                        depthwise_initializer=spec.kernel_initializer,
+                                        pointwise_initializer=spec.kernel_initializer,
+                                        depthwise_regularizer=_regularizer(spec),
+                                        pointwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+
+
+@builder("dense")
+def build_dense(spec: L.Dense, name: str) -> keras.layers.Layer:
+    return keras.layers.Dense(spec.units, activation=_activation(spec.activation), use_bias=bool(spec.use_bias),
+                              kernel_initializer=spec.kernel_initializer or "glorot_uniform",
+                              kernel_regularizer=_regularizer(spec), name=name)
+
+
+@builder("max_pool")
+def build_max_pool(spec: L.MaxPool, name: str) -> keras.layers.Layer:
+    return keras.layers.MaxPooling2D(spec.pool_size, strides=spec.strides, padding=spec.padding, name=name)
+
+
+@builder("avg_pool")
+def build_avg_pool(spec: L.AvgPool, name: str) -> keras.layers.Layer:
+    return keras.layers.AveragePooling2D(spec.pool_size, strides=spec.strides, padding=spec.padding, name=name)
+
+
+@builder("global_avg_pool")
+def build_global_avg_pool(spec: L.GlobalAvgPool, name: str) -> keras.layers.Layer:
+    return keras.layers.GlobalAveragePooling2D(keepdims=spec.keepdims, name=name)
+
+
+@builder("global_max_pool")
+def build_global_max_pool(spec: L.GlobalMaxPool, name: str) -> keras.layers.Layer:
+    return keras.layers.GlobalMaxPooling2D(keepdims=spec.keepdims, name=name)
+
+
+@builder("relu")
+def build_relu(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.ReLU(name=name)
+
+
+@builder("relu6")
+def build_relu6(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.ReLU(max_value=6.0, name=name)
+
+
+@builder("leaky_relu")
+def build_leaky_relu(spec: L.LeakyRelu, name: str) -> keras.layers.Layer:
+    return keras.layers.LeakyReLU(negative_slope=spec.negative_slope, name=name)
+
+
+@builder("elu")
+def build_elu(spec: L.Elu, name: str) -> keras.layers.Layer:
+    return keras.layers.ELU(alpha=spec.alpha, name=name)
+
+
+@builder("gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax")
+def build_activation(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.Activation(spec.type, name=name)
+
+
+@builder("batch_norm")
+def build_batch_norm(spec: L.BatchNorm, name: str) -> keras.layers.Layer:
+    return keras.layers.BatchNormalization(epsilon=spec.epsilon or 1e-3, momentum=spec.momentum or 0.99,
+                                           center=spec.center, scale=spec.scale, name=name)
+
+
+@builder("layer_norm")
+def build_layer_norm(spec: L.LayerNorm, name: str) -> keras.layers.Layer:
+    return keras.layers.LayerNormalization(epsilon=spec.epsilon, name=name)
+
+
+@builder("dropout")
+def build_dropout(spec: L.Dropout, name: str) -> keras.layers.Layer:
+    return keras.layers.Dropout(spec.rate or 0.0, name=name)
+
+
+@builder("spatial_dropout")
+def build_spatial_dropout(spec: L.SpatialDropout, name: str) -> keras.layers.Layer:
+    return keras.layers.SpatialDropout2D(spec.rate or 0.0, name=name)
+
+
+@builder("lrn")
+def build_lrn(spec: L.LocalResponseNorm, name: str) -> keras.layers.Layer:
+    return LocalResponseNormalization(size=spec.size, bias=spec.bias, alpha=spec.alpha, beta=spec.beta, name=name)
+
+
+@builder("flatten")
+def build_flatten(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.Flatten(name=name)
+
+
+@builder("zero_padding")
+def build_zero_padding(spec: L.ZeroPadding, name: str) -> keras.layers.Layer:
+    return keras.layers.ZeroPadding2D(spec.padding, name=name)
+
+
+@builder("rescaling")
+def build_rescaling(spec: L.Rescaling, name: str) -> keras.layers.Layer:
+    return keras.layers.Rescaling(spec.scale, offset=spec.offset, name=name)
+
+
+@builder("normalization")
+def build_normalization(spec: L.Normalization, name: str) -> keras.layers.Layer:
+    # Built without mean/variance so they are (non-trainable) weights, as in keras.applications;
+    # the compiler assigns the blueprint's values once the layer is built (see model.py).
+    return keras.layers.Normalization(axis=-1, name=name)
+
+
+@builder("add")
+def build_add(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.Add(name=name)
+
+
+@builder("multiply")
+def build_multiply(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.Multiply(name=name)
+
+
+@builder("concatenate")
+def build_concatenate(spec: Kind, name: str) -> keras.layers.Layer:
+    return keras.layers.Concatenate(axis=-1, name=name)

@@ -1,0 +1,43 @@
+"""Layers Keras lacks. Each is registered so a saved ``.keras`` file loads with plain
+``keras.saving.load_model`` and no ``custom_objects``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="archbuilder")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Across-channel local response normalization (Krizhevsky et al., 2012).
+
+    ``b_c = a_c / (bias + alpha * sum_{c' in window(c)} a_c'^2) ** beta`` with a window of
+    ``size`` channels centred on ``c`` (the paper's n=5, k=2, alpha=1e-4, beta=0.75).
+    """
+
+    def __init__(self, size: int = 5, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if size < 1 or size % 2 == 0:
+            raise ValueError(f"size must be a positive odd number. Received: size={size}")
+        self.size = size
+        self.bias = bias
+        self.alpha = alpha
+        self.beta = beta
+
+    def call(self, inputs: Any) -> Any:
+        radius = self.size // 2
+        channels = inputs.shape[-1]
+        squared = ops.square(inputs)
+        padded = ops.pad(squared, [[0, 0]] * (len(inputs.shape) - 1) + [[radius, radius]])
+        window_sum = padded[..., 0:channels]
+        for offset in range(1, self.size):
+            window_sum = window_sum + padded[..., offset : offset + channels]
+        return inputs / ops.power(self.bias + self.alpha * window_sum, self.beta)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size, "bias": self.bias, "alpha": self.alpha, "beta": self.beta}

@@ -1,0 +1,97 @@
+"""Blueprint -> ``keras.Model`` (functional API), following the analyzer's layer graph node by node."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras
+import numpy as np
+
+from archbuilder.analysis.analyzer import analyze
+from archbuilder.analysis.graph import INPUT_NAME, Graph, GraphBuilder, Node
+from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.errors import BlueprintError, Problem
+from archbuilder.blueprint.layers import Kind
+from archbuilder.blueprint.model import Blueprint, Defaults
+from archbuilder.blueprint.resolve import fill_defaults
+from archbuilder.compile.builders import BUILDERS
+
+
+def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> keras.Model:
+    """Compile a blueprint into a functional ``keras.Model``.
+
+    Every layer is named from its blueprint path (``stages_2_blocks_0_conv1``); the outputs are
+    the head (named ``head.name``, default ``predictions``) and any auxiliary heads, in order.
+
+    Raises:
+        BlueprintError: the blueprint is invalid or a layer cannot be built; the message names
+            the blueprint path.
+    """
+    analysis = analyze(_locate(blueprint))
+    graph = analysis.graph
+    assert graph is not None
+    inputs = keras.Input(shape=analysis.blueprint.input.shape, name=INPUT_NAME)
+    tensors = build_nodes(graph.nodes[1:], {INPUT_NAME: inputs})
+    outputs = [tensors[name] for name in graph.outputs]
+    return keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=analysis.blueprint.name)
+
+
+def _locate(blueprint: Any) -> Any:
+    if isinstance(blueprint, (str, os.PathLike)) and "\n" not in str(blueprint):
+        from archbuilder.zoo import locate
+
+        return locate(str(blueprint))
+    return blueprint
+
+
+def build_nodes(nodes: list[Node], tensors: dict[str, Any]) -> dict[str, Any]:
+    """Create and call the Keras layer of each node; ``tensors`` maps node names to Keras tensors."""
+    for node in nodes:
+        layer = build_layer(node)
+        arguments = [tensors[name] for name in node.inputs]
+        try:
+            if isinstance(node.spec, L.Normalization):
+                _set_normalization(layer, node.spec, arguments[0].shape)
+            tensors[node.name] = layer(arguments if len(arguments) > 1 else arguments[0])
+        except Exception as exc:  # a Keras error, pointed back at the blueprint
+            raise _keras_error(node, exc) from exc
+    return tensors
+
+
+def build_layer(node: Node) -> keras.layers.Layer:
+    """The Keras layer for one node (no call)."""
+    assert node.spec is not None
+    try:
+        return BUILDERS[node.spec.type](node.spec, node.name)
+    except Exception as exc:
+        raise _keras_error(node, exc) from exc
+
+
+def _keras_error(node: Node, exc: Exception) -> BlueprintError:
+    return BlueprintError([Problem(f"Keras rejected this layer ({type(exc).__name__}: {exc})", node.path)])
+
+
+def _set_normalization(layer: keras.layers.Normalization, spec: L.Normalization, input_shape: Any) -> None:
+    layer.build(input_shape)
+    channels = input_shape[-1]
+    layer.adapt_mean.assign(np.broadcast_to(np.asarray(spec.mean, dtype="float32"), (channels,)))
+    layer.adapt_variance.assign(np.broadcast_to(np.asarray(spec.variance, dtype="float32"), (channels,)))
+    layer.finalize_state()
+
+
+def build_block(block: Kind, inputs: Any, *, name: str = "block", defaults: Defaults | None = None) -> Any:
+    """Apply one layer or block template to a Keras tensor, for use in hand-written Keras code.
+
+    Example:
+        >>> x = keras.Input((56, 56, 64))
+        >>> y = build_block(Bottleneck(filters=64), x, name="res2a", defaults=Defaults(batch_norm=True))
+    """
+    defaults = defaults or Defaults()
+    shape = tuple(int(d) for d in inputs.shape[1:])
+    graph_builder = GraphBuilder(shape, defaults)
+    output = graph_builder.item((name,), fill_defaults(block, defaults), INPUT_NAME)
+    graph = Graph(graph_builder.nodes, [output], graph_builder.ids)
+    tensors = build_nodes(graph.nodes[1:], {INPUT_NAME: inputs})
+    return tensors[output]
+
