@@ -96,5 +96,12 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ``Did you mean 'x'?`` suffix when a close match exists, else an empty string."""
     import difflib
 
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    options = list(candidates)
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not matches:  # 'convolution' -> 'conv', 'batchnorm' -> 'batch_norm'
+        folded = word.lower().replace("_", "").replace("-", "")
+        matches = sorted(
+            (o for o in options if len(o) >= 3 and (folded.startswith(o.replace("_", "")) or o.replace("_", "") == folded)),
+            key=len, reverse=True,
+        )
     return f" Did you mean '{matches[0]}'?" if matches else ""

@@ -1,0 +1,188 @@
+"""The compiled Keras model equals the analyzer: every layer's output shape and parameter counts."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import archbuilder
+from archbuilder.analysis import LOWERINGS, RULES
+from archbuilder.blueprint import BlueprintError, Defaults
+from archbuilder.blueprint.blocks import Bottleneck, Residual
+from archbuilder.blueprint.kinds import ALL_KINDS, BLOCK_KINDS, LAYER_KINDS
+from archbuilder.compile import BUILDERS, build_block, build_model
+
+from .support import assert_matches_analysis, blueprint_with
+
+
+def test_kinds_rules_and_builders_are_the_same_set() -> None:
+    import archbuilder.analysis.blocks  # noqa: F401  (registers the lowerings)
+
+    assert set(BUILDERS) == set(RULES) == LAYER_KINDS
+    assert set(LOWERINGS) == BLOCK_KINDS
+    assert LAYER_KINDS | BLOCK_KINDS == ALL_KINDS
+    assert set(BUILDERS) | set(LOWERINGS) == ALL_KINDS
+
+
+# Each layer kind in a small network: (id, stem layers, input shape).
+LAYER_CASES = [
+    ("conv", [{"type": "conv", "filters": 8, "kernel_size": 3}], [16, 16, 3]),
+    ("conv_groups_dilation", [{"type": "conv", "filters": 8, "kernel_size": 3, "groups": 2, "dilation_rate": 2,
+                               "padding": "same"}], [16, 16, 4]),
+    ("conv_bn_act_int_padding", [{"type": "conv", "filters": 8, "kernel_size": [3, 5], "strides": 2, "padding": [1, 2],
+                                  "batch_norm": True, "activation": "leaky_relu", "use_bias": "auto"}], [17, 16, 3]),
+    ("depthwise_conv", [{"type": "depthwise_conv", "kernel_size": 3, "depth_multiplier": 2, "strides": 2,
+                         "padding": "same"}], [15, 15, 3]),
+    ("separable_conv", [{"type": "separable_conv", "filters": 8, "depth_multiplier": 2, "activation": "elu"}], [16, 16, 3]),
+    ("dense_on_map", [{"type": "dense", "units": 5}], [4, 4, 3]),
+    ("pools", [{"type": "max_pool", "pool_size": 3, "strides": 2}, {"type": "avg_pool", "padding": "same"},
+               {"type": "max_pool", "pool_size": 2, "padding": 1}], [17, 17, 3]),
+    ("global_pools", [{"type": "global_max_pool", "keepdims": True}, {"type": "global_avg_pool"}], [8, 8, 3]),
+    ("activations", [{"type": t} for t in ("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid",
+                                            "tanh", "softmax", "leaky_relu", "elu")], [4, 4, 3]),
+    ("norms", [{"type": "batch_norm", "center": False}, {"type": "layer_norm"}, {"type": "lrn", "size": 3},
+               {"type": "rescaling", "scale": 0.5, "offset": 1.0},
+               {"type": "normalization", "mean": [1.0, 2.0, 3.0], "variance": 4.0}], [6, 6, 3]),
+    ("dropouts_flatten", [{"type": "dropout", "rate": 0.1}, {"type": "spatial_dropout", "rate": 0.2},
+                          {"type": "zero_padding", "padding": [[1, 2], [0, 3]]}, {"type": "flatten"}], [4, 4, 3]),
+    ("merges", [{"type": "conv", "filters": 4, "kernel_size": 1, "id": "a"},
+                {"type": "conv", "filters": 4, "kernel_size": 3, "padding": "same", "id": "b"},
+                {"type": "add", "inputs": ["a", "b"], "id": "s"},
+                {"type": "global_avg_pool", "keepdims": True, "inputs": ["s"], "id": "g"},
+                {"type": "multiply", "inputs": ["s", "g"], "id": "m"},
+                {"type": "concatenate", "inputs": ["m", "a", "b"]}], [8, 8, 3]),
+]
+
+BLOCK_CASES = [
+    ("inception", {"type": "inception", "filters_1x1": 8, "reduce_3x3": 4, "filters_3x3": 8, "reduce_5x5": 2,
+                   "filters_5x5": 4, "pool_proj": 4}),
+    ("inception_naive", {"type": "inception", "naive": True, "filters_1x1": 8, "filters_3x3": 8, "filters_5x5": 4}),
+    ("residual_identity", {"type": "residual", "filters": 6}),
+    ("residual_projection_se_dropout", {"type": "residual", "filters": 12, "strides": 2, "se_ratio": 0.25,
+                                        "dropout": 0.3}),
+    ("residual_preact", {"type": "residual", "filters": 12, "strides": 2, "preact": True}),
+    ("residual_preact_subsample", {"type": "residual", "filters": 6, "strides": 2, "preact": True,
+                                   "shortcut": "identity"}),
+    ("bottleneck", {"type": "bottleneck", "filters": 4}),
+    ("bottleneck_v15_groups_width", {"type": "bottleneck", "filters": 8, "strides": 2, "stride_on": "3x3",
+                                     "groups": 4, "width_factor": 2.0, "se_ratio": 0.0625}),
+    ("bottleneck_preact_padding", {"type": "bottleneck", "filters": 4, "strides": 2, "stride_on": "3x3",
+                                   "preact": True, "padding": 1}),
+    ("depthwise", {"type": "depthwise", "filters": 12, "strides": 2, "depth_multiplier": 2}),
+    ("inverted_residual", {"type": "inverted_residual", "filters": 6, "expansion": 6, "se_ratio": 0.25,
+                           "kernel_size": 5, "activation": "swish"}),
+    ("inverted_residual_expansion1", {"type": "inverted_residual", "filters": 8, "expansion": 1, "strides": 2}),
+    ("squeeze_excite", {"type": "squeeze_excite", "ratio": 0.5}),
+    ("dense_block", {"type": "dense_block", "num_layers": 3, "growth_rate": 4}),
+    ("dense_block_plain", {"type": "dense_block", "num_layers": 2, "growth_rate": 4, "bottleneck_width": None}),
+    ("transition", {"type": "transition", "reduction": 0.5}),
+    ("fire", {"type": "fire", "squeeze": 4, "expand_1x1": 8, "expand_3x3": 8}),
+    ("mlpconv", {"type": "mlpconv", "filters": [8, 6, 4], "kernel_size": 5, "strides": 2}),
+]
+
+
+@pytest.mark.parametrize("case_id, stem, shape", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_layer_kinds_match_the_analyzer(case_id: str, stem: list, shape: list) -> None:
+    blueprint = blueprint_with(stem=stem, shape=shape, head=None)
+    assert_matches_analysis(blueprint)
+
+
+@pytest.mark.parametrize("case_id, block", BLOCK_CASES, ids=[c[0] for c in BLOCK_CASES])
+@pytest.mark.parametrize("batch_norm", [True, False], ids=["bn", "no_bn"])
+def test_block_templates_match_the_analyzer(case_id: str, block: dict, batch_norm: bool) -> None:
+    blueprint = blueprint_with(stem=[{"type": "conv", "filters": 6, "kernel_size": 3, "padding": "same"}],
+                               stages=[{"block": block, "repeat": 2 if "strides" not in block else 1}],
+                               defaults={"batch_norm": batch_norm, "use_bias": "auto"}, shape=[16, 16, 3])
+    model = assert_matches_analysis(blueprint)
+    model.predict(np.zeros((1, 16, 16, 3), "float32"), verbose=0)
+
+
+def test_aux_heads_make_named_outputs() -> None:
+    blueprint = blueprint_with(
+        stem=[{"type": "conv", "filters": 4, "kernel_size": 3, "id": "early"}, {"type": "conv", "filters": 4, "kernel_size": 3}],
+        head={"classes": 3, "name": "main"},
+        aux_heads=[{"name": "aux1", "at": "early", "pool": "flatten", "fc": [8], "classes": 3, "loss_weight": 0.3}],
+        shape=[12, 12, 3],
+    )
+    model = assert_matches_analysis(blueprint)
+    assert model.output_names == ["main", "aux1"]
+    outputs = model.predict(np.zeros((2, 12, 12, 3), "float32"), verbose=0)
+    assert [o.shape for o in outputs] == [(2, 3), (2, 3)]
+
+
+def test_layer_names_come_from_blueprint_paths() -> None:
+    blueprint = blueprint_with(stem=[{"type": "conv", "filters": 4, "kernel_size": 3}],
+                               stages=[{"block": {"type": "bottleneck", "filters": 2}, "repeat": 2}], shape=[8, 8, 3],
+                               defaults={"batch_norm": True})
+    names = [layer.name for layer in build_model(blueprint).layers]
+    assert names[:4] == ["input", "stem_0", "stem_0_bn", "stem_0_relu"]
+    assert "stages_0_blocks_1_conv2_bn" in names
+    assert "stages_0_blocks_0_shortcut" in names and "stages_0_blocks_1_shortcut" not in names
+    assert all("/" not in name for name in names) and len(set(names)) == len(names)
+
+
+def test_defaults_apply_where_not_overridden() -> None:
+    blueprint = blueprint_with(
+        stem=[{"type": "conv", "filters": 4, "kernel_size": 3},
+              {"type": "conv", "filters": 4, "kernel_size": 3, "activation": "tanh", "use_bias": True,
+               "kernel_initializer": "zeros"}],
+        defaults={"activation": "relu6", "use_bias": False, "kernel_initializer": "he_normal",
+                  "kernel_regularizer": {"l2": 1e-4}},
+        shape=[8, 8, 3], head=None,
+    )
+    model = build_model(blueprint)
+    first, second = model.get_layer("stem_0"), model.get_layer("stem_1")
+    assert first.activation is keras.activations.relu6 and not first.use_bias
+    assert isinstance(first.kernel_initializer, keras.initializers.HeNormal)
+    assert isinstance(first.kernel_regularizer, keras.regularizers.L1L2) and first.kernel_regularizer.l2 == pytest.approx(1e-4)
+    assert second.activation is keras.activations.tanh and second.use_bias
+    assert isinstance(second.kernel_initializer, keras.initializers.Zeros)
+
+
+@pytest.mark.parametrize(
+    "stem, message",
+    [
+        ([{"type": "conv", "filters": 4, "kernel_size": 1, "id": "a"}, {"type": "conv", "filters": 5, "kernel_size": 1, "id": "b"},
+          {"type": "add", "inputs": ["a", "b"]}],
+         "stem[2]: cannot add shapes 8x8x4 and 8x8x5: they differ on axis 2."),
+        ([{"type": "conv", "filters": 4, "kernel_size": 1}, {"type": "add", "inputs": ["a", "nothing"]}],
+         "stem[1].inputs: 'a' is not the id of any layer, block or stage before this point (known ids: none yet)"),
+        ([{"type": "conv", "filters": 6, "kernel_size": 1, "groups": 4}],
+         "stem[0]: filters must be evenly divisible by the number of groups. Received: groups=4, filters=6"),
+        ([{"type": "conv", "filters": 4, "kernel_size": 1, "groups": 2}],
+         "stem[0]: the input channels must be evenly divisible by the number of groups. Received: groups=2, input channels=3"),
+        ([{"type": "convolution", "filters": 4}], "stem[0].type: unknown type 'convolution'. Did you mean 'conv'?"),
+    ],
+    ids=["merge_shapes", "missing_id", "groups_filters", "groups_channels", "unknown_kind"],
+)
+def test_bad_input_is_a_blueprint_error_naming_the_path(stem: list, message: str) -> None:
+    blueprint = {"name": "bad", "input": {"shape": [8, 8, 3]}, "stem": stem}
+    with pytest.raises(BlueprintError) as error:
+        build_model(blueprint)
+    assert message.replace("Value error, ", "") in str(error.value)
+
+
+def test_build_block_in_hand_written_keras() -> None:
+    inputs = keras.Input((8, 8, 16))
+    x = build_block(Bottleneck(filters=4), inputs, name="res2a", defaults=Defaults(batch_norm=True))
+    x = build_block(Residual(filters=16, strides=2), x, name="res3a")
+    model = keras.Model(inputs, x)
+    assert tuple(model.output.shape) == (None, 4, 4, 16)
+    assert "res2a_conv1_bn" in [layer.name for layer in model.layers]
+
+
+def test_python_api_construction_and_modification() -> None:
+    from archbuilder.blueprint import Blueprint, Conv, Head, InputSpec, Stage
+
+    blueprint = Blueprint(
+        name="small_resnet",
+        input=InputSpec(shape=(32, 32, 3)),
+        defaults=Defaults(batch_norm=True),
+        stem=[Conv(filters=16, kernel_size=3, padding="same")],
+        stages=[Stage(block=Residual(filters=16), repeat=2), Stage(block=Residual(filters=32), repeat=2, strides=2)],
+        head=Head(classes=10),
+    )
+    wider = blueprint.model_copy(update={"stages": [s.model_copy(update={"repeat": 3}) for s in blueprint.stages]})
+    assert archbuilder.analyze(wider).params > archbuilder.analyze(blueprint).params
+    assert_matches_analysis(wider)
