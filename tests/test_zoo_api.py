@@ -1,0 +1,108 @@
+"""The zoo API: names, paths, loading, and a zoo name working wherever a file path does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archbuilder import zoo
+from archbuilder.blueprint import Blueprint, BlueprintError
+
+TINY = """\
+name: tiny
+input: {shape: [8, 8, 3]}
+stem: [{type: conv, filters: 4, kernel_size: 3}]
+head: {classes: 10}
+"""
+
+
+@pytest.fixture
+def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    for name in ("resnet18", "resnet50", "vgg16"):
+        (folder / f"{name}.yaml").write_text(TINY.replace("tiny", name), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a blueprint", encoding="utf-8")
+    (folder / "mobilenet.yml").write_text(TINY.replace("tiny", "mobilenet"), encoding="utf-8")
+    monkeypatch.setattr(zoo, "zoo_dir", lambda: folder)
+    return folder
+
+
+def test_zoo_dir_is_the_package_folder() -> None:
+    folder = zoo.zoo_dir()
+    assert folder.is_dir()
+    assert folder == Path(zoo.__file__).parent / "blueprints"
+    assert (folder / "vgg16.yaml").is_file()
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("*", ["mobilenet", "resnet18", "resnet50", "vgg16"]),
+    ("*resnet*", ["resnet18", "resnet50"]),
+    ("vgg16", ["vgg16"]),
+    ("resnet?0", ["resnet50"]),
+    ("ResNet*", []),  # case-sensitive, like file names
+    ("nothing*", []),
+])
+def test_list_blueprints(fake_zoo: Path, pattern: str, expected: list[str]) -> None:
+    assert zoo.list_blueprints(pattern) == expected
+
+
+def test_the_real_zoo_lists_the_shipped_blueprints() -> None:
+    names = zoo.list_blueprints()
+    assert names == sorted(names)
+    assert {"resnet50", "vgg16"} <= set(names)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "vgg16.yaml", "mobilenet", "mobilenet.yml"])
+def test_blueprint_path(fake_zoo: Path, name: str) -> None:
+    assert zoo.blueprint_path(name).parent == fake_zoo
+    assert zoo.blueprint_path(name).stem == name.split(".")[0]
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("resnt50", "unknown zoo blueprint 'resnt50'. Did you mean 'resnet50'? See `archbuilder zoo list` for the 4 available."),
+    ("vgg_16.yaml", "unknown zoo blueprint 'vgg_16.yaml'. Did you mean 'vgg16'? See `archbuilder zoo list` for the 4 available."),
+    ("inception", "unknown zoo blueprint 'inception'. See `archbuilder zoo list` for the 4 available."),
+    ("notes", "unknown zoo blueprint 'notes'. See `archbuilder zoo list` for the 4 available."),
+])
+def test_unknown_name(fake_zoo: Path, name: str, message: str) -> None:
+    with pytest.raises(BlueprintError) as caught:
+        zoo.blueprint_path(name)
+    assert [problem.message for problem in caught.value.problems] == [message]
+
+
+def test_load_zoo_blueprint() -> None:
+    blueprint = zoo.load_zoo_blueprint("vgg16")
+    assert isinstance(blueprint, Blueprint)
+    assert blueprint.name == "vgg16"
+
+
+@pytest.mark.parametrize("name", zoo.list_blueprints())
+def test_every_zoo_entry_loads_under_its_file_name(name: str) -> None:
+    assert zoo.load_zoo_blueprint(name).name == name
+
+
+def test_locate(fake_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "vgg16.yaml").write_text(TINY, encoding="utf-8")
+    monkeypatch.chdir(work)
+    assert zoo.locate("vgg16.yaml") == Path("vgg16.yaml")  # an existing file wins over the zoo
+    assert zoo.locate(Path("vgg16.yaml")) == Path("vgg16.yaml")
+    assert zoo.locate("vgg16") == fake_zoo / "vgg16.yaml"
+    assert zoo.locate("resnet50.yaml") == fake_zoo / "resnet50.yaml"
+    assert zoo.locate("mobilenet.yml") == fake_zoo / "mobilenet.yml"
+    # Anything else comes back unchanged for the loader to read or report.
+    for source in ("alexnet", "models/vgg16", "models/vgg16.yaml", "", TINY, "x" * 5000):
+        assert zoo.locate(source) == source
+
+
+def test_zoo_imports_no_keras() -> None:
+    import ast
+
+    tree = ast.parse(Path(zoo.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert all(name.split(".")[0] in {"archbuilder", "__future__", "fnmatch", "os", "importlib", "pathlib"}
+               for name in imported), imported

@@ -1,0 +1,65 @@
+"""Zoo blueprints that reproduce a keras.applications network are the same network: same
+parameter counts, and Keras's weights loaded in order give the same predictions."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import archbuilder
+from archbuilder.compile import build_model
+from archbuilder.zoo import load_zoo_blueprint
+
+# zoo name, keras.applications constructor, input side used for the prediction check (None: native).
+APPLICATIONS = [
+    ("vgg16", "VGG16", None),
+    ("vgg19", "VGG19", None),
+    ("resnet50", "ResNet50", None),
+    ("resnet101", "ResNet101", 96),
+    ("resnet152", "ResNet152", 64),
+    ("resnet50v2", "ResNet50V2", None),
+    ("mobilenet", "MobileNet", None),
+    ("mobilenet_v2", "MobileNetV2", None),
+    ("densenet121", "DenseNet121", 96),
+    ("efficientnet_b0", "EfficientNetB0", None),
+    ("efficientnet_b1", "EfficientNetB1", 64),
+    ("efficientnet_b2", "EfficientNetB2", 64),
+    ("efficientnet_b3", "EfficientNetB3", 64),
+    ("efficientnet_b4", "EfficientNetB4", 64),
+    ("efficientnet_b5", "EfficientNetB5", 64),
+    ("efficientnet_b6", "EfficientNetB6", 64),
+    ("efficientnet_b7", "EfficientNetB7", 64),
+]
+
+
+def _at_side(blueprint: archbuilder.Blueprint, side: int | None) -> archbuilder.Blueprint:
+    """The same network at another input resolution (convolutional bodies with global pooling)."""
+    if side is None:
+        return blueprint
+    resolved = blueprint.resolve()
+    channels = resolved.input.shape[2]
+    return resolved.model_copy(update={"input": resolved.input.model_copy(update={"shape": (side, side, channels)})})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("zoo_name, application, side", APPLICATIONS, ids=[a[0] for a in APPLICATIONS])
+def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str, side: int | None) -> None:
+    blueprint = load_zoo_blueprint(zoo_name)
+    native = archbuilder.analyze(blueprint)
+    reference = getattr(keras.applications, application)
+    # Parameter counts at the native size, from the analyzer (equal to Keras, see test_zoo.py).
+    keras_native = reference(weights=None)
+    trainable = sum(int(np.prod(w.shape)) for w in keras_native.trainable_weights)
+    assert (native.params, native.trainable_params) == (keras_native.count_params(), trainable)
+    del keras_native
+    # Same weights in the same order give the same predictions.
+    small = _at_side(blueprint, side)
+    ours = build_model(small)
+    shape = small.resolve().input.shape
+    theirs = reference(weights=None, input_shape=shape) if side else reference(weights=None)
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
+    expected = theirs.predict(x, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-4, rtol=1e-3)
+    keras.backend.clear_session()
