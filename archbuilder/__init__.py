@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 
-def build_model(blueprint: Any, **options: Any) -> "keras.Model":
+def build_model(blueprint: Any, **options: Any) -> keras.Model:
     """Compile a blueprint (object, path, YAML text, dict or zoo name) into a ``keras.Model``."""
     from archbuilder.compile import build_model as _build_model
 

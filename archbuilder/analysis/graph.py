@@ -8,8 +8,9 @@ structure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from archbuilder.analysis.rules import RULES, Effect, GeometryError, Tensor
 from archbuilder.blueprint import layers as L

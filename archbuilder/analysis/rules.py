@@ -10,11 +10,11 @@ figures); FLOPs are 2 x MACs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from archbuilder.blueprint import layers as L
-from archbuilder.blueprint.fields import pair, padding_amounts
+from archbuilder.blueprint.fields import padding_amounts, pair
 from archbuilder.blueprint.layers import Kind
 
 Shape = tuple[int, ...]
@@ -125,11 +125,11 @@ def _grow(tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair = (1, 1)) 
 
 
 def _bias(spec: Kind, units: int) -> int:
-    return units if getattr(spec, "use_bias") is True else 0
+    return units if spec.use_bias is True else 0
 
 
 def _padding_mode(spec: Kind) -> str:
-    padding = getattr(spec, "padding")
+    padding = spec.padding
     if padding not in ("same", "valid"):
         raise GeometryError(f"explicit padding {padding!r} must be lowered to zero_padding + 'valid' before analysis")
     return padding

@@ -43,7 +43,7 @@ class Inception(Block):
     )
 
     @model_validator(mode="after")
-    def _check_form(self) -> "Inception":
+    def _check_form(self) -> Inception:
         reductions = {"reduce_3x3": self.reduce_3x3, "reduce_5x5": self.reduce_5x5, "pool_proj": self.pool_proj}
         if self.naive:
             given = [name for name, value in reductions.items() if value is not None]
@@ -93,7 +93,7 @@ class Bottleneck(StridedBlock):
         return self.filters * self.expansion
 
     @model_validator(mode="after")
-    def _check_groups(self) -> "Bottleneck":
+    def _check_groups(self) -> Bottleneck:
         if self.inner_filters % self.groups:
             raise ValueError(
                 "the inner width must be evenly divisible by the number of groups. "

@@ -7,8 +7,9 @@ A :class:`BlueprintError` carries every problem found in one pass, so a user see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 Location = tuple[str | int, ...]
@@ -57,7 +58,7 @@ class Problem:
         text = f"{label}{self.path}: {self.message}"
         return f"{prefix}: {text}" if prefix else text
 
-    def with_source(self, file: str | None, line: int | None, column: int | None) -> "Problem":
+    def with_source(self, file: str | None, line: int | None, column: int | None) -> Problem:
         return Problem(self.message, self.location, self.severity, file, line, column, self.origin)
 
     def to_dict(self) -> dict[str, object]:
@@ -88,7 +89,7 @@ class BlueprintError(ValueError):
         return "\n".join(lines)
 
     @classmethod
-    def single(cls, message: str, location: Location = (), **source: object) -> "BlueprintError":
+    def single(cls, message: str, location: Location = (), **source: object) -> BlueprintError:
         return cls([Problem(message, location, "error", **source)])  # type: ignore[arg-type]
 
 

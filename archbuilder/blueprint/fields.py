@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
 
 ActivationName = Literal[
     "relu",
@@ -32,6 +31,15 @@ class Spec(BaseModel):
     """Base of every blueprint class: strict (unknown keys are errors) and immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+
+    @model_serializer(mode="wrap")
+    def _serialize_with_type(self, handler: Any) -> Any:
+        # A `type` tag is always written (first), even when it equals its default, so that
+        # dumps with exclude_defaults stay loadable through discriminated unions.
+        data = handler(self)
+        if isinstance(data, dict) and "type" in type(self).model_fields:
+            data = {"type": self.type, **{k: v for k, v in data.items() if k != "type"}}  # type: ignore[attr-defined]
+        return data
 
 
 def _is_int(value: Any) -> bool:

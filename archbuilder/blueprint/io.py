@@ -9,8 +9,8 @@ mappings merge key by key, anything else is replaced.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 import typing
+from dataclasses import replace
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin

@@ -6,9 +6,9 @@ taken from the blueprint's ``defaults`` when it is resolved.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, model_validator
 
 from archbuilder.blueprint.fields import (
     ActivationName,
@@ -47,15 +47,8 @@ class Kind(Spec):
     #: Minimum number of inputs (merges need two).
     min_inputs: ClassVar[int] = 1
 
-    @model_serializer(mode="wrap")
-    def _serialize_with_type(self, handler: Any) -> Any:
-        data = handler(self)
-        if isinstance(data, dict):
-            data = {"type": self.type, **{k: v for k, v in data.items() if k != "type"}}
-        return data
-
     @model_validator(mode="after")
-    def _check_inputs(self) -> "Kind":
+    def _check_inputs(self) -> Kind:
         if self.inputs is not None and len(self.inputs) < self.min_inputs:
             raise ValueError(
                 f"'{self.type}' needs at least {self.min_inputs} inputs. Received: inputs={self.inputs}"
@@ -85,7 +78,7 @@ class SpatialOptions(ConvOptions):
     dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
 
     @model_validator(mode="after")
-    def _check_strides_and_dilation(self) -> "SpatialOptions":
+    def _check_strides_and_dilation(self) -> SpatialOptions:
         if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
             raise ValueError(
                 "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
@@ -103,7 +96,7 @@ class Conv(SpatialOptions):
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
     @model_validator(mode="after")
-    def _check_groups(self) -> "Conv":
+    def _check_groups(self) -> Conv:
         if self.filters % self.groups:
             raise ValueError(
                 "filters must be evenly divisible by the number of groups. "
@@ -210,7 +203,7 @@ class LocalResponseNorm(Kind):
     beta: float = Field(0.75, description="Exponent.")
 
     @model_validator(mode="after")
-    def _check_odd(self) -> "LocalResponseNorm":
+    def _check_odd(self) -> LocalResponseNorm:
         if self.size % 2 == 0:
             raise ValueError(f"size must be odd (a window centred on each channel). Received: size={self.size}")
         return self
@@ -243,7 +236,7 @@ class Merge(Kind):
     min_inputs: ClassVar[int] = 2
 
     @model_validator(mode="after")
-    def _require_inputs(self) -> "Merge":
+    def _require_inputs(self) -> Merge:
         if self.inputs is None:
             raise ValueError(f"'{self.type}' needs `inputs`: a list of at least two ids to merge")
         return self

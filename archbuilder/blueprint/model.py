@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from archbuilder.blueprint.fields import ActivationName, Identifier, IntPair, PositiveInt, Rate, Spec
 from archbuilder.blueprint.kinds import AnyKind
 from archbuilder.blueprint.layers import AvgPool, MaxPool, Regularizer, UseBias
+from archbuilder.blueprint.training import TrainingRecipe
 
 MAX_REPEAT = 1000
 
@@ -77,7 +78,7 @@ class Pattern(Spec):
     dropout: Rate | None = Field(None, description="Dropout after each FC layer.")
 
     @model_validator(mode="after")
-    def _check_form(self) -> "Pattern":
+    def _check_form(self) -> Pattern:
         compact = {"N": self.N, "M": self.M, "filters": self.filters}
         if self.stages is not None:
             given = [name for name, value in compact.items() if value is not None]
@@ -105,7 +106,7 @@ class Stage(Spec):
     id: Identifier | None = Field(None, description="Name for this stage's output.")
 
     @model_validator(mode="after")
-    def _one_body(self) -> "Stage":
+    def _one_body(self) -> Stage:
         if (self.block is None) == (self.blocks is None):
             raise ValueError("a stage needs exactly one of `block` (with `repeat`) or `blocks` (a list)")
         if self.blocks is not None and not self.blocks:
@@ -150,9 +151,10 @@ class Blueprint(Spec):
     stages: list[Stage] = Field(default_factory=list, max_length=256, description="Stages of blocks.")
     head: Head | None = Field(None, description="Classifier (absent: the model outputs the last feature map).")
     aux_heads: list[AuxHead] = Field(default_factory=list, max_length=16, description="Auxiliary classifiers.")
+    training: TrainingRecipe | None = Field(None, description="How to train it (optimizer, schedule, data, ...).")
 
     @model_validator(mode="after")
-    def _one_body(self) -> "Blueprint":
+    def _one_body(self) -> Blueprint:
         if self.pattern is not None and (self.stem or self.stages):
             raise ValueError("give either `pattern` or `stem`/`stages`, not both")
         if self.pattern is None and not self.stem and not self.stages:
@@ -175,7 +177,7 @@ class Blueprint(Spec):
 
         return dump_yaml(self.to_dict())
 
-    def resolve(self) -> "Blueprint":
+    def resolve(self) -> Blueprint:
         """The canonical form: pattern, repeats, strides, defaults and scaling expanded."""
         from archbuilder.blueprint.resolve import resolve
 

@@ -77,6 +77,7 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
         stages=stages,
         head=resolver.resolve_head(head, pool_default) if head is not None else None,
         aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
+        training=blueprint.training,
     )
     return Resolution(resolved, resolver.origins)
 
@@ -149,10 +150,10 @@ class _Resolver:
                 "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
                 ("stages", index, "strides"),
             )])
-        if getattr(block, "strides") not in (1, (1, 1)):
+        if block.strides not in (1, (1, 1)):
             raise BlueprintError([Problem(
                 f"strides are set twice: on the stage (strides={strides}) and on its block "
-                f"(strides={getattr(block, 'strides')}); keep one",
+                f"(strides={block.strides}); keep one",
                 source + ("strides",),
             )])
         return block.model_copy(update={"strides": strides})

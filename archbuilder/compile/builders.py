@@ -6,7 +6,8 @@ them into these layers once, for the analyzer and the compiler alike.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 

@@ -56,7 +56,7 @@ KIND_AND_KEY_CASES = [
          f"unknown type 'transformer'. {KNOWN}", 3, 15, id="unknown-kind-no-close-match"),
     case("stem: [{type: 3}]\n", "stem[0].type", f"unknown type '3'. {KNOWN}", 3, 15, id="unknown-kind-number"),
     case("stages:\n  - blocks:\n      - {type: relu}\n      - {type: dropuot}\n", "stages[0].blocks[1].type",
-         f"unknown type 'dropuot'. Did you mean 'dropout'? {KNOWN}", 6, 15, id="unknown-kind-in-blocks"),
+         f"unknown type 'dropuot'. Did you mean 'dropout'? {KNOWN}", 6, 16, id="unknown-kind-in-blocks"),
     case("stem: [{type: relu}]\nhead: {classes: 2, layers: [{type: conv2d, filters: 8}]}\n", "head.layers[0].type",
          f"unknown type 'conv2d'. Did you mean 'conv'? {KNOWN}", 4, 36, id="unknown-kind-in-head-layers"),
     case("stem:\n  - {filters: 4}\n", "stem[0]",
@@ -77,12 +77,12 @@ KIND_AND_KEY_CASES = [
     case("stages: [{block: {type: relu}, repeats: 2}]\n", "stages[0].repeats",
          f"unknown key 'repeats'. Did you mean 'repeat'? Valid keys here: {STAGE_KEYS}.", 3, 32,
          id="unknown-key-stage"),
-    case("stem: [{type: relu}]\nhead: {num_classes: 10}\n", "head.num_classes",
-         f"unknown key 'num_classes'. Did you mean 'classes'? Valid keys here: {HEAD_KEYS}.", 4, 8,
+    case("stem: [{type: relu}]\nhead: {classes: 2, num_classes: 10}\n", "head.num_classes",
+         f"unknown key 'num_classes'. Did you mean 'classes'? Valid keys here: {HEAD_KEYS}.", 4, 20,
          id="unknown-key-head"),
     case("stem: [{type: relu}]\naux_heads: [{at: a, name: aux, classes: 2, weight: 1}]\n", "aux_heads[0].weight",
          "unknown key 'weight'. Did you mean 'loss_weight'? Valid keys here: activation, at, classes, dropout, fc, "
-         "fc_dropout, layers, loss_weight, name, pool.", 4, 43, id="unknown-key-aux-head"),
+         "fc_dropout, layers, loss_weight, name, pool.", 4, 44, id="unknown-key-aux-head"),
     case("defaults: {activations: relu}\nstem: [{type: relu}]\n", "defaults.activations",
          "unknown key 'activations'. Did you mean 'activation'? Valid keys here: activation, batch_norm, "
          "batch_norm_epsilon, batch_norm_momentum, dropout, kernel_initializer, kernel_regularizer, use_bias.", 3, 12,
@@ -94,7 +94,7 @@ KIND_AND_KEY_CASES = [
          "unknown key 'l3'. Valid keys here: l1, l2.", 3, 54, id="unknown-key-regularizer"),
     case("stages:\n  - block: {type: residual, filters: 4, stride: 2}\n", "stages[0].block.stride",
          "unknown key 'stride'. Did you mean 'strides'? Valid keys here: activation, batch_norm, dropout, filters, "
-         "id, inputs, kernel_size, preact, se_ratio, shortcut, strides, type.", 4, 40,
+         "id, inputs, kernel_size, preact, se_ratio, shortcut, strides, type.", 4, 41,
          id="unknown-key-in-block"),
 ]
 
@@ -116,7 +116,7 @@ MISSING_CASES = [
     case("pattern: {stages: [{convs: 2}]}\n", "pattern.stages[0].filters", "missing required key 'filters'", 3, 20,
          id="pattern-stage-filters"),
     case("pattern: {N: 1, M: 1, filters: {growth: 2}}\n", "pattern.filters.start", "missing required key 'start'",
-         3, 31, id="progression-start"),
+         3, 32, id="progression-start"),
     case("stem: [{type: rescaling}]\n", "stem[0].scale", "missing required key 'scale'", 3, 8, id="rescaling-scale"),
 ]
 
@@ -130,7 +130,7 @@ RANGE_CASES = [
     case("stem: [{type: conv, filters: 3.5}]\n", "stem[0].filters",
          "Input should be a valid integer, got a number with a fractional part", 3, 30, id="conv-filters-fraction"),
     case("stem: [{type: dense, units: 0}]\n", "stem[0].units", GE1.format(0), 3, 29, id="dense-units-0"),
-    case("stages: [{block: {type: residual, filters: 0}}]\n", "stages[0].block.filters", GE1.format(0), 3, 45,
+    case("stages: [{block: {type: residual, filters: 0}}]\n", "stages[0].block.filters", GE1.format(0), 3, 44,
          id="block-filters-0"),
     case("stem: [{type: mlpconv, filters: [3, 0]}]\n", "stem[0].filters[1]", GE1.format(0), 3, 37,
          id="mlpconv-filters-item"),
@@ -275,7 +275,7 @@ RULE_CASES = [
     case("stem: [{type: conv, filters: 3, id: a-b}]\n", "stem[0].id", f"{ID_PATTERN}. Received: 'a-b'", 3, 37,
          id="id-with-dash"),
     case(f"stem: [{{type: relu, id: {'a' * 65}}}]\n", "stem[0].id",
-         f"String should have at most 64 characters. Received: '{'a' * 65}'", 3, 26, id="id-too-long"),
+         "String should have at most 64 characters", 3, 25, id="id-too-long"),
     case("stem: [{type: multiply, inputs: [a, '1b']}]\n", "stem[0].inputs[1]", f"{ID_PATTERN}. Received: '1b'", 3, 37,
          id="inputs-item-pattern"),
     case("stem: [{type: relu}]\nhead: {classes: 2, name: 'bad name'}\n", "head.name",
@@ -433,7 +433,7 @@ def test_all_problems_reported_at_once(problems_of) -> None:
         ("stages[1].block.paddin", 13, 7),
         ("stem[0].filters", 4, 27),
         ("stem[1].type", 5, 12),
-        ("stem[2].dropout", 6, 22),
+        ("stem[2].dropout", 6, 21),
     ]
     by_path = {p.path: p.message for p in found}
     assert by_path["stages[1].block.paddin"].startswith("unknown key 'paddin'. Did you mean 'padding'?")

@@ -1,0 +1,99 @@
+"""The training recipe: the optional ``training:`` section of a blueprint (Keras's names throughout)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from archbuilder.blueprint.fields import PositiveInt, Rate, Spec
+
+
+class Optimizer(Spec):
+    type: Literal["sgd", "adam", "adamw", "rmsprop"] = Field("adam", description="Keras optimizer.")
+    learning_rate: float = Field(1e-3, gt=0.0, description="Initial (peak, with warmup) learning rate.")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="sgd and rmsprop momentum.")
+    nesterov: bool = Field(False, description="sgd: Nesterov momentum.")
+    weight_decay: float | None = Field(None, ge=0.0, description="Decoupled weight decay (Keras optimizer argument).")
+    clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Optimizer:
+        if self.nesterov and self.type != "sgd":
+            raise ValueError(f"nesterov applies to sgd only. Received: type={self.type!r}")
+        if self.momentum and self.type not in ("sgd", "rmsprop"):
+            raise ValueError(f"momentum applies to sgd and rmsprop. Received: type={self.type!r}")
+        return self
+
+
+class ConstantSchedule(Spec):
+    type: Literal["constant"] = "constant"
+
+
+class StepSchedule(Spec):
+    """Multiply the learning rate by ``factor`` every ``step_epochs`` epochs (or at ``milestones``)."""
+
+    type: Literal["step"] = "step"
+    step_epochs: PositiveInt | None = Field(None, description="Decay every this many epochs.")
+    milestones: list[PositiveInt] | None = Field(None, description="Decay at these epochs instead.")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiplier at each step.")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> StepSchedule:
+        if (self.step_epochs is None) == (self.milestones is None):
+            raise ValueError("a step schedule needs exactly one of step_epochs or milestones")
+        return self
+
+
+class CosineSchedule(Spec):
+    """Linear warmup, then cosine decay to ``min_learning_rate`` at the last epoch."""
+
+    type: Literal["cosine"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0.0, description="Epochs of linear warmup from 0.")
+    min_learning_rate: float = Field(0.0, ge=0.0, description="Learning rate at the end.")
+
+
+class PlateauSchedule(Spec):
+    """Divide the learning rate when the monitored metric stalls (the AlexNet/ResNet recipe)."""
+
+    type: Literal["plateau"] = "plateau"
+    monitor: str = Field("val_loss", description="Metric watched.")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiplier when it stalls.")
+    patience: PositiveInt = Field(5, description="Epochs without improvement before reducing.")
+    min_learning_rate: float = Field(0.0, ge=0.0, description="Lower bound.")
+
+
+Schedule = Annotated[Union[ConstantSchedule, StepSchedule, CosineSchedule, PlateauSchedule], Field(discriminator="type")]
+
+
+class Augmentation(Spec):
+    """Keras preprocessing layers applied in training only."""
+
+    flip: Literal["horizontal", "vertical", "horizontal_and_vertical"] | None = Field(None, description="RandomFlip mode.")
+    translation: Rate | None = Field(None, description="RandomTranslation height and width factor.")
+    rotation: Rate | None = Field(None, description="RandomRotation factor (fraction of 2*pi).")
+    zoom: Rate | None = Field(None, description="RandomZoom height factor.")
+    contrast: Rate | None = Field(None, description="RandomContrast factor.")
+    crop_padding: int | None = Field(None, ge=1, le=64, description="Pad by this many pixels then RandomCrop back (CIFAR style).")
+
+
+class EarlyStopping(Spec):
+    monitor: str = Field("val_loss", description="Metric watched.")
+    patience: PositiveInt = Field(5, description="Epochs without improvement before stopping.")
+    restore_best_weights: bool = Field(True, description="Keep the best epoch's weights.")
+
+
+class TrainingRecipe(Spec):
+    """How to train the network; every field can be overridden on the command line."""
+
+    data: str | None = Field(None, description="Default dataset (digits, shapes, mnist, cifar10, images:DIR, npz:FILE).")
+    optimizer: Optimizer = Field(default_factory=Optimizer, description="Optimizer and its settings.")
+    schedule: Schedule = Field(default_factory=ConstantSchedule, description="Learning-rate schedule.")
+    batch_size: PositiveInt = Field(32, description="Global batch size.")
+    epochs: PositiveInt = Field(10, description="Number of epochs.")
+    label_smoothing: Rate = Field(0.0, description="Label smoothing of the cross-entropy.")
+    metrics: list[Literal["accuracy", "top5"]] = Field(default_factory=lambda: ["accuracy"], description="Metrics reported.")
+    augmentation: Augmentation | None = Field(None, description="Training-time augmentation.")
+    early_stopping: EarlyStopping | None = Field(None, description="Stop when the metric stalls.")
+    validation_split: Rate = Field(0.1, description="Fraction of the training data held out for validation.")
+    seed: int = Field(0, description="Seed for data splits, shuffling and initialization.")
