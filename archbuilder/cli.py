@@ -20,7 +20,6 @@ from archbuilder import zoo
 from archbuilder.analysis.analyzer import DTYPE_BYTES, OPTIMIZER_SLOTS, Analysis, analyze
 from archbuilder.analysis.report import format_summary, format_table, human, shape_text
 from archbuilder.blueprint.errors import BlueprintError, Problem
-from archbuilder.blueprint.io import load_blueprint_data, validate_blueprint
 from archbuilder.blueprint.model import Blueprint
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -55,22 +54,8 @@ def _looks_like_name(argument: str) -> bool:
 
 
 def analyze_file(path: str | os.PathLike[str]) -> Analysis:
-    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``.
-
-    ``analyze`` works on a Blueprint and knows nothing of files, so its problems (which carry the
-    user's path in ``origin``) are positioned here with the file's source map.
-
-    Raises:
-        BlueprintError: the file is missing or invalid, or a layer cannot be applied to its input.
-    """
-    data, sources = load_blueprint_data(Path(path))
-    blueprint = validate_blueprint(data, sources)
-    try:
-        analysis = analyze(blueprint)
-    except BlueprintError as error:
-        raise BlueprintError([sources.attach(problem) for problem in error.problems]) from None
-    analysis.warnings = [sources.attach(problem) for problem in analysis.warnings]
-    return analysis
+    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``."""
+    return analyze(Path(path))
 
 
 def _with_file(problem: Problem, file: str) -> str:

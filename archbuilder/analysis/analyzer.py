@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archbuilder.analysis.graph import Graph, Node, build_graph
-from archbuilder.blueprint.errors import Problem, format_path
-from archbuilder.blueprint.io import load_blueprint
+from archbuilder.blueprint.errors import BlueprintError, Problem, format_path
+from archbuilder.blueprint.io import Sources, load_blueprint, load_blueprint_data, validate_blueprint
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.resolve import Resolution, resolve_with_origins
 
@@ -152,17 +153,28 @@ class Analysis:
         }
 
 
-def analyze(blueprint: Blueprint | str | dict[str, Any]) -> Analysis:
+def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> Analysis:
     """Shapes, parameters, MACs, memory and receptive fields of every layer, without Keras.
 
     Args:
-        blueprint: a Blueprint, a path or YAML text, or a dict.
+        blueprint: a Blueprint, a path or YAML text, or a dict. From a file, every problem and
+            warning carries ``file:line:column``.
 
     Raises:
         BlueprintError: the blueprint is invalid, or a layer cannot be applied to its input.
     """
-    resolution = resolve_with_origins(load_blueprint(blueprint))
-    graph = build_graph(resolution)
+    sources: Sources | None = None
+    if isinstance(blueprint, (str, os.PathLike)):
+        data, sources = load_blueprint_data(blueprint)
+        blueprint = validate_blueprint(data, sources)
+    try:
+        resolution = resolve_with_origins(load_blueprint(blueprint))
+        graph = build_graph(resolution)
+    except BlueprintError as error:
+        if sources is None:
+            raise
+        raise BlueprintError([sources.attach(problem) for problem in error.problems]) from None
+    warnings = [sources.attach(w) for w in graph.warnings] if sources else list(graph.warnings)
     layers = [_report(node) for node in graph.nodes]
     outputs = {name: graph.node(name).output.shape for name in graph.outputs}
-    return Analysis(resolution.blueprint, layers, outputs, list(graph.warnings), graph, resolution)
+    return Analysis(resolution.blueprint, layers, outputs, warnings, graph, resolution)

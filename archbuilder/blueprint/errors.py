@@ -55,7 +55,7 @@ class Problem:
     def __str__(self) -> str:
         prefix = self.where()
         label = "" if self.severity == "error" else "warning: "
-        text = f"{label}{self.path}: {self.message}"
+        text = f"{label}{self.path}: {self.message}" if self.location or not prefix else f"{label}{self.message}"
         return f"{prefix}: {text}" if prefix else text
 
     def with_source(self, file: str | None, line: int | None, column: int | None) -> Problem:

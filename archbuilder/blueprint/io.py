@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path
 from archbuilder.blueprint.kinds import ALL_KINDS, KIND_BY_TAG
 from archbuilder.blueprint.model import Blueprint
-from archbuilder.blueprint.yaml_source import SourceMap, parse_yaml, read_yaml_file
+from archbuilder.blueprint.yaml_source import _EXPONENT_FLOAT, SourceMap, parse_yaml, read_yaml_file
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -155,13 +155,19 @@ def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint)
         hint = did_you_mean(key, allowed)
         listing = f" Valid keys here: {', '.join(allowed)}." if allowed else ""
         return Problem(f"unknown key '{key}'.{hint}{listing}", location)
+    if kind == "missing" and isinstance(location[-1], int):
+        parent = location[:-1]
+        return Problem(f"expected more values: item {location[-1]} is missing", parent)
     if kind == "missing":
         return Problem(f"missing required key '{location[-1]}'", location)
     if kind == "union_tag_invalid":
-        tag = error["ctx"]["tag"]
+        tag = str(error["ctx"]["tag"])
+        allowed = sorted(t.strip().strip("'") for t in error["ctx"]["expected_tags"].split(","))
+        if tag in ALL_KINDS:
+            return Problem(f"type '{tag}' is not allowed here; expected one of: {', '.join(allowed)}.",
+                           location + ("type",))
         return Problem(
-            f"unknown type '{tag}'.{did_you_mean(str(tag), ALL_KINDS)} "
-            f"Known types: {', '.join(sorted(ALL_KINDS))}.",
+            f"unknown type '{tag}'.{did_you_mean(tag, allowed)} Known types: {', '.join(allowed)}.",
             location + ("type",),
         )
     if kind == "union_tag_not_found":
@@ -203,16 +209,21 @@ def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] 
     annotation, discriminated = _unwrap(annotation)
     members = _union_members(annotation)
     if members:
+        unwrapped = [_unwrap(m)[0] for m in members]
+        models = [m for m in unwrapped if isinstance(m, type) and issubclass(m, BaseModel)]
         if isinstance(item, str):
             if discriminated and item in KIND_BY_TAG:
                 return KIND_BY_TAG[item], False, None
-            for member in members:
-                if item in (getattr(member, "__name__", None), _label(member)):
-                    return member, False, None
-        models = [m for m in (_unwrap(m)[0] for m in members) if isinstance(m, type) and issubclass(m, BaseModel)]
-        annotation = models[0] if len(models) == 1 else None
-        if annotation is None:
-            return None, True, None
+            owners = [m for m in models if item in m.model_fields]
+            if not owners:  # a member label such as 'list[constrained-int]' or "literal['auto']"
+                labelled = [m for m in unwrapped if item in (getattr(m, "__name__", None), _label(m))]
+                return (labelled[0] if labelled else annotation), False, None
+            annotation = owners[0]
+        else:
+            sequences = [m for m in unwrapped if get_origin(m) in (list, tuple)]
+            if not sequences:
+                return None, True, None
+            annotation = sequences[0]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         field = annotation.model_fields.get(str(item))
         if field is None:
@@ -273,6 +284,8 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
+# Strings like '1e-3' must be quoted: the loader reads them as floats (YAML 1.2).
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 _Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(dict, _represent_dict)
 
