@@ -154,6 +154,69 @@ def command_zoo_show(args: argparse.Namespace) -> int:
 
 # -- parser --------------------------------------------------------------------------------------
 
+# -- commands that need Keras (imported inside) ----------------------------------------------------
+
+def _build(source: str) -> tuple[Analysis, Any]:
+    analysis = analyze_file(resolve_source(source))
+    for warning in analysis.warnings:
+        print(warning, file=sys.stderr)
+    from archbuilder.compile import build_model
+
+    return analysis, build_model(analysis.blueprint)
+
+
+def resolved_blueprint_path(model_path: Path) -> Path:
+    """Where ``build`` writes the resolved blueprint beside ``model.keras``: ``model.blueprint.yaml``."""
+    return model_path.with_name(model_path.stem + ".blueprint.yaml")
+
+
+def command_build(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.suffix != ".keras":
+        print(f"archbuilder build: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
+        return EXIT_USAGE
+    analysis, model = _build(args.source)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    model.save(output)
+    blueprint_file = resolved_blueprint_path(output)
+    blueprint_file.write_text(
+        f"# Resolved blueprint of {output.name}, written by `archbuilder build {args.source}`.\n"
+        f"# Rebuild the model with: archbuilder build {blueprint_file.name} -o {output.name}\n"
+        + analysis.blueprint.to_yaml()
+    )
+    model.summary(line_length=110)
+    print(f"wrote {output} ({analysis.params:,} params) and {blueprint_file}")
+    return EXIT_OK
+
+
+PLOT_REQUIREMENTS = (
+    "archbuilder plot needs pydot and Graphviz's `dot` program: `pip install pydot`, then install Graphviz "
+    "(Debian/Ubuntu: `apt install graphviz`; macOS: `brew install graphviz`; conda: `conda install graphviz`)."
+)
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    import importlib.util
+    import shutil
+
+    output = Path(args.output)
+    if output.suffix not in (".png", ".svg", ".pdf", ".dot"):
+        print(f"archbuilder plot: -o must end with .png, .svg, .pdf or .dot. Received: {args.output}", file=sys.stderr)
+        return EXIT_USAGE
+    if importlib.util.find_spec("pydot") is None or shutil.which("dot") is None:
+        missing = [name for name, ok in (("pydot", importlib.util.find_spec("pydot") is not None),
+                                         ("dot", shutil.which("dot") is not None)) if not ok]
+        print(f"{PLOT_REQUIREMENTS} Missing: {', '.join(missing)}.", file=sys.stderr)
+        return EXIT_INVALID
+    _, model = _build(args.source)
+    import keras
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.plot_model(model, to_file=str(output), show_shapes=True, show_layer_names=True)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -174,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     from archbuilder import __version__
 
     parser = argparse.ArgumentParser(
-        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build.",
+        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot.",
         epilog="A zoo name (see `archbuilder zoo list`) works wherever a blueprint file does.",
     )
     parser.add_argument("--version", action="version", version=f"archbuilder {__version__}")
@@ -194,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = _command(commands, "schema", command_schema, "Print the JSON Schema of the blueprint format.")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    build = _command(commands, "build", command_build,
+                     "Compile a blueprint into a Keras model file; the resolved blueprint is written beside it.")
+    build.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    build.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="the model file to write")
+
+    plot = _command(commands, "plot", command_plot, "Draw the compiled model's graph (keras.utils.plot_model).")
+    plot.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    plot.add_argument("-o", "--output", required=True, metavar="FILE.png|svg", help="the image to write")
 
     zoo_parser = commands.add_parser("zoo", help="The blueprints shipped with archbuilder.",
                                      description="The blueprints shipped with archbuilder.")
