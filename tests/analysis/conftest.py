@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from archbuilder import analyze
 from archbuilder.analysis import Analysis, LayerReport
+
 
 class Net:
     """An :class:`Analysis` with its layers indexed by Keras name."""

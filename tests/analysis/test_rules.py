@@ -551,7 +551,7 @@ def test_inexact_fit_with_strict_fit_is_an_error(net, shape, spec, message):
     assert "strict_fit" not in str(caught.value)
 
 
-@pytest.mark.xfail(reason="BUG: graph.py:102 strips ' or set strict_fit: true ...' and leaves "
+@pytest.mark.xfail(reason="BUG: graph.py:103 strips ' or set strict_fit: true ...' and leaves "
                           "'Adjust the padding or input size,.' (a dangling comma)", strict=True)
 def test_strict_fit_error_message_reads_well(net):
     with pytest.raises(BlueprintError) as caught:
@@ -576,7 +576,7 @@ def test_every_inexact_fit_is_reported(net):
 
 
 @pytest.mark.xfail(reason="BUG: explicit padding is lowered to zero_padding + 'valid' and the fit check then "
-                          "counts the trailing zero-padding row as a dropped input row (graph.py:133-135, 200-202)",
+                          "counts the trailing zero-padding row as a dropped input row (graph.py:134-136, 201-203)",
                    strict=True)
 @pytest.mark.parametrize(("shape", "spec"), [
     # 3x3 s2 pad 1 on 8: padded 10, (10-3) % 2 = 1 -> the unused row is the bottom padding row, not input
@@ -589,6 +589,14 @@ def test_explicit_padding_drops_no_input_pixels(net, shape, spec):
     assert n.warnings == []
 
 
+def test_explicit_padding_that_loses_input_pixels_still_warns(net):
+    # 3x3 s4 pad 1 on 11: padded 13, (13-3)//4+1 = 3; windows cover padded rows 0..10, so padded rows 11 (the last
+    # input row) and 12 (padding) are unused: at least one real input row is lost
+    n = net(shape=(11, 11, 3), stem=[{"type": "conv", "filters": 4, "strides": 4, "padding": 1}])
+    assert n["stem_0"].output_shape == (3, 3, 4)
+    assert [p.path for p in n.analysis.warnings] == ["stem[0]"]
+
+
 def test_groups_must_divide_input_channels(net):
     with pytest.raises(BlueprintError) as caught:
         net(shape=(8, 8, 6), stem=[{"type": "conv", "filters": 4, "groups": 4}])
@@ -598,8 +606,6 @@ def test_groups_must_divide_input_channels(net):
     )
 
 
-@pytest.mark.xfail(reason="BUG: analyze(path) drops the YAML source map (analyzer.py:164), so analysis errors "
-                          "from a file have no file:line:column (DESIGN.md 'Errors')", strict=True)
 def test_analysis_error_from_a_file_has_its_position(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(textwrap.dedent("""\
@@ -612,3 +618,17 @@ def test_analysis_error_from_a_file_has_its_position(tmp_path):
         analyze(str(path))
     # the layer's mapping starts on line 4, column 5
     assert str(caught.value).startswith(f"{path}:4:5: stem[0]: output size would be 0x0")
+
+
+def test_analysis_warning_from_a_file_has_its_position(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: tiny
+        input: {shape: [7, 7, 3]}
+        stem:
+          - {type: relu}
+          - {type: conv, filters: 4, kernel_size: 3, strides: 3}
+    """))
+    (warning,) = analyze(str(path)).warnings
+    assert (warning.file, warning.line, warning.column, warning.path) == (str(path), 5, 5, "stem[1]")
+    assert str(warning).startswith(f"{path}:5:5: warning: stem[1]: inexact fit: (input 7x7, kernel_size=3, strides=3")

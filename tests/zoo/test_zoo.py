@@ -1,0 +1,57 @@
+"""The zoo, walked file by file: every blueprint validates, analyzes, builds, the analyzer equals
+Keras layer by layer, and the parameter count equals the reference in the file's header."""
+
+from __future__ import annotations
+
+import re
+
+import keras
+import pytest
+
+import archbuilder
+from archbuilder.compile import build_model
+from archbuilder.zoo import blueprint_path, list_blueprints
+
+from ..compile.support import assert_analysis_equals_model
+
+ZOO = list_blueprints()
+HEADER_PARAMS = re.compile(r"^# Params: ([\d,]+)", re.MULTILINE)
+
+#: The set the zoo promises (file names are part of the interface).
+PROMISED = {
+    "lenet5", "alexnet", "zfnet", "vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "vgg19", "nin_cifar",
+    "allcnn_a", "allcnn_b", "allcnn_c", "strided_cnn_c", "convpool_cnn_c", "googlenet", "resnet18", "resnet34",
+    "resnet50", "resnet101", "resnet152", "resnet50v2", "resnet20_cifar", "resnet56_cifar", "wrn28_10",
+    "resnext50_32x4d", "se_resnet50", "densenet121", "mobilenet", "mobilenet_v2", "squeezenet",
+    *(f"efficientnet_b{i}" for i in range(8)),
+}
+
+
+def test_the_zoo_holds_the_promised_set() -> None:
+    assert PROMISED <= set(ZOO)
+
+
+def header_params(name: str) -> int:
+    match = HEADER_PARAMS.search(blueprint_path(name).read_text())
+    assert match, f"{name}.yaml: the header must state '# Params: N' (the reference count)"
+    return int(match.group(1).replace(",", ""))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_blueprint_builds_and_equals_its_analysis(name: str) -> None:
+    analysis = archbuilder.analyze(blueprint_path(name))
+    assert analysis.params == header_params(name)
+    model = build_model(analysis.blueprint)  # built once at native size, shared by every assertion
+    assert_analysis_equals_model(analysis, model)
+    assert model.name == analysis.blueprint.name
+    del model
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_blueprint_is_in_canonical_round_trip(name: str) -> None:
+    blueprint = archbuilder.load_blueprint(blueprint_path(name))
+    resolved = blueprint.resolve()
+    assert archbuilder.load_blueprint(resolved.to_yaml()) == resolved
+    assert resolved.resolve() == resolved
