@@ -46,20 +46,24 @@ def squeeze_excite(g: GraphBuilder, path: Location, x: str, reduced: int, activa
 
 def _shortcut(g: GraphBuilder, path: Location, block: Any, x: str, source: str, out_channels: int,
               batch_norm: bool) -> str:
-    """Identity, strided subsampling, or 1x1 projection (``shortcut: auto`` picks by shape)."""
+    """Identity, strided subsampling, or 1x1 projection.
+
+    ``shortcut: auto`` projects when the channel count changes; when only the stride changes it
+    subsamples with a 1x1 max pool (ResNet v2 as in Keras); otherwise it is the identity.
+    """
     strides = pair(block.strides)
     in_channels = g.channels(x)
-    reshaped = max(strides) > 1 or in_channels != out_channels
     if block.shortcut == "identity" and in_channels != out_channels:
         raise g.error(path + ("shortcut",), (
             f"an identity shortcut needs the input channels ({in_channels}) to equal the output channels "
             f"({out_channels}); use shortcut: projection (or auto)"
         ))
-    if block.shortcut == "projection" or (block.shortcut == "auto" and reshaped):
+    if block.shortcut == "projection" or (block.shortcut == "auto" and in_channels != out_channels):
         return g.conv(path + ("shortcut",), source, out_channels, 1, strides=block.strides, activation="linear",
                       batch_norm=batch_norm)
     if max(strides) > 1:
-        return g.add(path + ("shortcut",), L.MaxPool(pool_size=1, strides=block.strides), [x])
+        # 'same' with a 1x1 window pads nothing: it only subsamples, dropping no border.
+        return g.add(path + ("shortcut",), L.MaxPool(pool_size=1, strides=block.strides, padding="same"), [x])
     return x
 
 

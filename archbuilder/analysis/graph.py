@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archbuilder.analysis.rules import RULES, Effect, GeometryError, Tensor
+from archbuilder.analysis.rules import RULES, Effect, FitLoss, GeometryError, Tensor
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.fields import padding_amounts
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults, Head
 from archbuilder.blueprint.resolve import Resolution
@@ -91,17 +92,26 @@ class GraphBuilder:
         self._append(Node((INPUT_NAME,), INPUT_NAME, None, (), Effect(Tensor(tuple(input_shape)))))
 
     # -- primitives ------------------------------------------------------------------------------
-    def add(self, path: Location, spec: Kind, inputs: list[str], name: str | None = None) -> str:
-        """Analyze ``spec`` on ``inputs`` and record it; returns the node's name."""
+    def add(self, path: Location, spec: Kind, inputs: list[str], name: str | None = None,
+            trailing_padding: tuple[int, int] = (0, 0)) -> str:
+        """Analyze ``spec`` on ``inputs`` and record it; returns the node's name.
+
+        ``trailing_padding``: zero rows/columns a preceding zero_padding added at the bottom/right;
+        a window that leaves only those unread drops no input pixel, so it is no inexact fit.
+        """
         name = name or layer_name(path)
         if name in self.by_name:
             raise self.error(path, f"layer name '{name}' is used twice; give the output a different name")
         tensors = [self.by_name[i].output for i in inputs]
 
-        def warn(message: str) -> None:
+        def warn(loss: FitLoss) -> None:
+            loss = FitLoss(max(0, loss.rows - trailing_padding[0]), max(0, loss.columns - trailing_padding[1]),
+                           loss.described + (f" after zero padding {list(trailing_padding)}" if any(trailing_padding) else ""))
+            if not (loss.rows or loss.columns):
+                return
             if self.strict_fit:
-                raise GeometryError(message.replace(" or set strict_fit: true to make this an error", ""))
-            self.warnings.append(self.problem(path, message, "warning"))
+                raise GeometryError(loss.message(strict=True))
+            self.warnings.append(self.problem(path, loss.message(), "warning"))
 
         try:
             effect = RULES[spec.type](spec, tensors, warn)
@@ -131,8 +141,9 @@ class GraphBuilder:
     def unit(self, path: Location, spec: Kind, x: str) -> str:
         """A conv-like layer (conv, depthwise_conv, separable_conv, dense) with its BN and activation."""
         padding = getattr(spec, "padding", "valid")
+        trailing = (0, 0)
         if padding not in ("same", "valid"):
-            x = self.add(path + ("pad",), L.ZeroPadding(padding=padding), [x])
+            x, trailing = self.zero_pad(path, padding, x)
             spec = spec.model_copy(update={"padding": "valid"})
         batch_norm = bool(spec.batch_norm)  # type: ignore[attr-defined]
         activation = spec.activation or "linear"  # type: ignore[attr-defined]
@@ -144,12 +155,18 @@ class GraphBuilder:
             "batch_norm": False, "use_bias": use_bias, "activation": activation if fused else "linear",
             "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,  # type: ignore[attr-defined]
         })
-        out = self.add(path, spec, [x])
+        out = self.add(path, spec, [x], trailing_padding=trailing)
         if batch_norm:
             out = self.batch_norm(path + ("bn",), out)
         if not fused:
             out = self.activation(path, activation, out)
         return out
+
+    def zero_pad(self, path: Location, padding: Any, x: str) -> tuple[str, tuple[int, int]]:
+        """Explicit padding as a ZeroPadding2D layer (``<path>_pad``); returns it and its bottom/right amounts."""
+        spec = L.ZeroPadding(padding=padding)
+        (_, bottom), (_, right) = padding_amounts(spec.padding)
+        return self.add(path + ("pad",), spec, [x]), (bottom, right)
 
     def batch_norm(self, path: Location, x: str) -> str:
         spec = L.BatchNorm(epsilon=self.defaults.batch_norm_epsilon, momentum=self.defaults.batch_norm_momentum)
@@ -199,8 +216,8 @@ class GraphBuilder:
         elif isinstance(item, (L.Conv, L.DepthwiseConv, L.SeparableConv, L.Dense)):
             out = self.unit(path, item, inputs[0])
         elif isinstance(item, (L.MaxPool, L.AvgPool)) and item.padding not in ("same", "valid"):
-            padded = self.add(path + ("pad",), L.ZeroPadding(padding=item.padding), inputs)
-            out = self.add(path, item.model_copy(update={"padding": "valid"}), [padded])
+            padded, trailing = self.zero_pad(path, item.padding, inputs[0])
+            out = self.add(path, item.model_copy(update={"padding": "valid"}), [padded], trailing_padding=trailing)
         else:
             out = self.add(path, item, inputs)
         if item.id is not None:
@@ -222,12 +239,13 @@ class GraphBuilder:
     def head(self, prefix: Location, head: Head, x: str) -> str:
         for index, layer in enumerate(head.layers):
             x = self.item(prefix + ("layers", index), layer, x)
+        keepdims = head.classifier == "conv"
         if head.pool == "flatten":
             x = self.add(prefix + ("flatten",), L.Flatten(), [x])
         elif head.pool == "global_avg":
-            x = self.add(prefix + ("pool",), L.GlobalAvgPool(), [x])
+            x = self.add(prefix + ("pool",), L.GlobalAvgPool(keepdims=keepdims), [x])
         elif head.pool == "global_max":
-            x = self.add(prefix + ("pool",), L.GlobalMaxPool(), [x])
+            x = self.add(prefix + ("pool",), L.GlobalMaxPool(keepdims=keepdims), [x])
         for index, units in enumerate(head.fc):
             dense = L.Dense(units=units, activation=self.defaults.activation, batch_norm=False, use_bias=True,
                             kernel_regularizer=self.defaults.kernel_regularizer)
@@ -236,11 +254,22 @@ class GraphBuilder:
                 x = self.add(prefix + ("fc", index, "dropout"), L.Dropout(rate=head.fc_dropout), [x])
         if head.dropout:
             x = self.add(prefix + ("dropout",), L.Dropout(rate=head.dropout), [x])
-        classifier = L.Dense(units=head.classes, activation=head.activation, batch_norm=False, use_bias=True,
-                             kernel_initializer=self.defaults.kernel_initializer,
-                             kernel_regularizer=self.defaults.kernel_regularizer)
-        # The classifier is named after the output, so the model's outputs read `predictions`, `aux1`, ...
-        return self.add(prefix + ("classifier",), classifier, [x], name=head.name)
+        return self.classifier(prefix, head, x)
+
+    def classifier(self, prefix: Location, head: Head, x: str) -> str:
+        """The last layer, named after the output (``predictions``, ``aux1``, ...)."""
+        path = prefix + ("classifier",)
+        options = {"kernel_initializer": self.defaults.kernel_initializer,
+                   "kernel_regularizer": self.defaults.kernel_regularizer, "batch_norm": False, "use_bias": True}
+        if head.classifier == "dense":
+            return self.add(path, L.Dense(units=head.classes, activation=head.activation, **options), [x], name=head.name)
+        if head.classifier == "conv":
+            x = self.add(path, L.Conv(filters=head.classes, kernel_size=1, activation="linear", **options), [x])
+            x = self.add(prefix + ("flatten",), L.Flatten(), [x])
+        elif self.channels(x) != head.classes:
+            raise self.error(path, f"classifier: none needs features with `classes` ({head.classes}) channels; "
+                                   f"the head receives {self.channels(x)}. Make the last conv have {head.classes} filters")
+        return self.add(path, L.Activation(type=head.activation), [x], name=head.name)
 
     def finish(self, outputs: list[str]) -> Graph:
         return Graph(self.nodes, outputs, self.ids, self.warnings)

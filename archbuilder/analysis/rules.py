@@ -44,7 +44,24 @@ class Effect:
     macs: int = 0
 
 
-Warn = Callable[[str], None]
+@dataclass(frozen=True)
+class FitLoss:
+    """A ``valid`` window that does not tile its input: the last rows/columns Keras never reads."""
+
+    rows: int
+    columns: int
+    described: str
+
+    def message(self, strict: bool = False) -> str:
+        lost = " and ".join(text for text in (
+            f"the last {self.rows} row(s)" if self.rows else "",
+            f"the last {self.columns} column(s)" if self.columns else "",
+        ) if text)
+        advice = "Adjust the padding or input size" + ("." if strict else ", or set strict_fit: true to make this an error.")
+        return f"inexact fit: ({self.described}) does not tile the input; Keras drops {lost} of the input. {advice}"
+
+
+Warn = Callable[[FitLoss], None]
 Rule = Callable[[Kind, list[Tensor], Warn], Effect]
 RULES: dict[str, Rule] = {}
 
@@ -98,16 +115,7 @@ def _window(spec: Kind, tensor: Tensor, kernel: Pair, strides: Pair, dilation: P
             "Use padding='same', a smaller kernel, or remove a downsampling stage."
         )
     if lost_h or lost_w:
-        lost = " and ".join(
-            text for text in (
-                f"the last {lost_h} row(s)" if lost_h else "",
-                f"the last {lost_w} column(s)" if lost_w else "",
-            ) if text
-        )
-        warn(
-            f"inexact fit: ({described}) does not tile the input; Keras drops {lost} of the input. "
-            "Adjust the padding or input size, or set strict_fit: true to make this an error."
-        )
+        warn(FitLoss(lost_h, lost_w, described))
     return out_h, out_w
 
 
@@ -223,7 +231,7 @@ def flatten_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     return Effect(Tensor((math.prod(tensor.shape),), None, None))
 
 
-@rule("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "leaky_relu", "elu",
+@rule("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "leaky_relu", "elu",
       "dropout", "lrn", "rescaling")
 def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs

@@ -157,7 +157,7 @@ class GlobalMaxPool(GlobalPool):
 class Activation(Kind):
     """A parameter-free activation layer."""
 
-    type: Literal["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax"]
+    type: Literal["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear"]
 
 
 class LeakyRelu(Kind):

@@ -126,7 +126,17 @@ class Head(Spec):
     dropout: Rate = Field(0.0, description="Dropout right before the classifier.")
     classes: PositiveInt = Field(description="Number of classes (units of the classifier).")
     activation: Literal["softmax", "sigmoid", "linear"] = Field("softmax", description="Output activation.")
+    classifier: Literal["dense", "conv", "none"] = Field(
+        "dense", description="dense: a Dense layer; conv: a 1x1 conv on the pooled map (MobileNet); "
+        "none: the features already have `classes` channels (NIN, All-CNN, SqueezeNet).")
     name: Identifier = Field("predictions", description="Name of the output.")
+
+    @model_validator(mode="after")
+    def _check_classifier(self) -> "Head":
+        if self.classifier == "conv" and (self.pool not in (None, "global_avg", "global_max") or self.fc):
+            raise ValueError("classifier: conv needs pool: global_avg or global_max and no `fc` layers "
+                             f"(it is a 1x1 conv on the pooled 1x1 map). Received: pool={self.pool!r}, fc={self.fc}")
+        return self
 
 
 class AuxHead(Head):

@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 
 from archbuilder.blueprint.fields import PositiveInt, Rate, Spec
 
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+
 
 class Optimizer(Spec):
     type: Literal["sgd", "adam", "adamw", "rmsprop"] = Field("adam", description="Keras optimizer.")
@@ -16,6 +18,8 @@ class Optimizer(Spec):
     nesterov: bool = Field(False, description="sgd: Nesterov momentum.")
     weight_decay: float | None = Field(None, ge=0.0, description="Decoupled weight decay (Keras optimizer argument).")
     clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
+    rho: float | None = Field(None, gt=0.0, lt=1.0, description="rmsprop: discounting factor of the squared-gradient average (Keras default 0.9).")
+    epsilon: float | None = Field(None, gt=0.0, description="adam, adamw, rmsprop: the optimizer's epsilon (Keras default 1e-7).")
 
     @model_validator(mode="after")
     def _check(self) -> Optimizer:
@@ -23,6 +27,10 @@ class Optimizer(Spec):
             raise ValueError(f"nesterov applies to sgd only. Received: type={self.type!r}")
         if self.momentum and self.type not in ("sgd", "rmsprop"):
             raise ValueError(f"momentum applies to sgd and rmsprop. Received: type={self.type!r}")
+        if self.rho is not None and self.type != "rmsprop":
+            raise ValueError(f"rho applies to rmsprop only. Received: type={self.type!r}")
+        if self.epsilon is not None and self.type == "sgd":
+            raise ValueError("epsilon applies to adam, adamw and rmsprop. Received: type='sgd'")
         return self
 
 
@@ -34,7 +42,7 @@ class StepSchedule(Spec):
     """Multiply the learning rate by ``factor`` every ``step_epochs`` epochs (or at ``milestones``)."""
 
     type: Literal["step"] = "step"
-    step_epochs: PositiveInt | None = Field(None, description="Decay every this many epochs.")
+    step_epochs: PositiveInt | PositiveFloat | None = Field(None, description="Decay every this many epochs (may be fractional: EfficientNet's 2.4).")
     milestones: list[PositiveInt] | None = Field(None, description="Decay at these epochs instead.")
     factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiplier at each step.")
 
@@ -97,3 +105,14 @@ class TrainingRecipe(Spec):
     early_stopping: EarlyStopping | None = Field(None, description="Stop when the metric stalls.")
     validation_split: Rate = Field(0.1, description="Fraction of the training data held out for validation.")
     seed: int = Field(0, description="Seed for data splits, shuffling and initialization.")
+    pixel_range: tuple[float, float] = Field(
+        (0.0, 1.0), description="Range the images' pixels are scaled to before the model: [0, 1], or [0, 255] for "
+        "blueprints that rescale their input themselves (a Rescaling stem, as in EfficientNet)."
+    )
+
+    @model_validator(mode="after")
+    def _check_range(self) -> TrainingRecipe:
+        low, high = self.pixel_range
+        if not low < high:
+            raise ValueError(f"pixel_range must be [low, high] with low < high. Received: {list(self.pixel_range)}")
+        return self

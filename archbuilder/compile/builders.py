@@ -119,7 +119,7 @@ def build_elu(spec: L.Elu, name: str) -> keras.layers.Layer:
     return keras.layers.ELU(alpha=spec.alpha, name=name)
 
 
-@builder("gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax")
+@builder("gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear")
 def build_activation(spec: Kind, name: str) -> keras.layers.Layer:
     return keras.layers.Activation(spec.type, name=name)
 

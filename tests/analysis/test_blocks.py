@@ -291,17 +291,12 @@ def test_identity_shortcut_needs_equal_channels(net):
     )
 
 
-@pytest.mark.xfail(reason="BUG: the 1x1 max-pool subsampling shortcut (blocks.py:62) uses padding 'valid', so an even "
-                          "input warns that Keras drops a row and strict_fit rejects a standard ResNet v2 block",
-                   strict=True)
 def test_strided_identity_shortcut_on_even_input_is_not_an_inexact_fit(net):
     # ResNet50V2's MaxPooling2D(1, strides=2) on 56x56 -> 28x28; here 8 -> 4
     n = net(blocks=[{"type": "residual", "filters": 16, "strides": 2, "shortcut": "identity"}], strict_fit=True)
     assert (n.analysis.output_shape, n.warnings) == ((4, 4, 16), [])
 
 
-@pytest.mark.xfail(reason="BUG: explicit padding + stride 2 on an even input: the unused last row is zero padding, "
-                          "yet it is reported as dropped input (graph.py:134-136)", strict=True)
 def test_bottleneck_explicit_padding_strided_is_an_exact_fit(net):
     # torchvision-style 3x3 s2 pad 1 on 8: padded 10, (10-3)//2+1 = 4 covers every input row
     n = net(blocks=[{"type": "bottleneck", "filters": 8, "strides": 2, "stride_on": "3x3", "padding": 1}])

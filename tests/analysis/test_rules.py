@@ -551,8 +551,6 @@ def test_inexact_fit_with_strict_fit_is_an_error(net, shape, spec, message):
     assert "strict_fit" not in str(caught.value)
 
 
-@pytest.mark.xfail(reason="BUG: graph.py:103 strips ' or set strict_fit: true ...' and leaves "
-                          "'Adjust the padding or input size,.' (a dangling comma)", strict=True)
 def test_strict_fit_error_message_reads_well(net):
     with pytest.raises(BlueprintError) as caught:
         net(shape=(7, 7, 3), stem=[{"type": "conv", "filters": 4, "strides": 3}], strict_fit=True)
@@ -575,9 +573,6 @@ def test_every_inexact_fit_is_reported(net):
     assert n.last.output_shape == (1, 1, 4)
 
 
-@pytest.mark.xfail(reason="BUG: explicit padding is lowered to zero_padding + 'valid' and the fit check then "
-                          "counts the trailing zero-padding row as a dropped input row (graph.py:134-136, 201-203)",
-                   strict=True)
 @pytest.mark.parametrize(("shape", "spec"), [
     # 3x3 s2 pad 1 on 8: padded 10, (10-3) % 2 = 1 -> the unused row is the bottom padding row, not input
     param("conv-pad-1-s2", (8, 8, 3), {"type": "conv", "filters": 4, "kernel_size": 3, "strides": 2, "padding": 1}),

@@ -403,8 +403,6 @@ def test_resnet50_blueprint_matches_keras_applications():
         (56, 56, 256), (28, 28, 512), (14, 14, 1024), (7, 7, 2048)]
 
 
-@pytest.mark.xfail(reason="BUG: the zero padding of the stem (pad 3 + 7x7/2 on 224, pad 1 + 3x3/2 pool on 112) is "
-                          "reported as dropped input pixels (graph.py:134-136, 201-203)", strict=True)
 def test_resnet50_blueprint_fits_exactly():
     assert analyze(str(BLUEPRINTS / "resnet50.yaml")).warnings == []
 
