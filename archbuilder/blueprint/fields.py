@@ -74,6 +74,13 @@ def _parse_padding(value: Any) -> str | int | tuple[int, int]:
 
 
 def _parse_zero_padding(value: Any) -> int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]:
+    if isinstance(value, str) or (isinstance(value, (list, tuple)) and len(value) == 2
+                                  and all(isinstance(v, (list, tuple)) for v in value)
+                                  and not all(len(v) == 2 and all(_is_int(x) and x >= 0 for x in v) for v in value)):
+        raise ValueError(
+            "expected an integer, [rows, cols], or [[top, bottom], [left, right]] of integers >= 0. "
+            f"Received: {value!r}"
+        )
     if (
         isinstance(value, (list, tuple))
         and len(value) == 2

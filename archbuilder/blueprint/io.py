@@ -39,14 +39,18 @@ class Sources:
             return problem
         location = problem.origin if problem.origin is not None else problem.location
         probe = replace(problem, location=location)
-        chosen = self.maps[0]
-        for source in self.maps:
-            table = source.key_positions if key else source.positions
-            if location in table:
-                chosen = source
-                break
+        # The file that defines the longest prefix of the location wrote it (the child first on ties).
+        chosen = max(self.maps, key=lambda source: _defined_prefix(source, location, key))
         located = chosen.attach(probe, key=key)
         return replace(problem, file=located.file, line=located.line, column=located.column)
+
+
+def _defined_prefix(source: SourceMap, location: Location, key: bool) -> int:
+    table = source.key_positions if key else source.positions
+    for cut in range(len(location), -1, -1):
+        if location[:cut] in table or location[:cut] in source.positions:
+            return cut
+    return -1
 
 
 def load_blueprint(source: str | os.PathLike[str] | dict[str, Any] | Blueprint) -> Blueprint:
@@ -122,9 +126,10 @@ def validate_blueprint(data: Any, sources: Sources | None = None) -> Blueprint:
     try:
         return Blueprint.model_validate(data)
     except ValidationError as exc:
-        problems = [problem_from_error(error) for error in exc.errors()]
+        problems = [problem_from_error(error) for error in relevant_errors(exc.errors(), data)]
         if sources is not None:
             problems = [sources.attach(p, key=_points_at_key(p)) for p in problems]
+            problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise BlueprintError(_unique(problems)) from None
 
 
@@ -155,9 +160,11 @@ def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint)
         hint = did_you_mean(key, allowed)
         listing = f" Valid keys here: {', '.join(allowed)}." if allowed else ""
         return Problem(f"unknown key '{key}'.{hint}{listing}", location)
+    if location[:2] == ("input", "shape") and kind in ("missing", "too_long", "too_short"):
+        return Problem(f"expected 3 values [height, width, channels]. Received: {_short(received)}", ("input", "shape"))
     if kind == "missing" and isinstance(location[-1], int):
-        parent = location[:-1]
-        return Problem(f"expected more values: item {location[-1]} is missing", parent)
+        return Problem(f"expected more values: item {location[-1]} is missing. Received: {_short(received)}",
+                       location[:-1])
     if kind == "missing":
         return Problem(f"missing required key '{location[-1]}'", location)
     if kind == "union_tag_invalid":
@@ -176,9 +183,17 @@ def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint)
         expected = error["ctx"]["expected"]
         hint = did_you_mean(str(received), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")])
         return Problem(f"expected {expected}. Received: {received!r}.{hint}", location)
+    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in bounds:
+        limit = next(iter(error["ctx"].values()))
+        shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+        return Problem(f"must be {bounds[kind]} {shown}. Received: {_short(received)}", location)
+    if kind in ("too_long", "string_too_long"):
+        limit = error["ctx"].get("max_length")
+        unit = "characters" if kind == "string_too_long" else "items"
+        return Problem(f"must have at most {limit} {unit}. Received: {_short(received)}", location)
     message = error["msg"].removeprefix("Value error, ")
-    if kind.endswith("_type") or kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal",
-                                          "too_short", "too_long", "string_pattern_mismatch"}:
+    if kind.endswith("_type") or kind in {"too_short", "string_pattern_mismatch"}:
         message = f"{message}. Received: {_short(received)}"
     return Problem(message, location)
 
@@ -193,15 +208,69 @@ def user_location(loc: Location, root: type[BaseModel] = Blueprint) -> tuple[Loc
 
     Returns the user path and the model class that owns its last key (for did-you-mean).
     """
+    path, owner, _ = _walk(loc, root)
+    return path, owner
+
+
+def _walk(loc: Location, root: type[BaseModel]) -> tuple[Location, type[BaseModel] | None, tuple[Location, str] | None]:
+    """User path, owning model, and the first plain-union branch taken: (path of the union field, label)."""
     path: list[str | int] = []
     annotation: Any = root
     owner: type[BaseModel] | None = root
+    branch: tuple[Location, str] | None = None
     for item in loc:
+        before = annotation
         annotation, keep, parent = _step(annotation, item)
         if keep:
             path.append(item)
             owner = parent
-    return tuple(path), owner
+        elif branch is None and isinstance(item, str) and not _unwrap(before)[1]:
+            branch = (tuple(path), item)
+    return tuple(path), owner, branch
+
+
+def _fits(label: str, value: Any) -> bool:
+    """Whether a union member (by pydantic's label) is the one the input was meant for."""
+    if label.startswith(("list", "tuple")):
+        return isinstance(value, list)
+    if label in ("int", "constrained-int"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if label in ("float", "constrained-float"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if label == "bool":
+        return isinstance(value, bool)
+    if label == "str" or label.startswith("literal["):
+        return isinstance(value, str)
+    return isinstance(value, dict) if label[:1].isupper() else True
+
+
+def _value_at(data: Any, path: Location) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def relevant_errors(errors: list[dict[str, Any]], data: Any, root: type[BaseModel] = Blueprint) -> list[dict[str, Any]]:
+    """Of the errors pydantic reports for each member of a plain union, keep those of the member the
+    input's type was meant for (``fc: [0]`` is a list: no 'should be a valid integer')."""
+    branches = [_walk(tuple(e["loc"]), root)[2] for e in errors]
+    fitting = {b[0] for b in branches if b is not None and _fits(b[1], _value_at(data, b[0]))}
+    kept: list[dict[str, Any]] = []
+    unmatched: dict[Location, list[str]] = {}
+    for error, branch in zip(errors, branches):
+        if branch is None or _fits(branch[1], _value_at(data, branch[0])):
+            kept.append(error)
+        elif branch[0] not in fitting:  # no member fits the input: one problem saying what would
+            unmatched.setdefault(branch[0], []).append(branch[1])
+    for path, labels in unmatched.items():
+        value = _value_at(data, path)
+        expected = " or ".join(dict.fromkeys(label.replace("constrained-", "") for label in labels))
+        kept.append({"type": "value_error", "loc": path, "input": value,
+                     "msg": f"expected {expected}. Received: {_short(value)}"})
+    return kept
 
 
 def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] | None]:
@@ -212,8 +281,10 @@ def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] 
         unwrapped = [_unwrap(m)[0] for m in members]
         models = [m for m in unwrapped if isinstance(m, type) and issubclass(m, BaseModel)]
         if isinstance(item, str):
-            if discriminated and item in KIND_BY_TAG:
-                return KIND_BY_TAG[item], False, None
+            if discriminated:
+                tagged = [m for m in models if "type" in m.model_fields and item in get_args(m.model_fields["type"].annotation)]
+                if tagged:
+                    return tagged[0], False, None
             owners = [m for m in models if item in m.model_fields]
             if not owners:  # a member label such as 'list[constrained-int]' or "literal['auto']"
                 labelled = [m for m in unwrapped if item in (getattr(m, "__name__", None), _label(m))]

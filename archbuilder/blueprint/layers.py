@@ -49,6 +49,8 @@ class Kind(Spec):
 
     @model_validator(mode="after")
     def _check_inputs(self) -> Kind:
+        if self.inputs == []:
+            raise ValueError("`inputs` is empty; give the id(s) to read from, or leave `inputs` out to read the previous output")
         if self.inputs is not None and len(self.inputs) < self.min_inputs:
             raise ValueError(
                 f"'{self.type}' needs at least {self.min_inputs} inputs. Received: inputs={self.inputs}"

@@ -6,12 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from archbuilder.blueprint.fields import ActivationName, Identifier, IntPair, PositiveInt, Rate, Spec
+from archbuilder.blueprint.fields import ActivationName, Identifier, IntPair, Padding, PositiveInt, Rate, Spec, pair
 from archbuilder.blueprint.kinds import AnyKind
 from archbuilder.blueprint.layers import AvgPool, MaxPool, Regularizer, UseBias
 from archbuilder.blueprint.training import TrainingRecipe
 
 MAX_REPEAT = 1000
+#: Upper bound on the layers and blocks of a resolved blueprint (repeats multiply quickly).
+MAX_RESOLVED_ITEMS = 20_000
 
 
 class InputSpec(Spec):
@@ -55,13 +57,22 @@ class FilterProgression(Spec):
 class ConvTemplate(Spec):
     """The conv of a pattern: every field of `conv` but filters (set per stage)."""
 
-    kernel_size: IntPair = 3
-    strides: IntPair = 1
-    padding: Literal["same", "valid"] | int = "same"
-    dilation_rate: IntPair = 1
-    activation: ActivationName | None = None
-    batch_norm: bool | None = None
-    use_bias: UseBias | None = None
+    kernel_size: IntPair = Field(3, description="Kernel height and width.")
+    strides: IntPair = Field(1, description="Step of the sliding window.")
+    padding: Padding = Field("same", description="'same', 'valid', or explicit zero padding.")
+    dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
+    activation: ActivationName | None = Field(None, description="Default: defaults.activation.")
+    batch_norm: bool | None = Field(None, description="Default: defaults.batch_norm.")
+    use_bias: UseBias | None = Field(None, description="Default: defaults.use_bias.")
+
+    @model_validator(mode="after")
+    def _check_strides_and_dilation(self) -> "ConvTemplate":
+        if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
+            raise ValueError(
+                "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
+                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
+            )
+        return self
 
 
 class Pattern(Spec):
@@ -99,7 +110,7 @@ class Stage(Spec):
     """A block template repeated, or an explicit list of blocks/layers (optionally repeated)."""
 
     block: AnyKind | None = Field(None, description="The block (or layer) of this stage.")
-    blocks: list[AnyKind] | None = Field(None, max_length=MAX_REPEAT, description="An explicit sequence instead of `block`.")
+    blocks: list[AnyKind] | None = Field(None, max_length=MAX_RESOLVED_ITEMS, description="An explicit sequence instead of `block`.")
     repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="How many times the block (or the sequence) is repeated.")
     strides: IntPair | None = Field(None, description="Downsampling, applied to the first (or last) block.")
     stride_block: Literal["first", "last"] = Field("first", description="Which block takes `strides` (ResNet v2 strides its last).")
@@ -171,11 +182,12 @@ class Blueprint(Spec):
             raise ValueError("the blueprint has no body: add `pattern`, or `stem` and/or `stages`")
         if self.pattern is not None and self.pattern.fc and self.head is not None and self.head.fc:
             raise ValueError("FC layers are given twice: in pattern.fc and in head.fc; keep one")
-        names = [self.head.name] if self.head else []
-        names += [aux.name for aux in self.aux_heads]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"output names must be unique; {', '.join(duplicates)} is used twice")
+        names = ([("head", self.head.name)] if self.head else []) + [
+            (f"aux_heads[{i}]", aux.name) for i, aux in enumerate(self.aux_heads)]
+        for name in dict.fromkeys(n for _, n in names):
+            users = [where for where, n in names if n == name]
+            if len(users) > 1:
+                raise ValueError(f"output name '{name}' is used by {' and '.join(users)}; output names must be unique")
         return self
 
     def to_dict(self) -> dict[str, Any]:

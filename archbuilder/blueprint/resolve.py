@@ -12,13 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from archbuilder.blueprint.errors import BlueprintError, Location, Problem
-from archbuilder.blueprint.fields import make_divisible
-from archbuilder.blueprint.layers import Conv, Kind
-from archbuilder.blueprint.model import Blueprint, Defaults, Head, Pattern, Scaling, Stage
+from pydantic import ValidationError
 
-#: Upper bound on the layers and blocks of a resolved blueprint (repeats multiply quickly).
-MAX_RESOLVED_ITEMS = 20_000
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.fields import make_divisible, pair
+from archbuilder.blueprint.layers import Conv, Kind
+from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Blueprint, Defaults, Head, Pattern, Scaling, Stage
+
 
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
@@ -112,7 +112,24 @@ class _Resolver:
                 value = getattr(kind, name)
                 if value is not None:
                     update[name] = self.scale_width(value)
-        return kind.model_copy(update=update) if update else kind
+        if not update:
+            return kind
+        if any(name in kind.width_fields for name in update):
+            return self._revalidated(kind, update)
+        return kind.model_copy(update=update)
+
+    def _revalidated(self, kind: Kind, update: dict[str, Any]) -> Kind:
+        """A width-scaled kind, validated again (scaling can break a rule such as groups | filters)."""
+        try:
+            return type(kind).model_validate({**kind.model_dump(), **update})
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            scaled = ", ".join(f"{name} {getattr(kind, name)} -> {update[name]}" for name in kind.width_fields if name in update)
+            raise BlueprintError([Problem(
+                f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): {reason}. "
+                "Choose a multiplier (or divisor) that keeps it valid",
+                ("scaling", "width_multiplier"),
+            )]) from None
 
     def scale_width(self, value: int | list[int]) -> int | list[int]:
         if isinstance(value, list):
@@ -140,7 +157,7 @@ class _Resolver:
         if stage.strides is not None:
             target = 0 if stage.stride_block == "first" else len(blocks) - 1
             blocks[target] = self._with_strides(index, blocks[target], stage.strides, sources[target % len(template)])
-        self._check_repeated_ids(index, blocks, len(template))
+        self._check_repeated_ids(blocks, sources)
         return Stage(blocks=blocks, id=stage.id)
 
     def _with_strides(self, index: int, block: Kind, strides: Any, source: Location) -> Kind:
@@ -150,7 +167,14 @@ class _Resolver:
                 "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
                 ("stages", index, "strides"),
             )])
-        if block.strides not in (1, (1, 1)):
+        if max(pair(getattr(block, "dilation_rate", 1))) > 1:
+            raise BlueprintError([Problem(
+                f"the stage's strides={strides} cannot go on a dilated '{block.type}' "
+                f"(dilation_rate={block.dilation_rate}): Keras rejects strides > 1 with dilation_rate > 1. "
+                "Start the stage with a pooling layer or an undilated conv",
+                ("stages", index, "strides"),
+            )])
+        if block.strides not in (None, 1, (1, 1)):
             raise BlueprintError([Problem(
                 f"strides are set twice: on the stage (strides={strides}) and on its block "
                 f"(strides={block.strides}); keep one",
@@ -159,15 +183,15 @@ class _Resolver:
         return block.model_copy(update={"strides": strides})
 
     @staticmethod
-    def _check_repeated_ids(index: int, blocks: list[Kind], template_size: int) -> None:
-        if len(blocks) == template_size:
+    def _check_repeated_ids(blocks: list[Kind], sources: list[Location]) -> None:
+        if len(blocks) == len(sources):
             return
-        for j, block in enumerate(blocks[:template_size]):
+        for block, source in zip(blocks, sources):
             if block.id is not None:
                 raise BlueprintError([Problem(
                     f"id '{block.id}' would be repeated by `repeat`; ids must be unique. "
                     "Put the id on the stage (its output) instead",
-                    ("stages", index, "block" if template_size == 1 else "blocks") + (() if template_size == 1 else (j,)) + ("id",),
+                    source + ("id",),
                 )])
 
     # -- the pattern form -----------------------------------------------------------------------

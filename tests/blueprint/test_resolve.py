@@ -230,11 +230,6 @@ def test_pattern_resolution_errors(body: str, path: str, message: str) -> None:
     assert resolve_problem(body) == (path, message)
 
 
-@pytest.mark.xfail(
-    reason="BUG: Pattern.conv (ConvTemplate) accepts a negative padding and strides with dilation, "
-    "then resolve() raises a raw pydantic ValidationError while building the Conv",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "conv",
     [
@@ -495,11 +490,6 @@ def test_stage_strides_errors(stage: str, path: str, message: str) -> None:
     assert resolve_problem(f"stages: [{stage}]\n") == (path, message)
 
 
-@pytest.mark.xfail(
-    reason="BUG: resolve._with_strides treats a pool's unset strides (None) as set, so stage strides "
-    "on a pooling layer report 'strides are set twice ... (strides=None)'",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "stage",
     [
@@ -511,11 +501,6 @@ def test_stage_strides_on_a_pool(stage: str) -> None:
     assert resolved(f"stages: [{stage}]\n").stages[0].blocks[0].strides == 2
 
 
-@pytest.mark.xfail(
-    reason="BUG: stage strides placed on a dilated conv make resolve() raise a raw pydantic ValidationError "
-    "(path 'blocks.0.conv') instead of a BlueprintError naming stages[0]",
-    strict=True,
-)
 def test_stage_strides_on_a_dilated_conv_is_a_blueprint_error() -> None:
     blueprint = load_blueprint(HEADER + "stages: [{block: {type: conv, filters: 8, dilation_rate: 2}, strides: 2}]\n")
     with pytest.raises(BlueprintError) as info:
@@ -548,11 +533,6 @@ def test_repeated_ids_are_an_error(body: str, path: str) -> None:
     assert resolve_problem(body) == (path, REPEATED_ID)
 
 
-@pytest.mark.xfail(
-    reason="BUG: for a one-item `blocks` list, _check_repeated_ids reports stages[0].block.id (a key the user "
-    "did not write) instead of stages[0].blocks[0].id",
-    strict=True,
-)
 def test_repeated_id_in_a_one_item_blocks_list() -> None:
     assert resolve_problem("stages: [{blocks: [{type: conv, filters: 4, id: a}], repeat: 2}]\n") == (
         "stages[0].blocks[0].id",
@@ -717,11 +697,6 @@ def test_scaling_is_applied_once() -> None:
     assert resolve(result) == result
 
 
-@pytest.mark.xfail(
-    reason="BUG: width scaling can break groups divisibility; model_copy skips validation and resolve() "
-    "raises a raw pydantic ValidationError instead of a BlueprintError naming the layer",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "body",
     [
@@ -780,11 +755,6 @@ def test_max_resolved_items_counts_everything(monkeypatch: pytest.MonkeyPatch, b
     assert [(p.path, p.message) for p in info.value.problems] == [("stages", TOO_MANY.format(10))]
 
 
-@pytest.mark.xfail(
-    reason="BUG: a resolved stage may hold more than 1000 blocks (repeat x len(blocks), or N convs + pool), but "
-    "Stage.blocks has max_length=MAX_REPEAT, so resolve() raises a raw pydantic ValidationError",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "body, count",
     [

@@ -502,7 +502,7 @@ def test_syntax_error_names_the_source() -> None:
         parse_yaml("a: b: c\n", source="blueprints/bad.yaml")
     assert (
         str(info.value)
-        == "blueprints/bad.yaml:1:5: <blueprint>: invalid YAML: mapping values are not allowed here"
+        == "blueprints/bad.yaml:1:5: invalid YAML: mapping values are not allowed here"
     )
 
 
