@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path
-from archbuilder.blueprint.kinds import ALL_KINDS, KIND_BY_TAG
+from archbuilder.blueprint.kinds import ALL_KINDS
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.yaml_source import _EXPONENT_FLOAT, SourceMap, parse_yaml, read_yaml_file
 

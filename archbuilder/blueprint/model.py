@@ -66,7 +66,7 @@ class ConvTemplate(Spec):
     use_bias: UseBias | None = Field(None, description="Default: defaults.use_bias.")
 
     @model_validator(mode="after")
-    def _check_strides_and_dilation(self) -> "ConvTemplate":
+    def _check_strides_and_dilation(self) -> ConvTemplate:
         if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
             raise ValueError(
                 "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
@@ -143,7 +143,7 @@ class Head(Spec):
     name: Identifier = Field("predictions", description="Name of the output.")
 
     @model_validator(mode="after")
-    def _check_classifier(self) -> "Head":
+    def _check_classifier(self) -> Head:
         if self.classifier == "conv" and (self.pool not in (None, "global_avg", "global_max") or self.fc):
             raise ValueError("classifier: conv needs pool: global_avg or global_max and no `fc` layers "
                              f"(it is a 1x1 conv on the pooled 1x1 map). Received: pool={self.pool!r}, fc={self.fc}")

@@ -19,7 +19,6 @@ from archbuilder.blueprint.fields import make_divisible, pair
 from archbuilder.blueprint.layers import Conv, Kind
 from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Blueprint, Defaults, Head, Pattern, Scaling, Stage
 
-
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
     "activation": "activation",

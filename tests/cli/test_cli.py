@@ -207,7 +207,7 @@ def test_summary_lists_warnings_with_positions(in_tmp: Path, capsys: pytest.Capt
 
 
 def test_summary_json_matches_analyze(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(in_tmp, "fit.yaml", INEXACT_FIT)
+    write(in_tmp, "fit.yaml", INEXACT_FIT)
     assert main(["summary", "fit.yaml", "--json", "--batch-size", "4", "--dtype", "bfloat16"]) == EXIT_OK
     printed = json.loads(capsys.readouterr().out)
     expected = analyze("fit.yaml").to_dict(batch_size=4, dtype="bfloat16", optimizer="adam")
