@@ -55,3 +55,17 @@ def test_zoo_blueprint_is_in_canonical_round_trip(name: str) -> None:
     resolved = blueprint.resolve()
     assert archbuilder.load_blueprint(resolved.to_yaml()) == resolved
     assert resolved.resolve() == resolved
+
+
+def test_the_shipped_json_schema_is_current() -> None:
+    """blueprints/*.yaml point editors at ../archbuilder-blueprint.schema.json; it must match the format."""
+    import json
+
+    from archbuilder.cli import blueprint_schema
+    from archbuilder.zoo import zoo_dir
+
+    shipped = json.loads((zoo_dir().parent / "archbuilder-blueprint.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(blueprint_schema())), "regenerate: archbuilder schema -o archbuilder/zoo/archbuilder-blueprint.schema.json"
+    for name in ZOO:
+        first_line = blueprint_path(name).read_text().splitlines()[0]
+        assert first_line == "# yaml-language-server: $schema=../archbuilder-blueprint.schema.json", name
