@@ -1,0 +1,56 @@
+"""The README's examples run as written: its Python blocks, its YAML blueprints, its error listing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import archbuilder
+from archbuilder.cli import EXIT_INVALID, main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+@pytest.mark.parametrize("index", range(len(blocks("python"))))
+def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    exec(compile(blocks("python")[index], f"README.md python block {index}", "exec"), {})
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50"])
+def test_yaml_examples_are_the_zoo_files(name: str) -> None:
+    shown = next(block for block in blocks("yaml") if f"name: {name}\n" in block)
+    assert archbuilder.load_blueprint(shown) == archbuilder.load_blueprint(ROOT / "blueprints" / f"{name}.yaml")
+
+
+BAD = """\
+name: x
+input: {shape: [32, 32, 3]}
+stages:
+  - block: {type: bottlenek, filters: 3}
+  - block:
+      type: conv
+      filterz: 3
+      filters: 8
+  - {block: {type: relu}}
+head: {classes: 10, pool: flaten}
+"""
+
+
+def test_error_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(BAD)
+    assert main(["validate", "bad.yaml"]) == EXIT_INVALID
+    printed = capsys.readouterr().out.splitlines()
+    listing = next(block for block in blocks("text") if "archbuilder validate bad.yaml" in block)
+    shown = [line.split("...")[0] for line in listing.splitlines()[1:]]
+    assert len(printed) == len(shown)
+    for expected, actual in zip(shown, printed):
+        assert actual.startswith(expected)
