@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.fields import padding_amounts, pair
@@ -143,53 +144,65 @@ def _padding_mode(spec: Kind) -> str:
     return padding
 
 
+@dataclass(frozen=True)
+class _Sliding:
+    """What every convolution rule needs: input channels, kernel area, output size, receptive field."""
+
+    channels: int
+    area: int
+    height: int
+    width: int
+    receptive_field: Pair | None
+    jump: Pair | None
+
+    def output(self, channels: int) -> Tensor:
+        return Tensor((self.height, self.width, channels), self.receptive_field, self.jump)
+
+
+def _slide(spec: Any, tensor: Tensor, warn: Warn) -> _Sliding:
+    _, _, channels = _spatial(spec, tensor)
+    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
+    height, width = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
+    rf, jump = _grow(tensor, kernel, strides, dilation)
+    return _Sliding(channels, kernel[0] * kernel[1], height, width, rf, jump)
+
+
 @rule("conv")
 def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
     (tensor,) = inputs
-    _, _, channels = _spatial(spec, tensor)
-    if channels % spec.groups:
+    if len(tensor.shape) == 3 and tensor.shape[2] % spec.groups:
         raise GeometryError(
             "the input channels must be evenly divisible by the number of groups. "
-            f"Received: groups={spec.groups}, input channels={channels}"
+            f"Received: groups={spec.groups}, input channels={tensor.shape[2]}"
         )
-    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
-    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
-    per_output = kernel[0] * kernel[1] * (channels // spec.groups)
-    rf, jump = _grow(tensor, kernel, strides, dilation)
+    window = _slide(spec, tensor, warn)
+    per_output = window.area * (window.channels // spec.groups)
     return Effect(
-        Tensor((out_h, out_w, spec.filters), rf, jump),
+        window.output(spec.filters),
         trainable=per_output * spec.filters + _bias(spec, spec.filters),
-        macs=out_h * out_w * spec.filters * per_output,
+        macs=window.height * window.width * spec.filters * per_output,
     )
 
 
 @rule("depthwise_conv")
 def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
-    (tensor,) = inputs
-    _, _, channels = _spatial(spec, tensor)
-    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
-    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
-    out_channels = channels * spec.depth_multiplier
-    rf, jump = _grow(tensor, kernel, strides, dilation)
+    window = _slide(spec, inputs[0], warn)
+    out_channels = window.channels * spec.depth_multiplier
     return Effect(
-        Tensor((out_h, out_w, out_channels), rf, jump),
-        trainable=kernel[0] * kernel[1] * out_channels + _bias(spec, out_channels),
-        macs=out_h * out_w * out_channels * kernel[0] * kernel[1],
+        window.output(out_channels),
+        trainable=window.area * out_channels + _bias(spec, out_channels),
+        macs=window.height * window.width * out_channels * window.area,
     )
 
 
 @rule("separable_conv")
 def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
-    (tensor,) = inputs
-    _, _, channels = _spatial(spec, tensor)
-    kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
-    out_h, out_w = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
-    middle = channels * spec.depth_multiplier
-    rf, jump = _grow(tensor, kernel, strides, dilation)
+    window = _slide(spec, inputs[0], warn)
+    middle = window.channels * spec.depth_multiplier
     return Effect(
-        Tensor((out_h, out_w, spec.filters), rf, jump),
-        trainable=kernel[0] * kernel[1] * middle + middle * spec.filters + _bias(spec, spec.filters),
-        macs=out_h * out_w * (middle * kernel[0] * kernel[1] + middle * spec.filters),
+        window.output(spec.filters),
+        trainable=window.area * middle + middle * spec.filters + _bias(spec, spec.filters),
+        macs=window.height * window.width * (middle * window.area + middle * spec.filters),
     )
 
 

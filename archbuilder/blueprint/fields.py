@@ -143,6 +143,15 @@ Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
+def check_strides_and_dilation(strides: int | tuple[int, int], dilation_rate: int | tuple[int, int]) -> None:
+    """Keras rejects strides > 1 together with dilation_rate > 1; say so before Keras does."""
+    if max(pair(strides)) > 1 and max(pair(dilation_rate)) > 1:
+        raise ValueError(
+            "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
+            f"Received: strides={strides}, dilation_rate={dilation_rate}"
+        )
+
+
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
     """``3`` -> ``(3, 3)``; a pair stays a pair."""
     return (value, value) if isinstance(value, int) else (value[0], value[1])

@@ -19,7 +19,7 @@ from archbuilder.blueprint.fields import (
     Rate,
     Spec,
     ZeroPaddingValue,
-    pair,
+    check_strides_and_dilation,
 )
 
 
@@ -81,11 +81,7 @@ class SpatialOptions(ConvOptions):
 
     @model_validator(mode="after")
     def _check_strides_and_dilation(self) -> SpatialOptions:
-        if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
-            raise ValueError(
-                "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
-                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
-            )
+        check_strides_and_dilation(self.strides, self.dilation_rate)
         return self
 
 

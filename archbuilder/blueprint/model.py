@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from archbuilder.blueprint.fields import ActivationName, Identifier, IntPair, Padding, PositiveInt, Rate, Spec, pair
+from archbuilder.blueprint.fields import (
+    ActivationName,
+    Identifier,
+    IntPair,
+    Padding,
+    PositiveInt,
+    Rate,
+    Spec,
+    check_strides_and_dilation,
+)
 from archbuilder.blueprint.kinds import AnyKind
 from archbuilder.blueprint.layers import AvgPool, MaxPool, Regularizer, UseBias
 from archbuilder.blueprint.training import TrainingRecipe
@@ -67,11 +76,7 @@ class ConvTemplate(Spec):
 
     @model_validator(mode="after")
     def _check_strides_and_dilation(self) -> ConvTemplate:
-        if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
-            raise ValueError(
-                "strides > 1 cannot be combined with dilation_rate > 1 (Keras rejects it). "
-                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
-            )
+        check_strides_and_dilation(self.strides, self.dilation_rate)
         return self
 
 
