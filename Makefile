@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/archbuilder summary resnet50
+	$(VENV)/bin/archbuilder train lenet5 --data digits --resize
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup

@@ -1,13 +1,18 @@
 """archbuilder: declarative CNN blueprints for Keras 3.
 
 Importing ``archbuilder`` does not import Keras: the blueprint format and the analyzer are pure
-Python, and ``build_model`` imports Keras on first use.
+Python, and ``build_model`` and ``train`` import Keras on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# ``archbuilder.train`` is the training package, and calling it trains:
+# ``archbuilder.train(blueprint, data="digits", epochs=5)`` (see archbuilder/train/__init__.py).
+# A plain function here would be replaced by the package as soon as any archbuilder.train module
+# is imported, so the package itself is the callable; importing it does not import Keras.
+from archbuilder import train
 from archbuilder.analysis import Analysis, analyze
 from archbuilder.blueprint import Blueprint, BlueprintError, load_blueprint, resolve
 
@@ -24,4 +29,4 @@ def build_model(blueprint: Any, **options: Any) -> keras.Model:
     return _build_model(blueprint, **options)
 
 
-__all__ = ["Analysis", "Blueprint", "BlueprintError", "analyze", "build_model", "load_blueprint", "resolve"]
+__all__ = ["Analysis", "Blueprint", "BlueprintError", "analyze", "build_model", "load_blueprint", "resolve", "train"]

@@ -21,6 +21,8 @@ from archbuilder.analysis.analyzer import DTYPE_BYTES, OPTIMIZER_SLOTS, Analysis
 from archbuilder.analysis.report import format_summary, format_table, human, shape_text
 from archbuilder.blueprint.errors import BlueprintError, Problem
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.train.environment import prepare_backend_environment
+from archbuilder.train.errors import TrainError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -217,6 +219,149 @@ def command_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- training commands (Keras imported inside; the logic lives in archbuilder.train) ------------------
+
+def command_train(args: argparse.Namespace) -> int:
+    prepare_backend_environment(deterministic=bool(args.deterministic))
+    analysis = analyze_file(resolve_source(args.source))
+    for warning in analysis.warnings:
+        print(warning, file=sys.stderr)
+    from archbuilder.train.runner import train
+
+    overrides = {key: getattr(args, key) for key in ("data", "epochs", "batch_size", "learning_rate", "seed", "resize",
+                                                     "deterministic", "mixed_precision", "jit_compile")}
+    try:
+        train(analysis.blueprint, output=args.output, resume=args.resume, **overrides)
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    prepare_backend_environment()
+    from archbuilder.train.predict import evaluate
+
+    results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size)
+    print(json.dumps(results, indent=2) if args.json else
+          f"{int(results.pop('images'))} test images: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
+    return EXIT_OK
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    prepare_backend_environment()
+    from archbuilder.train.predict import predict
+
+    for prediction in predict(args.model, args.images, top_k=args.top_k, resize=bool(args.resize)):
+        print(prediction)
+    return EXIT_OK
+
+
+def command_search(args: argparse.Namespace) -> int:
+    """Check a search space (``--check``, no Keras) or run the search (Keras imported inside)."""
+    from archbuilder.search import load_space, validate_space
+
+    overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed")}
+    space = load_space(args.space, **overrides)
+    if args.check:
+        check = validate_space(space)
+        print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner} tuner)")
+        print(space.summary())
+        print(check.report())
+        return EXIT_OK
+    prepare_backend_environment()
+    from archbuilder.search.runner import run
+
+    try:
+        run(space, output=args.output, resume=args.resume)
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+def _add_search_command(commands: Any) -> None:
+    from archbuilder.search.space import list_spaces
+
+    search = _command(commands, "search", command_search,
+                      "Search a space of blueprints with KerasTuner; writes best.yaml, top/, pareto/, trials.csv.")
+    search.add_argument("space", metavar="SPACE", help="a search space file, or a shipped space: "
+                        + ", ".join(list_spaces()))
+    search.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, ... (default: search.data)")
+    search.add_argument("--max-trials", type=_positive_int, metavar="N", help="override search.max_trials")
+    search.add_argument("--epochs", type=_positive_int, metavar="E", help="override search.epochs (per trial)")
+    search.add_argument("--tuner", choices=("random", "grid", "bayesian", "hyperband"), help="override search.tuner")
+    search.add_argument("--seed", type=int, help="override search.seed")
+    search.add_argument("-o", "--output", metavar="DIR", help="output folder (default: searches/<space name>)")
+    search.add_argument("--resume", action="store_true", help="continue the interrupted search in the output folder")
+    search.add_argument("--check", action="store_true",
+                        help="only validate the space and sample it (no training, no Keras)")
+
+
+def _add_training_commands(commands: Any) -> None:
+    train = _command(commands, "train", command_train,
+                     "Train a blueprint with its recipe on a dataset; writes the model, history and metrics.")
+    train.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    train.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, fashion_mnist, cifar10, cifar100, "
+                       "images:DIR, npz:FILE (default: the recipe's training.data)")
+    train.add_argument("--epochs", type=_positive_int, help="override training.epochs")
+    train.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
+    train.add_argument("--learning-rate", type=float, metavar="LR", help="override training.optimizer.learning_rate")
+    train.add_argument("--seed", type=int, help="override training.seed")
+    train.add_argument("-o", "--output", metavar="DIR", help="run folder (default: runs/<blueprint name>)")
+    train.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
+    train.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (slower)")
+    train.add_argument("--resize", action="store_true", default=None,
+                       help="resize the images (and repeat/convert channels) to the blueprint's input")
+    train.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false", default=None,
+                       help="train in float32 on a GPU (default there: mixed_float16)")
+    train.add_argument("--no-jit", dest="jit_compile", action="store_false", default=None,
+                       help="do not compile with XLA (default on a GPU: jit_compile=True)")
+
+    evaluate = _command(commands, "evaluate", command_evaluate, "Loss and accuracy of a trained model on a test set.")
+    evaluate.add_argument("model", metavar="MODEL.keras")
+    evaluate.add_argument("--data", metavar="NAME", help="the dataset (default: the run's own)")
+    evaluate.add_argument("--resize", action="store_true", help="resize the images to the model's input")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=128)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = _command(commands, "predict", command_predict, "Print the top classes of images (png/jpg or .npy).")
+    predict.add_argument("model", metavar="MODEL.keras")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="png/jpg files or .npy arrays")
+    predict.add_argument("--top-k", type=_positive_int, default=5, metavar="K")
+    predict.add_argument("--resize", action="store_true", help="resize the images to the model's input")
+
+
+# -- conversions (Keras imported inside; the logic lives in archbuilder.convert) ---------------------
+
+def command_convert(args: argparse.Namespace) -> int:
+    """``archbuilder convert fully-convolutional MODEL.keras -o OUT.keras``."""
+    if Path(args.output).suffix != ".keras":
+        print(f"archbuilder convert: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
+        return EXIT_USAGE
+    prepare_backend_environment()
+    from archbuilder.convert import ConversionError, convert_file, describe_conversion
+
+    try:
+        original, converted = convert_file(args.model, args.output)
+    except ConversionError as error:  # no Flatten+Dense head, several outputs, an unreadable file
+        print(str(error), file=sys.stderr)
+        return EXIT_INVALID
+    print(describe_conversion(original, converted))
+    print(f"wrote {args.output} ({converted.count_params():,} params)")
+    return EXIT_OK
+
+
+def _add_convert_command(commands: Any) -> None:
+    convert = commands.add_parser("convert", help="Convert a model file.", description="Convert a model file.")
+    conversions = convert.add_subparsers(dest="conversion", required=True, metavar="CONVERSION")
+    fully = _command(conversions, "fully-convolutional", command_convert,
+                     "Turn a Flatten+Dense head into convolutions (FC -> CONV) and open the input size: "
+                     "a larger image then gives a map of class scores in one forward pass.")
+    fully.add_argument("model", metavar="MODEL.keras", help="a model file with a Flatten+Dense head")
+    fully.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="the converted model file to write")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -237,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     from archbuilder import __version__
 
     parser = argparse.ArgumentParser(
-        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot.",
+        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot, train.",
         epilog="A zoo name (see `archbuilder zoo list`) works wherever a blueprint file does.",
     )
     parser.add_argument("--version", action="version", version=f"archbuilder {__version__}")
@@ -267,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
     plot.add_argument("-o", "--output", required=True, metavar="FILE.png|svg", help="the image to write")
 
+    _add_training_commands(commands)
+    _add_convert_command(commands)
+    _add_search_command(commands)
+
     zoo_parser = commands.add_parser("zoo", help="The blueprints shipped with archbuilder.",
                                      description="The blueprints shipped with archbuilder.")
     zoo_commands = zoo_parser.add_subparsers(dest="zoo_command", required=True, metavar="ZOO_COMMAND")
@@ -288,6 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except BlueprintError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_INVALID
+    except TrainError as error:  # bad data, a data/blueprint mismatch, a run that cannot start or resume
         print(str(error), file=sys.stderr)
         return EXIT_INVALID
     except BrokenPipeError:  # `archbuilder summary x | head`: the reader left; say nothing more

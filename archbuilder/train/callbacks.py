@@ -1,0 +1,117 @@
+"""Callbacks of a training run: per-epoch checkpoints that survive a kill, the learning rate in the
+logs, epoch timing, and a one-line-per-epoch log for output that is not a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+CHECKPOINT_STATE = "checkpoint.json"
+LAST_MODEL = "last.keras"
+BEST_MODEL = "best.keras"
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(temporary_path)``, then rename over ``path``: a reader sees the old file or the new one."""
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, lambda target: Path(target).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After every epoch: ``last.keras`` (model and optimizer state), ``best.keras`` when the monitored
+    value improves, then ``checkpoint.json`` naming the completed epoch.
+
+    Each file is written beside its target and renamed over it, so a run killed at any moment
+    (SIGKILL included) leaves the previous epoch's complete checkpoint: it loses at most the epoch
+    in progress.
+    """
+
+    def __init__(self, folder: Path, monitor: str, state: dict[str, Any]) -> None:
+        super().__init__()
+        self.folder, self.monitor, self.state = folder, monitor, dict(state)
+        self.seconds: list[float] = []  # the time each epoch's checkpoint took
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        started = time.perf_counter()
+        logs = logs or {}
+        write_atomic(self.folder / LAST_MODEL, self.model.save)
+        value = logs.get(self.monitor)
+        best = self.state.get("best") or {}
+        if value is not None and (best.get("value") is None or float(value) < best["value"]):
+            write_atomic(self.folder / BEST_MODEL, lambda target: shutil.copyfile(self.folder / LAST_MODEL, target))
+            self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
+        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(self.model.optimizer.iterations))
+        write_json(self.folder / CHECKPOINT_STATE, self.state)
+        self.seconds.append(time.perf_counter() - started)
+
+
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The rate the optimizer's next update uses (its schedule evaluated at its iteration count)."""
+    return float(optimizer.learning_rate)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds ``learning_rate`` (the value the next update uses, schedules included) to each epoch's logs."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None and "learning_rate" not in logs:
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """Keras's TensorBoard callback, writing per epoch only and leaving the training steps alone.
+
+    Keras runs the batch-end hooks of a callback that defines them synchronously, turning every
+    step's metrics into Python numbers before the next step starts; TensorBoard defines one even
+    when it writes per epoch (where it writes nothing). On small models that costs several percent
+    of the throughput, so this subclass drops it and declares itself safe for asynchronous dispatch.
+    """
+
+    async_safe = True
+
+    def __init__(self, log_dir: str) -> None:
+        super().__init__(log_dir=log_dir, update_freq="epoch", write_graph=False, profile_batch=0)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        return None
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch, end to end (training, validation and the other callbacks' epoch work).
+
+    Place it last: each epoch is timed from the previous epoch's end (the first from the start of
+    training, so it includes tracing and compilation).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch_seconds: list[float] = []
+        self._last = time.perf_counter()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        now = time.perf_counter()
+        self.epoch_seconds.append(now - self._last)
+        self._last = now
+
+    def steady_seconds(self) -> float | None:
+        """Median epoch time after the first (compilation) epoch; the first when there is only one."""
+        times = sorted(self.epoch_seconds[1:] or self.epoch_seconds)
+        return times[len(times) // 2] if times else None
+
+
+__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "LearningRateLogger", "RunCheckpoint",
+           "current_learning_rate", "write_atomic", "write_json"]

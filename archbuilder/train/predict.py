@@ -1,0 +1,180 @@
+"""Using a trained model: ``evaluate`` it on a dataset's test split, ``predict`` the classes of images.
+
+A model saved by ``archbuilder train`` sits in its run folder, whose ``blueprint.yaml`` (pixel
+range, seed) and ``classes.json`` (class names) are used when present; any ``.keras`` classifier
+works without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+import archbuilder.compile  # noqa: F401  (registers archbuilder's custom layers for loading)
+from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.blueprint.io import load_blueprint
+from archbuilder.train.data import IMAGE_SUFFIXES, convert_channels, fit_to_input, load_dataset, resize_images
+from archbuilder.train.errors import DataError
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the run folder beside a model says about its inputs and outputs."""
+
+    pixel_range: tuple[float, float] = (0.0, 1.0)
+    seed: int = 0
+    data: str | None = None
+    resize: bool = False
+    class_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    source: str
+    top: list[tuple[str, float]]  # (class name, probability), most likely first
+
+    def __str__(self) -> str:
+        return f"{self.source}: " + ", ".join(f"{name} ({probability:.3f})" for name, probability in self.top)
+
+
+def load_classifier(path: str | os.PathLike[str]) -> tuple[keras.Model, RunContext]:
+    """The model (its first output, the head, when it has auxiliary heads) and its run context."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras.")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises ValueError, OSError or zip errors for files it cannot read
+        raise DataError(f"{path}: cannot load it as a Keras model ({type(error).__name__}: {error}).") from None
+    if len(model.outputs) > 1:
+        model = keras.Model(model.inputs, model.outputs[0], name=model.name)
+    return model, _run_context(path.parent)
+
+
+def _run_context(folder: Path) -> RunContext:
+    context: dict[str, Any] = {}
+    try:
+        training = load_blueprint(folder / "blueprint.yaml").training if (folder / "blueprint.yaml").exists() else None
+    except BlueprintError:
+        training = None
+    if training is not None:
+        context.update(pixel_range=tuple(training.pixel_range), seed=training.seed, data=training.data)
+    if (folder / "checkpoint.json").exists():  # the run's settings: data and resize as it was trained
+        settings = json.loads((folder / "checkpoint.json").read_text(encoding="utf-8")).get("settings", {})
+        context.update(data=settings.get("data", context.get("data")), resize=bool(settings.get("resize")))
+    if (folder / "classes.json").exists():
+        context["class_names"] = tuple(json.loads((folder / "classes.json").read_text(encoding="utf-8")))
+    return RunContext(**context)
+
+
+def _classifier_activation(model: keras.Model) -> str:
+    history = getattr(model.outputs[0], "_keras_history", None)
+    layer = history[0] if history else model.layers[-1]
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", "linear") if activation is not None else "linear"
+
+
+def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, resize: bool = False,
+             batch_size: int = 128) -> dict[str, float]:
+    """Loss, accuracy and top-5 accuracy of a saved model on a dataset's test split.
+
+    ``data`` defaults to the run's own (from the run folder beside the model), resized if the run resized it.
+
+    Raises:
+        DataError: the model cannot be loaded, the data is missing or does not fit the model.
+    """
+    model, context = load_classifier(model_path)
+    if data is None:  # the run's own data, prepared as the run prepared it
+        data, resize = context.data, resize or context.resize
+    if data is None:
+        raise DataError("which data? Pass --data (e.g. --data digits); the model's folder does not say.")
+    shape, classes = tuple(int(d) for d in model.input_shape[1:]), int(model.output_shape[-1])
+    dataset = load_dataset(data, input_shape=shape, classes=classes, resize=resize, seed=context.seed)
+    dataset = fit_to_input(dataset, shape, classes, resize=resize, blueprint_name=f"model {Path(model_path).name}")
+    split = dataset.test or dataset.validation
+    if split is None:
+        raise DataError(f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
+                        "(images:DIR) or x_test and y_test (npz:FILE).")
+    activation = _classifier_activation(model)
+    metrics: list[Any] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    if classes > 5:
+        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=activation == "linear"), metrics=metrics)
+    low, high = context.pixel_range
+    results = model.evaluate(split.x * np.float32(high - low) + np.float32(low), split.y, batch_size=batch_size,
+                             verbose=0, return_dict=True)
+    return {"images": float(len(split)), **{name: float(value) for name, value in results.items()}}
+
+
+def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: int = 5,
+            resize: bool = False) -> list[Prediction]:
+    """The ``top_k`` most likely classes of each image (png/jpg file, or every image of an .npy array).
+
+    Raises:
+        DataError: an image cannot be read or does not fit the model's input (without ``resize``).
+    """
+    model, context = load_classifier(model_path)
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    names, images = [], []
+    for source in sources:
+        array = read_images(source, channels=shape[2])
+        images.append(_fit_images(array, shape, resize, source))
+        names += [source] if len(array) == 1 and not source.endswith(".npy") else [f"{source}[{i}]" for i in range(len(array))]
+    low, high = context.pixel_range
+    batch = np.concatenate(images) * np.float32(high - low) + np.float32(low)
+    probabilities = np.asarray(model.predict(batch, verbose=0), dtype="float64")
+    if _classifier_activation(model) == "linear":
+        probabilities = np.exp(probabilities - probabilities.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+    labels = context.class_names or tuple(str(i) for i in range(probabilities.shape[1]))
+    k = min(top_k, probabilities.shape[1])
+    return [Prediction(name, [(labels[i] if i < len(labels) else str(i), float(row[i])) for i in np.argsort(-row)[:k]])
+            for name, row in zip(names, probabilities)]
+
+
+def read_images(source: str, *, channels: int) -> np.ndarray:
+    """Images in [0, 1], NHWC: a png/jpg file (read in the model's color mode) or an .npy array."""
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"{source}: no such file. Pass png/jpg images or an .npy array.")
+    if path.suffix.lower() == ".npy":
+        array = np.load(path, allow_pickle=False)
+        if array.ndim not in (2, 3, 4):
+            raise DataError(f"{source}: expected an image (H, W), (H, W, C) or images (N, H, W, C). Received: shape {array.shape}")
+        if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+            array = array[..., None]
+        array = array[None] if array.ndim == 3 else array
+        return array.astype("float32") / 255.0 if array.dtype == np.uint8 else array.astype("float32")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DataError(f"{source}: unsupported file type. Pass {', '.join(IMAGE_SUFFIXES)} images or an .npy array.")
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype="float32") / 255.0
+    return (pixels[..., None] if pixels.ndim == 2 else pixels)[None]
+
+
+def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source: str) -> np.ndarray:
+    height, width, channels = shape
+    have = tuple(array.shape[1:])
+    if have == shape:
+        return array
+    if not resize:
+        raise DataError(f"{source}: {'x'.join(map(str, have))} image(s) but the model expects "
+                        f"{height}x{width}x{channels}. Pass --resize to resize them.")
+    if have[:2] != (height, width):
+        array = resize_images(array, height, width)
+    if array.shape[-1] != channels:
+        if array.shape[-1] not in (1, 3):
+            raise DataError(f"{source}: cannot convert {array.shape[-1]} channels to {channels}.")
+        array = convert_channels(array, channels)
+    return array
+
+
+__all__ = ["Prediction", "RunContext", "evaluate", "load_classifier", "predict", "read_images"]

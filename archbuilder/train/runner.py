@@ -1,0 +1,395 @@
+"""The training run: settings, the output folder, resume, the fit itself, and the final report.
+
+``train(blueprint, data="digits", epochs=5)`` loads and checks the data, builds and compiles the
+model from the recipe, fits it with per-epoch checkpoints, evaluates the test set once, and writes
+the run folder (default ``runs/<blueprint name>``)::
+
+    blueprint.yaml   the resolved blueprint with the effective recipe
+    last.keras       model and optimizer state after the last completed epoch (what --resume loads)
+    best.keras       the epoch with the lowest validation loss (training loss without validation)
+    history.csv      one row per epoch (Keras's CSVLogger; epochs counted from 0)
+    metrics.json     test metrics, settings, timing
+    checkpoint.json  the completed epochs and settings of the run (what --resume reads)
+    classes.json     the class names, for ``archbuilder predict``
+    logs/            TensorBoard
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from archbuilder.analysis import analyze
+from archbuilder.blueprint.io import load_blueprint
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.blueprint.training import TrainingRecipe
+from archbuilder.compile import build_model
+from archbuilder.train import accelerator
+from archbuilder.train.callbacks import (
+    BEST_MODEL,
+    CHECKPOINT_STATE,
+    LAST_MODEL,
+    EpochTensorBoard,
+    EpochTimer,
+    LearningRateLogger,
+    RunCheckpoint,
+    write_json,
+)
+from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.train.errors import RunError
+from archbuilder.train.pipeline import TrainingInputs, create_inputs, make_targets
+from archbuilder.train.recipe import (
+    HeadOutput,
+    compile_model,
+    create_augmentation,
+    create_recipe_callbacks,
+    effective_recipe,
+    head_outputs,
+    label_encoding,
+)
+
+RUN_FILES = (LAST_MODEL, BEST_MODEL, "history.csv", "metrics.json", CHECKPOINT_STATE, "blueprint.yaml", "classes.json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a run trains beyond its recipe; a resumed run keeps them."""
+
+    data: str
+    batch_size: int
+    seed: int
+    resize: bool
+    deterministic: bool
+    precision: str
+    jit_compile: bool | str
+
+
+@dataclass
+class Run:
+    """Everything resolved before fitting."""
+
+    blueprint: Blueprint
+    recipe: TrainingRecipe
+    settings: Settings
+    folder: Path
+    dataset: Dataset
+    start_epoch: int = 0
+    state: dict[str, Any] | None = None
+    verbose: int = 2
+
+
+@dataclass
+class TrainResult:
+    """The trained model, the run folder, the per-epoch history and what ``metrics.json`` holds."""
+
+    model: keras.Model
+    output_dir: Path
+    history: dict[str, list[float]]
+    metrics: dict[str, Any]
+
+    @property
+    def test(self) -> dict[str, float] | None:
+        return self.metrics.get("test")
+
+
+def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | None = None, batch_size: int | None = None,
+          learning_rate: float | None = None, seed: int | None = None, output: str | os.PathLike[str] | None = None,
+          resume: bool = False, deterministic: bool | None = None, resize: bool | None = None,
+          mixed_precision: bool | None = None, jit_compile: bool | None = None, verbose: int | str = "auto") -> TrainResult:
+    """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
+
+    Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
+    ``data`` (``digits``, ``shapes``, ``mnist``, ``images:DIR``, ... see :mod:`archbuilder.train.data`,
+    or a loaded :class:`~archbuilder.train.data.Dataset`),
+    ``epochs``, ``batch_size``, ``learning_rate``, ``seed``. ``mixed_precision`` and ``jit_compile``
+    default to on with a GPU; ``resize`` allows resizing images (and converting channels) to the
+    blueprint's input; ``deterministic`` asks for deterministic kernels. ``resume`` continues the
+    interrupted run in ``output`` from its last completed epoch, optimizer state included.
+
+    Raises:
+        BlueprintError: the blueprint or an override is invalid.
+        DataError: the data cannot be loaded or does not fit the blueprint.
+        RunError: the output folder or the settings do not allow the run.
+    """
+    started = time.perf_counter()
+    given = analyze(_locate(blueprint)).blueprint
+    folder = Path(output) if output is not None else Path("runs") / given.name
+    requested = {"data": data, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                 "resize": resize, "deterministic": deterministic, "mixed_precision": mixed_precision,
+                 "jit_compile": jit_compile}
+    plan = _resume_plan(given, folder, epochs, requested) if resume else _new_plan(given, folder, epochs, requested)
+    plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+    with accelerator.precision_policy(plan.settings.precision):
+        return _run_with_retry(plan, started)
+
+
+def _locate(blueprint: Any) -> Any:
+    if isinstance(blueprint, (str, os.PathLike)) and "\n" not in str(blueprint):
+        from archbuilder.zoo import locate
+
+        return locate(str(blueprint))
+    return blueprint
+
+
+# -- planning a new or resumed run ---------------------------------------------------------------
+
+def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any]) -> Run:
+    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
+    recipe = effective_recipe(given.training, epochs=epochs, batch_size=requested["batch_size"],
+                              learning_rate=requested["learning_rate"], seed=requested["seed"],
+                              data=loaded.name if loaded else requested["data"])
+    if recipe.data is None:
+        raise RunError("no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
+                       "images:DIR, npz:FILE), data=... in Python, or set training.data in the blueprint.")
+    settings = Settings(recipe.data, recipe.batch_size, recipe.seed, bool(requested["resize"]),
+                        bool(requested["deterministic"]), accelerator.choose_precision(requested["mixed_precision"]),
+                        accelerator.choose_jit_compile(requested["jit_compile"]))
+    blueprint = given.model_copy(update={"training": recipe})
+    dataset = prepare_data(blueprint, recipe, settings, loaded)
+    _prepare_folder(folder)
+    _write_run_files(folder, blueprint, settings, dataset)
+    state = {"finished": False, "completed_epochs": 0, "epochs": recipe.epochs, "settings": asdict(settings)}
+    write_json(folder / CHECKPOINT_STATE, state)
+    return Run(blueprint, recipe, settings, folder, dataset, 0, state)
+
+
+def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any]) -> Run:
+    state = _read_state(folder)
+    if state is None:
+        raise RunError(f"nothing to resume in {folder}: it has no {CHECKPOINT_STATE}. Run without --resume to start "
+                       "a new run (or point --output at the run's folder).")
+    blueprint = load_blueprint(folder / "blueprint.yaml")
+    if blueprint.model_copy(update={"training": None}) != given.model_copy(update={"training": None}):
+        raise RunError(f"{folder} was trained from a different '{blueprint.name}' blueprint; resume with the same "
+                       "blueprint, or pass --output to start a new run elsewhere.")
+    settings = Settings(**state["settings"])
+    _check_unchanged(settings, blueprint.training, requested, folder)
+    recipe = effective_recipe(blueprint.training, epochs=epochs)
+    completed = int(state.get("completed_epochs", 0))
+    if completed >= recipe.epochs:
+        raise RunError(f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
+                       f"{completed} to train it further.")
+    blueprint = blueprint.model_copy(update={"training": recipe})
+    start = completed if (folder / LAST_MODEL).exists() else 0
+    state.update(finished=False, epochs=recipe.epochs, completed_epochs=start)
+    if not start:
+        state.pop("best", None)
+    write_json(folder / CHECKPOINT_STATE, state)
+    if epochs is not None:
+        _write_run_files(folder, blueprint, settings, None)
+    _truncate_history(folder / "history.csv", start)
+    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
+    return Run(blueprint, recipe, settings, folder, prepare_data(blueprint, recipe, settings, loaded), start, state)
+
+
+def _check_unchanged(settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path) -> None:
+    saved = {**asdict(settings), "learning_rate": (recipe or TrainingRecipe()).optimizer.learning_rate,
+             "mixed_precision": settings.precision == accelerator.MIXED,
+             "jit_compile": settings.jit_compile is True}
+    for name, value in requested.items():
+        value = value.name if isinstance(value, Dataset) else value
+        if value is not None and value != saved[name]:
+            raise RunError(f"the run in {folder} used {name}={saved[name]!r}; it cannot resume with {name}={value!r}. "
+                           f"Resume with the run's own settings (leave {name} out), or pass --output to start a new "
+                           "run elsewhere.")
+
+
+def prepare_data(blueprint: Blueprint, recipe: TrainingRecipe, settings: Settings, loaded: Dataset | None = None) -> Dataset:
+    """Load the data (unless given), check it against the blueprint (resizing only with ``resize``), split, scale."""
+    outputs = head_outputs(blueprint)
+    shape = blueprint.input.shape
+    classes = min(output.classes for output in outputs)
+    dataset = loaded or load_dataset(settings.data, input_shape=shape, classes=classes, resize=settings.resize,
+                                     seed=settings.seed)
+    dataset = fit_to_input(dataset, shape, classes, resize=settings.resize, blueprint_name=f"blueprint '{blueprint.name}'")
+    dataset = split_validation(dataset, recipe.validation_split, settings.seed)
+    return scale_pixels(dataset, recipe.pixel_range)
+
+
+def _read_state(folder: Path) -> dict[str, Any] | None:
+    path = folder / CHECKPOINT_STATE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _prepare_folder(folder: Path) -> None:
+    state = _read_state(folder)
+    if state is not None and not state.get("finished") and state.get("completed_epochs", 0) > 0:
+        raise RunError(f"{folder} holds an interrupted run ({state.get('completed_epochs', 0)} of "
+                       f"{state.get('epochs', '?')} epochs done). Pass --resume to continue it, or --output DIR to "
+                       f"start a new run elsewhere (or delete {folder}).")
+    if state is not None:
+        print(f"replacing the {'finished' if state.get('finished') else 'unstarted'} run in {folder}")
+        for name in RUN_FILES:
+            (folder / name).unlink(missing_ok=True)
+        shutil.rmtree(folder / "logs", ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _write_run_files(folder: Path, blueprint: Blueprint, settings: Settings, dataset: Dataset | None) -> None:
+    header = (f"# Resolved blueprint of this run, with the effective recipe (data: {settings.data}).\n"
+              f"# Train it again with: archbuilder train blueprint.yaml --data {settings.data}"
+              f"{' --resize' if settings.resize else ''}\n")
+    (folder / "blueprint.yaml").write_text(header + blueprint.to_yaml(), encoding="utf-8")
+    if dataset is not None:
+        write_json(folder / "classes.json", list(dataset.class_names))
+
+
+def _truncate_history(path: Path, completed: int) -> None:
+    """Keep the rows of completed epochs: a kill between the log row and the checkpoint leaves one extra."""
+    if not path.exists():
+        return
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < completed]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+# -- running -------------------------------------------------------------------------------------
+
+def _run_with_retry(plan: Run, started: float) -> TrainResult:
+    """Run; on out-of-memory, halve the batch size and try once more (from the last checkpoint, if any)."""
+    try:
+        return _run(plan, started)
+    except Exception as error:
+        if not accelerator.is_out_of_memory(error) or plan.settings.batch_size < 2:
+            raise
+        smaller = plan.settings.batch_size // 2
+        print(f"out of memory at batch size {plan.settings.batch_size} ({type(error).__name__}); retrying once with "
+              f"batch size {smaller}", file=sys.stderr)
+    keras.backend.clear_session()
+    gc.collect()
+    state = _read_state(plan.folder) or {}
+    start = int(state.get("completed_epochs", 0)) if (plan.folder / LAST_MODEL).exists() else 0
+    settings = replace(plan.settings, batch_size=smaller)
+    state["settings"] = asdict(settings)
+    recipe = plan.recipe.model_copy(update={"batch_size": smaller})
+    retry = replace(plan, settings=settings, start_epoch=start, state=state, recipe=recipe,
+                    blueprint=plan.blueprint.model_copy(update={"training": recipe}))
+    _write_run_files(plan.folder, retry.blueprint, settings, None)
+    _truncate_history(plan.folder / "history.csv", start)
+    try:
+        return _run(retry, started)
+    except Exception as error:
+        if accelerator.is_out_of_memory(error):
+            raise RunError(f"out of memory again at batch size {smaller}: pass a smaller --batch-size, or train a "
+                           "smaller blueprint (`archbuilder summary` estimates the training memory).") from None
+        raise
+
+
+def _run(plan: Run, started: float) -> TrainResult:
+    settings, recipe, blueprint = plan.settings, plan.recipe, plan.blueprint
+    accelerator.seed_everything(settings.seed, deterministic=settings.deterministic)
+    outputs = head_outputs(blueprint)
+    encoding = label_encoding(recipe, outputs)
+    with accelerator.precision_policy(accelerator.FLOAT32):  # augmented images stay float32 under mixed precision
+        augmentation = create_augmentation(recipe.augmentation, blueprint.input.shape,
+                                           pixel_range=recipe.pixel_range, seed=settings.seed)
+    dataset = plan.dataset
+    inputs = create_inputs(dataset.train, dataset.validation, batch_size=settings.batch_size, outputs=outputs,
+                           encoding=encoding, augmentation=augmentation, seed=settings.seed,
+                           workers=1 if settings.deterministic else 2)
+    model, optimizer = _model(plan, outputs)
+    compile_model(model, recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile, optimizer=optimizer)
+    if plan.start_epoch:
+        print(f"resuming {plan.folder} at epoch {plan.start_epoch + 1}/{recipe.epochs} "
+              f"(optimizer step {int(model.optimizer.iterations)})")
+    timer = EpochTimer()
+    callbacks = _callbacks(plan, outputs, has_validation=dataset.validation is not None) + [timer]
+    checkpoint = next(callback for callback in callbacks if isinstance(callback, RunCheckpoint))
+    model.fit(**inputs.fit_arguments, epochs=recipe.epochs, initial_epoch=plan.start_epoch, callbacks=callbacks,
+              verbose=plan.verbose)
+    test = _evaluate_test(model, dataset.test, outputs, encoding, settings.batch_size)
+    metrics = _report(plan, model, inputs, (timer, checkpoint), test, time.perf_counter() - started)
+    write_json(plan.folder / "metrics.json", metrics)
+    state = {**(_read_state(plan.folder) or {}), "finished": True}
+    write_json(plan.folder / CHECKPOINT_STATE, state)
+    _print_summary(metrics, plan.folder)
+    return TrainResult(model, plan.folder, read_history(plan.folder / "history.csv"), metrics)
+
+
+def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.optimizers.Optimizer | None]:
+    """A fresh model, or the last checkpoint's model and optimizer (with its state) when resuming."""
+    if plan.start_epoch:
+        model = keras.saving.load_model(plan.folder / LAST_MODEL)
+        return model, model.optimizer
+    model = build_model(plan.blueprint)
+    if plan.settings.precision == accelerator.MIXED:
+        accelerator.keep_outputs_float32(model, [output.name for output in outputs])
+    return model, None
+
+
+def _callbacks(plan: Run, outputs: list[HeadOutput], *, has_validation: bool) -> list[keras.callbacks.Callback]:
+    monitor = "val_loss" if has_validation else "loss"
+    return [
+        LearningRateLogger(),
+        *create_recipe_callbacks(plan.recipe, outputs, has_validation=has_validation),
+        keras.callbacks.CSVLogger(str(plan.folder / "history.csv"), append=plan.start_epoch > 0),
+        EpochTensorBoard(str(plan.folder / "logs")),
+        RunCheckpoint(plan.folder, monitor, plan.state or {}),
+    ]
+
+
+def _evaluate_test(model: keras.Model, test: Split | None, outputs: list[HeadOutput], encoding: str,
+                   batch_size: int) -> dict[str, float] | None:
+    """The test set, evaluated once, at the end."""
+    if test is None:
+        return None
+    results = model.evaluate(test.x, make_targets(test.y, outputs, encoding), batch_size=batch_size, verbose=0,
+                             return_dict=True)
+    return {name: float(value) for name, value in results.items()}
+
+
+def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple[EpochTimer, RunCheckpoint],
+            test: dict[str, float] | None, seconds: float) -> dict[str, Any]:
+    dataset, state = plan.dataset, _read_state(plan.folder) or {}
+    timer, checkpoint = timing
+    steady = timer.steady_seconds()
+    return {
+        "blueprint": plan.blueprint.name,
+        "test": test,
+        "best": state.get("best"),
+        "epochs": {"completed": state.get("completed_epochs"), "planned": plan.recipe.epochs,
+                   "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs)},
+        "data": {"name": dataset.name, "image_shape": list(dataset.image_shape), "classes": dataset.classes,
+                 **{split: len(values) for split, values in dataset.splits().items()}},
+        "settings": {**asdict(plan.settings), "jit_compile_used": bool(model.jit_compile),
+                     "backend": keras.backend.backend(), "device": accelerator.describe_device(),
+                     "input_pipeline": inputs.kind, "recipe": plan.recipe.model_dump(mode="json")},
+        "timing": {"total_seconds": round(seconds, 3), "epoch_seconds": [round(t, 4) for t in timer.epoch_seconds],
+                   "checkpoint_seconds": [round(t, 4) for t in checkpoint.seconds],
+                   "train_images_per_second": round(len(dataset.train) / steady, 1) if steady else None},
+    }
+
+
+def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
+    test = metrics["test"]
+    if test is None:
+        result = "no test set (the data has no test split)"
+    else:
+        result = "test " + ", ".join(f"{name} {value:.4f}" for name, value in test.items())
+        result += f" ({metrics['data']['test']} images)"
+    print(f"{result}; {metrics['timing']['total_seconds']:.1f} s; wrote {folder}")
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """``history.csv`` as columns: ``{'epoch': [0, 1, ...], 'loss': [...], ...}``."""
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float("nan") if row.get(key) in (None, "", "NA") else float(row[key]) for row in rows]
+            for key in (rows[0] if rows else {})}
+
+
+__all__ = ["Run", "Settings", "TrainResult", "prepare_data", "read_history", "train"]
