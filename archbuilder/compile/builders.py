@@ -13,7 +13,7 @@ import keras
 
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.layers import Kind
-from archbuilder.compile.custom_layers import LocalResponseNormalization
+from archbuilder.compile.custom_layers import LocalResponseNormalization, Normalization
 
 Builder = Callable[[Any, str], keras.layers.Layer]
 BUILDERS: dict[str, Builder] = {}
@@ -169,7 +169,7 @@ def build_rescaling(spec: L.Rescaling, name: str) -> keras.layers.Layer:
 def build_normalization(spec: L.Normalization, name: str) -> keras.layers.Layer:
     # Built without mean/variance so they are (non-trainable) weights, as in keras.applications;
     # the compiler assigns the blueprint's values once the layer is built (see model.py).
-    return keras.layers.Normalization(axis=-1, name=name)
+    return Normalization(axis=-1, name=name)
 
 
 @builder("add")

@@ -41,3 +41,20 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size, "bias": self.bias, "alpha": self.alpha, "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package="archbuilder")
+class Normalization(keras.layers.Normalization):
+    """Keras's ``Normalization`` whose mean and variance are read from its weights at every call.
+
+    Keras's layer caches them when it is built or loaded, so ``model.set_weights(...)`` (transfer
+    learning, copying weights between models) would leave it normalizing with the old values.
+    """
+
+    def call(self, inputs: Any) -> Any:
+        if self.input_mean is not None:
+            return super().call(inputs)
+        inputs = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        mean = ops.cast(ops.reshape(self.adapt_mean, self._broadcast_shape), self.compute_dtype)
+        variance = ops.cast(ops.reshape(self.adapt_variance, self._broadcast_shape), self.compute_dtype)
+        return ops.divide(ops.subtract(inputs, mean), ops.maximum(ops.sqrt(variance), keras.backend.epsilon()))
