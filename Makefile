@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,search]'
 	# CPU builds of the other Keras backends, for the backend smoke tests.
 	$(PY) -m pip install -q 'jax[cpu]>=0.4.30,<0.11' 'torch==2.13.0'
 	touch $(STAMP)

@@ -1,0 +1,32 @@
+"""Architecture search over blueprints: declarative search spaces, screened candidates, KerasTuner.
+
+A search space is a blueprint in which values may be markers (``{choice: [...]}``, ``{int: [a, b]}``,
+``{float: [a, b], log: true}``, ``{bool: {}}``, ``{expr: ...}``, ``{list: ..., length: ...}``) plus a
+``search:`` section. Importing this package (and parsing, sampling, validating spaces) does not
+import Keras or KerasTuner; :func:`run` imports them when it starts training.
+
+    from archbuilder.search import load_space, run
+    space = load_space("pattern")                   # a shipped example, a path, YAML text or a dict
+    result = run(space, data="digits", max_trials=4, epochs=1, output="searches/demo")
+    print(result.best.blueprint.to_yaml())
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archbuilder.search.results import SearchResult, TrialRecord
+from archbuilder.search.screening import Candidate, Screen, SpaceCheck, examine, validate_space
+from archbuilder.search.settings import Budgets, Objective, SearchSettings
+from archbuilder.search.space import SearchSpace, list_spaces, load_space, locate_space
+
+
+def run(space: Any, **options: Any) -> SearchResult:
+    """Search ``space``; see :func:`archbuilder.search.runner.run` (Keras is imported here)."""
+    from archbuilder.search.runner import run as run_search
+
+    return run_search(space, **options)
+
+
+__all__ = ["Budgets", "Candidate", "Objective", "Screen", "SearchResult", "SearchSettings", "SearchSpace", "SpaceCheck",
+           "TrialRecord", "examine", "list_spaces", "load_space", "locate_space", "run", "validate_space"]

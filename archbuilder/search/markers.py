@@ -1,0 +1,409 @@
+"""Search markers: the values of a search space that are searched instead of given.
+
+A marker is a mapping with one marker key (blueprint fields never use these names)::
+
+    {choice: [a, b, c], default: b}           one of the options (each may be a whole spec)
+    {int: [min, max], step: 2, log: false}    an integer; with ``log: true`` ``step`` is a factor
+    {float: [min, max], log: true}            a float; ``step`` optional
+    {bool: {}}                                 true or false
+    {expr: "round(32 * gamma)"}                computed from named values (not searched itself)
+    {list: TEMPLATE, length: {int: [2, 4]}}    a list whose length is searched (see space.py)
+
+``name: alpha`` on a choice/int/float/bool marker makes its value usable in expressions and
+constraints. Each searchable marker becomes a :class:`Parameter`; its ``name`` is the path of the
+value in the concrete blueprint (``stages[1].block.filters``), which is also the KerasTuner
+hyperparameter name and the column of ``trials.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from archbuilder.blueprint.errors import Location, did_you_mean
+
+MARKER_KEYS = ("choice", "int", "float", "bool", "expr", "list")
+MODIFIERS: dict[str, tuple[str, ...]] = {
+    "choice": ("default", "name"),
+    "int": ("step", "log", "default", "name"),
+    "float": ("step", "log", "default", "name"),
+    "bool": ("default", "name"),
+    "expr": (),
+    "list": ("length",),
+}
+MAX_OPTIONS = 1000
+#: Identifier rules for ``name:`` (it is used in expressions).
+_RESERVED_NAMES = frozenset({"params", "macs", "activation_memory", "and", "or", "not", "if", "else", "True", "False"})
+
+
+class MarkerError(ValueError):
+    """A marker is malformed; ``location`` is where, relative to the marker (``('step',)``)."""
+
+    def __init__(self, message: str, location: Location = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+
+def marker_key(value: Any) -> str | None:
+    """The marker key of ``value`` when it is a marker mapping, else ``None``.
+
+    Raises:
+        MarkerError: the mapping has two marker keys, or a key that its marker does not take.
+    """
+    if not isinstance(value, dict):
+        return None
+    keys = [key for key in value if key in MARKER_KEYS]
+    if not keys:
+        return None
+    if len(keys) > 1:
+        raise MarkerError(f"a marker has exactly one of {', '.join(MARKER_KEYS)}; this one has {' and '.join(keys)}")
+    key = keys[0]
+    allowed = (key,) + MODIFIERS[key]
+    for other in value:
+        if other not in allowed:
+            article = "an" if key[0] in "aeiou" else "a"
+            raise MarkerError(f"unknown key '{other}' in {article} {key} marker.{did_you_mean(str(other), allowed)} "
+                              f"Valid keys here: {', '.join(allowed)}.", (str(other),))
+    return key
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parameter is active only while ``parent`` has one of ``values``."""
+
+    parent: str
+    values: tuple[Any, ...]
+
+    def holds(self, values: dict[str, Any]) -> bool:
+        return self.parent in values and values[self.parent] in self.values
+
+
+@dataclass(eq=False)
+class Parameter:
+    """One searched value: its name, where it is written, and when it is active."""
+
+    name: str
+    location: Location
+    conditions: tuple[Condition, ...] = ()
+    variable: str | None = None
+    kind: ClassVar[str] = ""
+
+    @property
+    def default(self) -> Any:
+        raise NotImplementedError
+
+    def active(self, values: dict[str, Any]) -> bool:
+        return all(condition.holds(values) for condition in self.conditions)
+
+    def sample(self, rng: random.Random) -> Any:
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def grid(self) -> list[Any]:
+        """Every value, in order (grid search)."""
+        raise NotImplementedError
+
+    def probes(self) -> list[Any]:
+        """The values worth checking one by one when validating the space."""
+        return self.grid()
+
+    def value_of(self, label: Any) -> Any:
+        """The blueprint value for a recorded value (a choice records labels)."""
+        return label
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class ChoiceParameter(Parameter):
+    options: list[Any] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)
+    default_label: Any = None
+    kind: ClassVar[str] = "choice"
+
+    @property
+    def default(self) -> Any:
+        return self.default_label
+
+    def sample(self, rng: random.Random) -> Any:
+        return self.labels[rng.randrange(len(self.labels))]
+
+    def contains(self, value: Any) -> bool:
+        return any(_same(value, label) for label in self.labels)
+
+    def index(self, label: Any) -> int:
+        for position, candidate in enumerate(self.labels):
+            if _same(label, candidate):
+                return position
+        raise KeyError(label)
+
+    def grid(self) -> list[Any]:
+        return list(self.labels)
+
+    def value_of(self, label: Any) -> Any:
+        return self.options[self.index(label)]
+
+    def describe(self) -> str:
+        return "choice of " + ", ".join(str(label) for label in self.labels)
+
+
+@dataclass(eq=False)
+class IntParameter(Parameter):
+    low: int = 0
+    high: int = 0
+    step: int | None = None
+    log: bool = False
+    default_value: int | None = None
+    kind: ClassVar[str] = "int"
+
+    @property
+    def default(self) -> int:
+        return self.low if self.default_value is None else self.default_value
+
+    def sample(self, rng: random.Random) -> int:
+        if self.step is not None or not self.log:
+            values = self.grid()
+            return values[rng.randrange(len(values))]
+        value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+        return min(int(value), self.high)
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
+            return False
+        if self.step is None:
+            return True
+        if self.log:
+            return any(value == v for v in self.grid())
+        return (value - self.low) % self.step == 0
+
+    def grid(self) -> list[int]:
+        if self.log and self.step is not None:
+            values, value = [], self.low
+            while value <= self.high:
+                values.append(value)
+                value *= self.step
+            return values
+        return list(range(self.low, self.high + 1, self.step or 1))
+
+    def probes(self) -> list[int]:
+        values = self.grid()
+        return sorted({values[0], values[-1]})
+
+    def describe(self) -> str:
+        text = f"int {self.low}..{self.high}"
+        if self.step:
+            text += f" x{self.step}" if self.log else f" step {self.step}"
+        return text + (" (log)" if self.log else "")
+
+
+@dataclass(eq=False)
+class FloatParameter(Parameter):
+    low: float = 0.0
+    high: float = 0.0
+    step: float | None = None
+    log: bool = False
+    default_value: float | None = None
+    kind: ClassVar[str] = "float"
+
+    @property
+    def default(self) -> float:
+        return self.low if self.default_value is None else self.default_value
+
+    def sample(self, rng: random.Random) -> float:
+        if self.step is not None:
+            values = self.grid()
+            return values[rng.randrange(len(values))]
+        if self.log:
+            return clean_float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return clean_float(rng.uniform(self.low, self.high))
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        tolerance = 1e-9 * max(1.0, abs(self.high))
+        return self.low - tolerance <= value <= self.high + tolerance
+
+    def grid(self) -> list[float]:
+        if self.step is None:
+            raise ValueError(f"{self.name}: grid search needs a `step` on every float marker")
+        values: list[float] = []
+        index = 0
+        while True:
+            value = self.low * self.step**index if self.log else self.low + index * self.step
+            if value > self.high * (1 + 1e-9):
+                return values
+            values.append(clean_float(value))
+            index += 1
+
+    def probes(self) -> list[float]:
+        return [self.low, self.high] if self.step is None else sorted({self.grid()[0], self.grid()[-1]})
+
+    def describe(self) -> str:
+        text = f"float {self.low:g}..{self.high:g}"
+        if self.step:
+            text += f" x{self.step:g}" if self.log else f" step {self.step:g}"
+        return text + (" (log)" if self.log else "")
+
+
+@dataclass(eq=False)
+class BoolParameter(Parameter):
+    default_value: bool = False
+    kind: ClassVar[str] = "bool"
+
+    @property
+    def default(self) -> bool:
+        return self.default_value
+
+    def sample(self, rng: random.Random) -> bool:
+        return rng.random() < 0.5
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def grid(self) -> list[bool]:
+        return [False, True]
+
+    def describe(self) -> str:
+        return "bool"
+
+
+def clean_float(value: float) -> float:
+    """``1.1500000000000001`` -> ``1.15``: stepped floats read as written."""
+    return float(f"{value:.12g}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b or (isinstance(a, float) and isinstance(b, float) and math.isclose(a, b))
+
+
+# -- parsing one marker --------------------------------------------------------------------------
+
+def parse_parameter(key: str, marker: dict[str, Any], name: str, location: Location,
+                    conditions: tuple[Condition, ...]) -> Parameter:
+    """A choice/int/float/bool marker as a :class:`Parameter` (choice options are kept as written).
+
+    Raises:
+        MarkerError: the marker is malformed; the message says what was received and what is expected.
+    """
+    variable = _variable_name(marker.get("name"))
+    common = {"name": name, "location": location, "conditions": conditions, "variable": variable}
+    if key == "choice":
+        return _parse_choice(marker, common)
+    if key == "bool":
+        if marker["bool"] not in ({}, None, True):
+            raise MarkerError(f"write a boolean marker as {{bool: {{}}}}. Received: {{bool: {marker['bool']!r}}}", ("bool",))
+        default = marker.get("default", False)
+        if not isinstance(default, bool):
+            raise MarkerError(f"default must be true or false. Received: {default!r}", ("default",))
+        return BoolParameter(**common, default_value=default)
+    return _parse_range(key, marker, common)
+
+
+def _variable_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isidentifier() or value in _RESERVED_NAMES or value.startswith("_"):
+        raise MarkerError(f"name must be an identifier (letters, digits, _) usable in expressions, and not one of "
+                          f"{', '.join(sorted(_RESERVED_NAMES))}. Received: {value!r}", ("name",))
+    return value
+
+
+def _parse_choice(marker: dict[str, Any], common: dict[str, Any]) -> ChoiceParameter:
+    options = marker["choice"]
+    if not isinstance(options, list) or not options:
+        raise MarkerError(f"choice needs a non-empty list of options. Received: {_short(options)}", ("choice",))
+    if len(options) > MAX_OPTIONS:
+        raise MarkerError(f"choice has {len(options)} options; at most {MAX_OPTIONS}", ("choice",))
+    texts = [json.dumps(option, sort_keys=True) for option in options]
+    for index, text in enumerate(texts):
+        if text in texts[:index]:
+            raise MarkerError(f"option {index} repeats option {texts.index(text)}: {_short(options[index])}",
+                              ("choice", index))
+    labels = option_labels(options)
+    default_label = labels[0]
+    if "default" in marker:
+        given = json.dumps(marker["default"], sort_keys=True)
+        if given not in texts:
+            raise MarkerError(f"default must be one of the options. Received: {_short(marker['default'])}", ("default",))
+        default_label = labels[texts.index(given)]
+    return ChoiceParameter(**common, options=list(options), labels=labels, default_label=default_label)
+
+
+def option_labels(options: list[Any]) -> list[Any]:
+    """How a choice records each option: the option itself when all are plain values of one type
+    (int, float, str or bool), a spec's ``type`` (or its block's) when those tell the specs apart,
+    else the option's JSON text, else its index."""
+    kinds = {type(option) for option in options}
+    if len(kinds) == 1 and kinds <= {int, float, str, bool}:
+        return list(options)
+    candidates: list[str | None] = [_spec_label(option) for option in options]
+    if all(candidates) and len(set(candidates)) == len(candidates):
+        return list(candidates)
+    texts = [json.dumps(option) for option in options]
+    if all(len(text) <= 40 for text in texts):
+        return texts
+    return [str(index) for index in range(len(options))]
+
+
+def _spec_label(option: Any) -> str | None:
+    if isinstance(option, dict):
+        if isinstance(option.get("type"), str):
+            return option["type"]
+        block = option.get("block")
+        if isinstance(block, dict) and isinstance(block.get("type"), str):
+            return block["type"]
+        return None
+    return json.dumps(option)
+
+
+def _parse_range(key: str, marker: dict[str, Any], common: dict[str, Any]) -> Parameter:
+    bounds = marker[key]
+    is_int = key == "int"
+    number = (lambda v: isinstance(v, int) and not isinstance(v, bool)) if is_int else (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+    what = "integers" if is_int else "numbers"
+    if not isinstance(bounds, list) or len(bounds) != 2 or not all(number(v) for v in bounds):
+        raise MarkerError(f"{key} takes [min, max] with two {what}. Received: {_short(bounds)}", (key,))
+    low, high = bounds
+    if low > high:
+        raise MarkerError(f"min {low} is greater than max {high}", (key,))
+    log = marker.get("log", False)
+    if not isinstance(log, bool):
+        raise MarkerError(f"log must be true or false. Received: {log!r}", ("log",))
+    if log and (low < 1 if is_int else low <= 0):
+        raise MarkerError(f"log sampling needs min {'>= 1' if is_int else '> 0'}. Received: min {low}", (key,))
+    step = marker.get("step")
+    if step is not None:
+        if not number(step) or step <= 0:
+            raise MarkerError(f"step must be a positive {'integer' if is_int else 'number'}. Received: {step!r}", ("step",))
+        if log and step <= 1:
+            raise MarkerError(f"with log: true, step is a factor (min, min*step, ...) and must be > 1. Received: {step}",
+                              ("step",))
+    if is_int:
+        parameter: Parameter = IntParameter(**common, low=low, high=high, step=step, log=log)
+    else:
+        parameter = FloatParameter(**common, low=float(low), high=float(high), step=step, log=log)
+    if "default" in marker:
+        default = marker["default"]
+        if not parameter.contains(default) or (not is_int and step is not None
+                                               and not any(math.isclose(default, v) for v in parameter.grid())):
+            raise MarkerError(f"default must be a value of the marker ({parameter.describe()}). Received: {default!r}",
+                              ("default",))
+        parameter.default_value = default if is_int else float(default)  # type: ignore[attr-defined]
+    return parameter
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+__all__ = ["MARKER_KEYS", "BoolParameter", "ChoiceParameter", "Condition", "FloatParameter", "IntParameter",
+           "MarkerError", "Parameter", "clean_float", "marker_key", "option_labels", "parse_parameter"]

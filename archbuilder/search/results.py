@@ -1,0 +1,345 @@
+"""The results of a search: one record per trial, the best, the top k, the Pareto front, and the
+files they are written to (``trials.csv``, ``best.yaml``, ``top/``, ``pareto/``, ``pareto.svg``,
+``summary.json``). Nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archbuilder.analysis.report import human
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.search.settings import SearchSettings
+
+#: A trial's status in trials.csv: trained, or why not.
+STATUSES = ("completed", "nan", "oom", "error", "running")
+COST_COLUMNS = ("params", "macs", "activation_memory")
+
+
+@dataclass
+class TrialRecord:
+    """One trial: its active values, what happened, its metrics and costs."""
+
+    trial_id: str
+    status: str
+    values: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, int] = field(default_factory=dict)
+    seconds: float | None = None
+    batch_size: int | None = None
+    message: str = ""
+    blueprint: Blueprint | None = None
+
+    @property
+    def number(self) -> int:
+        return int(self.trial_id) + 1 if self.trial_id.isdigit() else 0
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    def metric(self, name: str) -> float | None:
+        value = self.metrics.get(name)
+        return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass
+class SearchResult:
+    """What ``archbuilder.search.run`` returns; ``output_dir`` holds the same as files."""
+
+    space_name: str
+    settings: SearchSettings
+    trials: list[TrialRecord]
+    rejected: dict[str, int]
+    rejection_examples: dict[str, str]
+    duplicates: int
+    parameters: list[str]
+    output_dir: Path | None = None
+    role: str = "single"  # "single", "chief" or "worker"
+
+    @property
+    def objective(self) -> str:
+        return self.settings.score_name
+
+    @property
+    def direction(self) -> str:
+        return self.settings.objective_spec.direction
+
+    def ranked(self) -> list[TrialRecord]:
+        """Completed trials, best first (by the objective, or the score when a cost is penalized)."""
+        scored = [t for t in self.trials if t.completed and t.metric(self.objective) is not None]
+        return sorted(scored, key=lambda t: t.metric(self.objective) or 0.0, reverse=self.direction == "max")
+
+    @property
+    def best(self) -> TrialRecord | None:
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
+
+    @property
+    def top(self) -> list[TrialRecord]:
+        return self.ranked()[: self.settings.top_k]
+
+    @property
+    def pareto(self) -> list[TrialRecord]:
+        """The completed trials no other trial beats on both the objective's metric and the cost."""
+        return pareto_front(self.trials, self.settings.objective_spec.metric, self.settings.pareto, self.direction)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for trial in self.trials:
+            counts[trial.status] = counts.get(trial.status, 0) + 1
+        return counts
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
+        total_rejected = sum(self.rejected.values())
+        reasons = ", ".join(f"{n} {reason}" for reason, n in self.rejected.items() if n)
+        lines = [f"{len(self.trials)} trials ({counts or 'none'}); {total_rejected} candidates rejected before building"
+                 + (f" ({reasons})" if reasons else "") + f"; {self.duplicates} duplicates skipped"]
+        for reason, example in self.rejection_examples.items():
+            lines.append(f"  e.g. {reason}: {example}")
+        best = self.best
+        if best is not None:
+            lines.append(f"best: trial {best.trial_id}, {self.objective} {best.metric(self.objective):.4f}, "
+                         f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs")
+        front = self.pareto
+        if front:
+            lines.append(f"Pareto front ({self.settings.objective_spec.metric} vs {self.settings.pareto}): "
+                         + ", ".join(f"trial {t.trial_id}" for t in front))
+        return "\n".join(lines)
+
+
+def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: str) -> list[TrialRecord]:
+    """Non-dominated completed trials (higher metric when maximizing, lower cost), by increasing cost.
+
+    A trial is dominated when another is at least as good on both and better on one; of trials
+    with the same metric and cost, the first is kept.
+    """
+    sign = 1.0 if direction == "max" else -1.0
+    points = [(t, sign * t.metric(metric), t.costs[cost]) for t in trials  # type: ignore[operator]
+              if t.completed and t.metric(metric) is not None and cost in t.costs]
+    front = []
+    for trial, goodness, price in points:
+        dominated = any((g >= goodness and p <= price) and (g > goodness or p < price) for _, g, p in points)
+        duplicate = any(g == goodness and p == price for _, g, p in ((f, sign * f.metric(metric), f.costs[cost])  # type: ignore[operator]
+                                                                   for f in front))
+        if not dominated and not duplicate:
+            front.append(trial)
+    return sorted(front, key=lambda t: (t.costs[cost], -sign * (t.metric(metric) or 0.0)))
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
+    """Write trials.csv, best.yaml, top/, pareto/, pareto.svg (and .png with matplotlib), summary.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [write_trials_csv(result, folder / "trials.csv")]
+    best = result.best
+    for name in ("top", "pareto"):
+        shutil.rmtree(folder / name, ignore_errors=True)
+    if best is not None:
+        written.append(_write_blueprint(result, best, folder / "best.yaml", "Best"))
+    for rank, trial in enumerate(result.top, start=1):
+        written.append(_write_blueprint(result, trial, folder / "top" / f"{rank:02d}_trial_{trial.trial_id}.yaml", f"Top {rank}"))
+    front = result.pareto
+    for rank, trial in enumerate(front, start=1):
+        written.append(_write_blueprint(result, trial, folder / "pareto" / f"{rank:02d}_trial_{trial.trial_id}.yaml",
+                                        f"Pareto front point {rank} of {len(front)}"))
+    written.append(write_pareto_svg(result, folder / "pareto.svg"))
+    png = write_pareto_png(result, folder / "pareto.png")
+    if png is not None:
+        written.append(png)
+    summary = folder / "summary.json"
+    summary.write_text(json.dumps(summary_data(result), indent=2) + "\n", encoding="utf-8")
+    written.append(summary)
+    return written
+
+
+def summary_data(result: SearchResult) -> dict[str, Any]:
+    best = result.best
+    return {
+        "space": result.space_name,
+        "objective": {"name": result.objective, "metric": result.settings.objective_spec.metric,
+                      "direction": result.direction},
+        "settings": result.settings.model_dump(mode="json"),
+        "trials": result.counts,
+        "rejected": result.rejected,
+        "rejection_examples": result.rejection_examples,
+        "duplicates": result.duplicates,
+        "best": None if best is None else {"trial": best.trial_id, "values": best.values, "metrics": best.metrics,
+                                           **best.costs},
+        "pareto": [{"trial": t.trial_id, result.settings.objective_spec.metric: t.metric(result.settings.objective_spec.metric),
+                    result.settings.pareto: t.costs[result.settings.pareto]} for t in result.pareto],
+    }
+
+
+def trial_columns(result: SearchResult) -> list[str]:
+    metrics: list[str] = []
+    for trial in result.trials:
+        for name in trial.metrics:
+            if name not in metrics:
+                metrics.append(name)
+    first = [m for m in (result.objective, result.settings.objective_spec.metric) if m in metrics]
+    metrics = list(dict.fromkeys(first + sorted(metrics)))
+    return ["trial", "status"] + result.parameters + metrics + list(COST_COLUMNS) + ["seconds", "batch_size", "message"]
+
+
+def write_trials_csv(result: SearchResult, path: Path) -> Path:
+    """One row per trial: the active values (inactive ones left empty), status, metrics, costs, time."""
+    columns = trial_columns(result)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for trial in result.trials:
+            row: dict[str, Any] = {"trial": trial.trial_id, "status": trial.status, "message": trial.message,
+                                   "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
+                                   "batch_size": trial.batch_size or ""}
+            row.update({name: _cell(value) for name, value in trial.values.items() if name in columns})
+            row.update({name: _cell(value) for name, value in trial.metrics.items()})
+            row.update(trial.costs)
+            writer.writerow(row)
+    return path
+
+
+def read_trials_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def _write_blueprint(result: SearchResult, trial: TrialRecord, path: Path, title: str) -> Path:
+    assert trial.blueprint is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metrics = ", ".join(f"{name} {value:.4f}" for name, value in trial.metrics.items()
+                        if name not in COST_COLUMNS and name not in ("seconds", "batch_size") and math.isfinite(value))
+    values = ", ".join(f"{name}={value}" for name, value in trial.values.items())
+    recipe = trial.blueprint.training
+    retrain = f"archbuilder train {path.name}" + (f" --data {recipe.data}" if recipe is not None and recipe.data else "")
+    header = [
+        f"# {title} of search '{result.space_name}' (archbuilder search): trial {trial.trial_id} of {len(result.trials)}.",
+        f"# Scores: {metrics}",
+        f"# Costs: {trial.costs.get('params', 0):,} params, {trial.costs.get('macs', 0):,} MACs, "
+        f"{trial.costs.get('activation_memory', 0):,} bytes of activations per example.",
+        f"# Values: {values}",
+        "# The blueprint is resolved and carries the recipe the trial trained with; rebuild or retrain it with",
+        f"#   archbuilder build {path.name} -o model.keras   |   {retrain}",
+    ]
+    path.write_text("\n".join(_wrap_comment(line) for line in header) + "\n" + trial.blueprint.to_yaml(), encoding="utf-8")
+    return path
+
+
+def _wrap_comment(line: str, width: int = 118) -> str:
+    if len(line) <= width:
+        return line
+    words, lines, current = line[2:].split(" "), [], "#"
+    for word in words:
+        if len(current) + len(word) + 1 > width:
+            lines.append(current)
+            current = "#  "
+        current += " " + word
+    return "\n".join(lines + [current])
+
+
+# -- the plot ------------------------------------------------------------------------------------
+
+def _plot_points(result: SearchResult) -> tuple[list[tuple[float, float, str]], list[tuple[float, float, str]], str, str]:
+    metric, cost = result.settings.objective_spec.metric, result.settings.pareto
+    every = [(float(t.costs[cost]), t.metric(metric), t.trial_id) for t in result.trials
+             if t.completed and t.metric(metric) is not None and cost in t.costs]
+    front = [(float(t.costs[cost]), t.metric(metric), t.trial_id) for t in result.pareto]
+    return every, front, metric, cost  # type: ignore[return-value]
+
+
+def write_pareto_svg(result: SearchResult, path: Path) -> Path:
+    """The trials (grey) and the Pareto front (red) as a dependency-free SVG: metric against cost (log scale)."""
+    every, front, metric, cost = _plot_points(result)
+    width, height, left, right, top, bottom = 640, 420, 70, 20, 30, 50
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+             f'<text x="{width / 2}" y="18" text-anchor="middle">{_escape(result.space_name)}: {metric} vs {cost} '
+             f'(Pareto front in red)</text>']
+    if every:
+        xs = [math.log10(max(x, 1.0)) for x, _, _ in every]
+        ys = [y for _, y, _ in every]
+        x_low, x_high = min(xs) - 0.05, max(xs) + 0.05
+        y_low, y_high = min(ys), max(ys)
+        if y_high - y_low < 1e-9:
+            y_low, y_high = y_low - 0.05, y_high + 0.05
+        pad = (y_high - y_low) * 0.05
+        y_low, y_high = y_low - pad, y_high + pad
+
+        def sx(value: float) -> float:
+            return left + (math.log10(max(value, 1.0)) - x_low) / (x_high - x_low) * (width - left - right)
+
+        def sy(value: float) -> float:
+            return height - bottom - (value - y_low) / (y_high - y_low) * (height - top - bottom)
+
+        parts.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>')
+        parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>')
+        for exponent in range(math.ceil(x_low), math.floor(x_high) + 1):
+            x = sx(10.0**exponent)
+            parts.append(f'<line x1="{x:.1f}" y1="{height - bottom}" x2="{x:.1f}" y2="{height - bottom + 5}" stroke="black"/>')
+            parts.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle">{human(10**exponent)}</text>')
+        for step in range(5):
+            value = y_low + (y_high - y_low) * step / 4
+            parts.append(f'<text x="{left - 6}" y="{sy(value) + 4:.1f}" text-anchor="end">{value:.3g}</text>')
+        parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">{cost} (log scale)</text>')
+        parts.append(f'<text x="16" y="{(top + height - bottom) / 2}" text-anchor="middle" '
+                     f'transform="rotate(-90 16 {(top + height - bottom) / 2})">{metric}</text>')
+        for x, y, trial_id in every:
+            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#999"><title>trial {trial_id}</title></circle>')
+        if front:
+            line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
+            parts.append(f'<polyline points="{line}" fill="none" stroke="#d62728" stroke-width="1.5"/>')
+            for x, y, trial_id in front:
+                parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#d62728"><title>trial {trial_id}</title></circle>')
+    else:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no completed trial</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def write_pareto_png(result: SearchResult, path: Path) -> Path | None:
+    """The same plot as a PNG with matplotlib, when it is installed (``None`` when it is not)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    every, front, metric, cost = _plot_points(result)
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    axes.scatter([x for x, _, _ in every], [y for _, y, _ in every], color="#999", label="trials")
+    axes.plot([x for x, _, _ in front], [y for _, y, _ in front], "o-", color="#d62728", label="Pareto front")
+    axes.set_xscale("log")
+    axes.set_xlabel(cost)
+    axes.set_ylabel(metric)
+    axes.set_title(f"{result.space_name}: {metric} vs {cost}")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+__all__ = ["STATUSES", "SearchResult", "TrialRecord", "pareto_front", "read_trials_csv", "summary_data",
+           "write_outputs", "write_pareto_png", "write_pareto_svg", "write_trials_csv"]

@@ -1,0 +1,207 @@
+"""``run(space, data=...)``: check the space, search it with KerasTuner, collect and write the results.
+
+The output folder (default ``searches/<space name>``)::
+
+    best.yaml      the winning blueprint, resolved, with its training recipe and scores in a header
+    top/           the top-k blueprints;  pareto/  the Pareto front's blueprints
+    trials.csv     every trial: active values, status, metrics, params, MACs, time
+    pareto.svg     the front plotted (and pareto.png when matplotlib is installed)
+    summary.json   counts (trials by status, rejected candidates by reason, duplicates), best, front
+    search.json    what --resume checks (the space's fingerprint, finished or not)
+    tuner/         KerasTuner's project (oracle state, one folder per trial)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.search.results import SearchResult, TrialRecord, write_outputs
+from archbuilder.search.screening import SpaceCheck, validate_space
+from archbuilder.search.space import CandidateError, SearchSpace, load_space
+from archbuilder.train.errors import RunError
+
+SEARCH_STATE = "search.json"
+TUNER_DIR = "tuner"
+OUTPUTS = ("trials.csv", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "summary.json", TUNER_DIR)
+
+
+def distributed_role() -> str:
+    """``single``, or KerasTuner's ``chief``/``worker`` (KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP/PORT)."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
+
+
+def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: int | None = None,
+        tuner: str | None = None, seed: int | None = None, executions_per_trial: int | None = None,
+        batch_size: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
+        progress: bool = True) -> SearchResult:
+    """Search a space (a path, YAML text, a dict, a shipped space name or a SearchSpace).
+
+    Arguments left ``None`` come from the space's ``search:`` section. ``data`` is a dataset
+    name (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.train.data.Dataset`.
+    ``resume`` continues the interrupted search in ``output`` without rerunning finished trials.
+    Under KerasTuner's distributed mode the chief returns the whole result and a worker the trials
+    it ran; only the chief writes the output folder.
+
+    Raises:
+        BlueprintError: the space is invalid or empty under its budgets (checked before any trial).
+        DataError: the data cannot be loaded or does not fit the candidates.
+        RunError: no data, or the output folder holds another search.
+    """
+    overrides = {"max_trials": max_trials, "epochs": epochs, "tuner": tuner, "seed": seed,
+                 "executions_per_trial": executions_per_trial, "batch_size": batch_size,
+                 "data": data if isinstance(data, str) else None}
+    space = load_space(space, **overrides)
+    role = distributed_role()
+    check = validate_space(space) if role != "worker" else None
+    source = data if data is not None and not isinstance(data, str) else data_name(space)
+    folder = Path(output) if output is not None else Path("searches") / space.name
+    if role != "worker":
+        resume = prepare_folder(folder, space, resume)
+
+    from archbuilder.train.environment import prepare_backend_environment
+
+    prepare_backend_environment()
+    from archbuilder.search.trial import DataCache
+    from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner, create_oracle
+    from archbuilder.train import accelerator
+
+    settings = space.settings
+    hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
+    search_tuner = BlueprintTuner(create_oracle(space), hypermodel, settings=settings, progress=progress,
+                                  directory=str(folder), project_name=TUNER_DIR,
+                                  overwrite=not resume and role != "worker",
+                                  executions_per_trial=settings.executions_per_trial)
+    if progress and check is not None:
+        print(_header(space, check, source, role), flush=True)
+    with accelerator.precision_policy(accelerator.choose_precision(None)):
+        search_tuner.search(verbose=0)
+    if role == "worker":
+        return _worker_result(space, search_tuner)
+    result = collect_results(space, search_tuner.oracle, hypermodel, folder, role)
+    write_outputs(result, folder)
+    _write_state(folder, space, finished=True)
+    if progress:
+        print(result.summary())
+        print(f"wrote {folder}: best.yaml, top/, pareto/, trials.csv, pareto.svg"
+              + (", pareto.png" if (folder / "pareto.png").exists() else " (pareto.png needs matplotlib)")
+              + f", summary.json, {TUNER_DIR}/")
+    return result
+
+
+def data_name(space: SearchSpace) -> str:
+    """``search.data``, else the template's ``training.data``.
+
+    Raises:
+        RunError: neither is set.
+    """
+    if space.settings.data:
+        return space.settings.data
+    training = space.raw.get("training")
+    if isinstance(training, dict) and isinstance(training.get("data"), str):
+        return training["data"]
+    raise RunError("no data to search on: set search.data (or training.data) in the space, pass --data "
+                   "(digits, shapes, mnist, ...), or data=... in Python.")
+
+
+def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> str:
+    settings = space.settings
+    data = source if isinstance(source, str) else source.name
+    where = " (distributed chief)" if role == "chief" else ""
+    return (f"searching '{space.name}'{where}: {settings.tuner} tuner, up to {settings.max_trials} trials x "
+            f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''} on {data}, objective "
+            f"{settings.score_name} ({settings.objective_spec.direction}); {len(space.parameters)} hyperparameters, "
+            f"{check.valid} of {check.sampled} sampled candidates valid and within budget")
+
+
+# -- the output folder ---------------------------------------------------------------------------
+
+def _read_state(folder: Path) -> dict[str, Any] | None:
+    path = folder / SEARCH_STATE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _write_state(folder: Path, space: SearchSpace, *, finished: bool) -> None:
+    state = {"space": space.name, "source": space.source_name, "fingerprint": space.fingerprint(),
+             "finished": finished, "settings": space.settings.model_dump(mode="json")}
+    (folder / SEARCH_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+def prepare_folder(folder: Path, space: SearchSpace, resume: bool) -> bool:
+    """Check the output folder for a new or resumed search; returns whether to resume.
+
+    Raises:
+        RunError: an interrupted search is there and ``resume`` is off, or the folder holds another space.
+    """
+    state = _read_state(folder)
+    if resume and state is None:
+        print(f"nothing to resume in {folder}; starting a new search")
+        resume = False
+    if resume and state is not None and state.get("fingerprint") != space.fingerprint():
+        raise RunError(f"{folder} holds a search of a different space ('{state.get('space')}': its markers, variables, "
+                       "constraints, budgets, tuner or objective differ). Resume with the same space and tuner, or pass "
+                       "--output DIR for a new search.")
+    if not resume and state is not None:
+        if not state.get("finished"):
+            raise RunError(f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
+                           f"it, or --output DIR to start a new search elsewhere (or delete {folder}).")
+        print(f"replacing the finished search in {folder}")
+        for name in OUTPUTS:
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_state(folder, space, finished=False)
+    return resume
+
+
+# -- results -------------------------------------------------------------------------------------
+
+def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Path | None, role: str = "single") -> SearchResult:
+    """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order."""
+    from archbuilder.search.tuner import EXTRA_METRICS, parse_failure, space_values
+
+    records = []
+    for trial_id in sorted(oracle.trials, key=lambda text: int(text) if text.isdigit() else 0):
+        trial = oracle.trials[trial_id]
+        values = space_values(trial.hyperparameters.values)
+        blueprint, costs, active = None, {}, values
+        try:
+            candidate = hypermodel.candidate(values)
+            blueprint, costs, active = hypermodel.trial_blueprint(candidate), dict(candidate.costs), candidate.values
+        except (CandidateError, BlueprintError):
+            pass
+        logged = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
+        extra = {name: logged.pop(name) for name in EXTRA_METRICS if name in logged}
+        if trial.status == "COMPLETED":
+            status, seconds, batch, message = "completed", extra.get("seconds"), extra.get("batch_size"), ""
+        elif trial.status in ("FAILED", "INVALID"):
+            status, seconds, batch, message = parse_failure(trial.message)
+            logged = {}
+        else:
+            status, seconds, batch, message = "running", None, None, "interrupted; --resume runs it again"
+        records.append(TrialRecord(trial_id, status, active, {k: float(v) for k, v in logged.items()}, costs,
+                                   None if seconds is None else float(seconds), None if batch is None else int(batch),
+                                   message, blueprint))
+    screen = oracle.screen
+    return SearchResult(space.name, space.settings, records, dict(screen.rejected), dict(screen.examples),
+                        screen.duplicates, [p.name for p in space.parameters], folder, role)
+
+
+def _worker_result(space: SearchSpace, tuner: Any) -> SearchResult:
+    records = [TrialRecord(trial_id, report["status"], report.get("values", {}),
+                           {k: v for k, v in report.get("metrics", {}).items()}, {}, report.get("seconds"),
+                           report.get("batch_size"), report.get("message", ""))
+               for trial_id, report in tuner.reports.items()]
+    return SearchResult(space.name, space.settings, records, {}, {}, 0, [p.name for p in space.parameters], None, "worker")
+
+
+__all__ = ["SEARCH_STATE", "TUNER_DIR", "collect_results", "data_name", "distributed_role", "prepare_folder", "run"]

@@ -1,0 +1,101 @@
+"""The ``search:`` section of a search space: tuner, objective, trials, data, budgets, constraints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from archbuilder.blueprint.fields import PositiveInt, Spec
+
+Count = Annotated[int, Field(ge=1)]
+Tuner = Literal["random", "grid", "bayesian", "hyperband"]
+Cost = Literal["params", "macs", "activation_memory"]
+#: Metrics where lower is better; any other objective is maximized unless the space says otherwise.
+MINIMIZED = ("loss", "val_loss")
+
+
+class Budgets(Spec):
+    """Hard limits, checked by the analyzer before a candidate is built."""
+
+    max_params: Count | None = Field(None, description="Most parameters (trainable and not) a candidate may have.")
+    max_macs: Count | None = Field(None, description="Most multiply-accumulates per example (forward pass).")
+    max_activation_memory: Count | None = Field(
+        None, description="Most bytes of layer outputs per example (float32 forward pass).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_floats(cls, data: Any) -> Any:
+        # YAML `2e6` is a float; budgets are counts.
+        if isinstance(data, dict):
+            return {key: int(value) if isinstance(value, float) and value.is_integer() else value
+                    for key, value in data.items()}
+        return data
+
+    def items(self) -> list[tuple[str, int]]:
+        return [(name, getattr(self, name)) for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+class Objective(Spec):
+    """``{maximize: val_accuracy}``, optionally with a soft penalty on a cost (MnasNet's reward):
+    score = metric * (cost / target) ** -weight when maximizing (``** weight`` when minimizing)."""
+
+    maximize: str | None = Field(None, description="Metric to maximize (e.g. val_accuracy).")
+    minimize: str | None = Field(None, description="Metric to minimize (e.g. val_loss).")
+    penalize: Cost | None = Field(None, description="Cost that lowers the score: params, macs or activation_memory.")
+    weight: float = Field(0.07, gt=0.0, le=10.0, description="Strength of the penalty (MnasNet uses 0.07).")
+    target: float | None = Field(None, gt=0.0, description="Cost at which the penalty is neutral (default: its budget).")
+
+    @model_validator(mode="after")
+    def _one_metric(self) -> Objective:
+        if (self.maximize is None) == (self.minimize is None):
+            raise ValueError("the objective needs exactly one of `maximize` or `minimize`")
+        return self
+
+    @property
+    def metric(self) -> str:
+        return self.maximize or self.minimize  # type: ignore[return-value]
+
+    @property
+    def direction(self) -> Literal["max", "min"]:
+        return "max" if self.maximize is not None else "min"
+
+
+class SearchSettings(Spec):
+    """How to search: every field can be overridden from the command line or ``run(...)``."""
+
+    tuner: Tuner = Field("random", description="random, grid, bayesian (needs scikit-learn) or hyperband.")
+    objective: str | Objective = Field("val_accuracy", description="Metric to optimize, or {maximize|minimize, penalize, ...}.")
+    max_trials: PositiveInt = Field(10, le=100_000, description="Trained trials at most (rejected candidates do not count).")
+    epochs: PositiveInt = Field(1, le=10_000, description="Epochs per trial (hyperband: the most epochs of a trial).")
+    executions_per_trial: PositiveInt = Field(1, le=100, description="Trainings per trial, averaged.")
+    seed: int = Field(0, description="Seed of the sampling and of the trainings.")
+    data: str | None = Field(None, description="Dataset (digits, shapes[:N], mnist, ...); default: training.data.")
+    batch_size: PositiveInt | None = Field(None, description="Batch size of every trial (default: training.batch_size).")
+    resize: bool = Field(False, description="Resize the data to each candidate's input (needed when resolution is searched on real images).")
+    budgets: Budgets = Field(default_factory=Budgets, description="Hard limits checked before building.")
+    variables: dict[str, Any] = Field(default_factory=dict, description="Named markers used by `expr` values and constraints.")
+    constraints: list[str] = Field(default_factory=list, max_length=64, description=(
+        "Expressions every candidate must satisfy, over named values and params, macs, activation_memory."))
+    pareto: Cost = Field("macs", description="Cost of the Pareto front (objective vs this).")
+    top_k: PositiveInt = Field(5, le=1000, description="How many of the best blueprints to export to top/.")
+    hyperband_factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor.")
+    max_attempts: PositiveInt = Field(2000, le=1_000_000, description=(
+        "Samples tried per trial before the space counts as exhausted (rejected and duplicates included)."))
+
+    @property
+    def objective_spec(self) -> Objective:
+        if isinstance(self.objective, Objective):
+            return self.objective
+        if self.objective in MINIMIZED or self.objective.endswith("loss"):
+            return Objective(minimize=self.objective)
+        return Objective(maximize=self.objective)
+
+    @property
+    def score_name(self) -> str:
+        """What KerasTuner optimizes: the metric itself, or ``score`` when a cost is penalized."""
+        spec = self.objective_spec
+        return "score" if spec.penalize else spec.metric
+
+
+__all__ = ["Budgets", "Cost", "Objective", "SearchSettings", "Tuner"]

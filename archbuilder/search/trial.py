@@ -1,0 +1,115 @@
+"""Training one candidate with Keras: its data, the model compiled with its recipe, a short fit,
+and the failures that only training reveals (NaN loss, out of memory) turned into statuses."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.blueprint.training import TrainingRecipe
+from archbuilder.compile import build_model
+from archbuilder.train import accelerator
+from archbuilder.train.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.train.pipeline import create_inputs
+from archbuilder.train.recipe import compile_model, head_outputs, label_encoding, metric_key
+
+
+class TrialFailure(Exception):
+    """A trial that cannot give a score: ``status`` is ``nan``, ``oom`` or ``error``."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class DataCache:
+    """The search's dataset, loaded once per input shape and recipe split (``shapes`` is drawn at each size)."""
+
+    spec: str | Dataset
+    resize: bool = False
+    _loaded: dict[Any, Dataset] = field(default_factory=dict)
+    _prepared: dict[Any, Dataset] = field(default_factory=dict)
+
+    def get(self, blueprint: Blueprint, recipe: TrainingRecipe) -> Dataset:
+        shape = tuple(blueprint.input.shape)
+        classes = min(output.classes for output in head_outputs(blueprint))
+        key = (shape, classes, recipe.validation_split, tuple(recipe.pixel_range), recipe.seed)
+        if key not in self._prepared:
+            dataset = self._load(shape, classes, recipe.seed)
+            dataset = fit_to_input(dataset, shape, classes, resize=self.resize, blueprint_name=f"candidate '{blueprint.name}'")
+            dataset = split_validation(dataset, recipe.validation_split, recipe.seed)
+            self._prepared[key] = scale_pixels(dataset, recipe.pixel_range)
+        return self._prepared[key]
+
+    def _load(self, shape: tuple[int, ...], classes: int, seed: int) -> Dataset:
+        if isinstance(self.spec, Dataset):
+            return self.spec
+        key = (shape, classes, seed) if self.spec.startswith("shapes") else ()
+        if key not in self._loaded:
+            self._loaded[key] = load_dataset(self.spec, input_shape=shape, classes=classes,  # type: ignore[arg-type]
+                                             resize=self.resize, seed=seed)
+        return self._loaded[key]
+
+
+def build_candidate(blueprint: Blueprint, steps_per_epoch: int, *, jit_compile: bool | str = "auto") -> keras.Model:
+    """The candidate's Keras model, compiled with its recipe."""
+    outputs = head_outputs(blueprint)
+    model = build_model(blueprint)
+    if keras.config.dtype_policy().name == accelerator.MIXED:
+        accelerator.keep_outputs_float32(model, [output.name for output in outputs])
+    compile_model(model, blueprint.training or TrainingRecipe(), outputs, steps_per_epoch, jit_compile=jit_compile)
+    return model
+
+
+def steps_per_epoch(dataset: Dataset, batch_size: int) -> int:
+    return max(1, math.ceil(len(dataset.train) / batch_size))
+
+
+def fit_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *, epochs: int, initial_epoch: int = 0,
+                  batch_size: int, seed: int, callbacks: list[keras.callbacks.Callback] | None = None,
+                  verbose: int = 0) -> dict[str, list[float]]:
+    """Fit for ``epochs`` (from ``initial_epoch``); the history under the recipe's plain metric names.
+
+    Raises:
+        TrialFailure: status ``nan`` when the loss becomes NaN (training stops at once).
+    """
+    recipe = blueprint.training or TrainingRecipe()
+    outputs = head_outputs(blueprint)
+    inputs = create_inputs(dataset.train, dataset.validation, batch_size=batch_size, outputs=outputs,
+                           encoding=label_encoding(recipe, outputs), seed=seed, workers=1)
+    history = model.fit(**inputs.fit_arguments, epochs=epochs, initial_epoch=initial_epoch, verbose=verbose,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])])
+    logged = {key: [float(v) for v in values] for key, values in history.history.items()}
+    losses = logged.get("loss", [])
+    if not losses or any(not math.isfinite(v) for v in losses):
+        epoch = next((i for i, v in enumerate(losses) if not math.isfinite(v)), 0) + initial_epoch + 1
+        raise TrialFailure("nan", f"the loss became NaN in epoch {epoch}; training stopped")
+    names = ["loss"] + list(recipe.metrics)
+    plain: dict[str, list[float]] = {}
+    for name in names:
+        for prefix in ("", "val_"):
+            key = metric_key(prefix + name, outputs)
+            if key in logged:
+                plain[prefix + name] = logged[key]
+    return plain
+
+
+def best_epoch(history: dict[str, list[float]], metric: str, direction: str) -> dict[str, float]:
+    """The metrics of the epoch with the best ``metric`` (the last epoch when it was not logged)."""
+    values = history.get(metric)
+    if not values:
+        index = len(next(iter(history.values()), [0])) - 1
+    else:
+        finite = [(v if math.isfinite(v) else (-math.inf if direction == "max" else math.inf)) for v in values]
+        index = int(np.argmax(finite) if direction == "max" else np.argmin(finite))
+    return {name: series[index] for name, series in history.items() if index < len(series)}
+
+
+__all__ = ["DataCache", "TrialFailure", "best_epoch", "build_candidate", "fit_candidate", "steps_per_epoch"]

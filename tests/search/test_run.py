@@ -1,0 +1,138 @@
+"""Real searches on the embedded digits: outputs, contained failures, penalized objectives."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("keras_tuner")
+
+from archbuilder.blueprint.io import load_blueprint  # noqa: E402
+from archbuilder.search import run  # noqa: E402
+from archbuilder.search.runner import SEARCH_STATE  # noqa: E402
+from tests.search.conftest import TINY  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "trials.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_tiny_search_writes_every_output_and_best_yaml_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "search"
+    result = run("pattern", data="digits", max_trials=3, epochs=1, output=folder)
+    out = capsys.readouterr().out
+    assert "searching 'pattern_search': random tuner, up to 3 trials x 1 epoch on digits" in out
+    assert "[3/3] trial 2 completed: val_accuracy" in out and "best so far: trial" in out
+    for name in ("best.yaml", "trials.csv", "pareto.svg", "summary.json", SEARCH_STATE, "tuner/oracle.json"):
+        assert (folder / name).is_file(), name
+    assert len(list((folder / "top").glob("*.yaml"))) == 3
+    assert [t.trial_id for t in result.pareto] == [p.stem.split("_trial_")[1] for p in sorted((folder / "pareto").glob("*.yaml"))]
+    assert [t.status for t in result.trials] == ["completed"] * 3
+    assert sum(result.rejected.values()) > 0 and result.rejected.get("geometry", 0) > 0  # the 8x8 input rejects some
+    table = rows(folder)
+    assert [row["status"] for row in table] == ["completed"] * 3
+    assert all(float(row["params"]) > 0 and float(row["macs"]) > 0 and float(row["seconds"]) > 0 for row in table)
+    assert table[0]["val_accuracy"] and set(result.parameters) <= set(table[0])
+    assert (folder / "pareto.svg").read_text().startswith("<svg")
+
+    best = load_blueprint(folder / "best.yaml")
+    assert best == result.best.blueprint and best.resolve() == best
+    assert best.training.data == "digits" and best.training.epochs == 1
+    header = (folder / "best.yaml").read_text().splitlines()[:2]
+    assert header[0].startswith("# Best of search 'pattern_search' (archbuilder search): trial")
+    assert "val_accuracy" in header[1]
+
+    from archbuilder.train import train
+
+    trained = train(folder / "best.yaml", output=tmp_path / "retrain", verbose=0)
+    assert trained.model.count_params() == result.best.costs["params"]
+
+
+def test_failures_are_contained_and_the_search_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import keras
+
+    from archbuilder.search.tuner import BlueprintHyperModel
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    real_fit = BlueprintHyperModel.fit
+    attempts: list[tuple[int, int]] = []
+
+    def fit(self: Any, hp: Any, model: Any, **options: Any) -> Any:
+        filters, batch_size = hp.values["stem[0].filters"], options["batch_size"]
+        attempts.append((filters, batch_size))
+        if filters == 4 and batch_size > 16 or filters == 8:
+            raise ResourceExhaustedError("OOM when allocating tensor")
+        if filters == 12:
+            raise RuntimeError("a bug in a custom layer")
+        return real_fit(self, hp, model, **options)
+
+    clears: list[int] = []
+    real_clear = keras.backend.clear_session
+    monkeypatch.setattr(BlueprintHyperModel, "fit", fit)
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: clears.append(1) or real_clear(*a, **k))
+    result = run(TINY, output=tmp_path / "search")
+    by_filters = {t.values["stem[0].filters"]: t for t in result.trials}
+    assert {f: t.status for f, t in by_filters.items()} == {4: "completed", 8: "oom", 12: "error", 16: "completed"}
+    assert by_filters[4].batch_size == 16 and by_filters[16].batch_size == 32
+    assert sorted(b for f, b in attempts if f == 8) == [16, 32]  # halved once, then infeasible
+    assert by_filters[8].message == "out of memory at batch size 16 (ResourceExhaustedError); marked infeasible"
+    assert by_filters[12].message == "RuntimeError: a bug in a custom layer"
+    assert result.rejected == {"geometry": result.rejected["geometry"]} and result.rejected["geometry"] > 0
+    assert len(clears) >= len(result.trials) + 2  # after each trial, and before each retry after out-of-memory
+    err = capsys.readouterr().err
+    assert "out of memory at batch size 32; retrying once with batch size 16" in err
+    table = {row["stem[0].filters"]: row for row in rows(tmp_path / "search")}
+    assert table["8"]["status"] == "oom" and table["8"]["val_accuracy"] == ""
+
+
+def test_nan_loss_stops_the_trial(tmp_path: Path) -> None:
+    space = TINY.replace("{type: adam, learning_rate: 0.01}", "{type: sgd, learning_rate: 1.0e+30}").replace(
+        "max_trials: 4", "max_trials: 1")
+    result = run(space, output=tmp_path / "search")
+    [trial] = result.trials
+    assert trial.status == "nan" and trial.message.startswith("the loss became NaN in epoch 1")
+    assert result.best is None and not (tmp_path / "search" / "best.yaml").exists()
+    assert (tmp_path / "search" / "trials.csv").exists()
+
+
+def test_penalized_objective_and_pareto_front(tmp_path: Path) -> None:
+    space = TINY.replace("search: {", "search: {objective: {maximize: val_accuracy, penalize: macs, target: 10000}, ")
+    result = run(space, output=tmp_path / "search", progress=False)
+    assert result.objective == "score"
+    for trial in result.trials:
+        expected = trial.metrics["val_accuracy"] * (trial.costs["macs"] / 10000) ** -0.07
+        assert trial.metrics["score"] == pytest.approx(expected)
+    front = result.pareto
+    assert front and all(a.costs["macs"] < b.costs["macs"] for a, b in zip(front, front[1:]))
+    assert all(a.metrics["val_accuracy"] < b.metrics["val_accuracy"] for a, b in zip(front, front[1:]))
+    assert result.best.metrics["score"] == max(t.metrics["score"] for t in result.trials)
+
+
+def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
+    space = TINY.replace("epochs: 1,", "epochs: 2, tuner: hyperband, hyperband_factor: 2,").replace(
+        "max_trials: 4", "max_trials: 5")
+    result = run(space, output=tmp_path / "search", progress=False)
+    assert [t.status for t in result.trials] == ["completed"] * 5
+    keys = [t.blueprint.to_yaml() for t in result.trials]
+    assert len(set(keys)) == 4  # one trial continues an earlier one (from its checkpoint); the rest are distinct
+    assert result.best is not None
+
+
+def test_resume_needs_the_same_space(tmp_path: Path) -> None:
+    from archbuilder.train.errors import RunError
+
+    folder = tmp_path / "search"
+    run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
+    with pytest.raises(RunError, match="holds a search of a different space"):
+        run(TINY.replace("[4, 8, 12, 16]", "[4, 8]"), output=folder, resume=True, progress=False)
+    resumed = run(TINY.replace("max_trials: 4", "max_trials: 2"), output=folder, resume=True, progress=False)
+    assert [t.trial_id for t in resumed.trials] == ["0", "1"]
