@@ -69,3 +69,21 @@ def test_the_shipped_json_schema_is_current() -> None:
     for name in ZOO:
         first_line = blueprint_path(name).read_text().splitlines()[0]
         assert first_line == "# yaml-language-server: $schema=../archbuilder-blueprint.schema.json", name
+
+
+WITH_RECIPES = [name for name in ZOO if archbuilder.load_blueprint(blueprint_path(name)).training is not None]
+
+
+@pytest.mark.parametrize("name", WITH_RECIPES)
+def test_zoo_recipe_builds_its_optimizer_and_schedule(name: str) -> None:
+    """The papers' recipes in the zoo are real: Keras optimizers and schedules come out of them."""
+    from archbuilder.train.recipe import create_optimizer
+
+    recipe = archbuilder.load_blueprint(blueprint_path(name)).training
+    optimizer = create_optimizer(recipe, steps_per_epoch=100)
+    assert type(optimizer).__name__.lower() == recipe.optimizer.type
+    assert optimizer.weight_decay == recipe.optimizer.weight_decay
+    start = recipe.optimizer.learning_rate
+    learning_rate = optimizer.learning_rate
+    first = float(learning_rate(0)) if callable(learning_rate) else float(learning_rate)
+    assert first == pytest.approx(start, rel=1e-6) or recipe.schedule.type == "cosine"
