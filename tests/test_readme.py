@@ -27,7 +27,14 @@ def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize("name", ["vgg16", "resnet50"])
 def test_yaml_examples_are_the_zoo_files(name: str) -> None:
     shown = next(block for block in blocks("yaml") if f"name: {name}\n" in block)
-    assert archbuilder.load_blueprint(shown) == archbuilder.load_blueprint(ROOT / "blueprints" / f"{name}.yaml")
+    zoo = archbuilder.load_blueprint(ROOT / "blueprints" / f"{name}.yaml")
+    assert archbuilder.load_blueprint(shown) == zoo.model_copy(update={"training": None})  # the README omits the recipe
+
+
+def test_training_example_is_the_lenet5_recipe() -> None:
+    shown = next(block for block in blocks("yaml") if block.startswith("training:"))
+    recipe = archbuilder.load_blueprint(ROOT / "blueprints" / "lenet5.yaml").training
+    assert archbuilder.load_blueprint(f"name: x\ninput: {{shape: [8, 8, 1]}}\nstem: [{{type: flatten}}]\n{shown}").training == recipe
 
 
 BAD = """\
