@@ -1,8 +1,9 @@
 """Input pipelines: what ``model.fit`` receives for the training and validation data.
 
-Under TensorFlow: a ``tf.data`` pipeline (shuffled indices, batched gathers, augmentation mapped in
-parallel, prefetch). Under JAX and PyTorch: the NumPy arrays themselves (Keras batches and
-shuffles them), or a :class:`AugmentedBatches` ``keras.utils.PyDataset`` when the recipe augments,
+Without augmentation: the NumPy arrays themselves, exactly what a hand-written ``model.fit`` gets
+(Keras batches, shuffles and prefetches them). With augmentation, under TensorFlow: a ``tf.data``
+pipeline (shuffled indices, batched gathers, augmentation mapped in parallel, prefetch); under JAX
+and PyTorch: a :class:`AugmentedBatches` ``keras.utils.PyDataset`` when the recipe augments,
 prefetched by worker threads. Labels are repeated for every output (auxiliary heads included).
 """
 
@@ -52,7 +53,7 @@ def create_inputs(train: Split, validation: Split | None, *, batch_size: int, ou
     train_targets = make_targets(train.y, outputs, encoding)
     validation_targets = make_targets(validation.y, outputs, encoding) if validation is not None else None
     steps = math.ceil(len(train) / batch_size)
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow" and augmentation is not None:
         arguments = {"x": tf_dataset(train.x, train_targets, batch_size, shuffle=True, seed=seed,
                                      augmentation=augmentation),
                      "shuffle": False}  # the dataset shuffles itself, every epoch

@@ -12,7 +12,7 @@ from archbuilder.blueprint.training import Augmentation, TrainingRecipe
 from archbuilder.train.callbacks import current_learning_rate
 from archbuilder.train.data import Split
 from archbuilder.train.errors import RunError
-from archbuilder.train.pipeline import create_inputs
+from archbuilder.train.pipeline import create_inputs, tf_dataset
 from archbuilder.train.recipe import (
     HeadOutput,
     compile_model,
@@ -210,8 +210,7 @@ def test_each_epoch_gets_a_new_order_and_the_same_seed_the_same_orders() -> None
     labels = np.arange(10)
 
     def epochs(seed: int) -> list[list[int]]:
-        dataset = create_inputs(Split(images, labels), None, batch_size=4, outputs=HEAD, encoding="sparse",
-                                seed=seed).fit_arguments["x"]
+        dataset = tf_dataset(images, labels, 4, shuffle=True, seed=seed)  # the augmenting pipeline
         return [np.concatenate([np.asarray(y) for _, y in dataset]).tolist() for _ in range(3)]
 
     first = epochs(3)
