@@ -229,7 +229,8 @@ def command_train(args: argparse.Namespace) -> int:
     from archbuilder.train.runner import train
 
     overrides = {key: getattr(args, key) for key in ("data", "epochs", "batch_size", "learning_rate", "seed", "resize",
-                                                     "deterministic", "mixed_precision", "jit_compile")}
+                                                     "deterministic", "mixed_precision", "jit_compile", "init_weights",
+                                                     "distribution")}
     try:
         train(analysis.blueprint, output=args.output, resume=args.resume, **overrides)
     except KeyboardInterrupt:
@@ -317,6 +318,10 @@ def _add_training_commands(commands: Any) -> None:
                        help="train in float32 on a GPU (default there: mixed_float16)")
     train.add_argument("--no-jit", dest="jit_compile", action="store_false", default=None,
                        help="do not compile with XLA (default on a GPU: jit_compile=True)")
+    train.add_argument("--init-weights", metavar="MODEL.keras",
+                       help="start from this model's weights, matched by layer name (override training.init_weights)")
+    train.add_argument("--distribution", choices=("mirrored", "multi_worker", "data_parallel"),
+                       help="data-parallel training: mirrored, multi_worker (TensorFlow), data_parallel (JAX)")
 
     evaluate = _command(commands, "evaluate", command_evaluate, "Loss and accuracy of a trained model on a test set.")
     evaluate.add_argument("model", metavar="MODEL.keras")

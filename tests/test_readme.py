@@ -61,3 +61,21 @@ def test_error_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert len(printed) == len(shown)
     for expected, actual in zip(shown, printed):
         assert actual.startswith(expected)
+
+
+def test_transfer_learning_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's two-step transfer example runs and reports what it took, as shown."""
+    monkeypatch.chdir(tmp_path)
+    body = next(block for block in blocks("yaml") if block.startswith("# body.yaml"))
+    recipe = next(block for block in blocks("yaml") if "init_weights:" in block)
+    (tmp_path / "body.yaml").write_text(body)
+    new = body.split("training:")[0].replace("small_body", "small_transfer").replace("classes: 4", "classes: 8")
+    (tmp_path / "new.yaml").write_text(new + recipe)
+    assert main(["train", "body.yaml"]) == 0
+    capsys.readouterr()
+    assert main(["train", "new.yaml"]) == 0
+    printed = capsys.readouterr().out
+    listing = next(block for block in blocks("text") if block.startswith("init_weights"))
+    for line in listing.splitlines():
+        assert line in printed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -91,6 +91,16 @@ class EarlyStopping(Spec):
     restore_best_weights: bool = Field(True, description="Keep the best epoch's weights.")
 
 
+class Phase(Spec):
+    """One phase of a phased run (transfer learning): its epochs, learning rate and frozen parts."""
+
+    epochs: PositiveInt = Field(description="Epochs of this phase.")
+    learning_rate: float | None = Field(None, gt=0.0, description="Learning rate of this phase (default: the "
+                                        "optimizer's); the schedule restarts in each phase.")
+    freeze: list[str] | None = Field(None, description="Blueprint path patterns frozen in this phase (default: the "
+                                     "recipe's freeze; [] trains everything).")
+
+
 class TrainingRecipe(Spec):
     """How to train the network; every field can be overridden on the command line."""
 
@@ -109,6 +119,36 @@ class TrainingRecipe(Spec):
         (0.0, 1.0), description="Range the images' pixels are scaled to before the model: [0, 1], or [0, 255] for "
         "blueprints that rescale their input themselves (a Rescaling stem, as in EfficientNet)."
     )
+
+    init_weights: str | None = Field(
+        None, description="Start from the weights of this .keras model (or .weights.h5 file beside its "
+        "blueprint.yaml), matched by layer name (= blueprint path); layers that are new or do not fit keep their "
+        "fresh initialization.")
+    freeze: list[str] = Field(
+        default_factory=list, description="Blueprint path patterns whose layers are not trained: 'stem', "
+        "'stages[0:3]', 'stages[*].blocks[0]', 'head' (fnmatch wildcards, Python slices on indices). Frozen "
+        "BatchNormalization layers run in inference mode.")
+    phases: list[Phase] | None = Field(
+        None, description="Train in phases (e.g. the new head on frozen features, then fine-tune at a lower "
+        "learning rate); the run's epochs are the phases' sum.")
+    distribution: Literal["mirrored", "multi_worker", "data_parallel"] | None = Field(
+        None, description="Data-parallel training: mirrored (TensorFlow, the local devices), multi_worker "
+        "(TensorFlow, TF_CONFIG), data_parallel (JAX). batch_size stays the global batch.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phase_epochs(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or not values.get("phases"):
+            return values
+        phases = values["phases"]
+        try:
+            total = sum(int(p["epochs"] if isinstance(p, dict) else p.epochs) for p in phases)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return values  # the field validation reports it
+        if values.get("epochs") is not None and values["epochs"] != total:
+            raise ValueError(f"epochs ({values['epochs']}) must equal the sum of the phases' epochs ({total}), or be "
+                             "left out")
+        return {**values, "epochs": total}
 
     @model_validator(mode="after")
     def _check_range(self) -> TrainingRecipe:

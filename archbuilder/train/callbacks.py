@@ -51,14 +51,14 @@ class RunCheckpoint(keras.callbacks.Callback):
         if value is not None and (best.get("value") is None or float(value) < best["value"]):
             write_atomic(self.folder / BEST_MODEL, lambda target: shutil.copyfile(self.folder / LAST_MODEL, target))
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
-        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(self.model.optimizer.iterations))
+        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
         write_json(self.folder / CHECKPOINT_STATE, self.state)
         self.seconds.append(time.perf_counter() - started)
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The rate the optimizer's next update uses (its schedule evaluated at its iteration count)."""
-    return float(optimizer.learning_rate)
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
 class LearningRateLogger(keras.callbacks.Callback):

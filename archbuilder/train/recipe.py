@@ -37,14 +37,16 @@ class HeadOutput:
 # -- the recipe and its overrides ----------------------------------------------------------------
 
 def effective_recipe(recipe: TrainingRecipe | None, *, epochs: int | None = None, batch_size: int | None = None,
-                     learning_rate: float | None = None, seed: int | None = None, data: str | None = None) -> TrainingRecipe:
+                     learning_rate: float | None = None, seed: int | None = None, data: str | None = None,
+                     init_weights: str | None = None, distribution: str | None = None) -> TrainingRecipe:
     """The blueprint's recipe (or the default one) with the command-line overrides applied and validated.
 
     Raises:
         BlueprintError: an override is out of range (``training.epochs: ...``).
     """
     values = (recipe or TrainingRecipe()).model_dump(mode="json", exclude_defaults=True)
-    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed), ("data", data)):
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed), ("data", data),
+                       ("init_weights", init_weights), ("distribution", distribution)):
         if value is not None:
             values[key] = value
     if learning_rate is not None:

@@ -46,6 +46,7 @@ from archbuilder.train.callbacks import (
     write_json,
 )
 from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.train.distribution import create_distribution, distribution_scope, replicas
 from archbuilder.train.errors import RunError
 from archbuilder.train.pipeline import TrainingInputs, create_inputs, make_targets
 from archbuilder.train.recipe import (
@@ -57,6 +58,7 @@ from archbuilder.train.recipe import (
     head_outputs,
     label_encoding,
 )
+from archbuilder.train.transfer import freeze, load_weights_by_name
 
 RUN_FILES = (LAST_MODEL, BEST_MODEL, "history.csv", "metrics.json", CHECKPOINT_STATE, "blueprint.yaml", "classes.json")
 
@@ -86,6 +88,8 @@ class Run:
     start_epoch: int = 0
     state: dict[str, Any] | None = None
     verbose: int = 2
+    distribution: Any = None  # a tf.distribute strategy or a keras.distribution.Distribution
+    transfer: dict[str, Any] | None = None  # what init_weights loaded
 
 
 @dataclass
@@ -105,7 +109,8 @@ class TrainResult:
 def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | None = None, batch_size: int | None = None,
           learning_rate: float | None = None, seed: int | None = None, output: str | os.PathLike[str] | None = None,
           resume: bool = False, deterministic: bool | None = None, resize: bool | None = None,
-          mixed_precision: bool | None = None, jit_compile: bool | None = None, verbose: int | str = "auto") -> TrainResult:
+          mixed_precision: bool | None = None, jit_compile: bool | None = None, verbose: int | str = "auto",
+          init_weights: str | os.PathLike[str] | None = None, distribution: str | None = None) -> TrainResult:
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
     Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
@@ -115,6 +120,9 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     default to on with a GPU; ``resize`` allows resizing images (and converting channels) to the
     blueprint's input; ``deterministic`` asks for deterministic kernels. ``resume`` continues the
     interrupted run in ``output`` from its last completed epoch, optimizer state included.
+    ``init_weights`` (a ``.keras`` model) starts from its weights, matched by layer name (see
+    :mod:`archbuilder.train.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
+    ``data_parallel``) trains data-parallel (see :mod:`archbuilder.train.distribution`).
 
     Raises:
         BlueprintError: the blueprint or an override is invalid.
@@ -127,7 +135,13 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     requested = {"data": data, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                  "resize": resize, "deterministic": deterministic, "mixed_precision": mixed_precision,
                  "jit_compile": jit_compile}
-    plan = _resume_plan(given, folder, epochs, requested) if resume else _new_plan(given, folder, epochs, requested)
+    extra = {"init_weights": None if init_weights is None else str(init_weights), "distribution": distribution}
+    # Created before anything touches TensorFlow (MultiWorkerMirroredStrategy must be).
+    wanted = distribution or (given.training.distribution if given.training else None)
+    strategy = create_distribution(wanted)
+    plan = (_resume_plan(given, folder, epochs, requested, extra) if resume
+            else _new_plan(given, folder, epochs, requested, extra))
+    plan.distribution = strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
     plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
@@ -143,11 +157,12 @@ def _locate(blueprint: Any) -> Any:
 
 # -- planning a new or resumed run ---------------------------------------------------------------
 
-def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any]) -> Run:
+def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
+              extra: dict[str, Any]) -> Run:
     loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
     recipe = effective_recipe(given.training, epochs=epochs, batch_size=requested["batch_size"],
                               learning_rate=requested["learning_rate"], seed=requested["seed"],
-                              data=loaded.name if loaded else requested["data"])
+                              data=loaded.name if loaded else requested["data"], **extra)
     if recipe.data is None:
         raise RunError("no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
                        "images:DIR, npz:FILE), data=... in Python, or set training.data in the blueprint.")
@@ -163,7 +178,8 @@ def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dic
     return Run(blueprint, recipe, settings, folder, dataset, 0, state)
 
 
-def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any]) -> Run:
+def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
+                 extra: dict[str, Any]) -> Run:
     state = _read_state(folder)
     if state is None:
         raise RunError(f"nothing to resume in {folder}: it has no {CHECKPOINT_STATE}. Run without --resume to start "
@@ -174,7 +190,7 @@ def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: 
                        "blueprint, or pass --output to start a new run elsewhere.")
     settings = Settings(**state["settings"])
     _check_unchanged(settings, blueprint.training, requested, folder)
-    recipe = effective_recipe(blueprint.training, epochs=epochs)
+    recipe = effective_recipe(blueprint.training, epochs=epochs, distribution=extra["distribution"])
     completed = int(state.get("completed_epochs", 0))
     if completed >= recipe.epochs:
         raise RunError(f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
@@ -288,6 +304,11 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
 
 
 def _run(plan: Run, started: float) -> TrainResult:
+    with distribution_scope(plan.distribution):
+        return _run_in_scope(plan, started)
+
+
+def _run_in_scope(plan: Run, started: float) -> TrainResult:
     settings, recipe, blueprint = plan.settings, plan.recipe, plan.blueprint
     accelerator.seed_everything(settings.seed, deterministic=settings.deterministic)
     outputs = head_outputs(blueprint)
@@ -300,15 +321,34 @@ def _run(plan: Run, started: float) -> TrainResult:
                            encoding=encoding, augmentation=augmentation, seed=settings.seed,
                            workers=1 if settings.deterministic else 2)
     model, optimizer = _model(plan, outputs)
-    compile_model(model, recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile, optimizer=optimizer)
     if plan.start_epoch:
         print(f"resuming {plan.folder} at epoch {plan.start_epoch + 1}/{recipe.epochs} "
-              f"(optimizer step {int(model.optimizer.iterations)})")
+              f"(optimizer step {int(keras.ops.convert_to_numpy(model.optimizer.iterations))})")
+    if plan.distribution is not None:
+        print(f"distribution {recipe.distribution}: {replicas(plan.distribution)} replicas, global batch "
+              f"{settings.batch_size}")
+    has_validation = dataset.validation is not None
     timer = EpochTimer()
-    callbacks = _callbacks(plan, outputs, has_validation=dataset.validation is not None) + [timer]
-    checkpoint = next(callback for callback in callbacks if isinstance(callback, RunCheckpoint))
-    model.fit(**inputs.fit_arguments, epochs=recipe.epochs, initial_epoch=plan.start_epoch, callbacks=callbacks,
-              verbose=plan.verbose)
+    checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {})
+    head_names = tuple(output.name for output in outputs)
+    first = True
+    for begin, end, phase_recipe, frozen in _phases(recipe):
+        if end <= plan.start_epoch:
+            continue
+        if recipe.phases or frozen:
+            names = freeze(model, frozen, head_names=head_names)
+            if recipe.phases:
+                print(f"epochs {begin + 1}-{end}: learning rate {phase_recipe.optimizer.learning_rate:g}, "
+                      f"{len(names)} layers frozen")
+        # A resumed run keeps its optimizer (and its state) within the phase it stopped in.
+        keep = optimizer if plan.start_epoch > begin else None
+        compile_model(model, phase_recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile,
+                      optimizer=keep)
+        callbacks = _callbacks(plan, phase_recipe, outputs, has_validation=has_validation, checkpoint=checkpoint,
+                               append=plan.start_epoch > 0 or not first) + [timer]
+        model.fit(**inputs.fit_arguments, epochs=end, initial_epoch=max(begin, plan.start_epoch), callbacks=callbacks,
+                  verbose=plan.verbose)
+        first = False
     test = _evaluate_test(model, dataset.test, outputs, encoding, settings.batch_size)
     metrics = _report(plan, model, inputs, (timer, checkpoint), test, time.perf_counter() - started)
     write_json(plan.folder / "metrics.json", metrics)
@@ -318,25 +358,43 @@ def _run(plan: Run, started: float) -> TrainResult:
     return TrainResult(model, plan.folder, read_history(plan.folder / "history.csv"), metrics)
 
 
+def _phases(recipe: TrainingRecipe) -> list[tuple[int, int, TrainingRecipe, list[str]]]:
+    """``(first epoch, end epoch, recipe, frozen patterns)`` of each phase; one phase without ``phases``."""
+    if not recipe.phases:
+        return [(0, recipe.epochs, recipe, list(recipe.freeze))]
+    phases, begin = [], 0
+    for phase in recipe.phases:
+        optimizer = recipe.optimizer
+        if phase.learning_rate is not None:
+            optimizer = optimizer.model_copy(update={"learning_rate": phase.learning_rate})
+        phase_recipe = recipe.model_copy(update={"optimizer": optimizer, "epochs": phase.epochs})
+        frozen = list(recipe.freeze if phase.freeze is None else phase.freeze)
+        phases.append((begin, begin + phase.epochs, phase_recipe, frozen))
+        begin += phase.epochs
+    return phases
+
+
 def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.optimizers.Optimizer | None]:
-    """A fresh model, or the last checkpoint's model and optimizer (with its state) when resuming."""
+    """A fresh model (with the init_weights), or the last checkpoint's model and optimizer when resuming."""
     if plan.start_epoch:
         model = keras.saving.load_model(plan.folder / LAST_MODEL)
         return model, model.optimizer
     model = build_model(plan.blueprint)
+    if plan.recipe.init_weights:
+        plan.transfer = load_weights_by_name(model, plan.recipe.init_weights).to_dict()
     if plan.settings.precision == accelerator.MIXED:
         accelerator.keep_outputs_float32(model, [output.name for output in outputs])
     return model, None
 
 
-def _callbacks(plan: Run, outputs: list[HeadOutput], *, has_validation: bool) -> list[keras.callbacks.Callback]:
-    monitor = "val_loss" if has_validation else "loss"
+def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, has_validation: bool,
+               checkpoint: RunCheckpoint, append: bool) -> list[keras.callbacks.Callback]:
     return [
         LearningRateLogger(),
-        *create_recipe_callbacks(plan.recipe, outputs, has_validation=has_validation),
-        keras.callbacks.CSVLogger(str(plan.folder / "history.csv"), append=plan.start_epoch > 0),
+        *create_recipe_callbacks(recipe, outputs, has_validation=has_validation),
+        keras.callbacks.CSVLogger(str(plan.folder / "history.csv"), append=append),
         EpochTensorBoard(str(plan.folder / "logs")),
-        RunCheckpoint(plan.folder, monitor, plan.state or {}),
+        checkpoint,
     ]
 
 
@@ -359,6 +417,7 @@ def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple
         "blueprint": plan.blueprint.name,
         "test": test,
         "best": state.get("best"),
+        **({"transfer": plan.transfer} if plan.transfer else {}),
         "epochs": {"completed": state.get("completed_epochs"), "planned": plan.recipe.epochs,
                    "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs)},
         "data": {"name": dataset.name, "image_shape": list(dataset.image_shape), "classes": dataset.classes,

@@ -1,0 +1,209 @@
+"""Transfer learning: weights taken by layer name from another model, and frozen blueprint parts.
+
+archbuilder names every Keras layer after its blueprint path (``stages[2].blocks[0].conv1`` is the
+layer ``stages_2_blocks_0_conv1``), so two models built from blueprints that share a body share
+layer names: :func:`load_weights_by_name` copies every layer whose name and weight shapes match,
+and reports the layers that are new (not in the source) and those that do not fit (a head with
+other ``classes``), with both shapes.
+
+:func:`freeze` sets ``trainable = False`` on the layers under blueprint path patterns: ``stem``,
+``stages[0:3]`` (a Python slice over the indices present), ``stages[*].blocks[0]``, ``head``
+(fnmatch wildcards ``*`` and ``?``). A frozen BatchNormalization layer runs in inference mode
+(Keras 3 uses its moving statistics when ``trainable`` is False), so fine-tuning on a new dataset
+does not disturb the statistics the body learned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from archbuilder.train.errors import RunError
+
+Shapes = list[tuple[int, ...]]
+
+
+@dataclass
+class TransferReport:
+    """What :func:`load_weights_by_name` did, layer by layer (layers without weights are left out)."""
+
+    source: str
+    loaded: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)  # no layer of that name (with weights) in the source
+    mismatched: list[tuple[str, Shapes, Shapes]] = field(default_factory=list)  # (name, model's, source's)
+    unused: list[str] = field(default_factory=list)  # source layers the model has no layer for
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "loaded": self.loaded, "new": self.new, "unused": self.unused,
+                "mismatched": [{"layer": name, "model": [list(s) for s in mine], "source": [list(s) for s in theirs]}
+                               for name, mine, theirs in self.mismatched]}
+
+    def format(self) -> str:
+        lines = [f"init_weights {self.source}: loaded {len(self.loaded)} layers, {len(self.new)} new, "
+                 f"{len(self.mismatched)} did not fit, {len(self.unused)} source layers unused"]
+        if self.new:
+            lines.append("  new (not in the source): " + ", ".join(self.new))
+        for name, mine, theirs in self.mismatched:
+            lines.append(f"  did not fit: {name}: model {_shapes(mine)} vs source {_shapes(theirs)}")
+        if self.unused:
+            lines.append("  unused source layers: " + ", ".join(self.unused))
+        return "\n".join(lines)
+
+
+def _shapes(shapes: Shapes) -> str:
+    return ", ".join(str(tuple(int(d) for d in shape)) for shape in shapes)
+
+
+# -- weights by name -----------------------------------------------------------------------------
+
+def _layer_stores(model: keras.Model) -> dict[str, list[Any]]:
+    """The weights of each layer that has any, by layer name."""
+    stores: dict[str, list[Any]] = {}
+    for layer in model.layers:
+        if layer.weights:
+            stores[layer.name] = [np.asarray(w) for w in layer.weights]
+    return stores
+
+
+def _read_source(path: Path) -> dict[str, list[np.ndarray]]:
+    if not path.exists():
+        raise RunError(f"init_weights: {path} does not exist.")
+    if path.suffix == ".keras":
+        try:
+            source = keras.saving.load_model(path, compile=False)
+        except Exception as error:  # noqa: BLE001 - any load failure is the user's file
+            raise RunError(f"init_weights: cannot load {path} as a Keras model ({type(error).__name__}: {error}).") from None
+        return _layer_stores(source)
+    if path.name.endswith(".weights.h5"):
+        blueprint_file = path.with_name("blueprint.yaml")
+        if not blueprint_file.exists():
+            raise RunError(f"init_weights: {path} holds weights only; archbuilder rebuilds its model from the "
+                           f"blueprint.yaml beside it, and {blueprint_file} does not exist. Put the source blueprint "
+                           "there, or pass the .keras model (a run folder's best.keras or last.keras).")
+        from archbuilder.analysis import analyze
+        from archbuilder.blueprint.io import load_blueprint
+        from archbuilder.compile import build_model
+
+        source = build_model(analyze(load_blueprint(blueprint_file)).blueprint)
+        try:
+            source.load_weights(path)
+        except Exception as error:  # noqa: BLE001
+            raise RunError(f"init_weights: {path} does not match the blueprint beside it ({blueprint_file}): "
+                           f"{type(error).__name__}: {error}") from None
+        return _layer_stores(source)
+    raise RunError(f"init_weights must name a .keras model or a .weights.h5 file. Received: {path}")
+
+
+def load_weights_by_name(model: keras.Model, path: str | Path, *, verbose: bool = True) -> TransferReport:
+    """Copy into ``model`` every layer's weights from the model saved at ``path`` whose layer has the same
+    name and the same weight shapes; the rest keep their initialization. Returns (and prints) the report.
+
+    Raises:
+        RunError: the file is missing or not a Keras model (or weights with their blueprint beside them).
+    """
+    path = Path(path)
+    source = _read_source(path)
+    report = TransferReport(str(path))
+    names = set()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        names.add(layer.name)
+        theirs = source.get(layer.name)
+        if theirs is None:
+            report.new.append(layer.name)
+            continue
+        mine = [tuple(w.shape) for w in layer.weights]
+        their_shapes = [tuple(w.shape) for w in theirs]
+        if mine != their_shapes:
+            report.mismatched.append((layer.name, mine, their_shapes))
+            continue
+        layer.set_weights(theirs)
+        report.loaded.append(layer.name)
+    report.unused = [name for name in source if name not in names]
+    if verbose:
+        print(report.format())
+    return report
+
+
+# -- freezing ------------------------------------------------------------------------------------
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]|(\.)")
+
+
+def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[slice]]:
+    """The layer-name regex of a blueprint path pattern, with a group for each slice."""
+    parts: list[str] = []
+    slices: list[slice] = []
+    position = 0
+    for match in _SEGMENT.finditer(pattern):
+        if match.start() != position:
+            raise RunError(f"freeze: cannot read the pattern '{pattern}' (at '{pattern[position:]}').")
+        position = match.end()
+        name, index, _dot = match.groups()
+        if name is not None:
+            parts.append(("_" if parts else "") + "".join(
+                ".*" if c == "*" else "[^_]" if c == "?" else re.escape(c) for c in name))
+        elif index is not None:
+            index = index.strip()
+            if index == "*":
+                parts.append(r"_\d+")
+            elif re.fullmatch(r"-?\d*:-?\d*(:-?\d*)?", index):
+                bounds = [int(b) if b else None for b in index.split(":")]
+                slices.append(slice(*bounds))
+                parts.append(r"_(\d+)")
+            elif re.fullmatch(r"\d+", index):
+                parts.append(f"_{int(index)}")
+            else:
+                raise RunError(f"freeze: '[{index}]' in '{pattern}' is not an index, a slice (0:3) or *.")
+    if position != len(pattern) or not parts:
+        raise RunError(f"freeze: cannot read the pattern '{pattern}'.")
+    return re.compile("".join(parts) + "(?:_.*)?"), slices
+
+
+def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
+    """Names of the model's layers under the blueprint path ``pattern`` (``head`` includes the classifier)."""
+    regex, slices = _pattern_regex(pattern)
+    candidates: list[tuple[str, tuple[int, ...]]] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        for name in (layer.name, f"head_{layer.name}") if layer.name in head_names else (layer.name,):
+            match = regex.fullmatch(name)
+            if match:
+                candidates.append((layer.name, tuple(int(g) for g in match.groups())))
+                break
+    if not slices:
+        return [name for name, _ in candidates]
+    # Each slice picks among the indices present (so stages[-2:] means the last two stages).
+    allowed = [set(sorted({groups[i] for _, groups in candidates})[s]) for i, s in enumerate(slices)]
+    return [name for name, groups in candidates if all(g in allowed[i] for i, g in enumerate(groups))]
+
+
+def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
+           head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
+    """Make every layer trainable, then freeze the layers under ``patterns``; returns the frozen names.
+
+    Call ``model.compile`` afterwards: Keras reads ``trainable`` when it compiles.
+
+    Raises:
+        RunError: a pattern matches no layer (the error names it).
+    """
+    frozen: list[str] = []
+    for pattern in patterns:
+        names = match_layers(model, pattern, head_names=head_names)
+        if not names:
+            raise RunError(f"freeze: the pattern '{pattern}' matches no layer of model '{model.name}'. Patterns are "
+                           "blueprint paths such as 'stem', 'stages[0:3]', 'stages[*].blocks[0]' or 'head'.")
+        frozen += [name for name in names if name not in frozen]
+    for layer in model.layers:
+        layer.trainable = layer.name not in frozen
+    return frozen
+
+
+__all__ = ["TransferReport", "freeze", "load_weights_by_name", "match_layers"]
