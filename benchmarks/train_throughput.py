@@ -35,6 +35,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import archbuilder  # noqa: E402
+from archbuilder.blueprint.training import ConstantSchedule, Optimizer  # noqa: E402
 from archbuilder.train import accelerator  # noqa: E402
 from archbuilder.train.callbacks import EpochTimer  # noqa: E402
 from archbuilder.train.data import Dataset, Split, split_validation  # noqa: E402
@@ -79,7 +80,12 @@ def epoch_time(epoch_seconds: list[float], statistic: str) -> float:
 def run_archbuilder(name: str, data: Dataset, args: argparse.Namespace, precision: str,
                     folder: str) -> tuple[float, float]:
     """Images per second end to end, and without the per-epoch checkpoint (the training loop alone)."""
-    result = archbuilder.train(name, data=data, epochs=args.epochs, batch_size=args.batch_size, output=folder,
+    blueprint = load_zoo_blueprint(name)
+    if blueprint.training is not None:  # the same work as the hand-written fit: Adam 1e-3, no augmentation
+        recipe = blueprint.training.model_copy(update={"augmentation": None, "schedule": ConstantSchedule(),
+                                                       "optimizer": Optimizer(type="adam", learning_rate=1e-3)})
+        blueprint = blueprint.model_copy(update={"training": recipe})
+    result = archbuilder.train(blueprint, data=data, epochs=args.epochs, batch_size=args.batch_size, output=folder,
                                mixed_precision=precision == accelerator.MIXED, verbose=0)
     timing, images = result.metrics["timing"], result.metrics["data"]["train"]
     loop = [epoch - saving for epoch, saving in zip(timing["epoch_seconds"], timing["checkpoint_seconds"])]
