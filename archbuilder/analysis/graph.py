@@ -267,7 +267,7 @@ class GraphBuilder:
             x = self.add(path, L.Conv(filters=head.classes, kernel_size=1, activation="linear", **options), [x])
             x = self.add(prefix + ("flatten",), L.Flatten(), [x])
         elif self.channels(x) != head.classes:
-            raise self.error(path, f"classifier: none needs features with `classes` ({head.classes}) channels; "
+            raise self.error(path, f"with no classifier layer (classifier: none) the head needs features with `classes` ({head.classes}) channels; "
                                    f"the head receives {self.channels(x)}. Make the last conv have {head.classes} filters")
         return self.add(path, L.Activation(type=head.activation), [x], name=head.name)
 

@@ -186,3 +186,17 @@ def test_python_api_construction_and_modification() -> None:
     wider = blueprint.model_copy(update={"stages": [s.model_copy(update={"repeat": 3}) for s in blueprint.stages]})
     assert archbuilder.analyze(wider).params > archbuilder.analyze(blueprint).params
     assert_matches_analysis(wider)
+
+
+def test_head_without_classifier_needs_class_channels() -> None:
+    blueprint = blueprint_with(stem=[{"type": "conv", "filters": 4, "kernel_size": 1}],
+                               head={"classes": 10, "classifier": "none"}, shape=[8, 8, 3])
+    with pytest.raises(BlueprintError) as error:
+        build_model(blueprint)
+    assert str(error.value) == (
+        "head.classifier: with no classifier layer (classifier: none) the head needs features with `classes` (10) "
+        "channels; the head receives 4. Make the last conv have 10 filters")
+    fitting = blueprint_with(stem=[{"type": "conv", "filters": 10, "kernel_size": 1}],
+                             head={"classes": 10, "classifier": "none"}, shape=[8, 8, 3])
+    model = assert_matches_analysis(fitting)
+    assert model.output_names == ["predictions"] and model.layers[-1].__class__.__name__ == "Activation"
