@@ -34,6 +34,7 @@ class LayerReport:
     macs: int
     receptive_field: tuple[int, int] | None
     jump: tuple[int, int] | None
+    inner_activations: int = 0  # tensors inside a nested network (keras_application)
 
     @property
     def params(self) -> int:
@@ -41,7 +42,7 @@ class LayerReport:
 
     @property
     def activation_elements(self) -> int:
-        return math.prod(self.output_shape)
+        return math.prod(self.output_shape) + self.inner_activations
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ def _report(node: Node) -> LayerReport:
         output_shape=effect.output.shape, trainable_params=effect.trainable,
         non_trainable_params=effect.non_trainable, macs=effect.macs,
         receptive_field=effect.output.receptive_field, jump=effect.output.jump,
+        inner_activations=effect.inner_activations,
     )
 
 

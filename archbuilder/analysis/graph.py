@@ -286,6 +286,10 @@ def build_graph(resolution: Resolution) -> Graph:
     blueprint: Blueprint = resolution.blueprint
     builder = GraphBuilder(blueprint.input.shape, blueprint.defaults, resolution, blueprint.strict_fit)
     x = INPUT_NAME
+    if blueprint.backbone is not None:
+        for step, layer in blueprint.backbone.layers():
+            path = ("backbone", step) if step else ("backbone",)
+            x = builder.add(path, layer, [x])
     for index, layer in enumerate(blueprint.stem):
         x = builder.item(("stem", index), layer, x)
     for s, stage in enumerate(blueprint.stages):

@@ -83,6 +83,10 @@ def layer_label(layer_type: str, spec: Any) -> str:
         return label + (f"/{_size(strides)}" if _size(strides) != _size(spec.pool_size) else "")
     if layer_type == "dense":
         return f"FC-{spec.units}"
+    if layer_type == "keras_application":
+        return spec.application.upper() + ("" if spec.is_trainable else " (frozen)")
+    if layer_type == "imagenet_preprocessing":
+        return f"PREPROCESS-{spec.mode.upper()}"
     return _LABELS.get(layer_type, layer_type.upper())
 
 

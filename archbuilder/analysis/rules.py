@@ -43,6 +43,8 @@ class Effect:
     trainable: int = 0
     non_trainable: int = 0
     macs: int = 0
+    #: Elements of the tensors a nested network (a keras_application) produces inside, besides its output.
+    inner_activations: int = 0
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,31 @@ def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> 
     height, width, channels = _spatial(spec, tensor)
     (top, bottom), (left, right) = padding_amounts(spec.padding)
     return Effect(Tensor((height + top + bottom, width + left + right, channels), tensor.receptive_field, tensor.jump))
+
+
+def _rgb(spec: Kind, tensor: Tensor, what: str) -> None:
+    _spatial(spec, tensor)
+    if tensor.shape[-1] != 3:
+        raise GeometryError(
+            f"{what} takes RGB images (3 channels). Received: {tensor.shape[-1]} channel(s). Give the blueprint "
+            "input 3 channels (archbuilder train --resize repeats a grayscale channel)"
+        )
+
+
+@rule("imagenet_preprocessing")
+def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    (tensor,) = inputs
+    _rgb(spec, tensor, f"imagenet_preprocessing (mode {spec.mode})")
+    return Effect(tensor)
+
+
+@rule("keras_application")
+def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    from archbuilder.analysis.applications import application_effect  # it lowers zoo blueprints with the graph
+
+    (tensor,) = inputs
+    _rgb(spec, tensor, spec.application)
+    return application_effect(spec, tensor)
 
 
 def _merged_field(inputs: list[Tensor]) -> tuple[Pair | None, Pair | None]:

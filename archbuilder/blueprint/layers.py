@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED, ApplicationName, PreprocessingMode
 from archbuilder.blueprint.fields import (
     ActivationName,
     Identifier,
@@ -230,6 +231,34 @@ class Normalization(Kind):
     variance: float | list[float] = Field(description="Per-channel variance (or one value).")
 
 
+class ImagenetPreprocessing(Kind):
+    """A keras.applications network's ``preprocess_input``, as a layer: RGB pixels in [0, 255] in."""
+
+    type: Literal["imagenet_preprocessing"] = "imagenet_preprocessing"
+    mode: PreprocessingMode = Field(description="caffe (RGB to BGR, minus the ImageNet mean), tf (to [-1, 1]), "
+                                    "torch (to [0, 1], minus the ImageNet mean, over its std).")
+
+
+class KerasApplication(Kind):
+    """A keras.applications network without its top (``include_top=False``), as one nested layer."""
+
+    type: Literal["keras_application"] = "keras_application"
+    application: ApplicationName = Field(description="The keras.applications network (ResNet50, MobileNetV2, ...).")
+    weights: str = Field(PRETRAINED, min_length=1, max_length=4096, description=(
+        "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
+        ".weights.h5 file saved from the same application with include_top=False."))
+    trainable: bool | None = Field(None, description="Train its weights (default: false with pretrained weights, "
+                                   "true with weights: none).")
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights != NO_WEIGHTS
+
+    @property
+    def is_trainable(self) -> bool:
+        return (not self.pretrained) if self.trainable is None else self.trainable
+
+
 class Merge(Kind):
     min_inputs: ClassVar[int] = 2
 
@@ -273,6 +302,8 @@ LAYER_CLASSES: tuple[type[Kind], ...] = (
     ZeroPadding,
     Rescaling,
     Normalization,
+    ImagenetPreprocessing,
+    KerasApplication,
     Add,
     Multiply,
     Concatenate,

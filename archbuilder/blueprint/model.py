@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from archbuilder.blueprint.applications import APPLICATIONS, PRETRAINED, ApplicationName
 from archbuilder.blueprint.fields import (
     ActivationName,
     Identifier,
@@ -17,7 +18,15 @@ from archbuilder.blueprint.fields import (
     check_strides_and_dilation,
 )
 from archbuilder.blueprint.kinds import AnyKind
-from archbuilder.blueprint.layers import AvgPool, MaxPool, Regularizer, UseBias
+from archbuilder.blueprint.layers import (
+    AvgPool,
+    ImagenetPreprocessing,
+    KerasApplication,
+    Kind,
+    MaxPool,
+    Regularizer,
+    UseBias,
+)
 from archbuilder.blueprint.training import TrainingRecipe
 
 MAX_REPEAT = 1000
@@ -130,6 +139,27 @@ class Stage(Spec):
         return self
 
 
+class Backbone(Spec):
+    """A keras.applications network as the body: its own preprocessing, then the network without its top."""
+
+    keras_application: ApplicationName = Field(description="The keras.applications network (ResNet50, MobileNetV2, "
+                                               "EfficientNetB0, ...).")
+    weights: str = Field(PRETRAINED, min_length=1, max_length=4096, description=(
+        "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
+        ".weights.h5 file saved from the same application with include_top=False."))
+    trainable: bool | None = Field(None, description="Train the backbone's weights (default: false with pretrained "
+                                   "weights, true with weights: none).")
+    preprocessing: bool = Field(True, description="Put the application's preprocess_input in the model (it then "
+                                "takes RGB pixels in [0, 255]); EfficientNet rescales its input itself.")
+
+    def layers(self) -> list[tuple[str, Kind]]:
+        """``(name, layer)`` of what the backbone lowers to: its preprocessing (if any), then the network."""
+        mode = APPLICATIONS[self.keras_application].preprocessing
+        network = KerasApplication(application=self.keras_application, weights=self.weights, trainable=self.trainable)
+        steps: list[tuple[str, Kind]] = [("preprocessing", ImagenetPreprocessing(mode=mode))] if mode and self.preprocessing else []
+        return steps + [("", network)]
+
+
 class Head(Spec):
     """Classifier: optional layers, pooling, FC layers, dropout, the final dense."""
 
@@ -172,6 +202,8 @@ class Blueprint(Spec):
     defaults: Defaults = Field(default_factory=Defaults, description="Settings applied wherever not overridden.")
     scaling: Scaling | None = Field(None, description="Width/depth/resolution multipliers (compound scaling).")
     strict_fit: bool = Field(False, description="Make an inexact 'valid' fit (dropped border pixels) an error.")
+    backbone: Backbone | None = Field(None, description="A keras.applications network as the body (transfer "
+                                      "learning); `stages` may follow it, `pattern` and `stem` may not.")
     pattern: Pattern | None = Field(None, description="The plain-stack form; excludes stem and stages.")
     stem: list[AnyKind] = Field(default_factory=list, max_length=MAX_REPEAT, description="Layers before the stages.")
     stages: list[Stage] = Field(default_factory=list, max_length=256, description="Stages of blocks.")
@@ -183,8 +215,11 @@ class Blueprint(Spec):
     def _one_body(self) -> Blueprint:
         if self.pattern is not None and (self.stem or self.stages):
             raise ValueError("give either `pattern` or `stem`/`stages`, not both")
-        if self.pattern is None and not self.stem and not self.stages:
-            raise ValueError("the blueprint has no body: add `pattern`, or `stem` and/or `stages`")
+        if self.backbone is not None and (self.pattern is not None or self.stem):
+            raise ValueError("a `backbone` is the start of the body: remove `pattern` and `stem` (blocks after the "
+                             "backbone go in `stages`)")
+        if self.pattern is None and not self.stem and not self.stages and self.backbone is None:
+            raise ValueError("the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`")
         if self.pattern is not None and self.pattern.fc and self.head is not None and self.head.fc:
             raise ValueError("FC layers are given twice: in pattern.fc and in head.fc; keep one")
         names = ([("head", self.head.name)] if self.head else []) + [

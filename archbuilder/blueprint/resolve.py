@@ -14,10 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from archbuilder.blueprint.applications import NO_WEIGHTS
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem
 from archbuilder.blueprint.fields import make_divisible, pair
 from archbuilder.blueprint.layers import Conv, Kind
-from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Blueprint, Defaults, Head, Pattern, Scaling, Stage
+from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Backbone, Blueprint, Defaults, Head, Pattern, Scaling, Stage
+from archbuilder.blueprint.training import TrainingRecipe
 
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
@@ -66,19 +68,37 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
     if resolver.scaling.resolution is not None:
         input_shape = (resolver.scaling.resolution, resolver.scaling.resolution, input_shape[2])
     pool_default = "flatten" if blueprint.pattern is not None else "global_avg"
+    backbone, training = _resolve_backbone(blueprint)
     resolved = Blueprint(
         name=blueprint.name,
         description=blueprint.description,
         input={"shape": input_shape},
         defaults=blueprint.defaults,
         strict_fit=blueprint.strict_fit,
+        backbone=backbone,
         stem=stem,
         stages=stages,
         head=resolver.resolve_head(head, pool_default) if head is not None else None,
         aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
-        training=blueprint.training,
+        training=training,
     )
     return Resolution(resolved, resolver.origins)
+
+
+#: What a keras.applications backbone (its preprocessing, or EfficientNet's own Rescaling) expects.
+BACKBONE_PIXEL_RANGE = (0.0, 255.0)
+
+
+def _resolve_backbone(blueprint: Blueprint) -> tuple[Backbone | None, TrainingRecipe | None]:
+    """The backbone with ``trainable`` decided, and the recipe feeding it [0, 255] pixels unless it says otherwise."""
+    backbone, training = blueprint.backbone, blueprint.training
+    if backbone is None:
+        return None, training
+    if backbone.trainable is None:
+        backbone = backbone.model_copy(update={"trainable": backbone.weights == NO_WEIGHTS})
+    if training is None or "pixel_range" not in training.model_fields_set:
+        training = (training or TrainingRecipe()).model_copy(update={"pixel_range": BACKBONE_PIXEL_RANGE})
+    return backbone, training
 
 
 class _Resolver:

@@ -7,16 +7,24 @@ them into these layers once, for the analyzer and the compiler alike.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import keras
 
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.layers import Kind
-from archbuilder.compile.custom_layers import LocalResponseNormalization, Normalization
+from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED
+from archbuilder.compile.custom_layers import ImagenetPreprocessing, LocalResponseNormalization, Normalization
 
-Builder = Callable[[Any, str], keras.layers.Layer]
+#: ``(spec, name) -> layer``; kinds in NEEDS_INPUT_SHAPE also get ``input_shape`` (no batch axis).
+Builder = Callable[..., keras.layers.Layer]
 BUILDERS: dict[str, Builder] = {}
+NEEDS_INPUT_SHAPE = frozenset({"keras_application"})
+
+
+class BuildError(Exception):
+    """A layer cannot be built for a reason the user can fix; the message says how (no Keras wrapping)."""
 
 
 def builder(*tags: str) -> Callable[[Builder], Builder]:
@@ -185,3 +193,50 @@ def build_multiply(spec: Kind, name: str) -> keras.layers.Layer:
 @builder("concatenate")
 def build_concatenate(spec: Kind, name: str) -> keras.layers.Layer:
     return keras.layers.Concatenate(axis=-1, name=name)
+
+
+@builder("imagenet_preprocessing")
+def build_imagenet_preprocessing(spec: L.ImagenetPreprocessing, name: str) -> keras.layers.Layer:
+    return ImagenetPreprocessing(spec.mode, name=name)
+
+
+@builder("keras_application")
+def build_keras_application(spec: L.KerasApplication, name: str, input_shape: tuple[int, ...]) -> keras.Model:
+    """``keras.applications.<application>(include_top=False)`` as one nested model named ``name``."""
+    weights = {PRETRAINED: PRETRAINED, NO_WEIGHTS: None}.get(spec.weights, spec.weights)
+    if weights not in (None, PRETRAINED) and not Path(weights).is_file():
+        raise BuildError(f"weights: {weights} is not a file. Give the path of a .weights.h5 file saved from "
+                         f"keras.applications.{spec.application}(include_top=False), 'imagenet' or 'none'")
+    constructor = getattr(keras.applications, spec.application)
+    try:
+        network = constructor(include_top=False, weights=weights, input_shape=tuple(input_shape), name=name)
+    except Exception as error:
+        raise BuildError(_weights_problem(spec, weights, error)) from error
+    network.trainable = spec.is_trainable
+    return network
+
+
+def call_arguments(spec: Kind) -> dict[str, Any]:
+    """Keyword arguments for calling the built layer: a pretrained network runs in inference mode.
+
+    Its BatchNormalization layers then keep the statistics they were trained with, even when the
+    network is unfrozen for fine-tuning (the convention of Keras's transfer learning guide).
+    """
+    if isinstance(spec, L.KerasApplication) and spec.pretrained:
+        return {"training": False}
+    return {}
+
+
+def _weights_problem(spec: L.KerasApplication, weights: str | None, error: Exception) -> str:
+    text = f"{type(error).__name__}: {error}"
+    if weights == PRETRAINED and "URL fetch failure" in str(error):
+        from keras.src.backend.config import keras_home
+
+        return (f"could not download the ImageNet weights of {spec.application} ({error}). Is this machine "
+                f"offline? Download that file where there is internet access and put it in "
+                f"{Path(keras_home()) / 'models'} (Keras looks there first), or set `weights:` to a local "
+                ".weights.h5 file, or to none")
+    if weights not in (None, PRETRAINED):
+        return (f"weights: {weights} does not hold the weights of {spec.application} without its top ({text}). "
+                f"Save them with keras.applications.{spec.application}(include_top=False, ...).save_weights(...)")
+    return f"keras.applications.{spec.application} failed ({text})"

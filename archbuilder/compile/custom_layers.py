@@ -58,3 +58,38 @@ class Normalization(keras.layers.Normalization):
         mean = ops.cast(ops.reshape(self.adapt_mean, self._broadcast_shape), self.compute_dtype)
         variance = ops.cast(ops.reshape(self.adapt_variance, self._broadcast_shape), self.compute_dtype)
         return ops.divide(ops.subtract(inputs, mean), ops.maximum(ops.sqrt(variance), keras.backend.epsilon()))
+
+
+@keras.saving.register_keras_serializable(package="archbuilder")
+class ImagenetPreprocessing(keras.layers.Layer):
+    """``keras.applications.imagenet_utils.preprocess_input`` as a layer (channels-last RGB in [0, 255]).
+
+    ``caffe``: RGB to BGR, then minus the ImageNet mean (VGG, ResNet); ``tf``: to [-1, 1]
+    (ResNetV2, MobileNet); ``torch``: to [0, 1], minus the mean, over the std (DenseNet).
+    """
+
+    CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+    TORCH_MEAN = (0.485, 0.456, 0.406)
+    TORCH_STD = (0.229, 0.224, 0.225)
+
+    def __init__(self, mode: str = "caffe", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in ("caffe", "tf", "torch"):
+            raise ValueError(f"mode must be 'caffe', 'tf' or 'torch'. Received: mode={mode!r}")
+        self.mode = mode
+
+    def call(self, inputs: Any) -> Any:
+        x = ops.cast(inputs, self.compute_dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor(self.TORCH_MEAN, dtype=self.compute_dtype)
+            std = ops.convert_to_tensor(self.TORCH_STD, dtype=self.compute_dtype)
+            return (x / 255.0 - mean) / std
+        return ops.flip(x, axis=-1) - ops.convert_to_tensor(self.CAFFE_MEAN_BGR, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}

@@ -15,7 +15,7 @@ from archbuilder.blueprint.errors import BlueprintError, Problem
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults
 from archbuilder.blueprint.resolve import fill_defaults
-from archbuilder.compile.builders import BUILDERS
+from archbuilder.compile.builders import BUILDERS, NEEDS_INPUT_SHAPE, BuildError, call_arguments
 
 
 def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> keras.Model:
@@ -48,27 +48,34 @@ def _locate(blueprint: Any) -> Any:
 def build_nodes(nodes: list[Node], tensors: dict[str, Any]) -> dict[str, Any]:
     """Create and call the Keras layer of each node; ``tensors`` maps node names to Keras tensors."""
     for node in nodes:
-        layer = build_layer(node)
         arguments = [tensors[name] for name in node.inputs]
+        layer = build_layer(node, tuple(arguments[0].shape[1:]))
         try:
             if isinstance(node.spec, L.Normalization):
                 _set_normalization(layer, node.spec, arguments[0].shape)
-            tensors[node.name] = layer(arguments if len(arguments) > 1 else arguments[0])
+            tensors[node.name] = layer(arguments if len(arguments) > 1 else arguments[0], **call_arguments(node.spec))
         except Exception as exc:  # a Keras error, pointed back at the blueprint
             raise _keras_error(node, exc) from exc
     return tensors
 
 
-def build_layer(node: Node) -> keras.layers.Layer:
-    """The Keras layer for one node (no call)."""
+def build_layer(node: Node, input_shape: tuple[int | None, ...] | None = None) -> keras.layers.Layer:
+    """The Keras layer for one node (no call); ``input_shape`` (no batch axis) is needed by nested networks."""
     assert node.spec is not None
+    extra: dict[str, Any] = {}
+    if node.spec.type in NEEDS_INPUT_SHAPE:
+        if input_shape is None:
+            raise ValueError(f"building '{node.spec.type}' needs its input_shape")
+        extra["input_shape"] = input_shape
     try:
-        return BUILDERS[node.spec.type](node.spec, node.name)
+        return BUILDERS[node.spec.type](node.spec, node.name, **extra)
     except Exception as exc:
         raise _keras_error(node, exc) from exc
 
 
 def _keras_error(node: Node, exc: Exception) -> BlueprintError:
+    if isinstance(exc, BuildError):
+        return BlueprintError([Problem(str(exc), node.path)])
     return BlueprintError([Problem(f"Keras rejected this layer ({type(exc).__name__}: {exc})", node.path)])
 
 

@@ -866,7 +866,7 @@ BODY_CASES = [
     case(
         "description: only a name\n",
         "<blueprint>",
-        "the blueprint has no body: add `pattern`, or `stem` and/or `stages`",
+        "the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`",
         1,
         1,
         id="no-body",
@@ -874,7 +874,7 @@ BODY_CASES = [
     case(
         "stem: []\nstages: []\n",
         "<blueprint>",
-        "the blueprint has no body: add `pattern`, or `stem` and/or `stages`",
+        "the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`",
         1,
         1,
         id="empty-body",

@@ -1,0 +1,79 @@
+"""keras.applications networks (``backbone:``), analyzed through the zoo blueprints that reproduce them.
+
+``keras.applications.ResNet50(include_top=False)`` is the zoo's ``resnet50`` without its classifier:
+the stem, the stages and the head's layers before pooling (EfficientNet's ``top_conv``, DenseNet's
+final batch norm). Lowering that body gives the shapes, parameters, MACs and receptive field Keras
+will build, without importing Keras; tests/analysis/test_applications.py checks them against Keras.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from archbuilder.analysis.graph import build_graph
+from archbuilder.analysis.rules import Effect, GeometryError, Tensor
+from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.applications import APPLICATIONS
+from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.blueprint.model import InputSpec, Stage
+from archbuilder.blueprint.resolve import Resolution, resolve
+
+
+def application_effect(spec: L.KerasApplication, tensor: Tensor) -> Effect:
+    """What ``spec`` does to ``tensor`` (an RGB feature map), as one layer."""
+    height, width, _ = tensor.shape
+    minimum = APPLICATIONS[spec.application].min_size
+    if min(height, width) < minimum:
+        raise GeometryError(f"{spec.application} needs an input of at least {minimum}x{minimum} (Keras's limit). "
+                            f"Received: {height}x{width}. Enlarge the blueprint input (archbuilder train --resize "
+                            "resizes the images to it)")
+    inner = _body_effect(spec.application, (height, width, 3))
+    total = inner.trainable + inner.non_trainable
+    trainable = inner.trainable if spec.is_trainable else 0
+    rf, jump = _compose(tensor, inner.output)
+    return Effect(Tensor(inner.output.shape, rf, jump), trainable=trainable, non_trainable=total - trainable,
+                  macs=inner.macs, inner_activations=inner.inner_activations)
+
+
+@lru_cache(maxsize=64)
+def _body_effect(application: str, shape: tuple[int, int, int]) -> Effect:
+    """The zoo twin's body on a ``shape`` input, summed into one effect (receptive field from a 1x1 pixel)."""
+    twin = resolve(_twin(application))
+    tail = list(twin.head.layers) if twin.head is not None else []
+    body = twin.model_copy(update={
+        "input": InputSpec(shape=shape), "head": None, "aux_heads": [], "training": None,
+        "stages": list(twin.stages) + ([Stage(blocks=tail)] if tail else []),
+    })
+    try:
+        graph = build_graph(Resolution(body))
+    except BlueprintError as error:
+        raise GeometryError(f"{application} cannot take a {shape[0]}x{shape[1]} input: "
+                            f"{error.problems[0].message}") from None
+    nodes = graph.nodes[1:]
+    last = nodes[-1].effect.output
+    return Effect(
+        last,
+        trainable=sum(node.effect.trainable for node in nodes),
+        non_trainable=sum(node.effect.non_trainable for node in nodes),
+        macs=sum(node.effect.macs for node in nodes),
+        inner_activations=sum(math.prod(node.output.shape) + node.effect.inner_activations for node in nodes[:-1]),
+    )
+
+
+def _twin(application: str):  # noqa: ANN202 - a Blueprint
+    from archbuilder.zoo import load_zoo_blueprint  # the zoo is data over the blueprint package
+
+    return load_zoo_blueprint(APPLICATIONS[application].zoo_twin)
+
+
+def _compose(outer: Tensor, inner: Tensor) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """Receptive field of a nested network's output, given the field and jump of its input."""
+    if None in (outer.receptive_field, outer.jump, inner.receptive_field, inner.jump):
+        return None, None
+    rf = tuple(o + (i - 1) * j for o, i, j in zip(outer.receptive_field, inner.receptive_field, outer.jump))  # type: ignore[arg-type]
+    jump = tuple(o * i for o, i in zip(outer.jump, inner.jump))  # type: ignore[arg-type]
+    return rf, jump  # type: ignore[return-value]
+
+
+__all__ = ["application_effect"]

@@ -1,0 +1,50 @@
+"""The keras.applications networks a blueprint can use as its body (``backbone:``), written once.
+
+Each one is a network the zoo reproduces exactly (same layers, same weight order, same parameter
+counts as ``keras.applications.<Name>``; tests/zoo/test_keras_applications.py checks it), so the
+analyzer can account for a backbone (shapes, parameters, MACs, receptive field) from the zoo
+twin without importing Keras. ``preprocessing`` is the mode of the application's own
+``preprocess_input`` (``keras.applications.imagenet_utils``): ``caffe`` (RGB to BGR, minus the
+ImageNet mean), ``tf`` (to [-1, 1]), ``torch`` (to [0, 1], minus mean, over std), or ``None`` when
+the network rescales its input itself (EfficientNet). Every one expects RGB pixels in [0, 255].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+PreprocessingMode = Literal["caffe", "tf", "torch"]
+PREPROCESSING_MODES: tuple[str, ...] = get_args(PreprocessingMode)
+
+
+@dataclass(frozen=True)
+class Application:
+    zoo_twin: str  # the zoo blueprint with the same layers; the backbone is its body (no classifier)
+    preprocessing: PreprocessingMode | None
+    min_size: int = 32  # keras.applications' smallest accepted input side (include_top=False)
+
+
+APPLICATIONS: dict[str, Application] = {
+    "VGG16": Application("vgg16", "caffe"),
+    "VGG19": Application("vgg19", "caffe"),
+    "ResNet50": Application("resnet50", "caffe"),
+    "ResNet101": Application("resnet101", "caffe"),
+    "ResNet152": Application("resnet152", "caffe"),
+    "ResNet50V2": Application("resnet50v2", "tf"),
+    "MobileNet": Application("mobilenet", "tf"),
+    "MobileNetV2": Application("mobilenet_v2", "tf"),
+    "DenseNet121": Application("densenet121", "torch"),
+    **{f"EfficientNetB{i}": Application(f"efficientnet_b{i}", None) for i in range(8)},
+}
+
+ApplicationName = Literal[
+    "VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "MobileNet", "MobileNetV2",
+    "DenseNet121", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
+    "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
+]
+assert set(get_args(ApplicationName)) == set(APPLICATIONS), "ApplicationName must list APPLICATIONS"
+
+#: ``weights`` values that are not files.
+PRETRAINED = "imagenet"
+NO_WEIGHTS = "none"
