@@ -28,17 +28,19 @@ def application_effect(spec: L.KerasApplication, tensor: Tensor) -> Effect:
         raise GeometryError(f"{spec.application} needs an input of at least {minimum}x{minimum} (Keras's limit). "
                             f"Received: {height}x{width}. Enlarge the blueprint input (archbuilder train --resize "
                             "resizes the images to it)")
-    inner = _body_effect(spec.application, (height, width, 3))
+    inner, batch_norm_trainable = _body_effect(spec.application, (height, width, 3))
     total = inner.trainable + inner.non_trainable
-    trainable = inner.trainable if spec.is_trainable else 0
+    # A pretrained network keeps its BatchNormalization layers frozen, even when it is trained.
+    trainable = (inner.trainable - (batch_norm_trainable if spec.pretrained else 0)) if spec.is_trainable else 0
     rf, jump = _compose(tensor, inner.output)
     return Effect(Tensor(inner.output.shape, rf, jump), trainable=trainable, non_trainable=total - trainable,
                   macs=inner.macs, inner_activations=inner.inner_activations)
 
 
 @lru_cache(maxsize=64)
-def _body_effect(application: str, shape: tuple[int, int, int]) -> Effect:
-    """The zoo twin's body on a ``shape`` input, summed into one effect (receptive field from a 1x1 pixel)."""
+def _body_effect(application: str, shape: tuple[int, int, int]) -> tuple[Effect, int]:
+    """The zoo twin's body on a ``shape`` input, summed into one effect (receptive field from a 1x1
+    pixel), and the trainable parameters of its BatchNormalization layers."""
     twin = resolve(_twin(application))
     tail = list(twin.head.layers) if twin.head is not None else []
     body = twin.model_copy(update={
@@ -52,13 +54,14 @@ def _body_effect(application: str, shape: tuple[int, int, int]) -> Effect:
                             f"{error.problems[0].message}") from None
     nodes = graph.nodes[1:]
     last = nodes[-1].effect.output
+    batch_norm = sum(node.effect.trainable for node in nodes if node.type == "batch_norm")
     return Effect(
         last,
         trainable=sum(node.effect.trainable for node in nodes),
         non_trainable=sum(node.effect.non_trainable for node in nodes),
         macs=sum(node.effect.macs for node in nodes),
         inner_activations=sum(math.prod(node.output.shape) + node.effect.inner_activations for node in nodes[:-1]),
-    )
+    ), batch_norm
 
 
 def _twin(application: str):  # noqa: ANN202 - a Blueprint

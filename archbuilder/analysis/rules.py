@@ -305,7 +305,7 @@ def _rgb(spec: Kind, tensor: Tensor, what: str) -> None:
 @rule("imagenet_preprocessing")
 def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
     (tensor,) = inputs
-    _rgb(spec, tensor, f"imagenet_preprocessing (mode {spec.mode})")
+    _rgb(spec, tensor, f"the ImageNet preprocessing ({spec.mode} mode)")
     return Effect(tensor)
 
 

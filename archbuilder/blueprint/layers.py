@@ -248,7 +248,7 @@ class KerasApplication(Kind):
         "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
         ".weights.h5 file saved from the same application with include_top=False."))
     trainable: bool | None = Field(None, description="Train its weights (default: false with pretrained weights, "
-                                   "true with weights: none).")
+                                   "true with weights: none). Pretrained, its BatchNormalization layers stay frozen (inference mode).")
 
     @property
     def pretrained(self) -> bool:

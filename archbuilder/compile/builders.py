@@ -213,18 +213,22 @@ def build_keras_application(spec: L.KerasApplication, name: str, input_shape: tu
     except Exception as error:
         raise BuildError(_weights_problem(spec, weights, error)) from error
     network.trainable = spec.is_trainable
+    if spec.pretrained:
+        keep_batch_norm_frozen(network)
     return network
 
 
-def call_arguments(spec: Kind) -> dict[str, Any]:
-    """Keyword arguments for calling the built layer: a pretrained network runs in inference mode.
+def keep_batch_norm_frozen(network: keras.Model) -> None:
+    """Freeze a pretrained network's BatchNormalization layers (so they run in inference mode).
 
-    Its BatchNormalization layers then keep the statistics they were trained with, even when the
-    network is unfrozen for fine-tuning (the convention of Keras's transfer learning guide).
+    Fine-tuning then keeps the statistics the network was trained with, the advice of Keras's
+    transfer learning guide. In Keras 3 calling the network with ``training=False`` does not do it:
+    ``fit`` calls the outer model with ``training=True``, which reaches the nested network anyway
+    (keras-team/keras#20285); a non-trainable BatchNormalization layer always uses its moving statistics.
     """
-    if isinstance(spec, L.KerasApplication) and spec.pretrained:
-        return {"training": False}
-    return {}
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
 
 
 def _weights_problem(spec: L.KerasApplication, weights: str | None, error: Exception) -> str:

@@ -15,7 +15,7 @@ from archbuilder.blueprint.errors import BlueprintError, Problem
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults
 from archbuilder.blueprint.resolve import fill_defaults
-from archbuilder.compile.builders import BUILDERS, NEEDS_INPUT_SHAPE, BuildError, call_arguments
+from archbuilder.compile.builders import BUILDERS, NEEDS_INPUT_SHAPE, BuildError
 
 
 def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> keras.Model:
@@ -53,7 +53,7 @@ def build_nodes(nodes: list[Node], tensors: dict[str, Any]) -> dict[str, Any]:
         try:
             if isinstance(node.spec, L.Normalization):
                 _set_normalization(layer, node.spec, arguments[0].shape)
-            tensors[node.name] = layer(arguments if len(arguments) > 1 else arguments[0], **call_arguments(node.spec))
+            tensors[node.name] = layer(arguments if len(arguments) > 1 else arguments[0])
         except Exception as exc:  # a Keras error, pointed back at the blueprint
             raise _keras_error(node, exc) from exc
     return tensors

@@ -23,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from archbuilder.compile.builders import keep_batch_norm_frozen
 from archbuilder.train.errors import RunError
 
 Shapes = list[tuple[int, ...]]
@@ -166,17 +167,33 @@ def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[slice]]:
     return re.compile("".join(parts) + "(?:_.*)?"), slices
 
 
-def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
-    """Names of the model's layers under the blueprint path ``pattern`` (``head`` includes the classifier)."""
-    regex, slices = _pattern_regex(pattern)
-    candidates: list[tuple[str, tuple[int, ...]]] = []
+def _named_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
+    """Every layer with the name a pattern sees: a nested network's layers (a ``backbone``) as
+    ``<network>_<layer>``, after the network itself."""
+    named: list[tuple[str, keras.layers.Layer]] = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        for name in (layer.name, f"head_{layer.name}") if layer.name in head_names else (layer.name,):
+        named.append((layer.name, layer))
+        if isinstance(layer, keras.Model):
+            named += [(f"{layer.name}_{inner.name}", inner) for inner in layer.layers
+                      if not isinstance(inner, keras.layers.InputLayer)]
+    return named
+
+
+def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
+    """Names of the model's layers under the blueprint path ``pattern`` (``head`` includes the classifier).
+
+    The layers of a nested network are reached through it: ``backbone.conv5*`` names the layers
+    of the ``backbone`` whose names start with ``conv5`` (returned as ``backbone_conv5_...``).
+    """
+    regex, slices = _pattern_regex(pattern)
+    candidates: list[tuple[str, tuple[int, ...]]] = []
+    for qualified, layer in _named_layers(model):
+        for name in (qualified, f"head_{qualified}") if qualified in head_names else (qualified,):
             match = regex.fullmatch(name)
             if match:
-                candidates.append((layer.name, tuple(int(g) for g in match.groups())))
+                candidates.append((qualified, tuple(int(g) for g in match.groups())))
                 break
     if not slices:
         return [name for name, _ in candidates]
@@ -186,8 +203,12 @@ def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...
 
 
 def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
-           head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
+           head_names: tuple[str, ...] = ("predictions",), pretrained: tuple[str, ...] = ()) -> list[str]:
     """Make every layer trainable, then freeze the layers under ``patterns``; returns the frozen names.
+
+    ``pretrained`` names nested networks (a blueprint's ``backbone``) whose BatchNormalization
+    layers stay frozen even when the network is trained (see
+    :func:`archbuilder.compile.builders.keep_batch_norm_frozen`).
 
     Call ``model.compile`` afterwards: Keras reads ``trainable`` when it compiles.
 
@@ -202,7 +223,12 @@ def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
                            "blueprint paths such as 'stem', 'stages[0:3]', 'stages[*].blocks[0]' or 'head'.")
         frozen += [name for name in names if name not in frozen]
     for layer in model.layers:
-        layer.trainable = layer.name not in frozen
+        layer.trainable = layer.name not in frozen  # a nested network passes this on to its layers
+        if isinstance(layer, keras.Model) and layer.trainable:
+            for inner in layer.layers:
+                inner.trainable = f"{layer.name}_{inner.name}" not in frozen
+            if layer.name in pretrained:
+                keep_batch_norm_frozen(layer)
     return frozen
 
 
