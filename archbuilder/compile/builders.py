@@ -13,8 +13,8 @@ from typing import Any
 import keras
 
 from archbuilder.blueprint import layers as L
-from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED
+from archbuilder.blueprint.layers import Kind
 from archbuilder.compile.custom_layers import ImagenetPreprocessing, LocalResponseNormalization, Normalization
 
 #: ``(spec, name) -> layer``; kinds in NEEDS_INPUT_SHAPE also get ``input_shape`` (no batch axis).
