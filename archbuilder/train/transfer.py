@@ -167,18 +167,18 @@ def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[slice]]:
     return re.compile("".join(parts) + "(?:_.*)?"), slices
 
 
-def _named_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
-    """Every layer with the name a pattern sees: a nested network's layers (a ``backbone``) as
+def _layer_names(model: keras.Model) -> list[str]:
+    """The name of every layer as a pattern sees it: a nested network's layers (a ``backbone``) as
     ``<network>_<layer>``, after the network itself."""
-    named: list[tuple[str, keras.layers.Layer]] = []
+    names: list[str] = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        named.append((layer.name, layer))
+        names.append(layer.name)
         if isinstance(layer, keras.Model):
-            named += [(f"{layer.name}_{inner.name}", inner) for inner in layer.layers
+            names += [f"{layer.name}_{inner.name}" for inner in layer.layers
                       if not isinstance(inner, keras.layers.InputLayer)]
-    return named
+    return names
 
 
 def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...] = ("predictions",)) -> list[str]:
@@ -189,7 +189,7 @@ def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...
     """
     regex, slices = _pattern_regex(pattern)
     candidates: list[tuple[str, tuple[int, ...]]] = []
-    for qualified, layer in _named_layers(model):
+    for qualified in _layer_names(model):
         for name in (qualified, f"head_{qualified}") if qualified in head_names else (qualified,):
             match = regex.fullmatch(name)
             if match:
