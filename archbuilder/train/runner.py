@@ -46,7 +46,15 @@ from archbuilder.train.callbacks import (
     write_json,
 )
 from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
-from archbuilder.train.distribution import create_distribution, distribution_scope, replicas
+from archbuilder.train.distribution import (
+    check_batch_size,
+    create_distribution,
+    distribution_scope,
+    evaluate,
+    evaluation_batch_size,
+    replicas,
+    trim_to_replicas,
+)
 from archbuilder.train.errors import RunError
 from archbuilder.train.pipeline import TrainingInputs, create_inputs, make_targets
 from archbuilder.train.recipe import (
@@ -142,6 +150,7 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     plan = (_resume_plan(given, folder, epochs, requested, extra) if resume
             else _new_plan(given, folder, epochs, requested, extra))
     plan.distribution = strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
+    check_batch_size(plan.distribution, plan.settings.batch_size, plan.recipe.distribution)
     plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
@@ -278,9 +287,10 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
     try:
         return _run(plan, started)
     except Exception as error:
-        if not accelerator.is_out_of_memory(error) or plan.settings.batch_size < 2:
+        count = replicas(plan.distribution)  # the smaller batch must still split evenly across the replicas
+        if not accelerator.is_out_of_memory(error) or plan.settings.batch_size < 2 * count:
             raise
-        smaller = plan.settings.batch_size // 2
+        smaller = plan.settings.batch_size // 2 // count * count
         print(f"out of memory at batch size {plan.settings.batch_size} ({type(error).__name__}); retrying once with "
               f"batch size {smaller}", file=sys.stderr)
     keras.backend.clear_session()
@@ -305,10 +315,19 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
 
 def _run(plan: Run, started: float) -> TrainResult:
     with distribution_scope(plan.distribution):
-        return _run_in_scope(plan, started)
+        model, inputs, timing = _fit(plan)
+    # Outside the scope: a test set that does not split evenly across the replicas is evaluated on one device.
+    test = _evaluate_test(model, plan)
+    metrics = _report(plan, model, inputs, timing, test, time.perf_counter() - started)
+    write_json(plan.folder / "metrics.json", metrics)
+    state = {**(_read_state(plan.folder) or {}), "finished": True}
+    write_json(plan.folder / CHECKPOINT_STATE, state)
+    _print_summary(metrics, plan.folder)
+    return TrainResult(model, plan.folder, read_history(plan.folder / "history.csv"), metrics)
 
 
-def _run_in_scope(plan: Run, started: float) -> TrainResult:
+def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunCheckpoint]]:
+    """Build (or load), compile and fit the model, phase by phase; inside the distribution's scope."""
     settings, recipe, blueprint = plan.settings, plan.recipe, plan.blueprint
     accelerator.seed_everything(settings.seed, deterministic=settings.deterministic)
     outputs = head_outputs(blueprint)
@@ -317,7 +336,8 @@ def _run_in_scope(plan: Run, started: float) -> TrainResult:
         augmentation = create_augmentation(recipe.augmentation, blueprint.input.shape,
                                            pixel_range=recipe.pixel_range, seed=settings.seed)
     dataset = plan.dataset
-    inputs = create_inputs(dataset.train, dataset.validation, batch_size=settings.batch_size, outputs=outputs,
+    train, validation = _even_splits(plan)
+    inputs = create_inputs(train, validation, batch_size=settings.batch_size, outputs=outputs,
                            encoding=encoding, augmentation=augmentation, seed=settings.seed,
                            workers=1 if settings.deterministic else 2)
     model, optimizer = _model(plan, outputs)
@@ -349,13 +369,21 @@ def _run_in_scope(plan: Run, started: float) -> TrainResult:
         model.fit(**inputs.fit_arguments, epochs=end, initial_epoch=max(begin, plan.start_epoch), callbacks=callbacks,
                   verbose=plan.verbose)
         first = False
-    test = _evaluate_test(model, dataset.test, outputs, encoding, settings.batch_size)
-    metrics = _report(plan, model, inputs, (timer, checkpoint), test, time.perf_counter() - started)
-    write_json(plan.folder / "metrics.json", metrics)
-    state = {**(_read_state(plan.folder) or {}), "finished": True}
-    write_json(plan.folder / CHECKPOINT_STATE, state)
-    _print_summary(metrics, plan.folder)
-    return TrainResult(model, plan.folder, read_history(plan.folder / "history.csv"), metrics)
+    return model, inputs, (timer, checkpoint)
+
+
+def _even_splits(plan: Run) -> tuple[Split, Split | None]:
+    """The training and validation splits, each trimmed to a multiple of the replicas (every batch splits evenly)."""
+    dataset, count = plan.dataset, replicas(plan.distribution)
+    train = trim_to_replicas(dataset.train, count, "training")
+    validation = trim_to_replicas(dataset.validation, count, "validation")
+    left_out = [f"{len(whole) - len(kept)} of {len(whole)} {what} images"
+                for whole, kept, what in ((dataset.train, train, "training"), (dataset.validation, validation, "validation"))
+                if whole is not None and kept is not None and len(kept) < len(whole)]
+    if left_out:
+        print(f"distribution {plan.recipe.distribution}: left out {' and '.join(left_out)}, so that every batch "
+              f"splits evenly across the {count} replicas")
+    return train, validation  # type: ignore[return-value]
 
 
 def _phases(recipe: TrainingRecipe) -> list[tuple[int, int, TrainingRecipe, list[str]]]:
@@ -398,14 +426,18 @@ def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, 
     ]
 
 
-def _evaluate_test(model: keras.Model, test: Split | None, outputs: list[HeadOutput], encoding: str,
-                   batch_size: int) -> dict[str, float] | None:
-    """The test set, evaluated once, at the end."""
+def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
+    """The test set, evaluated once, at the end, over every image (across the replicas when it splits evenly)."""
+    test = plan.dataset.test
     if test is None:
         return None
-    results = model.evaluate(test.x, make_targets(test.y, outputs, encoding), batch_size=batch_size, verbose=0,
-                             return_dict=True)
-    return {name: float(value) for name, value in results.items()}
+    outputs = head_outputs(plan.blueprint)
+    count, batch_size = replicas(plan.distribution), plan.settings.batch_size
+    if plan.distribution is not None and evaluation_batch_size(len(test), batch_size, count) is None:
+        print(f"distribution {plan.recipe.distribution}: the {len(test)} test images do not split evenly across the "
+              f"{count} replicas; evaluating them on one device")
+    return evaluate(model, test.x, make_targets(test.y, outputs, label_encoding(plan.recipe, outputs)),
+                    batch_size=batch_size, distribution=plan.distribution)
 
 
 def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple[EpochTimer, RunCheckpoint],
