@@ -79,3 +79,42 @@ def test_transfer_learning_example(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     listing = next(block for block in blocks("text") if block.startswith("init_weights"))
     for line in listing.splitlines():
         assert line in printed
+
+
+def _flowers() -> str:
+    return next(block for block in blocks("yaml") if block.startswith("# flowers.yaml"))
+
+
+def test_backbone_summary_is_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flowers.yaml").write_text(_flowers())
+    assert main(["summary", "flowers.yaml"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    listing = next(block for block in blocks("text") if "archbuilder summary flowers.yaml" in block).splitlines()[1:]
+    assert printed[: len(listing)] == listing
+
+
+def test_backbone_example_trains_its_phases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flowers recipe, on the procedural shapes at 32x32 with weights from a local file (no download)."""
+    import keras
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3))
+    for layer in source.layers:  # "pretrain" the BN statistics, so that the features do not vanish
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0
+    source(np.random.default_rng(0).uniform(-1, 1, (64, 32, 32, 3)).astype("float32"), training=True)
+    source.save_weights(tmp_path / "mobilenet_v2.weights.h5")
+    text = (_flowers().replace("[160, 160, 3]", "[32, 32, 3]").replace("weights: imagenet", "weights: mobilenet_v2.weights.h5")
+            .replace("classes: 5", "classes: 4").replace("{epochs: 5}", "{epochs: 1}").replace("{epochs: 5,", "{epochs: 1,"))
+    result = archbuilder.train(text, data="shapes:64", batch_size=16, output=tmp_path / "run", verbose=0)
+    network = result.model.get_layer("backbone")
+    # Phase 2 trained blocks 10-16 and left blocks 1-9, the stem and every BatchNorm as loaded.
+    for layer, loaded in zip(network.layers, source.layers):
+        changed = any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(layer.weights, loaded.weights))
+        expected = layer.name.startswith(tuple(f"block_{i}_" for i in range(10, 17))) or layer.name == "Conv_1"
+        expected = expected and bool(layer.weights) and not isinstance(layer, keras.layers.BatchNormalization)
+        assert changed == expected, layer.name
+    assert archbuilder.load_blueprint(tmp_path / "run" / "blueprint.yaml").training.pixel_range == (0.0, 255.0)

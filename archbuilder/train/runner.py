@@ -66,7 +66,7 @@ from archbuilder.train.recipe import (
     head_outputs,
     label_encoding,
 )
-from archbuilder.train.transfer import freeze, load_weights_by_name
+from archbuilder.train.transfer import freeze, load_weights_by_name, nested_networks
 
 RUN_FILES = (LAST_MODEL, BEST_MODEL, "history.csv", "metrics.json", CHECKPOINT_STATE, "blueprint.yaml", "classes.json")
 
@@ -351,12 +351,13 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
     timer = EpochTimer()
     checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {})
     head_names = tuple(output.name for output in outputs)
+    frozen_networks, pretrained = nested_networks(blueprint)
     first = True
-    for begin, end, phase_recipe, frozen in _phases(recipe):
+    for begin, end, phase_recipe, frozen in _phases(recipe, frozen_networks):
         if end <= plan.start_epoch:
             continue
         if recipe.phases or frozen:
-            names = freeze(model, frozen, head_names=head_names)
+            names = freeze(model, frozen, head_names=head_names, pretrained=pretrained)
             if recipe.phases:
                 print(f"epochs {begin + 1}-{end}: learning rate {phase_recipe.optimizer.learning_rate:g}, "
                       f"{len(names)} layers frozen")
@@ -386,17 +387,22 @@ def _even_splits(plan: Run) -> tuple[Split, Split | None]:
     return train, validation  # type: ignore[return-value]
 
 
-def _phases(recipe: TrainingRecipe) -> list[tuple[int, int, TrainingRecipe, list[str]]]:
-    """``(first epoch, end epoch, recipe, frozen patterns)`` of each phase; one phase without ``phases``."""
+def _phases(recipe: TrainingRecipe, frozen_networks: list[str]) -> list[tuple[int, int, TrainingRecipe, list[str]]]:
+    """``(first epoch, end epoch, recipe, frozen patterns)`` of each phase; one phase without ``phases``.
+
+    The recipe's ``freeze`` (the default of every phase) adds the blueprint's frozen networks (a
+    backbone with ``trainable: false``); a phase that lists its own ``freeze`` says it all.
+    """
+    default = list(recipe.freeze) + [name for name in frozen_networks if name not in recipe.freeze]
     if not recipe.phases:
-        return [(0, recipe.epochs, recipe, list(recipe.freeze))]
+        return [(0, recipe.epochs, recipe, default)]
     phases, begin = [], 0
     for phase in recipe.phases:
         optimizer = recipe.optimizer
         if phase.learning_rate is not None:
             optimizer = optimizer.model_copy(update={"learning_rate": phase.learning_rate})
         phase_recipe = recipe.model_copy(update={"optimizer": optimizer, "epochs": phase.epochs})
-        frozen = list(recipe.freeze if phase.freeze is None else phase.freeze)
+        frozen = list(default if phase.freeze is None else phase.freeze)
         phases.append((begin, begin + phase.epochs, phase_recipe, frozen))
         begin += phase.epochs
     return phases

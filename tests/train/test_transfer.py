@@ -140,3 +140,40 @@ def test_unknown_freeze_pattern_stops_the_run(tmp_path) -> None:
     blueprint = BODY + "training: {freeze: ['stages[9]'], epochs: 1}\n"
     with pytest.raises(RunError, match="'stages\\[9\\]' matches no layer"):
         archbuilder.train(blueprint, data="shapes:40", output=tmp_path / "run", verbose=0)
+
+
+BACKBONE = """\
+name: on_mobilenet
+input: {shape: [32, 32, 3]}
+backbone: {keras_application: MobileNet, weights: none}
+stages:
+  - {block: {type: conv, filters: 8, kernel_size: 1}}
+head: {classes: 3}
+"""
+
+
+def test_freeze_patterns_reach_into_a_backbone() -> None:
+    model = model_of(BACKBONE)
+    assert match_layers(model, "backbone.conv_pw_13*") == ["backbone_conv_pw_13", "backbone_conv_pw_13_bn",
+                                                           "backbone_conv_pw_13_relu"]
+    everything = match_layers(model, "backbone")
+    inner = [layer for layer in model.get_layer("backbone").layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert everything == ["backbone_preprocessing", "backbone"] + [f"backbone_{layer.name}" for layer in inner]
+    frozen = freeze(model, ["backbone.conv1*", "backbone.conv_dw_?*", "backbone.conv_pw_?*"])
+    network = model.get_layer("backbone")
+    assert network.trainable and "backbone_conv_pw_9" in frozen and "backbone_conv_pw_10" not in frozen
+    assert not network.get_layer("conv_pw_9").trainable and network.get_layer("conv_pw_10").trainable
+    assert network.get_layer("conv_pw_10_bn").trainable  # weights: none, its BatchNorm trains
+    freeze(model, [], pretrained=("backbone",))  # as a pretrained backbone: BatchNorm stays frozen
+    assert network.get_layer("conv_pw_10").trainable and not network.get_layer("conv_pw_10_bn").trainable
+    freeze(model, ["backbone"])
+    assert not network.trainable and not any(layer.trainable for layer in network.layers)
+    assert model.get_layer("stages_0_blocks_0").trainable
+
+
+def test_a_frozen_backbone_stays_frozen_under_other_freeze_patterns(tmp_path) -> None:
+    text = BACKBONE.replace("weights: none}", "weights: none, trainable: false}") + (
+        "training: {epochs: 1, batch_size: 16, freeze: ['stages[0]']}\n")
+    result = archbuilder.train(text, data="shapes:48", output=tmp_path / "run", verbose=0)
+    assert not result.model.get_layer("backbone").trainable
+    assert not result.model.get_layer("stages_0_blocks_0").trainable and result.model.get_layer("predictions").trainable
