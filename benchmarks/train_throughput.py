@@ -10,8 +10,9 @@ the model (about 20 ms for LeNet-5, 0.5-1 s for ResNet-50 with Adam's state); th
 is printed too, since the synthetic epochs here are far shorter than real ones. Throughput is training images / epoch wall time (validation
 and callbacks included), taking each run's fastest epoch after the first (compiling) one, since on
 a shared machine the slower epochs measure the neighbours; --statistic median takes the median
-epoch instead. Ratios are given for the median round and for the best round of each side (the
-least disturbed by other load). Target on CPU: archbuilder / hand-written >= 0.97x.
+epoch instead. Each round runs both sides, in alternating order; the ratio reported is the median
+of the per-round ratios with its quartiles (on a shared 2-core machine single epochs vary by +-10%),
+and the ratio of each side's best round. Target on CPU: archbuilder / hand-written >= 0.97x.
 
 On a GPU it also compares mixed precision with float32 and reports model-FLOPs utilization from
 the analyzer's MACs (a training step is counted as 3 forward passes: 6 FLOPs per MAC).
@@ -108,20 +109,35 @@ def run_by_hand(name: str, data: Dataset, args: argparse.Namespace, precision: s
 
 def compare(name: str, data: Dataset, args: argparse.Namespace,
             precision: str) -> tuple[list[float], list[float], list[float]]:
+    """--rounds rounds of one archbuilder run and one hand-written run, in alternating order (the
+    first run of a round does not always belong to the same side)."""
     jit = accelerator.choose_jit_compile(None)
     ours: list[float] = []
     loops: list[float] = []
     theirs: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
         for round_index in range(args.rounds):
-            keras.backend.clear_session()
-            end_to_end, loop = run_archbuilder(name, data, args, precision, os.path.join(scratch, f"run{round_index}"))
-            ours.append(end_to_end)
-            loops.append(loop)
-            theirs.append(run_by_hand(name, data, args, precision, jit))
+            def ours_run() -> None:
+                keras.backend.clear_session()
+                end_to_end, loop = run_archbuilder(name, data, args, precision, os.path.join(scratch, f"run{round_index}"))
+                ours.append(end_to_end)
+                loops.append(loop)
+
+            def theirs_run() -> None:
+                theirs.append(run_by_hand(name, data, args, precision, jit))
+
+            for run in (ours_run, theirs_run) if round_index % 2 == 0 else (theirs_run, ours_run):
+                run()
             print(f"  round {round_index + 1}: archbuilder {ours[-1]:,.0f} img/s ({loops[-1]:,.0f} without its "
-                  f"checkpoint), hand-written {theirs[-1]:,.0f} img/s")
+                  f"checkpoint), hand-written {theirs[-1]:,.0f} img/s, ratio {ours[-1] / theirs[-1]:.3f}x")
     return ours, loops, theirs
+
+
+def ratio_summary(ours: list[float], theirs: list[float]) -> str:
+    """The median of the per-round ratios, with their quartiles (the spread the machine's noise gives)."""
+    ratios = sorted(a / b for a, b in zip(ours, theirs))
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return f"{statistics.median(ratios):.3f}x (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
 
 
 def model_flops_utilization(images_per_second: float, macs: int, precision: str, peak_tflops: float | None) -> str:
@@ -143,7 +159,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=5, help="epochs per run (the first is not timed)")
     parser.add_argument("--statistic", choices=["min", "median"], default="min", help="per-run epoch time")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating archbuilder / hand-written runs")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds of one archbuilder and one hand-written run")
     parser.add_argument("--precision", choices=["auto", "float32", "mixed", "both"], default="both" if gpu else "auto")
     parser.add_argument("--peak-tflops", type=float, help="the device's dense peak, for MFU")
     args = parser.parse_args()
@@ -164,10 +180,10 @@ def main() -> None:
     for precision in choices:
         print(f"precision {precision}:")
         ours, loops, theirs = compare(args.model, data, args, precision)
-        for label, pick in (("median round", statistics.median), ("best round", max)):
-            print(f"  {label}: archbuilder train {pick(ours):,.0f} images/s, hand-written model.fit "
-                  f"{pick(theirs):,.0f} images/s, ratio {pick(ours) / pick(theirs):.3f}x (target >= 0.97x); "
-                  f"without the per-epoch checkpoint {pick(loops) / pick(theirs):.3f}x")
+        print(f"  archbuilder train {statistics.median(ours):,.0f} images/s, hand-written model.fit "
+              f"{statistics.median(theirs):,.0f} images/s (medians over rounds)")
+        print(f"  ratio per round, median: {ratio_summary(ours, theirs)} (target >= 0.97x); without the per-epoch "
+              f"checkpoint {ratio_summary(loops, theirs)}; best rounds {max(ours) / max(theirs):.3f}x")
         if gpu:
             print(f"  {model_flops_utilization(statistics.median(ours), analysis.macs, precision, args.peak_tflops)}")
 
