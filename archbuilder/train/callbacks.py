@@ -41,6 +41,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.folder, self.monitor, self.state = folder, monitor, dict(state)
         self.seconds: list[float] = []  # the time each epoch's checkpoint took
+        #: Callbacks whose patience counters the checkpoint records (see RestorePatience); place them before it.
+        self.watched: list[keras.callbacks.Callback] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
@@ -51,9 +53,49 @@ class RunCheckpoint(keras.callbacks.Callback):
         if value is not None and (best.get("value") is None or float(value) < best["value"]):
             write_atomic(self.folder / BEST_MODEL, lambda target: shutil.copyfile(self.folder / LAST_MODEL, target))
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
-        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+                          patience=patience_state(self.watched))
         write_json(self.folder / CHECKPOINT_STATE, self.state)
         self.seconds.append(time.perf_counter() - started)
+
+
+#: What Keras's patience-keeping callbacks count, by class: a resumed run gives it back to them.
+PATIENCE_ATTRIBUTES = {
+    "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
+    "EarlyStopping": ("wait", "best", "best_epoch"),
+}
+
+
+def patience_state(callbacks: list[keras.callbacks.Callback]) -> dict[str, dict[str, Any]]:
+    """The counters of the plateau and early-stopping callbacks, as JSON-ready numbers."""
+    state: dict[str, dict[str, Any]] = {}
+    for callback in callbacks:
+        attributes = PATIENCE_ATTRIBUTES.get(type(callback).__name__, ())
+        if attributes:
+            state[type(callback).__name__] = {
+                name: None if getattr(callback, name, None) is None else float(getattr(callback, name))
+                for name in attributes}
+    return state
+
+
+class RestorePatience(keras.callbacks.Callback):
+    """Gives resumed plateau/early-stopping callbacks the counters they had when the run stopped.
+
+    Place it after them: Keras resets their counters in ``on_train_begin``, and this one runs next.
+    (EarlyStopping's best weights are not kept across the interruption: with
+    ``restore_best_weights`` it restores the best epoch since the resume.)
+    """
+
+    def __init__(self, callbacks: list[keras.callbacks.Callback], saved: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.callbacks, self.saved = callbacks, saved
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        for callback in self.callbacks:
+            for name, value in self.saved.get(type(callback).__name__, {}).items():
+                if value is not None and name in ("wait", "cooldown_counter", "best_epoch"):
+                    value = int(value)
+                setattr(callback, name, value)
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
@@ -113,5 +155,5 @@ class EpochTimer(keras.callbacks.Callback):
         return times[len(times) // 2] if times else None
 
 
-__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "LearningRateLogger", "RunCheckpoint",
-           "current_learning_rate", "write_atomic", "write_json"]
+__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "LearningRateLogger",
+           "RestorePatience", "RunCheckpoint", "current_learning_rate", "patience_state", "write_atomic", "write_json"]

@@ -42,6 +42,7 @@ from archbuilder.train.callbacks import (
     EpochTensorBoard,
     EpochTimer,
     LearningRateLogger,
+    RestorePatience,
     RunCheckpoint,
     write_json,
 )
@@ -366,7 +367,7 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         compile_model(model, phase_recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile,
                       optimizer=keep)
         callbacks = _callbacks(plan, phase_recipe, outputs, has_validation=has_validation, checkpoint=checkpoint,
-                               append=plan.start_epoch > 0 or not first) + [timer]
+                               append=plan.start_epoch > 0 or not first, resumed=plan.start_epoch > begin) + [timer]
         model.fit(**inputs.fit_arguments, epochs=end, initial_epoch=max(begin, plan.start_epoch), callbacks=callbacks,
                   verbose=plan.verbose)
         first = False
@@ -422,10 +423,16 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
 
 
 def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, has_validation: bool,
-               checkpoint: RunCheckpoint, append: bool) -> list[keras.callbacks.Callback]:
+               checkpoint: RunCheckpoint, append: bool, resumed: bool) -> list[keras.callbacks.Callback]:
+    """The run's callbacks; ``resumed``: the phase continues from a checkpoint, whose patience counters
+    the plateau and early-stopping callbacks get back."""
+    patience = create_recipe_callbacks(recipe, outputs, has_validation=has_validation)
+    checkpoint.watched = patience
+    saved = (plan.state or {}).get("patience") if resumed else None
     return [
         LearningRateLogger(),
-        *create_recipe_callbacks(recipe, outputs, has_validation=has_validation),
+        *patience,
+        *([RestorePatience(patience, saved)] if patience and saved else []),
         keras.callbacks.CSVLogger(str(plan.folder / "history.csv"), append=append),
         EpochTensorBoard(str(plan.folder / "logs")),
         checkpoint,

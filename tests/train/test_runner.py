@@ -245,3 +245,20 @@ def test_readme_main_job_lenet5_on_resized_digits(tmp_path) -> None:
                              "epochs": 30, "augmentation": {"translation": 0.08}}
     result = archbuilder.train(blueprint, data="digits", resize=True, output=tmp_path / "run", verbose=0)
     assert result.test["accuracy"] >= 0.96  # 0.978 to 0.989 over seeds 0-2
+
+
+def test_resume_keeps_the_patience_of_early_stopping_and_plateau(tmp_path) -> None:
+    """A learning rate of 1e-12 leaves the float32 weights as they are, so val_loss never improves after
+    epoch 1: early stopping (patience 3) must stop after epoch 4, counting the 2 epochs before the resume."""
+    blueprint = with_training(TINY, "{optimizer: {type: adam, learning_rate: 1.0e-12}, batch_size: 16, "
+                              "early_stopping: {monitor: val_loss, patience: 3}, "
+                              "schedule: {type: plateau, monitor: val_loss, patience: 10}}")
+    folder = tmp_path / "run"
+    archbuilder.train(blueprint, data="shapes:64", epochs=2, output=folder, verbose=0)
+    saved = json.loads((folder / "checkpoint.json").read_text())["patience"]
+    assert saved["EarlyStopping"]["wait"] == 1 and saved["ReduceLROnPlateau"]["wait"] == 1
+    archbuilder.train(blueprint, output=folder, resume=True, epochs=8, verbose=0)
+    assert history_epochs(folder) == [0, 1, 2, 3]  # without the restored counters: after epoch 6
+    final = json.loads((folder / "checkpoint.json").read_text())["patience"]
+    assert final["EarlyStopping"]["wait"] == 3 and final["ReduceLROnPlateau"]["wait"] == 3
+    assert final["EarlyStopping"]["best"] == saved["EarlyStopping"]["best"]
