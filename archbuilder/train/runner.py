@@ -458,6 +458,10 @@ def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple
     dataset, state = plan.dataset, _read_state(plan.folder) or {}
     timer, checkpoint = timing
     steady = timer.steady_seconds()
+    count = replicas(plan.distribution)
+    trained = len(dataset.train) - len(dataset.train) % count  # _even_splits' trimming
+    used = {} if count == 1 else {"used_under_distribution": {
+        split: len(values) - len(values) % count for split, values in dataset.splits().items() if split != "test"}}
     return {
         "blueprint": plan.blueprint.name,
         "test": test,
@@ -466,13 +470,13 @@ def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple
         "epochs": {"completed": state.get("completed_epochs"), "planned": plan.recipe.epochs,
                    "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs)},
         "data": {"name": dataset.name, "image_shape": list(dataset.image_shape), "classes": dataset.classes,
-                 **{split: len(values) for split, values in dataset.splits().items()}},
+                 **{split: len(values) for split, values in dataset.splits().items()}, **used},
         "settings": {**asdict(plan.settings), "jit_compile_used": bool(model.jit_compile),
                      "backend": keras.backend.backend(), "device": accelerator.describe_device(),
                      "input_pipeline": inputs.kind, "recipe": plan.recipe.model_dump(mode="json")},
         "timing": {"total_seconds": round(seconds, 3), "epoch_seconds": [round(t, 4) for t in timer.epoch_seconds],
                    "checkpoint_seconds": [round(t, 4) for t in checkpoint.seconds],
-                   "train_images_per_second": round(len(dataset.train) / steady, 1) if steady else None},
+                   "train_images_per_second": round(trained / steady, 1) if steady else None},
     }
 
 

@@ -51,7 +51,7 @@ try:
     odd_batch = None
 except RunError as error:
     odd_batch = str(error)
-print(json.dumps({"replicas": distribution.replicas(used), "test": run.test, "test_reference": reference(9),
+print(json.dumps({"replicas": distribution.replicas(used), "test": run.test, "data": run.metrics["data"], "test_reference": reference(9),
                   "history": run.history, "evaluations": evaluations, "odd_batch": odd_batch,
                   "archbuilder_evaluate": evaluate_saved(run.output_dir / "best.keras"),
                   "archbuilder_evaluate_reference": reference(len(full.test))}))
