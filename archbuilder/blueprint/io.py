@@ -30,8 +30,9 @@ MAX_EXTENDS_DEPTH = 8
 class Sources:
     """Positions for a blueprint assembled from one or more files (``extends``)."""
 
-    def __init__(self, maps: list[SourceMap]) -> None:
+    def __init__(self, maps: list[SourceMap], documents: list[Any] | None = None) -> None:
         self.maps = maps  # the most derived file first
+        self.documents = documents if documents is not None else [None] * len(maps)  # each file's own data
 
     def attach(self, problem: Problem, *, key: bool = False) -> Problem:
         """Fill file, line and column from the file that defines the problem's (origin) location."""
@@ -39,10 +40,37 @@ class Sources:
             return problem
         location = problem.origin if problem.origin is not None else problem.location
         probe = replace(problem, location=location)
-        # The file that defines the longest prefix of the location wrote it (the child first on ties).
-        chosen = max(self.maps, key=lambda source: _defined_prefix(source, location, key))
-        located = chosen.attach(probe, key=key)
+        located = self.owner(location, key).attach(probe, key=key)
         return replace(problem, file=located.file, line=located.line, column=located.column)
+
+    def owner(self, location: Location, key: bool = False) -> SourceMap:
+        """The file whose text the merged value at ``location`` comes from.
+
+        Walking down the path, the most derived file that has a value at each step wins outright when
+        that value is a list or a scalar (``extends`` replaces those whole); mappings merge, so below
+        them the file that defines the longest prefix of the location wrote it (the child on ties).
+        """
+        for cut in range(1, len(location) + 1):
+            for source, document in zip(self.maps, self.documents):
+                found, value = _lookup(document, location[:cut])
+                if found:
+                    if not isinstance(value, dict):
+                        return source
+                    break
+        return max(self.maps, key=lambda source: _defined_prefix(source, location, key))
+
+
+def _lookup(document: Any, location: Location) -> tuple[bool, Any]:
+    """``(True, value)`` at ``location`` in plain parsed data, ``(False, None)`` when it has none there."""
+    value = document
+    for part in location:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return False, None
+    return True, value
 
 
 def _defined_prefix(source: SourceMap, location: Location, key: bool) -> int:
@@ -88,7 +116,7 @@ def _looks_like_yaml(text: str) -> bool:
 
 def _extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tuple[Any, Sources]:
     if not isinstance(data, dict) or "extends" not in data:
-        return data, Sources(maps)
+        return data, Sources(maps, [data])
     reference = data["extends"]
     if not isinstance(reference, str):
         raise BlueprintError([maps[0].attach(Problem(f"`extends` takes a file path. Received: {reference!r}", ("extends",)))])
@@ -105,7 +133,7 @@ def _extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tup
     base_data, base_map = read_yaml_file(base_path)
     merged_base, base_sources = _extend(base_data, [base_map], base_path.parent, depth + 1)
     child = {key: value for key, value in data.items() if key != "extends"}
-    return deep_merge(merged_base, child), Sources(maps + base_sources.maps)
+    return deep_merge(merged_base, child), Sources(maps + base_sources.maps, [child] + base_sources.documents)
 
 
 def deep_merge(base: Any, override: Any) -> Any:

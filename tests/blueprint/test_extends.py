@@ -323,11 +323,6 @@ def test_missing_key_in_the_base_points_into_the_base(tmp_path: Path) -> None:
     assert problems(child) == [("stages[1].block.filters", "missing required key 'filters'", "base.yaml", 9, 13)]
 
 
-@pytest.mark.xfail(
-    reason="BUG: positions are looked up per file by path, not by where the merged value came from: when the "
-    "child replaces a list, a problem at a path the base also had points at the base's stale value",
-    strict=True,
-)
 def test_replaced_list_points_into_the_child(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", BASE)
     child = write(
