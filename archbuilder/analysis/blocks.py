@@ -67,10 +67,18 @@ def _shortcut(g: GraphBuilder, path: Location, block: Any, x: str, source: str, 
     return x
 
 
+def drop_path(g: GraphBuilder, path: Location, block: Any, branch: str) -> str:
+    """Stochastic depth on a residual branch, right before its add (``<path>_drop``)."""
+    if not block.drop_path:
+        return branch
+    return g.add(path + ("drop",), L.StochasticDepth(rate=block.drop_path), [branch])
+
+
 def _residual_output(g: GraphBuilder, path: Location, block: Any, shortcut: str, branch: str, activation: str) -> str:
     if block.se_ratio is not None:
         reduced = max(1, int(g.channels(branch) * block.se_ratio))
         branch = squeeze_excite(g, path + ("se",), branch, reduced, activation)
+    branch = drop_path(g, path, block, branch)
     out = merge(g, path + ("add",), L.Add, [shortcut, branch])
     return out if block.preact else g.activation(path, activation, out)
 
@@ -127,6 +135,7 @@ def lower_inverted_residual(g: GraphBuilder, path: Location, block: B.InvertedRe
         h = squeeze_excite(g, path + ("se",), h, max(1, int(in_channels * block.se_ratio)), activation)
     h = g.conv(path + ("project",), h, block.filters, 1, activation="linear", batch_norm=batch_norm)
     if max(pair(block.strides)) == 1 and in_channels == block.filters:
+        h = drop_path(g, path, block, h)
         h = merge(g, path + ("add",), L.Add, [h, x])
     return h
 

@@ -24,6 +24,7 @@ _LABELS = {
     "input": "INPUT", "batch_norm": "BN", "layer_norm": "LN", "lrn": "LRN", "flatten": "FLATTEN",
     "zero_padding": "PAD", "global_avg_pool": "GAP", "global_max_pool": "GMP", "add": "ADD",
     "multiply": "MUL", "concatenate": "CONCAT", "dropout": "DROPOUT", "spatial_dropout": "SDROPOUT",
+    "stochastic_depth": "DROPPATH",
     "rescaling": "RESCALE", "normalization": "NORM", "leaky_relu": "LRELU",
 }
 

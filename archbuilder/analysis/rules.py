@@ -253,6 +253,13 @@ def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     return Effect(tensor)
 
 
+@rule("stochastic_depth")
+def stochastic_depth_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    (tensor,) = inputs
+    _spatial(spec, tensor)
+    return Effect(tensor)
+
+
 @rule("spatial_dropout")
 def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs

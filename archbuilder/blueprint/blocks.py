@@ -66,6 +66,8 @@ class Residual(StridedBlock):
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio.")
     dropout: Rate = Field(0.0, description="Dropout between the two convs (Wide ResNet).")
+    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
+                                   "the residual branch (default: from defaults.stochastic_depth).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 
@@ -82,6 +84,8 @@ class Bottleneck(StridedBlock):
     shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection.")
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.")
+    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
+                                   "the residual branch (default: from defaults.stochastic_depth).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
     @property
@@ -122,6 +126,8 @@ class InvertedResidual(StridedBlock):
     kernel_size: IntPair = Field(3, description="Depthwise kernel.")
     padding: Padding = Field("same", description="Padding of the depthwise conv.")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite; reduced width = max(1, int(input channels * se_ratio)) (EfficientNet).")
+    drop_path: Rate | None = Field(None, description="Stochastic depth on the residual branch, when the block has one "
+                                   "(stride 1, same width) (default: from defaults.stochastic_depth).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 

@@ -187,6 +187,14 @@ class Dropout(Kind):
     rate: Rate | None = Field(None, description="Fraction dropped in training (default: defaults.dropout).")
 
 
+class StochasticDepth(Kind):
+    """Drops a whole example's input (a residual branch) with probability ``rate`` in training, scaling
+    the kept ones by 1 / (1 - rate): Keras EfficientNet's drop-connect, Huang et al.'s stochastic depth."""
+
+    type: Literal["stochastic_depth"] = "stochastic_depth"
+    rate: Rate = Field(description="Probability of dropping the branch for an example.")
+
+
 class SpatialDropout(Kind):
     type: Literal["spatial_dropout"] = "spatial_dropout"
     rate: Rate | None = Field(None, description="Fraction of whole channels dropped (default: defaults.dropout).")
@@ -297,6 +305,7 @@ LAYER_CLASSES: tuple[type[Kind], ...] = (
     LayerNorm,
     Dropout,
     SpatialDropout,
+    StochasticDepth,
     LocalResponseNorm,
     Flatten,
     ZeroPadding,

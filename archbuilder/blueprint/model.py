@@ -49,6 +49,9 @@ class Defaults(Spec):
     kernel_initializer: str = Field("glorot_uniform", description="Keras initializer name for conv and dense kernels.")
     kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on every kernel (weight decay as l2).")
     dropout: Rate = Field(0.0, description="Rate for dropout layers without one, and after each head fc layer.")
+    stochastic_depth: Rate = Field(0.0, description="Largest stochastic-depth rate: the i-th of the n residual blocks "
+                                   "(residual, bottleneck, inverted_residual) gets drop_path = rate x i / n, from 0 "
+                                   "(Keras EfficientNet's drop_connect_rate, timm's drop_path_rate).")
 
 
 class Scaling(Spec):

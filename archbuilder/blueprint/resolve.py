@@ -63,6 +63,7 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
         stages, head = resolver.expand_pattern(blueprint.pattern, head)
     else:
         stages = [resolver.expand_stage(index, stage) for index, stage in enumerate(blueprint.stages)]
+    stages = _with_stochastic_depth(stages, blueprint.defaults.stochastic_depth)
     resolver.count(len(stem))
     input_shape = blueprint.input.shape
     if resolver.scaling.resolution is not None:
@@ -83,6 +84,23 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
         training=training,
     )
     return Resolution(resolved, resolver.origins)
+
+
+def _with_stochastic_depth(stages: list[Stage], largest: float) -> list[Stage]:
+    """Fill each residual block's unset ``drop_path``: the i-th of n gets ``largest * i / n`` (from 0)."""
+    total = sum("drop_path" in type(block).model_fields for stage in stages for block in stage.blocks or [])
+    index = 0
+    filled: list[Stage] = []
+    for stage in stages:
+        blocks = []
+        for block in stage.blocks or []:
+            if "drop_path" in type(block).model_fields:
+                if block.drop_path is None:
+                    block = block.model_copy(update={"drop_path": largest * index / total})
+                index += 1
+            blocks.append(block)
+        filled.append(stage.model_copy(update={"blocks": blocks}))
+    return filled
 
 
 #: What a keras.applications backbone (its preprocessing, or EfficientNet's own Rescaling) expects.

@@ -148,6 +148,12 @@ def build_dropout(spec: L.Dropout, name: str) -> keras.layers.Layer:
     return keras.layers.Dropout(spec.rate or 0.0, name=name)
 
 
+@builder("stochastic_depth")
+def build_stochastic_depth(spec: L.StochasticDepth, name: str) -> keras.layers.Layer:
+    # One draw per example, broadcast over height, width and channels (as keras.applications EfficientNet).
+    return keras.layers.Dropout(spec.rate, noise_shape=(None, 1, 1, 1), name=name)
+
+
 @builder("spatial_dropout")
 def build_spatial_dropout(spec: L.SpatialDropout, name: str) -> keras.layers.Layer:
     return keras.layers.SpatialDropout2D(spec.rate or 0.0, name=name)

@@ -65,6 +65,8 @@ BLOCK_CASES = [
     ("residual_preact_subsample", {"type": "residual", "filters": 6, "strides": 2, "preact": True,
                                    "shortcut": "identity"}),
     ("bottleneck", {"type": "bottleneck", "filters": 4}),
+    ("residual_bottleneck_drop_path", {"type": "bottleneck", "filters": 4, "strides": 2, "drop_path": 0.3}),
+    ("inverted_residual_drop_path", {"type": "inverted_residual", "filters": 6, "se_ratio": 0.25, "drop_path": 0.2}),
     ("bottleneck_v15_groups_width", {"type": "bottleneck", "filters": 8, "strides": 2, "stride_on": "3x3",
                                      "groups": 4, "width_factor": 2.0, "se_ratio": 0.0625}),
     ("bottleneck_preact_padding", {"type": "bottleneck", "filters": 4, "strides": 2, "stride_on": "3x3",
@@ -200,3 +202,24 @@ def test_head_without_classifier_needs_class_channels() -> None:
                              head={"classes": 10, "classifier": "none"}, shape=[8, 8, 3])
     model = assert_matches_analysis(fitting)
     assert model.output_names == ["predictions"] and model.layers[-1].__class__.__name__ == "Activation"
+
+
+def test_stochastic_depth_rises_over_the_residual_blocks_and_drops_whole_examples() -> None:
+    blueprint = blueprint_with(stem=[{"type": "conv", "filters": 8, "kernel_size": 3, "padding": "same"}],
+                               stages=[{"block": {"type": "residual", "filters": 8}, "repeat": 2},
+                                       {"block": {"type": "depthwise", "filters": 8}},
+                                       {"block": {"type": "inverted_residual", "filters": 8, "drop_path": 0.5}},
+                                       {"block": {"type": "bottleneck", "filters": 2}, "repeat": 2}],
+                               defaults={"stochastic_depth": 0.4})
+    resolved = archbuilder.analyze(blueprint).blueprint
+    per_block = [getattr(b, "drop_path", "-") for stage in resolved.stages for b in stage.blocks]
+    assert per_block == [0.0, 0.08, "-", 0.5, 0.4 * 3 / 5, 0.4 * 4 / 5]  # i/n of 5 residual blocks; explicit wins
+    model = assert_matches_analysis(blueprint)
+    drop = model.get_layer("stages_0_blocks_1_drop")
+    assert isinstance(drop, keras.layers.Dropout) and drop.rate == pytest.approx(0.08)
+    assert "stages_0_blocks_0_drop" not in [layer.name for layer in model.layers]  # rate 0: no layer
+    x = np.ones((400, 4, 4, 8), "float32")
+    kept = np.asarray(model.get_layer("stages_2_blocks_0_drop")(x, training=True))
+    per_example = kept.reshape(400, -1)
+    assert set(np.unique(per_example)) <= {0.0, 2.0}  # dropped or scaled by 1 / (1 - 0.5), whole examples
+    assert (per_example.min(axis=1) == per_example.max(axis=1)).all() and 0.35 < (per_example[:, 0] == 0).mean() < 0.65

@@ -42,6 +42,13 @@ def _at_side(blueprint: archbuilder.Blueprint, side: int | None) -> archbuilder.
     return resolved.model_copy(update={"input": resolved.input.model_copy(update={"shape": (side, side, channels)})})
 
 
+def _drop_paths(model: keras.Model) -> list[tuple[int, float]]:
+    """(index of the Add it feeds, rate) of each per-example Dropout (stochastic depth)."""
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    return [(next(i for i, add in enumerate(adds) if any(x is layer.output for x in add.input)), round(layer.rate, 6))
+            for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("zoo_name, application, side", APPLICATIONS, ids=[a[0] for a in APPLICATIONS])
 def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str, side: int | None) -> None:
@@ -59,6 +66,8 @@ def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str,
     shape = small.resolve().input.shape
     theirs = reference(weights=None, input_shape=shape) if side else reference(weights=None)
     ours.set_weights(theirs.get_weights())
+    # Stochastic depth (EfficientNet's drop-connect): the same per-example dropouts, rates and places.
+    assert _drop_paths(ours) == _drop_paths(theirs)
     x = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
     expected = theirs.predict(x, verbose=0)
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-4, rtol=1e-3)
