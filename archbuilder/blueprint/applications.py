@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from pydantic import Field
+
 PreprocessingMode = Literal["caffe", "tf", "torch"]
 PREPROCESSING_MODES: tuple[str, ...] = get_args(PreprocessingMode)
 
@@ -48,3 +50,10 @@ assert set(get_args(ApplicationName)) == set(APPLICATIONS), "ApplicationName mus
 #: ``weights`` values that are not files.
 PRETRAINED = "imagenet"
 NO_WEIGHTS = "none"
+
+#: The ``weights`` and ``trainable`` fields, shared by ``backbone:`` and the ``keras_application`` layer.
+WEIGHTS_FIELD = Field(PRETRAINED, min_length=1, max_length=4096, description=(
+    "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
+    ".weights.h5 file saved from the same application with include_top=False."))
+TRAINABLE_FIELD = Field(None, description="Train its weights (default: false with pretrained weights, true with "
+                        "weights: none). Pretrained, its BatchNormalization layers stay frozen (inference mode).")

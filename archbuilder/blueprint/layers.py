@@ -10,7 +10,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED, ApplicationName, PreprocessingMode
+from archbuilder.blueprint.applications import (
+    NO_WEIGHTS,
+    TRAINABLE_FIELD,
+    WEIGHTS_FIELD,
+    ApplicationName,
+    PreprocessingMode,
+)
 from archbuilder.blueprint.fields import (
     ActivationName,
     Identifier,
@@ -252,11 +258,8 @@ class KerasApplication(Kind):
 
     type: Literal["keras_application"] = "keras_application"
     application: ApplicationName = Field(description="The keras.applications network (ResNet50, MobileNetV2, ...).")
-    weights: str = Field(PRETRAINED, min_length=1, max_length=4096, description=(
-        "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
-        ".weights.h5 file saved from the same application with include_top=False."))
-    trainable: bool | None = Field(None, description="Train its weights (default: false with pretrained weights, "
-                                   "true with weights: none). Pretrained, its BatchNormalization layers stay frozen (inference mode).")
+    weights: str = WEIGHTS_FIELD
+    trainable: bool | None = TRAINABLE_FIELD
 
     @property
     def pretrained(self) -> bool:

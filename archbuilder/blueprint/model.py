@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from archbuilder.blueprint.applications import APPLICATIONS, PRETRAINED, ApplicationName
+from archbuilder.blueprint.applications import APPLICATIONS, TRAINABLE_FIELD, WEIGHTS_FIELD, ApplicationName
 from archbuilder.blueprint.fields import (
     ActivationName,
     Identifier,
@@ -147,11 +147,8 @@ class Backbone(Spec):
 
     keras_application: ApplicationName = Field(description="The keras.applications network (ResNet50, MobileNetV2, "
                                                "EfficientNetB0, ...).")
-    weights: str = Field(PRETRAINED, min_length=1, max_length=4096, description=(
-        "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
-        ".weights.h5 file saved from the same application with include_top=False."))
-    trainable: bool | None = Field(None, description="Train the backbone's weights (default: false with pretrained "
-                                   "weights, true with weights: none).")
+    weights: str = WEIGHTS_FIELD
+    trainable: bool | None = TRAINABLE_FIELD
     preprocessing: bool = Field(True, description="Put the application's preprocess_input in the model (it then "
                                 "takes RGB pixels in [0, 255]); EfficientNet rescales its input itself.")
 
