@@ -136,3 +136,30 @@ def test_resume_needs_the_same_space(tmp_path: Path) -> None:
         run(TINY.replace("[4, 8, 12, 16]", "[4, 8]"), output=folder, resume=True, progress=False)
     resumed = run(TINY.replace("max_trials: 4", "max_trials: 2"), output=folder, resume=True, progress=False)
     assert [t.trial_id for t in resumed.trials] == ["0", "1"]
+
+
+BACKBONE_SPACE = """\
+name: backbone_search
+input: {shape: [32, 32, 3]}
+backbone: {keras_application: {choice: [MobileNet, MobileNetV2]}, weights: none}
+head: {dropout: 0.2, classes: 4}
+training: {batch_size: 32}
+search: {tuner: grid, max_trials: 2, epochs: 1, data: "shapes:64"}
+"""
+
+
+def test_search_over_keras_application_backbones(tmp_path: Path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text(BACKBONE_SPACE, encoding="utf-8")
+    result = run(space, output=tmp_path / "search")
+    assert [t.status for t in result.trials] == ["completed"] * 2
+    import archbuilder
+
+    chosen = {t.values["backbone.keras_application"]: t.costs["params"] for t in result.trials}
+    assert set(chosen) == {"MobileNet", "MobileNetV2"}  # the grid tried both
+    for application, params in chosen.items():  # each analyzed (before Keras) as the network it is
+        network = archbuilder.analyze(BACKBONE_SPACE.split("search:")[0].replace(
+            "{choice: [MobileNet, MobileNetV2]}", application))
+        assert params == network.params
+    best = load_blueprint(tmp_path / "search" / "best.yaml")
+    assert best.backbone.keras_application in chosen and best.training.pixel_range == (0.0, 255.0)
