@@ -269,7 +269,16 @@ def _fits(label: str, value: Any) -> bool:
         return isinstance(value, bool)
     if label == "str" or label.startswith("literal["):
         return isinstance(value, str)
-    return isinstance(value, dict) if label[:1].isupper() else True
+    return isinstance(value, dict) if label[:1].isupper() or label.startswith("tagged-union[") else True
+
+
+def _expected(label: str) -> str:
+    """A union member's pydantic label as the user would say it."""
+    if label.startswith("literal["):
+        return "one of " + ", ".join(label[len("literal["):-1].split(","))
+    if label.startswith("tagged-union["):
+        return "a mapping with a `type`"
+    return label.replace("constrained-", "")
 
 
 def _value_at(data: Any, path: Location) -> Any:
@@ -295,7 +304,7 @@ def relevant_errors(errors: list[dict[str, Any]], data: Any, root: type[BaseMode
             unmatched.setdefault(branch[0], []).append(branch[1])
     for path, labels in unmatched.items():
         value = _value_at(data, path)
-        expected = " or ".join(dict.fromkeys(label.replace("constrained-", "") for label in labels))
+        expected = " or ".join(dict.fromkeys(_expected(label) for label in labels))
         kept.append({"type": "value_error", "loc": path, "input": value,
                      "msg": f"expected {expected}. Received: {_short(value)}"})
     return kept
@@ -314,6 +323,10 @@ def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] 
                 if tagged:
                     return tagged[0], False, None
             owners = [m for m in models if item in m.model_fields]
+            if not owners and item.startswith("tagged-union["):  # a discriminated union inside a plain one
+                tagged_unions = [m for m in members if _unwrap(m)[1]]
+                if tagged_unions:
+                    return tagged_unions[0], False, None
             if not owners:  # a member label such as 'list[constrained-int]' or "literal['auto']"
                 labelled = [m for m in unwrapped if item in (getattr(m, "__name__", None), _label(m))]
                 return (labelled[0] if labelled else annotation), False, None

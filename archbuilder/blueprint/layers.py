@@ -28,6 +28,7 @@ from archbuilder.blueprint.fields import (
     ZeroPaddingValue,
     check_strides_and_dilation,
 )
+from archbuilder.blueprint.initializers import Initializer
 
 
 class Regularizer(Spec):
@@ -76,7 +77,8 @@ class ConvOptions(Kind):
     activation: ActivationName | None = Field(None, description="Activation after the layer (default: defaults.activation).")
     batch_norm: bool | None = Field(None, description="Insert BatchNormalization before the activation (default: defaults.batch_norm).")
     use_bias: UseBias | None = Field(None, description="true, false, or 'auto' (bias only when no batch norm follows).")
-    kernel_initializer: str | None = Field(None, description="Keras initializer name (default: defaults.kernel_initializer).")
+    kernel_initializer: Initializer | None = Field(None, description="A Keras initializer name or a configured one "
+                                                   "(default: defaults.kernel_initializer).")
     kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer).")
 
 

@@ -17,6 +17,7 @@ from archbuilder.blueprint.fields import (
     Spec,
     check_strides_and_dilation,
 )
+from archbuilder.blueprint.initializers import Initializer
 from archbuilder.blueprint.kinds import AnyKind
 from archbuilder.blueprint.layers import (
     AvgPool,
@@ -46,7 +47,9 @@ class Defaults(Spec):
     batch_norm_epsilon: float = Field(1e-3, gt=0.0, description="BatchNormalization epsilon (Keras default 1e-3).")
     batch_norm_momentum: float = Field(0.99, gt=0.0, lt=1.0, description="BatchNormalization momentum (Keras default 0.99).")
     use_bias: UseBias = Field(True, description="true, false, or 'auto' (bias only on convs not followed by batch norm).")
-    kernel_initializer: str = Field("glorot_uniform", description="Keras initializer name for conv and dense kernels.")
+    kernel_initializer: Initializer = Field("glorot_uniform", description="Conv and dense kernels' initializer: a Keras "
+                                            "name (he_normal, ...) or {type: variance_scaling|random_normal|"
+                                            "truncated_normal|random_uniform, ...}.")
     kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on every kernel (weight decay as l2).")
     dropout: Rate = Field(0.0, description="Rate for dropout layers without one, and after each head fc layer.")
     stochastic_depth: Rate = Field(0.0, description="Largest stochastic-depth rate: the i-th of the n residual blocks "

@@ -12,6 +12,7 @@ from typing import Any
 
 import keras
 
+from archbuilder.blueprint import initializers as I
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED
 from archbuilder.blueprint.layers import Kind
@@ -40,6 +41,18 @@ def _activation(name: str | None) -> str | None:
     return None if name in (None, "linear") else name
 
 
+def _initializer(value: Any) -> Any:
+    """A Keras initializer name as is; a configured one as its Keras class."""
+    if value is None or isinstance(value, str):
+        return value or "glorot_uniform"
+    if isinstance(value, I.VarianceScaling):
+        return keras.initializers.VarianceScaling(scale=value.scale, mode=value.mode, distribution=value.distribution)
+    if isinstance(value, I.Uniform):
+        return keras.initializers.RandomUniform(minval=value.minval, maxval=value.maxval)
+    normal = keras.initializers.TruncatedNormal if value.type == "truncated_normal" else keras.initializers.RandomNormal
+    return normal(mean=value.mean, stddev=value.stddev)
+
+
 def _regularizer(spec: Any) -> keras.regularizers.Regularizer | None:
     regularizer = getattr(spec, "kernel_regularizer", None)
     if regularizer is None or (regularizer.l1 == 0 and regularizer.l2 == 0):
@@ -60,22 +73,22 @@ def _conv_arguments(spec: Any) -> dict[str, Any]:
 
 @builder("conv")
 def build_conv(spec: L.Conv, name: str) -> keras.layers.Layer:
-    return keras.layers.Conv2D(spec.filters, groups=spec.groups, kernel_initializer=spec.kernel_initializer,
+    return keras.layers.Conv2D(spec.filters, groups=spec.groups, kernel_initializer=_initializer(spec.kernel_initializer),
                                kernel_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
 
 
 @builder("depthwise_conv")
 def build_depthwise_conv(spec: L.DepthwiseConv, name: str) -> keras.layers.Layer:
     return keras.layers.DepthwiseConv2D(depth_multiplier=spec.depth_multiplier,
-                                        depthwise_initializer=spec.kernel_initializer,
+                                        depthwise_initializer=_initializer(spec.kernel_initializer),
                                         depthwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
 
 
 @builder("separable_conv")
 def build_separable_conv(spec: L.SeparableConv, name: str) -> keras.layers.Layer:
     return keras.layers.SeparableConv2D(spec.filters, depth_multiplier=spec.depth_multiplier,
-                                        depthwise_initializer=spec.kernel_initializer,
-                                        pointwise_initializer=spec.kernel_initializer,
+                                        depthwise_initializer=_initializer(spec.kernel_initializer),
+                                        pointwise_initializer=_initializer(spec.kernel_initializer),
                                         depthwise_regularizer=_regularizer(spec),
                                         pointwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
 
@@ -83,7 +96,7 @@ def build_separable_conv(spec: L.SeparableConv, name: str) -> keras.layers.Layer
 @builder("dense")
 def build_dense(spec: L.Dense, name: str) -> keras.layers.Layer:
     return keras.layers.Dense(spec.units, activation=_activation(spec.activation), use_bias=bool(spec.use_bias),
-                              kernel_initializer=spec.kernel_initializer or "glorot_uniform",
+                              kernel_initializer=_initializer(spec.kernel_initializer),
                               kernel_regularizer=_regularizer(spec), name=name)
 
 
