@@ -248,6 +248,7 @@ class GraphBuilder:
             x = self.add(prefix + ("pool",), L.GlobalMaxPool(keepdims=keepdims), [x])
         for index, units in enumerate(head.fc):
             dense = L.Dense(units=units, activation=self.defaults.activation, batch_norm=False, use_bias=True,
+                            kernel_initializer=head.kernel_initializer or self.defaults.kernel_initializer,
                             kernel_regularizer=self.defaults.kernel_regularizer)
             x = self.unit(prefix + ("fc", index), dense, x)
             if head.fc_dropout:
@@ -259,7 +260,7 @@ class GraphBuilder:
     def classifier(self, prefix: Location, head: Head, x: str) -> str:
         """The last layer, named after the output (``predictions``, ``aux1``, ...)."""
         path = prefix + ("classifier",)
-        options = {"kernel_initializer": self.defaults.kernel_initializer,
+        options = {"kernel_initializer": head.kernel_initializer or self.defaults.kernel_initializer,
                    "kernel_regularizer": self.defaults.kernel_regularizer, "batch_norm": False, "use_bias": True}
         if head.classifier == "dense":
             return self.add(path, L.Dense(units=head.classes, activation=head.activation, **options), [x], name=head.name)

@@ -172,6 +172,8 @@ class Head(Spec):
     )
     fc: list[PositiveInt] = Field(default_factory=list, max_length=64, description="Hidden FC layers (each with defaults.activation).")
     fc_dropout: Rate | None = Field(None, description="Dropout after each hidden FC layer (default: defaults.dropout).")
+    kernel_initializer: Initializer | None = Field(None, description="Initializer of the FC layers and the classifier "
+                                                   "(default: defaults.kernel_initializer).")
     dropout: Rate = Field(0.0, description="Dropout right before the classifier.")
     classes: PositiveInt = Field(description="Number of classes (units of the classifier).")
     activation: Literal["softmax", "sigmoid", "linear"] = Field("softmax", description="Output activation.")

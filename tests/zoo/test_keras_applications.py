@@ -49,6 +49,19 @@ def _drop_paths(model: keras.Model) -> list[tuple[int, float]]:
             for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None]
 
 
+def _initializers(model: keras.Model) -> list[dict]:
+    """The kernel initializers' configurations, in layer order (seeds left out)."""
+    found = []
+    for layer in model.layers:
+        for name in ("kernel_initializer", "depthwise_initializer"):
+            initializer = getattr(layer, name, None)
+            if initializer is not None:
+                config = keras.initializers.serialize(initializer)
+                config["config"] = {k: v for k, v in config["config"].items() if k != "seed"}
+                found.append(config)
+    return found
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("zoo_name, application, side", APPLICATIONS, ids=[a[0] for a in APPLICATIONS])
 def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str, side: int | None) -> None:
@@ -68,6 +81,8 @@ def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str,
     ours.set_weights(theirs.get_weights())
     # Stochastic depth (EfficientNet's drop-connect): the same per-example dropouts, rates and places.
     assert _drop_paths(ours) == _drop_paths(theirs)
+    # The same initializers, layer for layer (a network trained from scratch starts as Keras's does).
+    assert _initializers(ours) == _initializers(theirs)
     x = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
     expected = theirs.predict(x, verbose=0)
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-4, rtol=1e-3)
