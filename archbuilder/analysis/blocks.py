@@ -58,6 +58,8 @@ def _shortcut(g: GraphBuilder, path: Location, block: Any, x: str, source: str, 
             f"an identity shortcut needs the input channels ({in_channels}) to equal the output channels "
             f"({out_channels}); use shortcut: projection (or auto)"
         ))
+    if block.shortcut == "zero_pad":
+        return _zero_pad_shortcut(g, path, block, x, out_channels)
     if block.shortcut == "projection" or (block.shortcut == "auto" and in_channels != out_channels):
         return g.conv(path + ("shortcut",), source, out_channels, 1, strides=block.strides, activation="linear",
                       batch_norm=batch_norm)
@@ -72,6 +74,23 @@ def drop_path(g: GraphBuilder, path: Location, block: Any, branch: str) -> str:
     if not block.drop_path:
         return branch
     return g.add(path + ("drop",), L.StochasticDepth(rate=block.drop_path), [branch])
+
+
+def _zero_pad_shortcut(g: GraphBuilder, path: Location, block: Any, x: str, out_channels: int) -> str:
+    """Option A of He et al. (2015): subsample (a 1x1 max pool with the block's stride) and append as many
+    zero channels (a 0x rescaling of the subsampled input, concatenated), as fb.resnet.torch does."""
+    in_channels = g.channels(x)
+    if out_channels not in (in_channels, 2 * in_channels):
+        raise g.error(path + ("shortcut",), (
+            f"a zero_pad shortcut appends as many zero channels as the input has: it gives {in_channels} or "
+            f"{2 * in_channels} channels, and the block outputs {out_channels}; use shortcut: projection"
+        ))
+    if max(pair(block.strides)) > 1:
+        x = g.add(path + ("shortcut",), L.MaxPool(pool_size=1, strides=block.strides, padding="same"), [x])
+    if out_channels == in_channels:
+        return x
+    zeros = g.add(path + ("shortcut", "zeros"), L.Rescaling(scale=0.0), [x])
+    return merge(g, path + ("shortcut", "pad"), L.Concatenate, [x, zeros])
 
 
 def _residual_output(g: GraphBuilder, path: Location, block: Any, shortcut: str, branch: str, activation: str) -> str:

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from archbuilder.blueprint.fields import ActivationName, IntPair, Padding, PositiveInt, Rate
 from archbuilder.blueprint.layers import Kind
 
-Shortcut = Literal["auto", "identity", "projection"]
+Shortcut = Literal["auto", "identity", "projection", "zero_pad"]
 
 
 class Block(Kind):
@@ -62,7 +62,9 @@ class Residual(StridedBlock):
     type: Literal["residual"] = "residual"
     filters: PositiveInt = Field(description="Width of both convs and of the output.")
     kernel_size: IntPair = Field(3, description="Kernel of both convs.")
-    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection.")
+    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection; "
+                               "zero_pad: the paper's option A, the input subsampled and padded with zero channels "
+                               "(no parameters; for an output of the same or twice the input's channels).")
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio.")
     dropout: Rate = Field(0.0, description="Dropout between the two convs (Wide ResNet).")
@@ -81,7 +83,9 @@ class Bottleneck(StridedBlock):
     groups: PositiveInt = Field(1, description="Groups (cardinality) of the 3x3 conv, ResNeXt.")
     stride_on: Literal["1x1", "3x3"] = Field("1x1", description="Where the block's stride goes: the first 1x1 (Keras ResNet50) or the 3x3 (ResNet v1.5).")
     padding: Padding = Field("same", description="Padding of the 3x3 conv ('same' or explicit).")
-    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection.")
+    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection; "
+                               "zero_pad: the paper's option A, the input subsampled and padded with zero channels "
+                               "(no parameters; for an output of the same or twice the input's channels).")
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.")
     drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "

@@ -65,6 +65,8 @@ BLOCK_CASES = [
     ("residual_preact_subsample", {"type": "residual", "filters": 6, "strides": 2, "preact": True,
                                    "shortcut": "identity"}),
     ("bottleneck", {"type": "bottleneck", "filters": 4}),
+    ("residual_zero_pad_option_a", {"type": "residual", "filters": 12, "strides": 2, "shortcut": "zero_pad"}),
+    ("residual_zero_pad_identity", {"type": "residual", "filters": 6, "shortcut": "zero_pad"}),
     ("residual_bottleneck_drop_path", {"type": "bottleneck", "filters": 4, "strides": 2, "drop_path": 0.3}),
     ("inverted_residual_drop_path", {"type": "inverted_residual", "filters": 6, "se_ratio": 0.25, "drop_path": 0.2}),
     ("bottleneck_v15_groups_width", {"type": "bottleneck", "filters": 8, "strides": 2, "stride_on": "3x3",
@@ -223,3 +225,22 @@ def test_stochastic_depth_rises_over_the_residual_blocks_and_drops_whole_example
     per_example = kept.reshape(400, -1)
     assert set(np.unique(per_example)) <= {0.0, 2.0}  # dropped or scaled by 1 / (1 - 0.5), whole examples
     assert (per_example.min(axis=1) == per_example.max(axis=1)).all() and 0.35 < (per_example[:, 0] == 0).mean() < 0.65
+
+
+def test_zero_pad_shortcut_is_option_a() -> None:
+    """He et al.'s option A: the input subsampled by the stride, then as many zero channels."""
+    blueprint = blueprint_with(stages=[{"block": {"type": "residual", "filters": 6, "strides": 2,
+                                                  "shortcut": "zero_pad", "id": "b"}}], shape=[8, 8, 3])
+    model = assert_matches_analysis(blueprint)
+    shortcut = keras.Model(model.inputs, model.get_layer("stages_0_blocks_0_shortcut_pad").output)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    out = np.asarray(shortcut(x))
+    np.testing.assert_array_equal(out[..., :3], x[:, ::2, ::2, :])
+    np.testing.assert_array_equal(out[..., 3:], 0.0)
+    assert sum(layer.count_params() for layer in model.layers if "shortcut" in layer.name) == 0
+    bad = blueprint_with(stages=[{"block": {"type": "residual", "filters": 9, "shortcut": "zero_pad"}}], shape=[8, 8, 3])
+    with pytest.raises(BlueprintError) as caught:
+        archbuilder.analyze(bad)
+    assert str(caught.value.problems[0]) == (
+        "stages[0].blocks[0].shortcut: a zero_pad shortcut appends as many zero channels as the input has: it gives 3 or "
+        "6 channels, and the block outputs 9; use shortcut: projection")
