@@ -321,7 +321,7 @@ def _add_training_commands(commands: Any) -> None:
     train.add_argument("--init-weights", metavar="MODEL.keras",
                        help="start from this model's weights, matched by layer name (override training.init_weights)")
     train.add_argument("--distribution", choices=("mirrored", "multi_worker", "data_parallel"),
-                       help="data-parallel training: mirrored, multi_worker (TensorFlow), data_parallel (JAX)")
+                       help="data-parallel training: mirrored (TensorFlow), data_parallel (JAX), multi_worker (JAX processes)")
 
     evaluate = _command(commands, "evaluate", command_evaluate, "Loss and accuracy of a trained model on a test set.")
     evaluate.add_argument("model", metavar="MODEL.keras")

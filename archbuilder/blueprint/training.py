@@ -133,7 +133,8 @@ class TrainingRecipe(Spec):
         "learning rate); the run's epochs are the phases' sum.")
     distribution: Literal["mirrored", "multi_worker", "data_parallel"] | None = Field(
         None, description="Data-parallel training: mirrored (TensorFlow, the local devices), multi_worker "
-        "(TensorFlow, TF_CONFIG), data_parallel (JAX). batch_size stays the global batch.")
+        "(JAX processes joined by the KERAS_DISTRIBUTION_* variables; TensorFlow: one worker only), data_parallel "
+        "(JAX, the local devices). batch_size stays the global batch.")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,8 +1,11 @@
 """Data-parallel training: the recipe's ``distribution`` as a TensorFlow strategy or a Keras distribution.
 
-``mirrored`` (``tf.distribute.MirroredStrategy``, every local GPU, or the logical CPUs) and
-``multi_worker`` (``tf.distribute.MultiWorkerMirroredStrategy``, the workers named in ``TF_CONFIG``)
-need the TensorFlow backend; ``data_parallel`` (``keras.distribution.DataParallel``) needs JAX.
+``mirrored`` (``tf.distribute.MirroredStrategy``, every local GPU, or the logical CPUs) needs the
+TensorFlow backend; ``data_parallel`` (``keras.distribution.DataParallel``) needs JAX;
+``multi_worker`` under JAX joins several processes (``keras.distribution.initialize``) and runs
+``DataParallel`` over all their devices, each process feeding its share of every batch; under
+TensorFlow it is ``MultiWorkerMirroredStrategy`` with one worker only (Keras 3 cannot fit across
+workers, keras-team/keras#20585).
 The recipe's ``batch_size`` is the global batch, split evenly across the replicas; see docs/distribution.md
 for the learning-rate scaling rule.
 
@@ -18,6 +21,8 @@ evenly, otherwise on one device, over every image either way.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +32,11 @@ import keras
 from archbuilder.train.data import Split
 from archbuilder.train.errors import RunError
 
-BACKENDS = {"mirrored": "tensorflow", "multi_worker": "tensorflow", "data_parallel": "jax"}
+BACKENDS = {"mirrored": ("tensorflow",), "multi_worker": ("jax", "tensorflow"), "data_parallel": ("jax",)}
+#: What ``multi_worker`` under JAX reads (``keras.distribution.initialize``): the coordinator's address
+#: (process 0, ``host:port``), the number of processes, and this process's index.
+PROCESS_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+                     "KERAS_DISTRIBUTION_PROCESS_ID")
 
 
 def check_distribution(name: str | None, backend: str | None = None) -> None:
@@ -38,10 +47,10 @@ def check_distribution(name: str | None, backend: str | None = None) -> None:
     if name not in BACKENDS:
         raise RunError(f"unknown distribution '{name}': use one of {', '.join(BACKENDS)}.")
     needed = BACKENDS[name]
-    if backend != needed:
-        other = ", ".join(f"'{k}'" for k, v in BACKENDS.items() if v == backend) or "none"
-        raise RunError(f"distribution '{name}' needs the {needed} backend, and Keras runs on {backend}. Set "
-                       f"KERAS_BACKEND={needed} before starting, or pick a distribution the {backend} backend "
+    if backend not in needed:
+        other = ", ".join(f"'{k}'" for k, v in BACKENDS.items() if backend in v) or "none"
+        raise RunError(f"distribution '{name}' needs the {' or '.join(needed)} backend, and Keras runs on {backend}. "
+                       f"Set KERAS_BACKEND={needed[0]} before starting, or pick a distribution the {backend} backend "
                        f"supports ({other}).")
 
 
@@ -56,11 +65,68 @@ def create_distribution(name: str | None) -> Any:
         return None
     if name == "data_parallel":
         return keras.distribution.DataParallel()
+    if name == "multi_worker" and keras.backend.backend() == "jax":
+        return _jax_processes()
     import tensorflow as tf
 
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
+    _check_tensorflow_workers()
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _jax_processes() -> Any:
+    """``keras.distribution.DataParallel`` over the devices of every process (one per host, or several
+    on one), joined by ``keras.distribution.initialize``; each process feeds its part of each batch."""
+    missing = [variable for variable in PROCESS_VARIABLES if not os.environ.get(variable)]
+    if missing:
+        raise RunError(f"distribution 'multi_worker' under JAX starts one process per worker and needs "
+                       f"{', '.join(missing)} in each one's environment (the coordinator's host:port, the number "
+                       "of processes, this process's index from 0); see docs/distribution.md.")
+    import jax
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes; GPUs use NCCL
+    try:
+        keras.distribution.initialize()
+    except Exception as error:  # noqa: BLE001 - JAX reports a bad address or an unreachable coordinator
+        raise RunError(f"distribution 'multi_worker' could not join the other processes "
+                       f"({type(error).__name__}: {error}). Check {', '.join(PROCESS_VARIABLES)}.") from None
+    distribution = keras.distribution.DataParallel()
+    distribution.auto_shard_dataset = False  # the runner gives each process its own part of every batch
+    return distribution
+
+
+def _check_tensorflow_workers() -> None:
+    """MultiWorkerMirroredStrategy runs only as a single worker under Keras 3; say so before training."""
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+    except (ValueError, AttributeError):
+        raise RunError("TF_CONFIG is not a JSON object with a `cluster`; see docs/distribution.md.") from None
+    workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+    if workers > 1:
+        raise RunError(f"distribution 'multi_worker' under TensorFlow: TF_CONFIG names {workers} workers, and Keras "
+                       f"{keras.__version__}'s TensorFlow trainer cannot fit across workers (model.fit fails reducing "
+                       "its first batch: keras-team/keras#20585, tensorflow/tensorflow#72388). Run the workers under "
+                       "JAX instead: KERAS_BACKEND=jax with KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
+                       "_PROCESS_ID (docs/distribution.md), or `mirrored` for the GPUs of one machine.")
+
+
+def processes(distribution: Any) -> tuple[int, int]:
+    """``(this process's index, the number of processes)`` that feed ``distribution`` its batches."""
+    if distribution is None or hasattr(distribution, "scope") or getattr(distribution, "auto_shard_dataset", True):
+        return 0, 1
+    import jax
+
+    return jax.process_index(), jax.process_count()
+
+
+def process_share(split: Split | None, distribution: Any) -> Split | None:
+    """This process's part of ``split`` (every ``count``-th example): together the processes' local batches
+    make each global batch. ``split`` must already be trimmed to a multiple of the replicas."""
+    index, count = processes(distribution)
+    if split is None or count == 1:
+        return split
+    return Split(split.x[index::count], split.y[index::count])
 
 
 def replicas(distribution: Any) -> int:
@@ -155,7 +221,8 @@ def evaluate(model: keras.Model, x: Any, y: Any, *, batch_size: int, distributio
         results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     else:
         count = len(keras.tree.flatten(x)[0])
-        batch = evaluation_batch_size(count, batch_size, replicas(distribution))
+        several = processes(distribution)[1] > 1  # the test set is whole in every process: evaluate it locally
+        batch = None if several else evaluation_batch_size(count, batch_size, replicas(distribution))
         if batch is None:
             results = single_device_copy(model).evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
         else:
@@ -164,5 +231,5 @@ def evaluate(model: keras.Model, x: Any, y: Any, *, batch_size: int, distributio
     return {name: float(value) for name, value in results.items()}
 
 
-__all__ = ["BACKENDS", "check_batch_size", "check_distribution", "create_distribution", "distribution_scope",
+__all__ = ["BACKENDS", "PROCESS_VARIABLES", "check_batch_size", "process_share", "processes", "check_distribution", "create_distribution", "distribution_scope",
            "evaluate", "evaluation_batch_size", "replicas", "single_device_copy", "trim_to_replicas"]

@@ -53,6 +53,8 @@ from archbuilder.train.distribution import (
     distribution_scope,
     evaluate,
     evaluation_batch_size,
+    process_share,
+    processes,
     replicas,
     trim_to_replicas,
 )
@@ -337,8 +339,9 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         augmentation = create_augmentation(recipe.augmentation, blueprint.input.shape,
                                            pixel_range=recipe.pixel_range, seed=settings.seed)
     dataset = plan.dataset
-    train, validation = _even_splits(plan)
-    inputs = create_inputs(train, validation, batch_size=settings.batch_size, outputs=outputs,
+    train, validation = (process_share(split, plan.distribution) for split in _even_splits(plan))
+    inputs = create_inputs(train, validation, batch_size=settings.batch_size // processes(plan.distribution)[1],
+                           outputs=outputs,
                            encoding=encoding, augmentation=augmentation, seed=settings.seed,
                            workers=1 if settings.deterministic else 2)
     model, optimizer = _model(plan, outputs)

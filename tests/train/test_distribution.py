@@ -40,9 +40,9 @@ def run_script(script: str, backend: str, *arguments: str) -> tuple[dict, str]:
 
 @pytest.mark.parametrize(("name", "backend", "needed"), [("data_parallel", "tensorflow", "jax"),
                                                          ("mirrored", "jax", "tensorflow"),
-                                                         ("multi_worker", "torch", "tensorflow")])
+                                                         ("multi_worker", "torch", "jax or tensorflow")])
 def test_unsupported_backend_is_a_clear_error(name, backend, needed) -> None:
-    with pytest.raises(RunError, match=f"'{name}' needs the {needed} backend.*runs on {backend}.*KERAS_BACKEND={needed}"):
+    with pytest.raises(RunError, match=f"'{name}' needs the {needed} backend.*runs on {backend}.*KERAS_BACKEND={needed.split()[0]}"):
         check_distribution(name, backend)
 
 
@@ -159,3 +159,60 @@ def test_trim_to_replicas() -> None:
     assert len(trim_to_replicas(split, 4)) == 4
     with pytest.raises(RunError, match="the validation split has 7 images, fewer than the 8 replicas that share each batch"):
         trim_to_replicas(split, 8, "validation")
+
+
+def test_multi_worker_processes_under_jax_match_a_single_device_run(tmp_path) -> None:
+    """Two processes on this machine joined by keras.distribution.initialize (JAX, gloo collectives on
+    CPU), each feeding half of every global batch: the same full-batch SGD as one device, so the weights
+    differ only by float rounding (measured 7.5e-9 after 3 epochs), and each process reports the same
+    losses and test scores."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    base = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    script = [sys.executable, str(REPO / "tests/train/multi_worker_vs_single.py"), str(REPO)]
+    workers = [subprocess.Popen(script + [str(tmp_path / f"process{i}"), "3"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**base, "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port}",
+                                     "KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": str(i)})
+               for i in range(2)]
+    single = subprocess.run(script + [str(tmp_path / "single"), "3"], capture_output=True, text=True, env=base,
+                            timeout=240, check=False)
+    outputs = []
+    for worker in workers:
+        try:
+            out, err = worker.communicate(timeout=240)
+        finally:
+            worker.kill()
+        assert worker.returncode == 0, err[-3000:]
+        assert "distribution multi_worker: 2 replicas, global batch 2048" in out
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    assert single.returncode == 0, single.stderr[-3000:]
+    reference = json.loads(single.stdout.strip().splitlines()[-1])
+    for result in outputs:
+        assert (result["processes"], result["devices"]) == (2, 2)
+        assert result["loss"] == pytest.approx(reference["loss"], rel=1e-5)
+        assert result["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=1e-6)
+        difference = max(abs(a - b) for mine, theirs in zip(result["weights"], reference["weights"])
+                         for a, b in zip(mine, theirs))
+        assert difference < 1e-5
+    assert reference["loss"][-1] < reference["loss"][0]
+
+
+def test_multi_worker_needs_its_process_variables_and_tensorflow_stays_single_worker(monkeypatch) -> None:
+    from archbuilder.train import distribution
+
+    for variable in distribution.PROCESS_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(RunError, match="'multi_worker' under JAX starts one process per worker and needs "
+                                       "KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES, "
+                                       "KERAS_DISTRIBUTION_PROCESS_ID"):
+        distribution._jax_processes()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:1"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    with pytest.raises(RunError, match=r"TF_CONFIG names 2 workers.*keras-team/keras#20585.*KERAS_BACKEND=jax"):
+        distribution._check_tensorflow_workers()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}))
+    distribution._check_tensorflow_workers()  # a single worker runs
