@@ -13,6 +13,7 @@ from archbuilder.blueprint.blocks import (
     Transition,
 )
 from archbuilder.blueprint.errors import BlueprintError, Problem
+from archbuilder.blueprint.initializers import Normal, Uniform, VarianceScaling
 from archbuilder.blueprint.io import dump_yaml, load_blueprint
 from archbuilder.blueprint.kinds import ALL_KINDS, BLOCK_KINDS, KIND_BY_TAG, LAYER_KINDS, AnyKind
 from archbuilder.blueprint.layers import (
@@ -29,6 +30,8 @@ from archbuilder.blueprint.layers import (
     Flatten,
     GlobalAvgPool,
     GlobalMaxPool,
+    ImagenetPreprocessing,
+    KerasApplication,
     LayerNorm,
     LeakyRelu,
     LocalResponseNorm,
@@ -39,10 +42,12 @@ from archbuilder.blueprint.layers import (
     Rescaling,
     SeparableConv,
     SpatialDropout,
+    StochasticDepth,
     ZeroPadding,
 )
 from archbuilder.blueprint.model import (
     AuxHead,
+    Backbone,
     Blueprint,
     Defaults,
     FilterProgression,
@@ -56,6 +61,13 @@ from archbuilder.blueprint.model import (
 from archbuilder.blueprint.resolve import resolve
 
 __all__ = [
+    "VarianceScaling",
+    "Uniform",
+    "Normal",
+    "StochasticDepth",
+    "KerasApplication",
+    "ImagenetPreprocessing",
+    "Backbone",
     "ALL_KINDS",
     "Activation",
     "Add",
