@@ -110,6 +110,18 @@ class Analysis:
         return sum(layer.activation_elements for layer in self.layers)
 
     @property
+    def backward_activation_elements(self) -> int:
+        """Elements kept for backpropagation: every output from the first layer with trainable weights on,
+        and the inputs of those layers. Nothing before it needs a gradient (a frozen backbone's
+        activations are not kept), and nothing at all when no weight is trainable."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.trainable_params), None)
+        if first is None:
+            return 0
+        needed = {layer.name for layer in self.layers[first:]}
+        needed |= {name for layer in self.layers[first:] for name in layer.inputs}
+        return sum(layer.activation_elements for layer in self.layers if layer.name in needed)
+
+    @property
     def output_shape(self) -> tuple[int, ...]:
         return next(iter(self.outputs.values()))
 
@@ -120,13 +132,14 @@ class Analysis:
         """Estimate of training memory in bytes: activations kept for backward, weights, gradients, slots.
 
         Weights, gradients and optimizer slots are float32 (Keras keeps float32 variables under
-        mixed precision); activations use ``dtype``.
+        mixed precision); activations use ``dtype`` and count what backpropagation needs
+        (:attr:`backward_activation_elements`).
         """
         if optimizer not in OPTIMIZER_SLOTS:
             raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZER_SLOTS)}")
         weight_bytes = self.params * 4
         estimate = {
-            "activations": self.activation_bytes(dtype) * batch_size,
+            "activations": self.backward_activation_elements * DTYPE_BYTES[dtype] * batch_size,
             "weights": weight_bytes,
             "gradients": self.trainable_params * 4,
             "optimizer_slots": self.trainable_params * 4 * OPTIMIZER_SLOTS[optimizer],

@@ -122,3 +122,13 @@ def test_analysis_does_not_import_keras() -> None:
             "assert a.params > 10_000_000; "
             "assert not {'keras', 'tensorflow'} & set(sys.modules), sorted(m for m in sys.modules if 'keras' in m)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_training_memory_keeps_no_activations_of_a_frozen_backbone() -> None:
+    frozen = archbuilder.analyze(blueprint("MobileNetV2", shape="[96, 96, 3]", backbone="weights: imagenet"))
+    trained = archbuilder.analyze(blueprint("MobileNetV2", shape="[96, 96, 3]", backbone="weights: none"))
+    # Frozen: only what the classifier's gradient needs (its input, its output), per example.
+    classifier = frozen.layers[-1]
+    assert frozen.backward_activation_elements == 1280 + classifier.activation_elements
+    assert trained.backward_activation_elements == trained.activation_elements - 96 * 96 * 3  # all but the raw input
+    assert frozen.training_memory(8)["activations"] == frozen.backward_activation_elements * 4 * 8
