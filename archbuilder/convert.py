@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-import archbuilder.compile.custom_layers  # noqa: F401  (registers LRN, so .keras files load)
+from archbuilder.compile.model import load_model_file
 
 __all__ = ["ConversionError", "convert_file", "describe_conversion", "to_fully_convolutional", "with_open_input"]
 
@@ -124,12 +124,7 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str])
         if path.suffix != ".keras":
             raise ConversionError(f"{path}: {role} must be a .keras file (make one from a blueprint with "
                                   "`archbuilder build BLUEPRINT -o MODEL.keras`)")
-    if not source.is_file():
-        raise ConversionError(f"{source}: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras.")
-    try:
-        original = keras.saving.load_model(source, compile=False)
-    except Exception as error:  # Keras raises ValueError, OSError or zip errors for files it cannot read
-        raise ConversionError(f"{source}: cannot load it as a Keras model ({type(error).__name__}: {error})") from None
+    original = load_model_file(source, ConversionError)
     try:
         converted = to_fully_convolutional(original)
     except ConversionError as error:

@@ -16,7 +16,7 @@ from archbuilder.analysis.rules import Effect, GeometryError, Tensor
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.applications import APPLICATIONS
 from archbuilder.blueprint.errors import BlueprintError
-from archbuilder.blueprint.model import InputSpec, Stage
+from archbuilder.blueprint.model import Blueprint, InputSpec, Stage
 from archbuilder.blueprint.resolve import Resolution, resolve
 
 
@@ -64,7 +64,7 @@ def _body_effect(application: str, shape: tuple[int, int, int]) -> tuple[Effect,
     ), batch_norm
 
 
-def _twin(application: str):  # noqa: ANN202 - a Blueprint
+def _twin(application: str) -> Blueprint:
     from archbuilder.zoo import load_zoo_blueprint  # the zoo is data over the blueprint package
 
     return load_zoo_blueprint(APPLICATIONS[application].zoo_twin)

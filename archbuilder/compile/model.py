@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -35,6 +36,21 @@ def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) 
     tensors = build_nodes(graph.nodes[1:], {INPUT_NAME: inputs})
     outputs = [tensors[name] for name in graph.outputs]
     return keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=analysis.blueprint.name)
+
+
+def load_model_file(path: str | os.PathLike[str], error: type[Exception], prefix: str = "") -> keras.Model:
+    """A saved ``.keras`` model (archbuilder's custom layers registered), uncompiled.
+
+    Raises:
+        error: ``"<prefix><path>: ..."``, when the file is missing or Keras cannot read it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{prefix}{path}: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras.")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as failure:  # Keras raises ValueError, OSError or zip errors for files it cannot read
+        raise error(f"{prefix}{path}: cannot load it as a Keras model ({type(failure).__name__}: {failure}).") from None
 
 
 def _locate(blueprint: Any) -> Any:

@@ -16,9 +16,9 @@ from typing import Any
 import keras
 import numpy as np
 
-import archbuilder.compile  # noqa: F401  (registers archbuilder's custom layers for loading)
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint
+from archbuilder.compile.model import load_model_file
 from archbuilder.train.data import IMAGE_SUFFIXES, convert_channels, fit_to_input, load_dataset, resize_images
 from archbuilder.train.errors import DataError
 
@@ -46,12 +46,7 @@ class Prediction:
 def load_classifier(path: str | os.PathLike[str]) -> tuple[keras.Model, RunContext]:
     """The model (its first output, the head, when it has auxiliary heads) and its run context."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras.")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises ValueError, OSError or zip errors for files it cannot read
-        raise DataError(f"{path}: cannot load it as a Keras model ({type(error).__name__}: {error}).") from None
+    model = load_model_file(path, DataError)
     if len(model.outputs) > 1:
         model = keras.Model(model.inputs, model.outputs[0], name=model.name)
     return model, _run_context(path.parent)

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from archbuilder.compile.builders import keep_batch_norm_frozen
+from archbuilder.compile.model import load_model_file
 from archbuilder.train.errors import RunError
 
 Shapes = list[tuple[int, ...]]
@@ -75,11 +76,7 @@ def _read_source(path: Path) -> dict[str, list[np.ndarray]]:
     if not path.exists():
         raise RunError(f"init_weights: {path} does not exist.")
     if path.suffix == ".keras":
-        try:
-            source = keras.saving.load_model(path, compile=False)
-        except Exception as error:  # noqa: BLE001 - any load failure is the user's file
-            raise RunError(f"init_weights: cannot load {path} as a Keras model ({type(error).__name__}: {error}).") from None
-        return _layer_stores(source)
+        return _layer_stores(load_model_file(path, RunError, prefix="init_weights: "))
     if path.name.endswith(".weights.h5"):
         blueprint_file = path.with_name("blueprint.yaml")
         if not blueprint_file.exists():
