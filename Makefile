@@ -1,18 +1,26 @@
-# Two commands on a fresh machine (Python >= 3.10):  make demo  |  make test
-# Both create .venv and install archbuilder with its test tools and CPU backends first.
+# Two commands on a fresh machine (Python 3.11):  make demo  |  make test
+# Both create .venv and install archbuilder from the checked-in lock (requirements/lock.txt):
+# every dependency, the test tools and the CPU builds of JAX and PyTorch at the versions the suite
+# last passed with, so a new release elsewhere cannot break a fresh machine. pyproject.toml keeps
+# the tested ranges for `pip install archbuilder`.
+# Refresh the lock to the newest releases in those ranges and re-run the suite:  make relock test
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements/lock.txt
+# Quiet pip: no version check, and no notes about the machine's empty extra indexes.
+PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint relock clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml $(LOCK) Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,search]'
-	# CPU builds of the other Keras backends, for the backend smoke tests.
-	$(PY) -m pip install -q 'jax[cpu]>=0.4.30,<0.11' 'torch==2.13.0'
+	$(PIP) install -r $(LOCK) 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+	$(PIP) install --no-deps --no-build-isolation -e . 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+	$(PY) -m pip check
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -24,5 +32,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check archbuilder tests benchmarks
 
+# pip-compile (pip-tools) resolves pyproject.toml's ranges with the test, search and backends
+# extras, plus the CPU build of PyTorch (requirements/lock.in), into the lock.
+relock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip --disable-pip-version-check -q install 'pip-tools>=7.4,<8'
+	cd requirements && ../.venv-lock/bin/pip-compile --quiet --upgrade --strip-extras --no-emit-find-links \
+	    --no-emit-index-url --allow-unsafe --extra test --extra search --extra backends -o lock.txt ../pyproject.toml lock.in
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-lock build dist *.egg-info

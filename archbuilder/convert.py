@@ -18,6 +18,8 @@ The converted model is independent of the original: its layers are clones with t
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 import os
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from archbuilder.compile.model import load_model_file
 __all__ = ["ConversionError", "convert_file", "describe_conversion", "to_fully_convolutional", "with_open_input"]
 
 
-class ConversionError(ValueError):
+class ConversionError(ArchbuilderError, ValueError):
     """A model cannot be converted; the message says why and what to do instead."""
 
 

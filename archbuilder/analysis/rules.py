@@ -9,6 +9,8 @@ figures); FLOPs are 2 x MACs.
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ Shape = tuple[int, ...]
 Pair = tuple[int, int]
 
 
-class GeometryError(ValueError):
+class GeometryError(ArchbuilderError, ValueError):
     """A layer cannot be applied to its input; the message says why and what to change."""
 
 

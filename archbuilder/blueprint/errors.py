@@ -7,6 +7,8 @@ A :class:`BlueprintError` carries every problem found in one pass, so a user see
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -73,7 +75,7 @@ class Problem:
 
 
 @dataclass
-class BlueprintError(ValueError):
+class BlueprintError(ArchbuilderError, ValueError):
     """A blueprint is invalid. ``problems`` holds every error found (never empty)."""
 
     problems: list[Problem] = field(default_factory=list)

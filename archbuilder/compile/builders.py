@@ -6,6 +6,8 @@ them into these layers once, for the analyzer and the compiler alike.
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ BUILDERS: dict[str, Builder] = {}
 NEEDS_INPUT_SHAPE = frozenset({"keras_application"})
 
 
-class BuildError(Exception):
+class BuildError(ArchbuilderError):
     """A layer cannot be built for a reason the user can fix; the message says how (no Keras wrapping)."""
 
 

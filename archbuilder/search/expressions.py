@@ -8,6 +8,8 @@ numbers, names, ``+ - * / // % **``, comparisons (chained), ``and``/``or``/``not
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 import ast
 import math
 import operator
@@ -31,7 +33,7 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(ArchbuilderError, ValueError):
     """An expression cannot be parsed or evaluated; the message says why."""
 
 

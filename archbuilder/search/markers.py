@@ -17,6 +17,8 @@ hyperparameter name and the column of ``trials.csv``.
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 import json
 import math
 import random
@@ -39,7 +41,7 @@ MAX_OPTIONS = 1000
 _RESERVED_NAMES = frozenset({"params", "macs", "activation_memory", "and", "or", "not", "if", "else", "True", "False"})
 
 
-class MarkerError(ValueError):
+class MarkerError(ArchbuilderError, ValueError):
     """A marker is malformed; ``location`` is where, relative to the marker (``('step',)``)."""
 
     def __init__(self, message: str, location: Location = ()) -> None:

@@ -20,6 +20,8 @@ Nothing here imports Keras or KerasTuner.
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
+
 import copy
 import hashlib
 import itertools
@@ -56,7 +58,7 @@ MAX_LIST_LENGTH = 256
 COST_NAMES = ("params", "macs", "activation_memory")
 
 
-class CandidateError(ValueError):
+class CandidateError(ArchbuilderError, ValueError):
     """A set of values does not make a blueprint: ``reason`` is a short category, ``problems`` the details."""
 
     def __init__(self, reason: str, problems: list[Problem]) -> None:

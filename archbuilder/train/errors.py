@@ -7,8 +7,10 @@ exits with status 1. This module imports nothing heavy.
 
 from __future__ import annotations
 
+from archbuilder.errors import ArchbuilderError
 
-class TrainError(ValueError):
+
+class TrainError(ArchbuilderError, ValueError):
     """Base of the training package's user errors."""
 
 

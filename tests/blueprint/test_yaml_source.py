@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -133,14 +132,17 @@ def test_matches_pyyaml_safe_load(text: str) -> None:
     assert data == yaml.safe_load(text)
 
 
-def test_merge_keys_follow_pyyaml_and_are_not_duplicates() -> None:
+def test_merge_keys_follow_the_yaml_merge_rules_and_are_not_duplicates() -> None:
+    # The merge-key rules (yaml.org/type/merge.html): explicit keys win over merged ones, and in a
+    # list of merged mappings the earlier one wins. Mapping order carries no meaning in a blueprint
+    # (and differs between PyYAML releases), so only the values are compared.
     text = (
         "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  w: 0\n  x: 9\n"
     )
     data, source_map = parse_yaml(text)
     assert isinstance(data, dict)
     assert data["c"] == {"x": 9, "y": 1, "z": 2, "w": 0}
-    assert list(data["c"]) == list(yaml.safe_load(text)["c"])
+    assert data == yaml.safe_load(text)
     assert source_map.key_positions[("c", "x")] == (6, 3)  # the explicit key wins
     # a merged value is positioned where the anchored text is written
     assert source_map.positions[("c", "y")] == (1, 17)
@@ -510,9 +512,9 @@ def test_syntax_error_names_the_source() -> None:
 
 
 def test_billion_laughs_fails_fast() -> None:
-    start = time.perf_counter()
+    # 9 levels expand to 10**9 values: without the bound this test would not finish (no clock is
+    # asserted: tests never assert wall-clock time).
     found = only_problem(laughs(9))
-    assert time.perf_counter() - start < 0.5
     message = (
         f"the document expands to more than {MAX_NODES:,} values (each use of an alias counts its "
         f"whole anchored value); the limit is {MAX_NODES:,}"

@@ -1,0 +1,131 @@
+"""Every file archbuilder writes goes through :func:`write_atomic`: a temporary file beside the
+target, flushed to disk, then renamed over it.
+
+A reader (or a resumed run) therefore sees the old file or the new one, never a truncated one,
+whatever the moment of a kill; a full disk or a permission problem removes the temporary file and
+raises :class:`ArtifactError`, a user error naming the file and what to do, with the old file (if
+any) untouched. Python's ``tempfile`` and ``os.replace`` do the work; what they lack is the
+cleanup on failure, the fsyncs and the one-line message, hence this module. It imports only the
+standard library, so every package may use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from archbuilder.errors import ArchbuilderError
+
+#: The marker in temporary file names; a crashed writer's leftovers can be recognised by it.
+PARTIAL_MARKER = ".partial"
+
+
+class ArtifactError(ArchbuilderError, OSError):
+    """A file could not be written (full disk, no permission, a folder in the way)."""
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name used while ``path`` is written: hidden, same folder, same suffix.
+
+    The suffix is kept because some writers check it (``keras.Model.save`` wants ``.keras``).
+    """
+    return path.with_name(f".{path.stem}.{os.getpid()}{PARTIAL_MARKER}{path.suffix}")
+
+
+def describe_os_error(error: OSError, path: str | os.PathLike[str], action: str = "write") -> str:
+    """One line for an OS error on ``path``: what failed, why, and what to do."""
+    reason = error.strerror or str(error)
+    hints = {
+        errno.ENOSPC: "free some space (or write somewhere else) and run the command again",
+        errno.EDQUOT: "free some space (or write somewhere else) and run the command again",
+        errno.EACCES: "check the folder's permissions, or write somewhere else",
+        errno.EPERM: "check the folder's permissions, or write somewhere else",
+        errno.EROFS: "write somewhere else: this file system is read-only",
+        errno.ENAMETOOLONG: "use a shorter name (at most 255 characters per path component)",
+        errno.ENOENT: "check the path",
+        errno.EISDIR: "give a file name, not a folder",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+    }
+    hint = hints.get(error.errno or 0, "check the path and try again")
+    return f"{os.fspath(path)}: cannot {action}: {reason}. {hint[0].upper()}{hint[1:]}."
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # some platforms cannot open a folder; the rename is still atomic
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Call ``write(temporary_path)``, flush it to disk, then rename it over ``path``.
+
+    Args:
+        path: The file to (re)place. Its folder is created when missing.
+        write: Writes the whole content to the path it is given (e.g. ``model.save``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ArtifactError: The file could not be written; ``path`` is unchanged and no temporary file is left.
+    """
+    target = Path(path)
+    temporary = partial_path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException as error:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(error, OSError) and not isinstance(error, ArtifactError):
+            raise ArtifactError(describe_os_error(error, target)) from error
+        raise
+    _fsync_folder(target.parent)
+    return target
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return write_atomic(path, lambda temporary: temporary.write_bytes(data))
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any, indent: int | None = 2) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (a diverged loss is written as ``NaN``, as Python reads it)."""
+    text = json.dumps(data, indent=indent)
+    return write_text_atomic(path, text + "\n")
+
+
+def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]) -> Path:
+    """Write ``rows`` (the header first) as CSV to ``path`` atomically."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return write_text_atomic(path, buffer.getvalue())
+
+
+__all__ = [
+    "PARTIAL_MARKER", "ArtifactError", "describe_os_error", "partial_path", "write_atomic", "write_bytes_atomic",
+    "write_csv_atomic", "write_json_atomic", "write_text_atomic",
+]

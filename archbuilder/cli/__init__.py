@@ -1,0 +1,74 @@
+"""The ``archbuilder`` command: one module per command group.
+
+==================  ============================================================
+``blueprints``      validate, summary, schema, zoo (no Keras), build, plot
+``training``        train, evaluate, predict
+``convert``         convert fully-convolutional
+``search``          search (and ``--check``, no Keras)
+``errors``          the error contract: one line per failure, exit codes, crash logs
+``common``          blueprint sources, argparse helpers
+==================  ============================================================
+
+Commands that only read blueprints never import Keras, so they answer in a fraction of a second;
+commands that need Keras import it inside the command.
+
+Exit codes (``archbuilder.errors``; docs/errors.md): 0 ok, 1 invalid input (a blueprint problem,
+bad data, a missing file, a full disk), 2 usage error, 3 a bug in archbuilder (traceback in a log
+file), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from archbuilder.cli.blueprints import (
+    add_blueprint_commands,
+    add_zoo_command,
+    blueprint_schema,
+    resolved_blueprint_path,
+)
+from archbuilder.cli.common import analyze_file, resolve_source
+from archbuilder.cli.convert import add_convert_command, command_convert
+from archbuilder.cli.errors import run_handler
+from archbuilder.cli.search import add_search_command
+from archbuilder.cli.training import add_training_commands
+from archbuilder.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``archbuilder`` argument parser with every command."""
+    from archbuilder import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot, train.",
+        epilog="A zoo name (see `archbuilder zoo list`) works wherever a blueprint file does. Exit codes: 0 ok, "
+               "1 invalid input, 2 usage error, 3 a bug in archbuilder (traceback in a log file), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"archbuilder {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_blueprint_commands(commands)
+    add_training_commands(commands)
+    add_convert_command(commands)
+    add_search_command(commands)
+    add_zoo_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (see the module docstring)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exit_request:  # --help, --version, or a usage error (argparse exits 2)
+        code = exit_request.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    return run_handler(args.handler, args, arguments)
+
+
+__all__ = [
+    "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "analyze_file", "blueprint_schema",
+    "build_parser", "command_convert", "main", "resolve_source", "resolved_blueprint_path",
+]

@@ -1,0 +1,96 @@
+"""What every command shares: finding a blueprint source, loading it with positions, small argparse helpers.
+
+Nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from archbuilder import zoo
+from archbuilder.analysis.analyzer import Analysis, analyze
+from archbuilder.artifacts import describe_os_error
+from archbuilder.blueprint.errors import BlueprintError, Problem
+from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
+Handler = Callable[[argparse.Namespace], int]
+
+__all__ = [
+    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "analyze_file", "analyze_source",
+    "positive_int", "resolve_source", "with_file",
+]
+
+
+def resolve_source(argument: str) -> Path:
+    """The file a FILE|ZOO_NAME argument names; an unknown bare name gets the zoo's did-you-mean.
+
+    Raises:
+        BlueprintError: ``argument`` is neither an existing file nor a zoo name but looks like a name,
+            or the operating system cannot look it up (a name too long, a NUL byte).
+    """
+    located = zoo.locate(argument)
+    if isinstance(located, Path):
+        return located
+    if "\0" in argument:
+        raise BlueprintError.single(f"the file name contains a NUL byte. Received: {argument!r}", file=repr(argument))
+    try:
+        exists = Path(argument).exists()
+    except OSError as error:
+        raise BlueprintError.single(describe_os_error(error, _shortened(argument), "read")) from None
+    if _looks_like_name(argument) and not exists:
+        try:
+            zoo.blueprint_path(argument)
+        except BlueprintError as error:
+            message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
+            raise BlueprintError.single(message, file=argument) from None
+    return Path(argument)
+
+
+def _shortened(argument: str, limit: int = 80) -> str:
+    return argument if len(argument) <= limit else f"{argument[:limit]}... ({len(argument)} characters)"
+
+
+def _looks_like_name(argument: str) -> bool:
+    has_folder = "/" in argument or os.sep in argument
+    return not has_folder and Path(argument).suffix in ("", ".yaml", ".yml")
+
+
+def analyze_file(path: str | os.PathLike[str]) -> Analysis:
+    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``."""
+    return analyze(Path(path))
+
+
+def analyze_source(source: str) -> Analysis:
+    """Analyze a FILE|ZOO_NAME argument and print its warnings to standard error."""
+    analysis = analyze_file(resolve_source(source))
+    for warning in analysis.warnings:
+        print(warning, file=sys.stderr)
+    return analysis
+
+
+def with_file(problem: Problem, file: str) -> str:
+    """The problem's line, positioned in ``file`` when it has no position of its own."""
+    return str(problem if problem.file is not None else problem.with_source(file, None, None))
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
+    return value
+
+
+def add_command(subparsers: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    """A sub-command whose ``args.handler`` is ``handler``."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    return parser
