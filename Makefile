@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml $(LOCK) Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/archbuilder train lenet5 --data digits --resize
+	$(VENV)/bin/archbuilder train lenet5 --data digits --resize --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup

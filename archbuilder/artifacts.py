@@ -40,6 +40,11 @@ def partial_path(path: Path) -> Path:
 
 def describe_os_error(error: OSError, path: str | os.PathLike[str], action: str = "write") -> str:
     """One line for an OS error on ``path``: what failed, why, and what to do."""
+    return f"{os.fspath(path)}: {os_error_reason(error, action)}"
+
+
+def os_error_reason(error: OSError, action: str = "write") -> str:
+    """``cannot ACTION: REASON. WHAT TO DO.`` for an OS error (without the path)."""
     reason = error.strerror or str(error)
     hints = {
         errno.ENOSPC: "free some space (or write somewhere else) and run the command again",
@@ -53,7 +58,7 @@ def describe_os_error(error: OSError, path: str | os.PathLike[str], action: str 
         errno.ENOTDIR: "a part of the path is a file, not a folder",
     }
     hint = hints.get(error.errno or 0, "check the path and try again")
-    return f"{os.fspath(path)}: cannot {action}: {reason}. {hint[0].upper()}{hint[1:]}."
+    return f"cannot {action}: {reason}. {hint[0].upper()}{hint[1:]}."
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -126,6 +131,6 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]
 
 
 __all__ = [
-    "PARTIAL_MARKER", "ArtifactError", "describe_os_error", "partial_path", "write_atomic", "write_bytes_atomic",
+    "PARTIAL_MARKER", "ArtifactError", "describe_os_error", "os_error_reason", "partial_path", "write_atomic", "write_bytes_atomic",
     "write_csv_atomic", "write_json_atomic", "write_text_atomic",
 ]

@@ -18,8 +18,6 @@ The converted model is independent of the original: its layers are clones with t
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from archbuilder.artifacts import write_atomic
 from archbuilder.compile.model import load_model_file
+from archbuilder.errors import ArchbuilderError
 
 __all__ = ["ConversionError", "convert_file", "describe_conversion", "to_fully_convolutional", "with_open_input"]
 
@@ -120,6 +120,7 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str])
 
     Raises:
         ConversionError: a file is missing or unreadable, or the model cannot be converted.
+        ArtifactError: the output cannot be written (a full disk, no permission).
     """
     source, output = Path(source), Path(output)
     for path, role in ((source, "MODEL"), (output, "-o")):
@@ -131,8 +132,7 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str])
         converted = to_fully_convolutional(original)
     except ConversionError as error:
         raise ConversionError(f"{source}: {error}") from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    converted.save(output)
+    write_atomic(output, converted.save)  # folders created; a kill or a full disk leaves no truncated file
     return original, converted
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archbuilder.analysis.graph import Graph, Node, build_graph
+from archbuilder.analysis.limits import check_input, check_totals
 from archbuilder.blueprint.errors import BlueprintError, Problem, format_path
 from archbuilder.blueprint.io import Sources, load_blueprint, load_blueprint_data, validate_blueprint
 from archbuilder.blueprint.model import Blueprint
@@ -183,13 +184,18 @@ def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> A
         data, sources = load_blueprint_data(blueprint)
         blueprint = validate_blueprint(data, sources)
     try:
-        resolution = resolve_with_origins(load_blueprint(blueprint))
+        given = load_blueprint(blueprint)
+        resolution = resolve_with_origins(given)
+        scaled = given.scaling is not None and given.scaling.resolution is not None
+        check_input(resolution.blueprint.input.shape, ("scaling", "resolution") if scaled else ("input", "shape"))
         graph = build_graph(resolution)
+        layers = [_report(node) for node in graph.nodes]
+        check_totals(((node.path, layer.name, layer.params, layer.macs, layer.activation_elements)
+                      for node, layer in zip(graph.nodes, layers)), resolution.origin_of)
     except BlueprintError as error:
         if sources is None:
             raise
         raise BlueprintError([sources.attach(problem) for problem in error.problems]) from None
     warnings = [sources.attach(w) for w in graph.warnings] if sources else list(graph.warnings)
-    layers = [_report(node) for node in graph.nodes]
     outputs = {name: graph.node(name).output.shape for name in graph.outputs}
     return Analysis(resolution.blueprint, layers, outputs, warnings, graph, resolution)

@@ -12,7 +12,7 @@ from archbuilder.analysis.graph import GraphBuilder, lowering
 from archbuilder.blueprint import blocks as B
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.errors import Location
-from archbuilder.blueprint.fields import pair
+from archbuilder.blueprint.fields import MAX_INT, pair
 
 
 def _activation(g: GraphBuilder, block: B.Block) -> str:
@@ -144,6 +144,12 @@ def lower_depthwise(g: GraphBuilder, path: Location, block: B.Depthwise, x: str)
 def lower_inverted_residual(g: GraphBuilder, path: Location, block: B.InvertedResidual, x: str) -> str:
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     in_channels = g.channels(x)
+    if in_channels * block.expansion > MAX_INT:
+        raise g.error(path + ("expansion",), (
+            f"the expanded width input channels x expansion = {in_channels} x {block.expansion} = "
+            f"{in_channels * block.expansion:,} is over the limit of {MAX_INT:,}. Use expansion <= "
+            f"{MAX_INT // in_channels} here (the block's input has {in_channels} channels)"
+        ))
     h = x
     if block.expansion != 1:
         h = g.conv(path + ("expand",), h, in_channels * block.expansion, 1, activation=activation,

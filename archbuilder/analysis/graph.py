@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from archbuilder.analysis.rules import RULES, Effect, FitLoss, GeometryError, Tensor
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem
@@ -19,6 +21,7 @@ from archbuilder.blueprint.fields import padding_amounts
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults, Head
 from archbuilder.blueprint.resolve import Resolution
+from archbuilder.blueprint.translate import problem_from_error
 
 #: Activations Keras layers can apply themselves (``Conv2D(activation=...)``), with the same
 #: defaults as the standalone layer. Others get their own layer.
@@ -189,18 +192,27 @@ class GraphBuilder:
              padding: Any = "same", groups: int = 1, activation: str | None = None, batch_norm: bool,
              use_bias: Any = None) -> str:
         """A block's conv, taking initializer, regularizer and bias from ``defaults``."""
-        spec = L.Conv(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, groups=groups,
-                      activation=activation, batch_norm=batch_norm, use_bias=self._bias(use_bias),
-                      kernel_initializer=self.defaults.kernel_initializer,
-                      kernel_regularizer=self.defaults.kernel_regularizer)
+        spec = self.spec(path, L.Conv, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         groups=groups, activation=activation, batch_norm=batch_norm, use_bias=self._bias(use_bias),
+                         kernel_initializer=self.defaults.kernel_initializer,
+                         kernel_regularizer=self.defaults.kernel_regularizer)
         return self.unit(path, spec, x)
+
+    def spec(self, path: Location, kind: type[Kind], **fields: Any) -> Kind:
+        """A layer a block lowers to, validated; a width or setting it cannot take is the block's problem."""
+        try:
+            return kind(**fields)
+        except ValidationError as exc:
+            first = problem_from_error(exc.errors()[0], root=kind)
+            raise self.error(path, f"this block would need a '{kind.model_fields['type'].default}' with "
+                                   f"{first.path} out of range: {first.message}") from None
 
     def depthwise(self, path: Location, x: str, kernel_size: Any, *, strides: Any = 1, padding: Any = "same",
                   depth_multiplier: int = 1, activation: str, batch_norm: bool) -> str:
-        spec = L.DepthwiseConv(kernel_size=kernel_size, strides=strides, padding=padding,
-                               depth_multiplier=depth_multiplier, activation=activation, batch_norm=batch_norm,
-                               use_bias=self._bias(None), kernel_initializer=self.defaults.kernel_initializer,
-                               kernel_regularizer=self.defaults.kernel_regularizer)
+        spec = self.spec(path, L.DepthwiseConv, kernel_size=kernel_size, strides=strides, padding=padding,
+                         depth_multiplier=depth_multiplier, activation=activation, batch_norm=batch_norm,
+                         use_bias=self._bias(None), kernel_initializer=self.defaults.kernel_initializer,
+                         kernel_regularizer=self.defaults.kernel_regularizer)
         return self.unit(path, spec, x)
 
     def _bias(self, use_bias: Any) -> Any:

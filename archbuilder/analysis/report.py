@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from archbuilder.analysis.analyzer import DTYPE_BYTES, Analysis, Dtype, LayerReport
+from archbuilder.analysis.limits import count as exact_count
 
 _UNITS = ("", "K", "M", "G", "T", "P")
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _HEADERS = ("layer", "path", "output", "memory", "params", "MACs", "receptive field")
 _RIGHT_ALIGNED = frozenset({"memory", "params", "MACs"})
+#: From here on (a training estimate for a huge batch) a unit no longer helps: digits and an exponent.
+_BEYOND_UNITS = 10**18
 
 #: Short labels in the CS231n style for kinds without sizes of their own.
 _LABELS = {
@@ -41,12 +44,16 @@ def _scaled(n: float, base: int, count: int) -> tuple[str, int]:
 
 def human(n: float) -> str:
     """``3211264`` -> ``'3.2M'``, ``802816`` -> ``'803K'``, ``512`` -> ``'512'`` (decimal units)."""
+    if n >= _BEYOND_UNITS:
+        return exact_count(int(n))
     text, index = _scaled(n, 1000, len(_UNITS))
     return text + _UNITS[index]
 
 
 def human_bytes(n: float) -> str:
     """``61440`` -> ``'60 KiB'`` (binary units)."""
+    if n >= _BEYOND_UNITS:
+        return f"{exact_count(int(n))} B"
     text, index = _scaled(n, 1024, len(_BYTE_UNITS))
     return f"{text} {_BYTE_UNITS[index]}"
 

@@ -9,8 +9,6 @@ figures); FLOPs are 2 x MACs.
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.fields import padding_amounts, pair
 from archbuilder.blueprint.layers import Kind
+from archbuilder.errors import ArchbuilderError
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]

@@ -6,14 +6,36 @@ in :mod:`archbuilder.blueprint.lowering`, and both the analyzer and the compiler
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from archbuilder.blueprint.fields import ActivationName, IntPair, Padding, PositiveInt, Rate
+from archbuilder.blueprint.errors import FieldError
+from archbuilder.blueprint.fields import MAX_INT, ActivationName, IntPair, Padding, PositiveInt, Rate
 from archbuilder.blueprint.layers import Kind
 
 Shortcut = Literal["auto", "identity", "projection", "zero_pad"]
+
+
+def _smallest_factor(filters: int) -> str:
+    """The smallest factor (3 significant digits, rounded up) with ``int(filters * factor) >= 1``."""
+    exact = 1 / filters
+    decimals = 2 - math.floor(math.log10(exact))
+    factor = math.ceil(exact * 10**decimals) / 10**decimals
+    while int(filters * factor) < 1:
+        factor += 10.0**-decimals
+    return f"{round(factor, decimals):g}"
+
+
+def _smallest_count(factor: float) -> int:
+    """The smallest count with ``int(count * factor) >= 1`` (huge for a tiny factor)."""
+    if factor * (MAX_INT + 1) < 1:
+        return MAX_INT + 1
+    count = max(1, math.ceil(1 / factor))
+    while int(count * factor) < 1:
+        count += 1
+    return count
 
 
 class Block(Kind):
@@ -101,7 +123,25 @@ class Bottleneck(StridedBlock):
         return self.filters * self.expansion
 
     @model_validator(mode="after")
-    def _check_groups(self) -> Bottleneck:
+    def _check_widths(self) -> Bottleneck:
+        inner = f"the inner width int(filters x width_factor) = int({self.filters} x {self.width_factor:g}) = {self.inner_filters:,}"
+        if self.inner_filters < 1:
+            smallest_filters = _smallest_count(self.width_factor)
+            other = f", or filters >= {smallest_filters} (with width_factor {self.width_factor:g})" if smallest_filters <= MAX_INT else ""
+            raise FieldError(("width_factor",), (
+                f"{inner}; a conv needs at least 1 filter. Use width_factor >= {_smallest_factor(self.filters)} "
+                f"(with filters {self.filters}){other}"
+            ))
+        if self.inner_filters > MAX_INT:
+            raise FieldError(("width_factor",), (
+                f"{inner}, over the limit of {MAX_INT:,}. Use width_factor <= {MAX_INT // self.filters} "
+                f"(with filters {self.filters})"
+            ))
+        if self.out_filters > MAX_INT:
+            raise FieldError(("expansion",), (
+                f"the output width filters x expansion = {self.filters} x {self.expansion} = {self.out_filters:,} is "
+                f"over the limit of {MAX_INT:,}. Use expansion <= {MAX_INT // self.filters} (with filters {self.filters})"
+            ))
         if self.inner_filters % self.groups:
             raise ValueError(
                 "the inner width must be evenly divisible by the number of groups. "
@@ -146,10 +186,20 @@ class DenseBlock(Block):
     """DenseNet dense block: each layer (BN-act-1x1-BN-act-3x3) adds growth_rate channels by concatenation."""
 
     type: Literal["dense_block"] = "dense_block"
-    num_layers: PositiveInt = Field(description="Number of layers in the block.")
+    num_layers: int = Field(ge=1, le=1000, description="Number of layers in the block (at most 1,000; DenseNet-264 has 64).")
     growth_rate: PositiveInt = Field(32, description="Channels each layer adds.")
     bottleneck_width: PositiveInt | None = Field(4, description="1x1 bottleneck of bottleneck_width * growth_rate channels (DenseNet-BC); null for none.")
     width_fields: ClassVar[tuple[str, ...]] = ("growth_rate",)
+
+    @model_validator(mode="after")
+    def _check_widths(self) -> DenseBlock:
+        if self.bottleneck_width is not None and self.bottleneck_width * self.growth_rate > MAX_INT:
+            raise FieldError(("bottleneck_width",), (
+                f"the 1x1 bottleneck width bottleneck_width x growth_rate = {self.bottleneck_width} x "
+                f"{self.growth_rate} = {self.bottleneck_width * self.growth_rate:,} is over the limit of {MAX_INT:,}. "
+                f"Use bottleneck_width <= {MAX_INT // self.growth_rate} (with growth_rate {self.growth_rate})"
+            ))
+        return self
 
 
 class Transition(Block):

@@ -7,11 +7,11 @@ A :class:`BlueprintError` carries every problem found in one pass, so a user see
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from archbuilder.errors import ArchbuilderError
 
 Severity = Literal["error", "warning"]
 Location = tuple[str | int, ...]
@@ -24,8 +24,24 @@ def format_path(location: Iterable[str | int]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            part = _key_text(str(part))
+            text += f".{part}" if text else part
     return text or "<blueprint>"
+
+
+def _key_text(key: str) -> str:
+    """A key as a path shows it: as written, or escaped and quoted when it would not print on one line;
+    shortened when long (keys of the format are short names: a long one is a mistake)."""
+    shown = key if key.isprintable() else repr(key)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def printable(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``), so a file name
+    cannot split a one-line message or send terminal escape sequences."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 @dataclass(frozen=True)
@@ -50,15 +66,16 @@ class Problem:
         """``file:line:column`` when known, else the file, else empty."""
         if self.file is None:
             return ""
+        file = printable(self.file)
         if self.line is None:
-            return self.file
-        return f"{self.file}:{self.line}:{self.column or 1}"
+            return file
+        return f"{file}:{self.line}:{self.column or 1}"
 
     def __str__(self) -> str:
         prefix = self.where()
         label = "" if self.severity == "error" else "warning: "
         text = f"{label}{self.path}: {self.message}" if self.location or not prefix else f"{label}{self.message}"
-        return f"{prefix}: {text}" if prefix else text
+        return printable(f"{prefix}: {text}" if prefix else text)  # one problem, one line
 
     def with_source(self, file: str | None, line: int | None, column: int | None) -> Problem:
         return Problem(self.message, self.location, self.severity, file, line, column, self.origin)
@@ -93,6 +110,19 @@ class BlueprintError(ArchbuilderError, ValueError):
     @classmethod
     def single(cls, message: str, location: Location = (), **source: object) -> BlueprintError:
         return cls([Problem(message, location, "error", **source)])  # type: ignore[arg-type]
+
+
+class FieldError(ValueError):
+    """Raised by a model validator about one of the model's fields (or something below one).
+
+    pydantic places a model validator's error on the model itself; the translation in
+    :mod:`archbuilder.blueprint.io` appends ``location`` (relative to that model), so the user sees
+    ``head.classifier`` rather than ``head`` (and the position of what they wrote there).
+    """
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(message)
+        self.location = tuple(location)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

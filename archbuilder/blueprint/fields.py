@@ -8,7 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_serializer,
+)
+
+from archbuilder.blueprint.errors import FieldError
+
+#: The largest value of a positive integer field: a width (channels, units, classes), a size, a count.
+MAX_INT = 1_000_000
+#: The largest magnitude of a float field: Keras keeps these numbers as float32, which overflows
+#: to infinity above it.
+MAX_FLOAT = 3.4e38
 
 ActivationName = Literal[
     "relu",
@@ -28,9 +45,25 @@ ACTIVATIONS: tuple[str, ...] = get_args(ActivationName)
 
 
 class Spec(BaseModel):
-    """Base of every blueprint class: strict (unknown keys are errors) and immutable."""
+    """Base of every blueprint class: strict (unknown keys are errors), immutable, and finite.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+    Every float field of the format (layers, blocks, defaults, scaling, initializers, the training
+    recipe) rejects NaN and infinities (``allow_inf_nan=False``) and magnitudes a float32 cannot
+    hold (they would become infinities in Keras); each field adds the bounds Keras needs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _check_float32_range(cls, value: Any) -> Any:
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for index, item in enumerate(items):
+            if isinstance(item, float) and abs(item) > MAX_FLOAT:
+                where = (index,) if items is value else ()
+                raise FieldError(where, f"expected a number between {-MAX_FLOAT:g} and {MAX_FLOAT:g} (Keras keeps it "
+                                        f"as a float32). Received: {item!r}")
+        return value
 
     @model_serializer(mode="wrap")
     def _serialize_with_type(self, handler: Any) -> Any:
@@ -140,7 +173,7 @@ ZeroPaddingValue = Annotated[
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
-PositiveInt = Annotated[int, Field(ge=1, le=1_000_000)]
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 def check_strides_and_dilation(strides: int | tuple[int, int], dilation_rate: int | tuple[int, int]) -> None:

@@ -6,7 +6,7 @@ taken from the blueprint's ``defaults`` when it is resolved.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -213,8 +213,8 @@ class LocalResponseNorm(Kind):
 
     type: Literal["lrn"] = "lrn"
     size: PositiveInt = Field(5, description="Number of adjacent channels summed (odd).")
-    bias: float = Field(2.0, description="k in the AlexNet paper.")
-    alpha: float = Field(1e-4, description="Scale of the sum of squares.")
+    bias: float = Field(2.0, gt=0.0, description="k in the AlexNet paper (> 0: the divisor's base stays positive).")
+    alpha: float = Field(1e-4, ge=0.0, description="Scale of the sum of squares.")
     beta: float = Field(0.75, description="Exponent.")
 
     @model_validator(mode="after")
@@ -239,12 +239,15 @@ class Rescaling(Kind):
     offset: float = Field(0.0, description="Then add this.")
 
 
+Variance = Annotated[float, Field(ge=0.0)]
+
+
 class Normalization(Kind):
     """Keras Normalization with fixed per-channel mean and variance."""
 
     type: Literal["normalization"] = "normalization"
     mean: float | list[float] = Field(description="Per-channel mean (or one value).")
-    variance: float | list[float] = Field(description="Per-channel variance (or one value).")
+    variance: Variance | list[Variance] = Field(description="Per-channel variance (or one value), >= 0.")
 
 
 class ImagenetPreprocessing(Kind):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from archbuilder.blueprint.applications import APPLICATIONS, TRAINABLE_FIELD, WEIGHTS_FIELD, ApplicationName
+from archbuilder.blueprint.errors import FieldError, Location
 from archbuilder.blueprint.fields import (
+    MAX_INT,
     ActivationName,
     Identifier,
     IntPair,
@@ -33,6 +37,15 @@ from archbuilder.blueprint.training import TrainingRecipe
 MAX_REPEAT = 1000
 #: Upper bound on the layers and blocks of a resolved blueprint (repeats multiply quickly).
 MAX_RESOLVED_ITEMS = 20_000
+#: Above this natural logarithm a float would overflow (with a margin for the multiplication by start).
+_LOG_FLOAT_MAX = math.log(sys.float_info.max) - 1
+
+
+def _big(value: float, magnitude: float) -> str:
+    """A large count: exact with separators while that stays short, else in scientific notation."""
+    if math.isinf(value):
+        return f"about 10^{magnitude / math.log(10):.0f}"
+    return f"{round(value):,}" if value < 1e15 else f"{value:.3g}"
 
 
 class InputSpec(Spec):
@@ -66,6 +79,9 @@ class Scaling(Spec):
     divisor: PositiveInt = Field(8, description="Scaled widths are rounded to a multiple of this.")
 
 
+_EMPTY_STAGE = "this stage has no convs and no pool; remove it or give it convs"
+
+
 class PatternStage(Spec):
     filters: PositiveInt = Field(description="Filters of every conv in this stage.")
     convs: int = Field(1, ge=0, le=MAX_REPEAT, description="N: number of CONV-ACT in this stage.")
@@ -76,6 +92,38 @@ class FilterProgression(Spec):
     start: PositiveInt = Field(description="Filters of the first stage.")
     growth: float = Field(2.0, gt=0.0, description="Each stage multiplies the filters by this.")
     max: PositiveInt | None = Field(None, description="Cap on the filters of any stage.")
+
+    def widths(self, stages: int) -> list[int]:
+        """Filters of each of ``stages`` stages: ``round(start * growth**m)``, capped by ``max``, at least 1.
+
+        Raises:
+            FieldError: at ``growth`` when a stage would be wider than the largest width allowed.
+        """
+        widths = []
+        for m in range(stages):
+            # In logarithms first: growth**m overflows a float long before it could be compared.
+            magnitude = math.log(self.start) + m * math.log(self.growth)
+            value = math.inf if magnitude > _LOG_FLOAT_MAX else self.start * self.growth**m
+            if self.max is not None:
+                value = min(value, self.max)
+            if value >= MAX_INT + 0.5:
+                raise FieldError(("growth",), (
+                    f"stage {m} (from 0) would have {self.start} x {self.growth:g}^{m} = {_big(value, magnitude)} "
+                    f"filters, over the limit of {MAX_INT:,}. Use growth <= {self._largest_growth(stages)} "
+                    f"(with start {self.start} and {stages} stages), or cap the widths with `max`"
+                ))
+            widths.append(max(1, round(value)))
+        return widths
+
+    def _largest_growth(self, stages: int) -> str:
+        """The largest growth (4 significant digits, rounded down) that keeps the last stage within MAX_INT."""
+        last = stages - 1
+        exact = (MAX_INT / self.start) ** (1 / last)
+        decimals = 3 - math.floor(math.log10(exact))
+        growth = math.floor(exact * 10**decimals) / 10**decimals
+        while round(self.start * growth**last) > MAX_INT:
+            growth -= 10.0**-decimals
+        return f"{round(growth, max(decimals, 0)):g}"
 
 
 class ConvTemplate(Spec):
@@ -115,10 +163,23 @@ class Pattern(Spec):
             given = [name for name, value in compact.items() if value is not None]
             if given:
                 raise ValueError(f"give either `stages` or the compact form (N, M, filters), not both; remove {', '.join(given)}")
+            if not self.stages:
+                raise FieldError(("stages",), "`stages` is empty; list at least one stage (e.g. {filters: 32, convs: 2}) "
+                                              "or use the compact form (N, M, filters)")
+            for m, stage in enumerate(self.stages):
+                if not stage.convs and not (stage.pool and self.pool is not None):
+                    raise FieldError(("stages", m), _EMPTY_STAGE)
         else:
             missing = [name for name, value in compact.items() if value is None]
             if missing:
                 raise ValueError(f"the pattern needs `stages`, or the compact form with N, M and filters; missing {', '.join(missing)}")
+            if not self.N and self.pool is None:
+                raise FieldError(("N",), "N: 0 convs per stage and no pool (pool: null) leaves every stage empty; "
+                                         "set N >= 1 or give a pool")
+            try:
+                self.filters.widths(self.M)  # type: ignore[union-attr]
+            except FieldError as error:
+                raise FieldError(("filters",) + error.location, str(error)) from None
         if isinstance(self.fc, int) and self.K is None:
             raise ValueError("`fc` as a single number needs `K` (how many FC layers)")
         if isinstance(self.fc, list) and self.K is not None and len(self.fc) != self.K:
@@ -198,6 +259,10 @@ class AuxHead(Head):
     loss_weight: float = Field(0.3, ge=0.0, description="Weight of this head's loss in training.")
 
 
+def _fc_text(pattern: Pattern) -> str:
+    return str(pattern.fc) if isinstance(pattern.fc, list) else f"{pattern.K} x {pattern.fc}"
+
+
 class Blueprint(Spec):
     """A whole network."""
 
@@ -227,6 +292,8 @@ class Blueprint(Spec):
             raise ValueError("the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`")
         if self.pattern is not None and self.pattern.fc and self.head is not None and self.head.fc:
             raise ValueError("FC layers are given twice: in pattern.fc and in head.fc; keep one")
+        if self.pattern is not None:
+            self._check_pattern_heads(self.pattern)
         names = ([("head", self.head.name)] if self.head else []) + [
             (f"aux_heads[{i}]", aux.name) for i, aux in enumerate(self.aux_heads)]
         for name in dict.fromkeys(n for _, n in names):
@@ -234,6 +301,26 @@ class Blueprint(Spec):
             if len(users) > 1:
                 raise ValueError(f"output name '{name}' is used by {' and '.join(users)}; output names must be unique")
         return self
+
+    def _check_pattern_heads(self, pattern: Pattern) -> None:
+        """What resolving the pattern form does to the heads (flatten by default, pattern.fc moved into
+        the head) must leave them valid: say so here, at what the user wrote."""
+        if pattern.fc and self.head is None:
+            raise FieldError(("pattern", "fc"), "the pattern has FC layers but the blueprint has no `head`; "
+                                                "add head: {classes: N}")
+        heads: list[tuple[Location, Head]] = [(("head",), self.head)] if self.head is not None else []
+        heads += [(("aux_heads", index), aux) for index, aux in enumerate(self.aux_heads)]
+        for where, head in heads:
+            if head.classifier != "conv":
+                continue
+            if head.pool is None:
+                raise FieldError(where + ("classifier",), (
+                    "classifier: conv needs pool: global_avg or global_max, and the pattern form flattens by "
+                    "default (pool: flatten); add pool: global_avg to this head (or use classifier: dense)"))
+            if pattern.fc and where == ("head",):
+                raise FieldError(where + ("classifier",), (
+                    f"classifier: conv takes no FC layers, and pattern.fc gives {_fc_text(pattern)} (they move into "
+                    "the head); remove pattern.fc or use classifier: dense"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, defaults left out; ``Blueprint.model_validate(bp.to_dict()) == bp``."""

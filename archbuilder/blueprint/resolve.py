@@ -9,17 +9,18 @@ Resolving a canonical blueprint gives it back unchanged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
 
 from archbuilder.blueprint.applications import NO_WEIGHTS
-from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.errors import BlueprintError, FieldError, Location, Problem
 from archbuilder.blueprint.fields import make_divisible, pair
 from archbuilder.blueprint.layers import Conv, Kind
 from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Backbone, Blueprint, Defaults, Head, Pattern, Scaling, Stage
 from archbuilder.blueprint.training import TrainingRecipe
+from archbuilder.blueprint.translate import problem_from_error, relevant_errors
 
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
@@ -70,7 +71,10 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
         input_shape = (resolver.scaling.resolution, resolver.scaling.resolution, input_shape[2])
     pool_default = "flatten" if blueprint.pattern is not None else "global_avg"
     backbone, training = _resolve_backbone(blueprint)
-    resolved = Blueprint(
+    if blueprint.pattern is not None:
+        resolver.origins[("stages",)] = ("pattern", "stages") if blueprint.pattern.stages is not None else ("pattern",)
+    resolution = Resolution(blueprint, resolver.origins)
+    resolution.blueprint = _revalidated_blueprint(resolution, dict(
         name=blueprint.name,
         description=blueprint.description,
         input={"shape": input_shape},
@@ -82,8 +86,26 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
         head=resolver.resolve_head(head, pool_default) if head is not None else None,
         aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
         training=training,
-    )
-    return Resolution(resolved, resolver.origins)
+    ))
+    return resolution
+
+
+def _revalidated_blueprint(resolution: Resolution, fields: dict[str, Any]) -> Blueprint:
+    """The resolved blueprint, validated again; a rule it breaks is reported at what the user wrote.
+
+    Validation rejects what resolving would break (an empty pattern, a conv classifier on a flattened
+    pattern head, ...); this is the net under it, so no pydantic error ever leaves ``resolve``.
+    """
+    try:
+        return Blueprint(**fields)
+    except ValidationError as exc:
+        problems = []
+        for error in relevant_errors(exc.errors(), fields):
+            problem = problem_from_error(error)
+            # A rule about the whole blueprint that resolving can break is about its body (no stages left).
+            location = resolution.origin_of(problem.location or ("stages",))
+            problems.append(replace(problem, location=location))
+        raise BlueprintError(problems) from None
 
 
 def _with_stochastic_depth(stages: list[Stage], largest: float) -> list[Stage]:
@@ -160,7 +182,8 @@ class _Resolver:
         try:
             return type(kind).model_validate({**kind.model_dump(), **update})
         except ValidationError as exc:
-            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            first = problem_from_error(exc.errors()[0], root=type(kind))
+            reason = f"{first.path}: {first.message}" if first.location else first.message
             scaled = ", ".join(f"{name} {getattr(kind, name)} -> {update[name]}" for name in kind.width_fields if name in update)
             raise BlueprintError([Problem(
                 f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): {reason}. "
@@ -239,13 +262,10 @@ class _Resolver:
             plan = [(s.filters, s.convs, s.pool) for s in pattern.stages]
         else:
             assert pattern.filters is not None and pattern.M is not None and pattern.N is not None
-            progression = pattern.filters
-            plan = []
-            for m in range(pattern.M):
-                filters = max(1, round(progression.start * progression.growth**m))
-                if progression.max is not None:
-                    filters = min(filters, progression.max)
-                plan.append((filters, pattern.N, True))
+            try:
+                plan = [(filters, pattern.N, True) for filters in pattern.filters.widths(pattern.M)]
+            except FieldError as error:  # validation said so already, unless the pattern was built unchecked
+                raise BlueprintError([Problem(str(error), ("pattern", "filters") + error.location)]) from None
         for m, (filters, convs, pool) in enumerate(plan):
             source: Location = ("pattern", "stages", m) if pattern.stages is not None else ("pattern",)
             layers: list[Kind] = [Conv(filters=filters, **conv_fields) for _ in range(self.scale_depth(convs) if convs else 0)]

@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from archbuilder.blueprint.fields import PositiveInt, Rate, Spec
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
+#: Seeds go to NumPy (below 2**32, with offsets added per augmentation layer) and TensorFlow.
+MAX_SEED = 2**31 - 1
 
 
 class Optimizer(Spec):
@@ -114,7 +116,7 @@ class TrainingRecipe(Spec):
     augmentation: Augmentation | None = Field(None, description="Training-time augmentation.")
     early_stopping: EarlyStopping | None = Field(None, description="Stop when the metric stalls.")
     validation_split: Rate = Field(0.1, description="Fraction of the training data held out for validation.")
-    seed: int = Field(0, description="Seed for data splits, shuffling and initialization.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed for data splits, shuffling and initialization.")
     pixel_range: tuple[float, float] = Field(
         (0.0, 1.0), description="Range the images' pixels are scaled to before the model: [0, 1], or [0, 255] for "
         "blueprints that rescale their input themselves (a Rescaling stem, as in EfficientNet)."

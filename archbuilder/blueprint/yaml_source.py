@@ -51,6 +51,8 @@ _SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, ScalarNode], object]]
     _TAG_PREFIX + "float": yaml.SafeLoader.construct_yaml_float,
     _MERGE: yaml.SafeLoader.construct_yaml_str,  # a `<<` that is not a key is just text
 }
+#: Longer integer literals are refused while reading (Python cannot even print one past 4,300 digits).
+MAX_INT_DIGITS = 100
 _KIND_NAMES = {ScalarNode: "a scalar", SequenceNode: "a list", MappingNode: "a mapping"}
 
 # `1e-3`, `5E4`, `1.5e3`: YAML 1.2 floats that PyYAML's YAML 1.1 rules read as strings.
@@ -230,8 +232,14 @@ def read_yaml_file(path: str | os.PathLike[str]) -> tuple[object, SourceMap]:
             )
         with open(source, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
+    except BlueprintError:
+        raise
     except FileNotFoundError:
         raise BlueprintError.single("file not found", file=source) from None
+    except ValueError:  # os.stat: "embedded null byte"
+        raise BlueprintError.single(
+            "the path holds a NUL byte (\\0), which no file name can contain", file=repr(source)
+        ) from None
     except OSError as exc:
         raise BlueprintError.single(
             f"cannot read the file: {exc.strerror or exc}", file=source
@@ -398,6 +406,10 @@ class _Builder:
     def scalar(self, node: ScalarNode, path: Location) -> object:
         """The scalar's value, or ``_INVALID`` after reporting a bad tag or unreadable text."""
         if not self.check_tag(node, path):
+            return _INVALID
+        if node.tag == _TAG_PREFIX + "int" and len(node.value) > MAX_INT_DIGITS:
+            self.report(node, path, f"an integer of {len(node.value):,} characters; integers in a blueprint have at "
+                                    f"most {MAX_INT_DIGITS} digits")
             return _INVALID
         try:
             return _SCALAR_CONSTRUCTORS[node.tag](self.loader, node)

@@ -25,6 +25,7 @@ from archbuilder.cli.common import (
     add_command,
     analyze_file,
     analyze_source,
+    display_name,
     positive_int,
     resolve_source,
     with_file,
@@ -46,14 +47,14 @@ def _validate_one(argument: str) -> bool:
         analysis = analyze_file(resolve_source(argument))
     except BlueprintError as error:
         for problem in error.problems:
-            print(with_file(problem, argument))
+            print(with_file(problem, display_name(argument)))
         count = sum(problem.severity == "error" for problem in error.problems)
-        print(f"{argument}: invalid ({count} error{'s' if count != 1 else ''})")
+        print(f"{display_name(argument)}: invalid ({count} error{'s' if count != 1 else ''})")
         return False
     for warning in analysis.warnings:
-        print(with_file(warning, argument))
+        print(with_file(warning, display_name(argument)))
     noted = f", {len(analysis.warnings)} warning{'s' if len(analysis.warnings) != 1 else ''}" if analysis.warnings else ""
-    print(f"{argument}: ok ({len(analysis.layers) - 1} layers, {analysis.params:,} params{noted})")
+    print(f"{display_name(argument)}: ok ({len(analysis.layers) - 1} layers, {analysis.params:,} params{noted})")
     return True
 
 

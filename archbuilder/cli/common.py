@@ -14,14 +14,14 @@ from typing import Any
 
 from archbuilder import zoo
 from archbuilder.analysis.analyzer import Analysis, analyze
-from archbuilder.artifacts import describe_os_error
-from archbuilder.blueprint.errors import BlueprintError, Problem
+from archbuilder.artifacts import os_error_reason
+from archbuilder.blueprint.errors import BlueprintError, Problem, printable
 from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 Handler = Callable[[argparse.Namespace], int]
 
 __all__ = [
-    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "analyze_file", "analyze_source",
+    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "analyze_file", "analyze_source", "display_name",
     "positive_int", "resolve_source", "with_file",
 ]
 
@@ -37,21 +37,24 @@ def resolve_source(argument: str) -> Path:
     if isinstance(located, Path):
         return located
     if "\0" in argument:
-        raise BlueprintError.single(f"the file name contains a NUL byte. Received: {argument!r}", file=repr(argument))
+        raise BlueprintError.single("the file name contains a NUL byte; give a file name without one",
+                                    file=display_name(repr(argument)))
     try:
         exists = Path(argument).exists()
     except OSError as error:
-        raise BlueprintError.single(describe_os_error(error, _shortened(argument), "read")) from None
+        raise BlueprintError.single(os_error_reason(error, "read"), file=display_name(argument)) from None
     if _looks_like_name(argument) and not exists:
         try:
             zoo.blueprint_path(argument)
         except BlueprintError as error:
             message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
-            raise BlueprintError.single(message, file=argument) from None
+            raise BlueprintError.single(message, file=display_name(argument)) from None
     return Path(argument)
 
 
-def _shortened(argument: str, limit: int = 80) -> str:
+def display_name(argument: str, limit: int = 80) -> str:
+    """``argument`` as messages show it: control characters escaped, cut after ``limit`` characters."""
+    argument = printable(argument)
     return argument if len(argument) <= limit else f"{argument[:limit]}... ({len(argument)} characters)"
 
 

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from archbuilder.artifacts import describe_os_error, write_text_atomic
@@ -34,8 +35,27 @@ DEBUG_VARIABLE = "ARCHBUILDER_DEBUG"
 LOG_DIR_VARIABLE = "ARCHBUILDER_LOG_DIR"
 
 
+_default_format = warnings.formatwarning
+
+
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """archbuilder's own warnings (``DataWarning``, ...) as one line; others as Python formats them."""
+    if category.__module__.startswith("archbuilder"):
+        return f"warning: {message}\n"
+    return _default_format(message, category, filename, lineno, line)
+
+
 def run_handler(handler: Handler, args: argparse.Namespace, argv: list[str]) -> int:
     """Run one command under the error contract; returns the exit code."""
+    previous, warnings.formatwarning = warnings.formatwarning, _format_warning
+    try:
+        return _run(handler, args, argv)
+    finally:
+        warnings.formatwarning = previous
+
+
+def _run(handler: Handler, args: argparse.Namespace, argv: list[str]) -> int:
     try:
         return handler(args)
     except ArchbuilderError as error:

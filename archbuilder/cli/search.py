@@ -28,7 +28,7 @@ def command_search(args: argparse.Namespace) -> int:
     from archbuilder.search.runner import run
 
     try:
-        run(space, output=args.output, resume=args.resume)
+        run(space, output=args.output, resume=args.resume, overwrite=args.overwrite)
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -49,6 +49,9 @@ def add_search_command(commands: Any) -> None:
     search.add_argument("--tuner", choices=("random", "grid", "bayesian", "hyperband"), help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
     search.add_argument("-o", "--output", metavar="DIR", help="output folder (default: searches/<space name>)")
-    search.add_argument("--resume", action="store_true", help="continue the interrupted search in the output folder")
+    start = search.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue the interrupted search in the output folder")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start over in a folder that holds a search (its outputs are replaced; other files kept)")
     search.add_argument("--check", action="store_true",
                         help="only validate the space and sample it (no training, no Keras)")

@@ -24,7 +24,7 @@ def command_train(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
     try:
-        train(analysis.blueprint, output=args.output, resume=args.resume, **overrides)
+        train(analysis.blueprint, output=args.output, resume=args.resume, overwrite=args.overwrite, **overrides)
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -62,7 +62,10 @@ def add_training_commands(commands: Any) -> None:
     train.add_argument("--learning-rate", type=float, metavar="LR", help="override training.optimizer.learning_rate")
     train.add_argument("--seed", type=int, help="override training.seed")
     train.add_argument("-o", "--output", metavar="DIR", help="run folder (default: runs/<blueprint name>)")
-    train.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start over in a run folder that holds a run (its outputs are replaced; other files kept)")
     train.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (slower)")
     train.add_argument("--resize", action="store_true", default=None,
                        help="resize the images (and repeat/convert channels) to the blueprint's input")

@@ -6,8 +6,6 @@ them into these layers once, for the analyzer and the compiler alike.
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.applications import NO_WEIGHTS, PRETRAINED
 from archbuilder.blueprint.layers import Kind
 from archbuilder.compile.custom_layers import ImagenetPreprocessing, LocalResponseNormalization, Normalization
+from archbuilder.errors import ArchbuilderError
 
 #: ``(spec, name) -> layer``; kinds in NEEDS_INPUT_SHAPE also get ``input_shape`` (no batch axis).
 Builder = Callable[..., keras.layers.Layer]

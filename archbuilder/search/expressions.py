@@ -8,13 +8,13 @@ numbers, names, ``+ - * / // % **``, comparisons (chained), ``and``/``or``/``not
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from archbuilder.errors import ArchbuilderError
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_EXPONENT = 64

@@ -17,8 +17,6 @@ hyperparameter name and the column of ``trials.csv``.
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 import json
 import math
 import random
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from archbuilder.blueprint.errors import Location, did_you_mean
+from archbuilder.errors import ArchbuilderError
 
 MARKER_KEYS = ("choice", "int", "float", "bool", "expr", "list")
 MODIFIERS: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
+import io
 import math
 import shutil
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.analysis.report import human
+from archbuilder.artifacts import write_atomic, write_json_atomic, write_text_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.settings import SearchSettings
 
@@ -157,9 +158,7 @@ def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
     png = write_pareto_png(result, folder / "pareto.png")
     if png is not None:
         written.append(png)
-    summary = folder / "summary.json"
-    summary.write_text(json.dumps(summary_data(result), indent=2) + "\n", encoding="utf-8")
-    written.append(summary)
+    written.append(write_json_atomic(folder / "summary.json", summary_data(result)))
     return written
 
 
@@ -195,18 +194,18 @@ def trial_columns(result: SearchResult) -> list[str]:
 def write_trials_csv(result: SearchResult, path: Path) -> Path:
     """One row per trial: the active values (inactive ones left empty), status, metrics, costs, time."""
     columns = trial_columns(result)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for trial in result.trials:
-            row: dict[str, Any] = {"trial": trial.trial_id, "status": trial.status, "message": trial.message,
-                                   "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
-                                   "batch_size": trial.batch_size or ""}
-            row.update({name: _cell(value) for name, value in trial.values.items() if name in columns})
-            row.update({name: _cell(value) for name, value in trial.metrics.items()})
-            row.update(trial.costs)
-            writer.writerow(row)
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for trial in result.trials:
+        row: dict[str, Any] = {"trial": trial.trial_id, "status": trial.status, "message": trial.message,
+                               "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
+                               "batch_size": trial.batch_size or ""}
+        row.update({name: _cell(value) for name, value in trial.values.items() if name in columns})
+        row.update({name: _cell(value) for name, value in trial.metrics.items()})
+        row.update(trial.costs)
+        writer.writerow(row)
+    return write_text_atomic(path, buffer.getvalue())
 
 
 def read_trials_csv(path: Path) -> list[dict[str, str]]:
@@ -222,7 +221,6 @@ def _cell(value: Any) -> Any:
 
 def _write_blueprint(result: SearchResult, trial: TrialRecord, path: Path, title: str) -> Path:
     assert trial.blueprint is not None
-    path.parent.mkdir(parents=True, exist_ok=True)
     metrics = ", ".join(f"{name} {value:.4f}" for name, value in trial.metrics.items()
                         if name not in COST_COLUMNS and name not in ("seconds", "batch_size") and math.isfinite(value))
     values = ", ".join(f"{name}={value}" for name, value in trial.values.items())
@@ -237,8 +235,7 @@ def _write_blueprint(result: SearchResult, trial: TrialRecord, path: Path, title
         "# The blueprint is resolved and carries the recipe the trial trained with; rebuild or retrain it with",
         f"#   archbuilder build {path.name} -o model.keras   |   {retrain}",
     ]
-    path.write_text("\n".join(_wrap_comment(line) for line in header) + "\n" + trial.blueprint.to_yaml(), encoding="utf-8")
-    return path
+    return write_text_atomic(path, "\n".join(_wrap_comment(line) for line in header) + "\n" + trial.blueprint.to_yaml())
 
 
 def _wrap_comment(line: str, width: int = 118) -> str:
@@ -309,8 +306,7 @@ def write_pareto_svg(result: SearchResult, path: Path) -> Path:
     else:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no completed trial</text>')
     parts.append("</svg>")
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, "\n".join(parts) + "\n")
 
 
 def write_pareto_png(result: SearchResult, path: Path) -> Path | None:
@@ -332,8 +328,10 @@ def write_pareto_png(result: SearchResult, path: Path) -> Path | None:
     axes.set_title(f"{result.space_name}: {metric} vs {cost}")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))  # the format from the suffix: png
+    finally:
+        plt.close(figure)
     return path
 
 

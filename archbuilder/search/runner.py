@@ -13,17 +13,17 @@ The output folder (default ``searches/<space name>``)::
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
+from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.search.results import SearchResult, TrialRecord, write_outputs
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.space import CandidateError, SearchSpace, load_space
 from archbuilder.train.errors import RunError
+from archbuilder.train.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
 
 SEARCH_STATE = "search.json"
 TUNER_DIR = "tuner"
@@ -40,12 +40,14 @@ def distributed_role() -> str:
 def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: int | None = None,
         tuner: str | None = None, seed: int | None = None, executions_per_trial: int | None = None,
         batch_size: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
-        progress: bool = True) -> SearchResult:
+        overwrite: bool = False, progress: bool = True) -> SearchResult:
     """Search a space (a path, YAML text, a dict, a shipped space name or a SearchSpace).
 
     Arguments left ``None`` come from the space's ``search:`` section. ``data`` is a dataset
     name (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.train.data.Dataset`.
-    ``resume`` continues the interrupted search in ``output`` without rerunning finished trials.
+    ``resume`` continues the interrupted search in ``output`` without rerunning finished trials;
+    ``overwrite`` starts over in a folder that holds a search (finished, interrupted or damaged),
+    replacing its outputs (without it, a search never replaces what another one wrote).
     Under KerasTuner's distributed mode the chief returns the whole result and a worker the trials
     it ran; only the chief writes the output folder.
 
@@ -63,7 +65,7 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
     source = data if data is not None and not isinstance(data, str) else data_name(space)
     folder = Path(output) if output is not None else Path("searches") / space.name
     if role != "worker":
-        resume = prepare_folder(folder, space, resume)
+        resume = prepare_folder(folder, space, resume, overwrite)
 
     from archbuilder.train.environment import prepare_backend_environment
 
@@ -122,43 +124,72 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
 
 # -- the output folder ---------------------------------------------------------------------------
 
-def _read_state(folder: Path) -> dict[str, Any] | None:
+def start_over_advice(folder: Path) -> str:
+    return f"Pass --overwrite to start the search over in {folder}, or --output DIR to search elsewhere."
+
+
+def read_search_state(folder: Path) -> dict[str, Any] | None:
+    """``search.json`` of a search folder; ``None`` when there is none.
+
+    Raises:
+        RunError: the file is damaged (one line naming it and what to do).
+    """
     path = folder / SEARCH_STATE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    state = read_json_file(path, RunError, start_over_advice(folder))
+    if state is not None and not (isinstance(state, dict) and isinstance(state.get("fingerprint"), str)):
+        raise RunError(f"{path}: damaged (not the state of a search: no 'fingerprint'). {start_over_advice(folder)}")
+    return state
 
 
 def _write_state(folder: Path, space: SearchSpace, *, finished: bool) -> None:
     state = {"space": space.name, "source": space.source_name, "fingerprint": space.fingerprint(),
              "finished": finished, "settings": space.settings.model_dump(mode="json")}
-    (folder / SEARCH_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(folder / SEARCH_STATE, state)
 
 
-def prepare_folder(folder: Path, space: SearchSpace, resume: bool) -> bool:
+def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bool = False) -> bool:
     """Check the output folder for a new or resumed search; returns whether to resume.
 
     Raises:
-        RunError: an interrupted search is there and ``resume`` is off, or the folder holds another space.
+        RunError: the folder holds a search (or a search's files) and neither ``resume`` nor
+            ``overwrite`` says what to do with it, holds a search of another space, or is damaged.
     """
-    state = _read_state(folder)
+    if resume and overwrite:
+        raise RunError(f"resume and overwrite exclude each other: pass --resume to continue the search in {folder}, "
+                       "or --overwrite to start it over.")
+    state = None if overwrite else read_search_state(folder)
     if resume and state is None:
         print(f"nothing to resume in {folder}; starting a new search")
         resume = False
-    if resume and state is not None and state.get("fingerprint") != space.fingerprint():
-        raise RunError(f"{folder} holds a search of a different space ('{state.get('space')}': its markers, variables, "
-                       "constraints, budgets, tuner or objective differ). Resume with the same space and tuner, or pass "
-                       "--output DIR for a new search.")
-    if not resume and state is not None:
-        if not state.get("finished"):
+    if resume and state is not None:
+        if state.get("fingerprint") != space.fingerprint():
+            raise RunError(f"{folder} holds a search of a different space ('{state.get('space')}': its markers, "
+                           "variables, constraints, budgets, tuner or objective differ). Resume with the same space and "
+                           "tuner, or pass --output DIR for a new search.")
+        for path in sorted((folder / TUNER_DIR).rglob("*.json")):  # KerasTuner's state: checked before it reads it
+            read_json_file(path, RunError, f"The search cannot resume from it. {start_over_advice(folder)}")
+    existing = existing_outputs(folder, (*OUTPUTS, SEARCH_STATE))
+    if not resume and not overwrite:
+        if state is None and existing:
+            raise RunError(f"{folder} holds {', '.join(existing)} but no {SEARCH_STATE}, so it is not a search folder; "
+                           "a search would replace them. Pass --output DIR to search into a new folder, or --overwrite "
+                           "to replace them.")
+        if state is not None and not state.get("finished"):
             raise RunError(f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
-                           f"it, or --output DIR to start a new search elsewhere (or delete {folder}).")
-        print(f"replacing the finished search in {folder}")
-        for name in OUTPUTS:
-            target = folder / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
+                           "it, --overwrite to start it over, or --output DIR to search elsewhere.")
+        if state is not None:
+            raise RunError(f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
+                           "it, --resume with a larger --max-trials to continue it, or --output DIR to search elsewhere.")
+    if overwrite and existing:
+        print(f"starting over in {folder}: replacing {', '.join(existing)}")
+        remove_outputs(folder, (*OUTPUTS, SEARCH_STATE))
+    for leftover in [folder, *(folder / TUNER_DIR).rglob("*")]:  # temporary files of writes a kill interrupted
+        if leftover.is_dir():
+            remove_leftovers(leftover)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArtifactError(describe_os_error(error, folder, "create the folder")) from None
     _write_state(folder, space, finished=False)
     return resume
 
@@ -204,4 +235,5 @@ def _worker_result(space: SearchSpace, tuner: Any) -> SearchResult:
     return SearchResult(space.name, space.settings, records, {}, {}, 0, [p.name for p in space.parameters], None, "worker")
 
 
-__all__ = ["SEARCH_STATE", "TUNER_DIR", "collect_results", "data_name", "distributed_role", "prepare_folder", "run"]
+__all__ = ["SEARCH_STATE", "TUNER_DIR", "collect_results", "data_name", "distributed_role", "prepare_folder",
+           "read_search_state", "run"]

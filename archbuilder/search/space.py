@@ -20,8 +20,6 @@ Nothing here imports Keras or KerasTuner.
 
 from __future__ import annotations
 
-from archbuilder.errors import ArchbuilderError
-
 import copy
 import hashlib
 import itertools
@@ -38,6 +36,7 @@ from pydantic import ValidationError
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
 from archbuilder.blueprint.io import Sources, load_blueprint_data, problem_from_error, validate_blueprint
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.errors import ArchbuilderError
 from archbuilder.search.expressions import Expression, ExpressionError
 from archbuilder.search.markers import (
     ChoiceParameter,

@@ -16,19 +16,20 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import itertools
-import json
 import math
 import os
 import random
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import keras
 import keras_tuner as kt
 
 from archbuilder.analysis.report import human
+from archbuilder.artifacts import ArtifactError, write_atomic, write_json_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
 from archbuilder.search.screening import Candidate, Screen, measure
@@ -191,11 +192,11 @@ class ScreeningMixin:
 
     # KerasTuner writes its state files in place; a kill mid-write would leave a file --resume cannot read.
     def save(self) -> None:
-        write_json_atomically(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
+        write_search_json(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
 
     def _save_trial(self, trial: Any) -> None:
         trial_dir = self._get_trial_dir(trial.trial_id)  # type: ignore[attr-defined]
-        write_json_atomically(os.path.join(trial_dir, "trial.json"), trial.get_state())
+        write_search_json(os.path.join(trial_dir, "trial.json"), trial.get_state())
 
     def reload(self) -> None:
         super().reload()  # type: ignore[misc]
@@ -289,7 +290,7 @@ class BlueprintTuner(kt.Tuner):
     def save(self) -> None:
         if not self._is_worker():
             self.oracle.save()
-        write_json_atomically(self._get_tuner_fname(), self.get_state())
+        write_search_json(self._get_tuner_fname(), self.get_state())
 
     def _populate_initial_space(self) -> None:
         # Declare the space; never build models to discover it (KerasTuner builds with default values).
@@ -318,6 +319,8 @@ class BlueprintTuner(kt.Tuner):
         except Exception as error:  # contained: recorded, and the search goes on
             if isinstance(error, kt.errors.FatalError):
                 raise
+            if isinstance(error, ArtifactError):  # a full disk stops the search, not only this trial
+                raise SearchWriteError(str(error)) from error
             self._fail(trial, "error", started, batch_size, f"{type(error).__name__}: {error}", candidate)
         finally:
             keras.backend.clear_session()  # Keras's graph and layer state of this trial go (gc included)
@@ -350,9 +353,9 @@ class BlueprintTuner(kt.Tuner):
                 history = self.hypermodel.fit(hp, model, epochs=epochs, initial_epoch=initial_epoch,
                                               batch_size=batch_size, seed=self.settings.seed + execution)
                 if self.settings.tuner == "hyperband":
-                    model.save_weights(self._get_checkpoint_fname(trial.trial_id))
+                    save_weights(model, self._get_checkpoint_fname(trial.trial_id))
                 return history, batch_size
-            except TrialFailure:
+            except (TrialFailure, ArtifactError):
                 raise
             except Exception as error:
                 if not accelerator.is_out_of_memory(error):
@@ -395,14 +398,38 @@ class BlueprintTuner(kt.Tuner):
         return text
 
 
-def write_json_atomically(path: str, data: Any) -> None:
-    """Write JSON to a temporary file, then rename it over ``path`` (a kill leaves the old or the new file)."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+class SearchWriteError(ArtifactError, kt.errors.FatalError):
+    """A search file could not be written (a full disk): the search stops with this one-line message.
+
+    A KerasTuner ``FatalError``, because KerasTuner records any other error raised while a trial
+    runs or reports as a failed trial, and the search would go on failing.
+    """
+
+
+def write_search_json(path: str, data: Any) -> None:
+    """Write KerasTuner's JSON state atomically (a kill leaves the old file or the new one)."""
+    try:
+        write_json_atomic(path, data, indent=None)
+    except ArtifactError as error:
+        raise SearchWriteError(f"{error} The search is saved up to its last finished trial: continue it with "
+                               "--resume.") from error
+
+
+def save_weights(model: keras.Model, path: str) -> None:
+    """``model.save_weights`` atomically (Keras wants the name to end in ``.weights.h5``; the temporary one does)."""
+
+    def write(temporary: Path) -> None:
+        staging = temporary.with_name(temporary.name + ".weights.h5")
+        try:
+            model.save_weights(staging)
+            os.replace(staging, temporary)
+        finally:
+            staging.unlink(missing_ok=True)
+
+    try:
+        write_atomic(path, write)
+    except ArtifactError as error:
+        raise SearchWriteError(str(error)) from error
 
 
 def penalty_target(settings: SearchSettings) -> float:
@@ -438,5 +465,5 @@ def is_finite(value: Any) -> bool:
 
 
 __all__ = ["BayesianOracle", "BlueprintHyperModel", "BlueprintTuner", "GridOracle", "HyperbandOracle", "RandomOracle",
-           "ScreeningMixin", "create_oracle", "declare_hyperparameters", "parse_failure", "penalized_score",
+           "ScreeningMixin", "SearchWriteError", "create_oracle", "declare_hyperparameters", "parse_failure", "penalized_score",
            "penalty_target", "space_values"]

@@ -3,43 +3,76 @@ logs, epoch timing, and a one-line-per-epoch log for output that is not a termin
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import keras
 
-CHECKPOINT_STATE = "checkpoint.json"
-LAST_MODEL = "last.keras"
-BEST_MODEL = "best.keras"
+from archbuilder.artifacts import write_csv_atomic
+from archbuilder.train.run_folder import (
+    BEST_MODEL,
+    CHECKPOINT_STATE,
+    HISTORY,
+    LAST_MODEL,
+    read_history_rows,
+    save_epoch,
+)
 
 
-def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(temporary_path)``, then rename over ``path``: a reader sees the old file or the new one."""
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write(temporary)
-    os.replace(temporary, path)
+class HistoryLog:
+    """The rows of ``history.csv``, written whole (atomically) after every epoch.
+
+    The columns are Keras's ``CSVLogger``'s: ``epoch``, then the first epoch's log keys sorted
+    (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation).
+    """
+
+    def __init__(self, header: list[str] | None = None, rows: list[list[str]] | None = None) -> None:
+        self.header, self.rows = header, list(rows or [])
+
+    @classmethod
+    def read(cls, path: Path) -> HistoryLog:
+        """The rows in ``path`` (a torn or malformed row is left out); empty when there is no file."""
+        return cls(*read_history_rows(path))
+
+    def add(self, epoch: int, logs: dict[str, Any]) -> None:
+        if self.header is None:
+            keys = sorted(logs)
+            if keys and not any(key.startswith("val_") for key in keys):
+                keys += [f"val_{key}" for key in keys]
+            self.header = ["epoch", *keys]
+        self.rows = [row for row in self.rows if row[0] != str(epoch)]
+        self.rows.append([str(epoch)] + [_cell(logs.get(key, "NA")) for key in self.header[1:]])
+
+    def write(self, path: Path) -> None:
+        write_csv_atomic(path, [self.header or ["epoch"], *self.rows])
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, lambda target: Path(target).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
+def _cell(value: Any) -> str:
+    """A log value as Keras's CSVLogger writes it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Iterable) and getattr(value, "ndim", None) != 0:
+        return f'"[{", ".join(map(str, value))}]"'
+    return str(value)
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """After every epoch: ``last.keras`` (model and optimizer state), ``best.keras`` when the monitored
-    value improves, then ``checkpoint.json`` naming the completed epoch.
+    """After every epoch: ``history.csv``, ``last.keras`` (model and optimizer state), ``checkpoint.json``
+    naming the completed epoch, and ``best.keras`` when the monitored value improves.
 
-    Each file is written beside its target and renamed over it, so a run killed at any moment
-    (SIGKILL included) leaves the previous epoch's complete checkpoint: it loses at most the epoch
-    in progress.
+    :func:`~archbuilder.train.run_folder.save_epoch` writes them in an order with one commit point,
+    so a run killed at any moment (SIGKILL included) resumes from a consistent epoch: it loses at
+    most the epoch in progress, and trains no epoch twice. Place it after the callbacks that add to
+    the logs or count patience.
     """
 
-    def __init__(self, folder: Path, monitor: str, state: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, monitor: str, state: dict[str, Any], *, resumed: bool = False) -> None:
         super().__init__()
         self.folder, self.monitor, self.state = folder, monitor, dict(state)
+        #: history.csv's rows: those on disk when the run resumes (cut to its completed epochs by then).
+        self.history = HistoryLog.read(folder / HISTORY) if resumed else HistoryLog()
         self.seconds: list[float] = []  # the time each epoch's checkpoint took
         #: Callbacks whose patience counters the checkpoint records (see RestorePatience); place them before it.
         self.watched: list[keras.callbacks.Callback] = []
@@ -47,15 +80,16 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
         logs = logs or {}
-        write_atomic(self.folder / LAST_MODEL, self.model.save)
+        self.history.add(epoch, logs)
         value = logs.get(self.monitor)
         best = self.state.get("best") or {}
-        if value is not None and (best.get("value") is None or float(value) < best["value"]):
-            write_atomic(self.folder / BEST_MODEL, lambda target: shutil.copyfile(self.folder / LAST_MODEL, target))
+        improved = value is not None and (best.get("value") is None or float(value) < best["value"])
+        if improved:
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
-        self.state.update(completed_epochs=epoch + 1, optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+        self.state.update(completed_epochs=epoch + 1,
+                          optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
                           patience=patience_state(self.watched))
-        write_json(self.folder / CHECKPOINT_STATE, self.state)
+        save_epoch(self.folder, self.state, self.model.save, self.history, improved=improved)
         self.seconds.append(time.perf_counter() - started)
 
 
@@ -155,5 +189,5 @@ class EpochTimer(keras.callbacks.Callback):
         return times[len(times) // 2] if times else None
 
 
-__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "LearningRateLogger",
-           "RestorePatience", "RunCheckpoint", "current_learning_rate", "patience_state", "write_atomic", "write_json"]
+__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "HistoryLog",
+           "LearningRateLogger", "RestorePatience", "RunCheckpoint", "current_learning_rate", "patience_state"]

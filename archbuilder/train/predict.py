@@ -7,7 +7,6 @@ works without them.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,19 @@ import numpy as np
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
-from archbuilder.train.data import IMAGE_SUFFIXES, convert_channels, fit_to_input, load_dataset, resize_images
+from archbuilder.train.data import (
+    IMAGE_SUFFIXES,
+    NPY_MAGIC,
+    convert_channels,
+    error_reason,
+    fit_to_input,
+    image_problem,
+    load_dataset,
+    resize_images,
+    to_pixels,
+)
 from archbuilder.train.errors import DataError
+from archbuilder.train.run_folder import read_json_file
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,19 @@ def _run_context(folder: Path) -> RunContext:
         training = None
     if training is not None:
         context.update(pixel_range=tuple(training.pixel_range), seed=training.seed, data=training.data)
-    if (folder / "checkpoint.json").exists():  # the run's settings: data and resize as it was trained
-        settings = json.loads((folder / "checkpoint.json").read_text(encoding="utf-8")).get("settings", {})
+    # The run's settings: data and resize as it was trained.
+    state = read_json_file(folder / "checkpoint.json", DataError, "Restore it, or delete it if the run is finished "
+                           "(evaluate then needs --data, and --resize if the run resized).")
+    if isinstance(state, dict):
+        settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
         context.update(data=settings.get("data", context.get("data")), resize=bool(settings.get("resize")))
-    if (folder / "classes.json").exists():
-        context["class_names"] = tuple(json.loads((folder / "classes.json").read_text(encoding="utf-8")))
+    names = read_json_file(folder / "classes.json", DataError,
+                           "Restore it, or delete it to print class numbers instead of names.")
+    if names is not None:
+        if not isinstance(names, list):
+            raise DataError(f"{folder / 'classes.json'}: damaged (expected a list of class names). Restore it, or "
+                            "delete it to print class numbers instead of names.")
+        context["class_names"] = tuple(str(name) for name in names)
     return RunContext(**context)
 
 
@@ -134,25 +152,63 @@ def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: in
 
 
 def read_images(source: str, *, channels: int) -> np.ndarray:
-    """Images in [0, 1], NHWC: a png/jpg file (read in the model's color mode) or an .npy array."""
+    """Images in [0, 1], NHWC: a png/jpg file (read in the model's color mode) or an .npy array.
+
+    Raises:
+        DataError: the file is missing, not an image or .npy array, damaged, pickled, of a shape
+            that is not images, empty, not real numbers, or holds NaN or infinite values.
+    """
     path = Path(source)
-    if not path.is_file():
+    if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise DataError(f"{source}: is a folder. Pass png/jpg images or an .npy array (e.g. {source}/*.png).")
         raise DataError(f"{source}: no such file. Pass png/jpg images or an .npy array.")
     if path.suffix.lower() == ".npy":
-        array = np.load(path, allow_pickle=False)
-        if array.ndim not in (2, 3, 4):
-            raise DataError(f"{source}: expected an image (H, W), (H, W, C) or images (N, H, W, C). Received: shape {array.shape}")
-        if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
-            array = array[..., None]
-        array = array[None] if array.ndim == 3 else array
-        return array.astype("float32") / 255.0 if array.dtype == np.uint8 else array.astype("float32")
+        return _read_array(path, source)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DataError(f"{source}: unsupported file type. Pass {', '.join(IMAGE_SUFFIXES)} images or an .npy array.")
     from PIL import Image
 
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype="float32") / 255.0
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype="float32") / 255.0
+    except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, ... for a damaged file
+        raise DataError(f"{source}: cannot read this image ({image_problem(error)}). Pass png/jpg images or an "
+                        ".npy array.") from None
     return (pixels[..., None] if pixels.ndim == 2 else pixels)[None]
+
+
+NPY_SAVE = "np.save(FILE, images) with images of shape (N, H, W, C), (H, W, C) or (H, W)"
+
+
+def _read_array(path: Path, source: str) -> np.ndarray:
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise DataError(f"{source}: cannot open it ({error_reason(error)}). Make the file readable (chmod u+r).") from None
+    with handle:
+        magic = handle.read(len(NPY_MAGIC))
+        if not magic.startswith(NPY_MAGIC):
+            what = ("is an .npz archive, not an .npy array" if magic.startswith(b"PK") else
+                    "is empty (0 bytes)" if not magic else "is not a NumPy .npy array (no .npy header)")
+            raise DataError(f"{source}: {what}. Pass one array saved with {NPY_SAVE}.")
+        handle.seek(0)
+        try:
+            array = np.load(handle, allow_pickle=False)
+        except Exception as error:  # ValueError, OSError, EOFError, ... for a damaged file
+            if isinstance(error, ValueError) and "allow_pickle" in str(error):
+                raise DataError(f"{source}: holds Python objects (dtype=object); archbuilder loads .npy files with "
+                                "allow_pickle=False because unpickling can run code. Save a numeric array: "
+                                f"{NPY_SAVE}, e.g. images.astype('uint8').") from None
+            raise DataError(f"{source}: cannot read it as a NumPy .npy array ({error_reason(error)}); it may be "
+                            f"truncated or damaged. Write it again with {NPY_SAVE}.") from None
+    if array.ndim not in (2, 3, 4):
+        raise DataError(f"{source}: expected an image (H, W), (H, W, C) or images (N, H, W, C). Received: shape {array.shape}")
+    if array.size == 0:
+        raise DataError(f"{source}: holds no pixels (shape {array.shape}). Pass at least one image of at least 1x1 pixel.")
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        array = array[..., None]
+    return to_pixels(array[None] if array.ndim == 3 else array, f"{source}:")
 
 
 def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source: str) -> np.ndarray:

@@ -2,25 +2,14 @@
 
 ``train(blueprint, data="digits", epochs=5)`` loads and checks the data, builds and compiles the
 model from the recipe, fits it with per-epoch checkpoints, evaluates the test set once, and writes
-the run folder (default ``runs/<blueprint name>``)::
-
-    blueprint.yaml   the resolved blueprint with the effective recipe
-    last.keras       model and optimizer state after the last completed epoch (what --resume loads)
-    best.keras       the epoch with the lowest validation loss (training loss without validation)
-    history.csv      one row per epoch (Keras's CSVLogger; epochs counted from 0)
-    metrics.json     test metrics, settings, timing
-    checkpoint.json  the completed epochs and settings of the run (what --resume reads)
-    classes.json     the class names, for ``archbuilder predict``
-    logs/            TensorBoard
+the run folder (default ``runs/<blueprint name>``; its files, and how a run resumes after a kill,
+are described in :mod:`archbuilder.train.run_folder`).
 """
 
 from __future__ import annotations
 
-import csv
 import gc
-import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -30,22 +19,12 @@ from typing import Any
 import keras
 
 from archbuilder.analysis import analyze
-from archbuilder.blueprint.io import load_blueprint
+from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
 from archbuilder.train import accelerator
-from archbuilder.train.callbacks import (
-    BEST_MODEL,
-    CHECKPOINT_STATE,
-    LAST_MODEL,
-    EpochTensorBoard,
-    EpochTimer,
-    LearningRateLogger,
-    RestorePatience,
-    RunCheckpoint,
-    write_json,
-)
+from archbuilder.train.callbacks import EpochTensorBoard, EpochTimer, LearningRateLogger, RestorePatience, RunCheckpoint
 from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
 from archbuilder.train.distribution import (
     check_batch_size,
@@ -69,38 +48,26 @@ from archbuilder.train.recipe import (
     head_outputs,
     label_encoding,
 )
+from archbuilder.train.run_folder import (
+    HISTORY,
+    LAST_MODEL,
+    LOGS,
+    METRICS,
+    Run,
+    Settings,
+    check_epochs,
+    check_model_file,
+    check_optimizer_step,
+    open_for_resume,
+    prepare_new_run,
+    read_history,
+    read_state,
+    resume_point,
+    start_over_advice,
+    write_run_files,
+    write_state,
+)
 from archbuilder.train.transfer import freeze, load_weights_by_name, nested_networks
-
-RUN_FILES = (LAST_MODEL, BEST_MODEL, "history.csv", "metrics.json", CHECKPOINT_STATE, "blueprint.yaml", "classes.json")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How a run trains beyond its recipe; a resumed run keeps them."""
-
-    data: str
-    batch_size: int
-    seed: int
-    resize: bool
-    deterministic: bool
-    precision: str
-    jit_compile: bool | str
-
-
-@dataclass
-class Run:
-    """Everything resolved before fitting."""
-
-    blueprint: Blueprint
-    recipe: TrainingRecipe
-    settings: Settings
-    folder: Path
-    dataset: Dataset
-    start_epoch: int = 0
-    state: dict[str, Any] | None = None
-    verbose: int = 2
-    distribution: Any = None  # a tf.distribute strategy or a keras.distribution.Distribution
-    transfer: dict[str, Any] | None = None  # what init_weights loaded
 
 
 @dataclass
@@ -119,9 +86,10 @@ class TrainResult:
 
 def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | None = None, batch_size: int | None = None,
           learning_rate: float | None = None, seed: int | None = None, output: str | os.PathLike[str] | None = None,
-          resume: bool = False, deterministic: bool | None = None, resize: bool | None = None,
-          mixed_precision: bool | None = None, jit_compile: bool | None = None, verbose: int | str = "auto",
-          init_weights: str | os.PathLike[str] | None = None, distribution: str | None = None) -> TrainResult:
+          resume: bool = False, overwrite: bool = False, deterministic: bool | None = None,
+          resize: bool | None = None, mixed_precision: bool | None = None, jit_compile: bool | None = None,
+          verbose: int | str = "auto", init_weights: str | os.PathLike[str] | None = None,
+          distribution: str | None = None) -> TrainResult:
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
     Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
@@ -131,6 +99,9 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     default to on with a GPU; ``resize`` allows resizing images (and converting channels) to the
     blueprint's input; ``deterministic`` asks for deterministic kernels. ``resume`` continues the
     interrupted run in ``output`` from its last completed epoch, optimizer state included.
+    ``overwrite`` starts over in a folder that holds a run (finished, interrupted or damaged):
+    its run files are replaced; without it a new run only replaces a run that completed no
+    epoch, and other files in the folder are never touched.
     ``init_weights`` (a ``.keras`` model) starts from its weights, matched by layer name (see
     :mod:`archbuilder.train.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
     ``data_parallel``) trains data-parallel (see :mod:`archbuilder.train.distribution`).
@@ -143,6 +114,9 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     started = time.perf_counter()
     given = analyze(_locate(blueprint)).blueprint
     folder = Path(output) if output is not None else Path("runs") / given.name
+    if resume and overwrite:
+        raise RunError(f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
+                       "or --overwrite to start it over.")
     requested = {"data": data, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                  "resize": resize, "deterministic": deterministic, "mixed_precision": mixed_precision,
                  "jit_compile": jit_compile}
@@ -151,7 +125,7 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     wanted = distribution or (given.training.distribution if given.training else None)
     strategy = create_distribution(wanted)
     plan = (_resume_plan(given, folder, epochs, requested, extra) if resume
-            else _new_plan(given, folder, epochs, requested, extra))
+            else _new_plan(given, folder, epochs, requested, extra, overwrite))
     plan.distribution = strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
     check_batch_size(plan.distribution, plan.settings.batch_size, plan.recipe.distribution)
     plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
@@ -170,7 +144,7 @@ def _locate(blueprint: Any) -> Any:
 # -- planning a new or resumed run ---------------------------------------------------------------
 
 def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
-              extra: dict[str, Any]) -> Run:
+              extra: dict[str, Any], overwrite: bool) -> Run:
     loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
     recipe = effective_recipe(given.training, epochs=epochs, batch_size=requested["batch_size"],
                               learning_rate=requested["learning_rate"], seed=requested["seed"],
@@ -183,53 +157,28 @@ def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dic
                         accelerator.choose_jit_compile(requested["jit_compile"]))
     blueprint = given.model_copy(update={"training": recipe})
     dataset = prepare_data(blueprint, recipe, settings, loaded)
-    _prepare_folder(folder)
-    _write_run_files(folder, blueprint, settings, dataset)
+    prepare_new_run(folder, overwrite)
+    write_run_files(folder, blueprint, settings, dataset.class_names)
     state = {"finished": False, "completed_epochs": 0, "epochs": recipe.epochs, "settings": asdict(settings)}
-    write_json(folder / CHECKPOINT_STATE, state)
+    write_state(folder, state)
     return Run(blueprint, recipe, settings, folder, dataset, 0, state)
 
 
 def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
                  extra: dict[str, Any]) -> Run:
-    state = _read_state(folder)
-    if state is None:
-        raise RunError(f"nothing to resume in {folder}: it has no {CHECKPOINT_STATE}. Run without --resume to start "
-                       "a new run (or point --output at the run's folder).")
-    blueprint = load_blueprint(folder / "blueprint.yaml")
-    if blueprint.model_copy(update={"training": None}) != given.model_copy(update={"training": None}):
-        raise RunError(f"{folder} was trained from a different '{blueprint.name}' blueprint; resume with the same "
-                       "blueprint, or pass --output to start a new run elsewhere.")
-    settings = Settings(**state["settings"])
-    _check_unchanged(settings, blueprint.training, requested, folder)
+    state, blueprint, settings = open_for_resume(folder, given, requested)
     recipe = effective_recipe(blueprint.training, epochs=epochs, distribution=extra["distribution"])
-    completed = int(state.get("completed_epochs", 0))
-    if completed >= recipe.epochs:
-        raise RunError(f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
-                       f"{completed} to train it further.")
+    check_epochs(folder, state, recipe.epochs)
     blueprint = blueprint.model_copy(update={"training": recipe})
-    start = completed if (folder / LAST_MODEL).exists() else 0
-    state.update(finished=False, epochs=recipe.epochs, completed_epochs=start)
-    if not start:
-        state.pop("best", None)
-    write_json(folder / CHECKPOINT_STATE, state)
+    state, start = resume_point(folder, state)
+    if start:
+        check_model_file(folder / LAST_MODEL)
+    state.update(finished=False, epochs=recipe.epochs)
+    write_state(folder, state)
     if epochs is not None:
-        _write_run_files(folder, blueprint, settings, None)
-    _truncate_history(folder / "history.csv", start)
+        write_run_files(folder, blueprint, settings)
     loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
     return Run(blueprint, recipe, settings, folder, prepare_data(blueprint, recipe, settings, loaded), start, state)
-
-
-def _check_unchanged(settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path) -> None:
-    saved = {**asdict(settings), "learning_rate": (recipe or TrainingRecipe()).optimizer.learning_rate,
-             "mixed_precision": settings.precision == accelerator.MIXED,
-             "jit_compile": settings.jit_compile is True}
-    for name, value in requested.items():
-        value = value.name if isinstance(value, Dataset) else value
-        if value is not None and value != saved[name]:
-            raise RunError(f"the run in {folder} used {name}={saved[name]!r}; it cannot resume with {name}={value!r}. "
-                           f"Resume with the run's own settings (leave {name} out), or pass --output to start a new "
-                           "run elsewhere.")
 
 
 def prepare_data(blueprint: Blueprint, recipe: TrainingRecipe, settings: Settings, loaded: Dataset | None = None) -> Dataset:
@@ -242,45 +191,6 @@ def prepare_data(blueprint: Blueprint, recipe: TrainingRecipe, settings: Setting
     dataset = fit_to_input(dataset, shape, classes, resize=settings.resize, blueprint_name=f"blueprint '{blueprint.name}'")
     dataset = split_validation(dataset, recipe.validation_split, settings.seed)
     return scale_pixels(dataset, recipe.pixel_range)
-
-
-def _read_state(folder: Path) -> dict[str, Any] | None:
-    path = folder / CHECKPOINT_STATE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _prepare_folder(folder: Path) -> None:
-    state = _read_state(folder)
-    if state is not None and not state.get("finished") and state.get("completed_epochs", 0) > 0:
-        raise RunError(f"{folder} holds an interrupted run ({state.get('completed_epochs', 0)} of "
-                       f"{state.get('epochs', '?')} epochs done). Pass --resume to continue it, or --output DIR to "
-                       f"start a new run elsewhere (or delete {folder}).")
-    if state is not None:
-        print(f"replacing the {'finished' if state.get('finished') else 'unstarted'} run in {folder}")
-        for name in RUN_FILES:
-            (folder / name).unlink(missing_ok=True)
-        shutil.rmtree(folder / "logs", ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-
-
-def _write_run_files(folder: Path, blueprint: Blueprint, settings: Settings, dataset: Dataset | None) -> None:
-    header = (f"# Resolved blueprint of this run, with the effective recipe (data: {settings.data}).\n"
-              f"# Train it again with: archbuilder train blueprint.yaml --data {settings.data}"
-              f"{' --resize' if settings.resize else ''}\n")
-    (folder / "blueprint.yaml").write_text(header + blueprint.to_yaml(), encoding="utf-8")
-    if dataset is not None:
-        write_json(folder / "classes.json", list(dataset.class_names))
-
-
-def _truncate_history(path: Path, completed: int) -> None:
-    """Keep the rows of completed epochs: a kill between the log row and the checkpoint leaves one extra."""
-    if not path.exists():
-        return
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < completed]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(kept)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -298,15 +208,14 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
               f"batch size {smaller}", file=sys.stderr)
     keras.backend.clear_session()
     gc.collect()
-    state = _read_state(plan.folder) or {}
-    start = int(state.get("completed_epochs", 0)) if (plan.folder / LAST_MODEL).exists() else 0
+    state, start = resume_point(plan.folder, read_state(plan.folder) or {})
     settings = replace(plan.settings, batch_size=smaller)
     state["settings"] = asdict(settings)
     recipe = plan.recipe.model_copy(update={"batch_size": smaller})
     retry = replace(plan, settings=settings, start_epoch=start, state=state, recipe=recipe,
                     blueprint=plan.blueprint.model_copy(update={"training": recipe}))
-    _write_run_files(plan.folder, retry.blueprint, settings, None)
-    _truncate_history(plan.folder / "history.csv", start)
+    write_run_files(plan.folder, retry.blueprint, settings)
+    write_state(plan.folder, state)
     try:
         return _run(retry, started)
     except Exception as error:
@@ -322,11 +231,10 @@ def _run(plan: Run, started: float) -> TrainResult:
     # Outside the scope: a test set that does not split evenly across the replicas is evaluated on one device.
     test = _evaluate_test(model, plan)
     metrics = _report(plan, model, inputs, timing, test, time.perf_counter() - started)
-    write_json(plan.folder / "metrics.json", metrics)
-    state = {**(_read_state(plan.folder) or {}), "finished": True}
-    write_json(plan.folder / CHECKPOINT_STATE, state)
+    write_json_atomic(plan.folder / METRICS, metrics)
+    write_state(plan.folder, {**timing[1].state, "finished": True})
     _print_summary(metrics, plan.folder)
-    return TrainResult(model, plan.folder, read_history(plan.folder / "history.csv"), metrics)
+    return TrainResult(model, plan.folder, read_history(plan.folder / HISTORY), metrics)
 
 
 def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunCheckpoint]]:
@@ -345,7 +253,9 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
                            encoding=encoding, augmentation=augmentation, seed=settings.seed,
                            workers=1 if settings.deterministic else 2)
     model, optimizer = _model(plan, outputs)
-    if plan.start_epoch:
+    if plan.start_epoch >= recipe.epochs:
+        print(f"finishing {plan.folder}: its {recipe.epochs} epochs are done; evaluating")
+    elif plan.start_epoch:
         print(f"resuming {plan.folder} at epoch {plan.start_epoch + 1}/{recipe.epochs} "
               f"(optimizer step {int(keras.ops.convert_to_numpy(model.optimizer.iterations))})")
     if plan.distribution is not None:
@@ -353,10 +263,10 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
               f"{settings.batch_size}")
     has_validation = dataset.validation is not None
     timer = EpochTimer()
-    checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {})
+    checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {},
+                               resumed=plan.start_epoch > 0)
     head_names = tuple(output.name for output in outputs)
     frozen_networks, pretrained = nested_networks(blueprint)
-    first = True
     for begin, end, phase_recipe, frozen in _phases(recipe, frozen_networks):
         if end <= plan.start_epoch:
             continue
@@ -370,10 +280,9 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         compile_model(model, phase_recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile,
                       optimizer=keep)
         callbacks = _callbacks(plan, phase_recipe, outputs, has_validation=has_validation, checkpoint=checkpoint,
-                               append=plan.start_epoch > 0 or not first, resumed=plan.start_epoch > begin) + [timer]
+                               resumed=plan.start_epoch > begin) + [timer]
         model.fit(**inputs.fit_arguments, epochs=end, initial_epoch=max(begin, plan.start_epoch), callbacks=callbacks,
                   verbose=plan.verbose)
-        first = False
     return model, inputs, (timer, checkpoint)
 
 
@@ -415,7 +324,14 @@ def _phases(recipe: TrainingRecipe, frozen_networks: list[str]) -> list[tuple[in
 def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.optimizers.Optimizer | None]:
     """A fresh model (with the init_weights), or the last checkpoint's model and optimizer when resuming."""
     if plan.start_epoch:
-        model = keras.saving.load_model(plan.folder / LAST_MODEL)
+        path = plan.folder / LAST_MODEL
+        try:
+            model = keras.saving.load_model(path)
+        except Exception as error:  # Keras raises ValueError, OSError or zip errors for a damaged file
+            reason = (str(error).strip().splitlines() or [""])[0][:200]
+            raise RunError(f"{path}: damaged ({type(error).__name__}: {reason}); the run cannot resume from it. "
+                           f"{start_over_advice(plan.folder)}") from None
+        check_optimizer_step(plan.folder, plan.state or {}, int(keras.ops.convert_to_numpy(model.optimizer.iterations)))
         return model, model.optimizer
     model = build_model(plan.blueprint)
     if plan.recipe.init_weights:
@@ -426,7 +342,7 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
 
 
 def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, has_validation: bool,
-               checkpoint: RunCheckpoint, append: bool, resumed: bool) -> list[keras.callbacks.Callback]:
+               checkpoint: RunCheckpoint, resumed: bool) -> list[keras.callbacks.Callback]:
     """The run's callbacks; ``resumed``: the phase continues from a checkpoint, whose patience counters
     the plateau and early-stopping callbacks get back."""
     patience = create_recipe_callbacks(recipe, outputs, has_validation=has_validation)
@@ -436,9 +352,8 @@ def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, 
         LearningRateLogger(),
         *patience,
         *([RestorePatience(patience, saved)] if patience and saved else []),
-        keras.callbacks.CSVLogger(str(plan.folder / "history.csv"), append=append),
-        EpochTensorBoard(str(plan.folder / "logs")),
-        checkpoint,
+        EpochTensorBoard(str(plan.folder / LOGS)),
+        checkpoint,  # last: it writes history.csv and the checkpoint (see run_folder.save_epoch)
     ]
 
 
@@ -458,8 +373,8 @@ def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
 
 def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple[EpochTimer, RunCheckpoint],
             test: dict[str, float] | None, seconds: float) -> dict[str, Any]:
-    dataset, state = plan.dataset, _read_state(plan.folder) or {}
     timer, checkpoint = timing
+    dataset, state = plan.dataset, checkpoint.state
     steady = timer.steady_seconds()
     count = replicas(plan.distribution)
     trained = len(dataset.train) - len(dataset.train) % count  # _even_splits' trimming
@@ -491,16 +406,6 @@ def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
         result = "test " + ", ".join(f"{name} {value:.4f}" for name, value in test.items())
         result += f" ({metrics['data']['test']} images)"
     print(f"{result}; {metrics['timing']['total_seconds']:.1f} s; wrote {folder}")
-
-
-def read_history(path: Path) -> dict[str, list[float]]:
-    """``history.csv`` as columns: ``{'epoch': [0, 1, ...], 'loss': [...], ...}``."""
-    if not path.exists():
-        return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return {key: [float("nan") if row.get(key) in (None, "", "NA") else float(row[key]) for row in rows]
-            for key in (rows[0] if rows else {})}
 
 
 __all__ = ["Run", "Settings", "TrainResult", "prepare_data", "read_history", "train"]

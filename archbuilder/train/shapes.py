@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from archbuilder.train.errors import DataError
+
 Mask = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 # (u, v) are pixel coordinates in the shape's frame: centered, rotated, divided by its radius.
@@ -37,10 +39,14 @@ def generate_shapes(count: int, height: int, width: int, channels: int, *, class
     The same arguments always give the same arrays.
 
     Raises:
-        ValueError: ``classes`` is not between 1 and the number of shapes (10).
+        DataError (a ValueError): ``classes`` is not between 1 and the number of shapes (10), ``count``
+            is negative, or a size or the channel count is below 1.
     """
     if not 1 <= classes <= len(SHAPES):
-        raise ValueError(f"shapes has {len(SHAPES)} classes ({', '.join(SHAPE_NAMES)}). Received: classes={classes}")
+        raise DataError(f"shapes has {len(SHAPES)} classes ({', '.join(SHAPE_NAMES)}). Received: classes={classes}")
+    if count < 0 or min(height, width, channels) < 1:
+        raise DataError(f"shapes needs a count of 0 or more and a height, width and channel count of 1 or more. "
+                        f"Received: count={count}, height={height}, width={width}, channels={channels}")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(count) % classes).astype("int64")
     images = np.empty((count, height, width, channels), dtype="float32")

@@ -188,7 +188,82 @@ def test_missing_base_file_without_suffix(tmp_path: Path) -> None:
 def test_extends_naming_a_folder(tmp_path: Path) -> None:
     (tmp_path / "lib.yaml").mkdir()
     child = write(tmp_path, "child.yaml", "extends: lib.yaml\n")
-    assert problems(child)[0][0] == "extends"
+    folder = (tmp_path / "lib.yaml").resolve()
+    assert problems(child) == [(
+        "extends", f"`extends: lib.yaml` names a folder ({folder}), not a file; give the path of a blueprint file",
+        "child.yaml", 1, 10,
+    )]
+
+
+# References the operating system rejects: one line at `extends`, never an OSError or ValueError.
+UNUSABLE_REFERENCES = [
+    pytest.param(
+        '"a\\0b.yaml"',
+        "`extends` holds a NUL byte (\\0), which no file name can contain. Received: 'a\\x00b.yaml'",
+        id="nul-byte",
+    ),
+    pytest.param(
+        "x" * 300 + ".yaml",
+        "`extends` names a file or folder of 305 bytes (" + "x" * 21 + "...); file names have at most 255 bytes",
+        id="name-too-long",
+    ),
+    pytest.param(
+        "/".join(["d" * 200] * 25),
+        "`extends` is a path of 5,024 bytes; paths have at most 4,096 bytes",
+        id="path-too-long",
+    ),
+    pytest.param('""', "`extends` is empty; give the path of a blueprint file, relative to this file", id="empty"),
+    pytest.param(
+        "/", "`extends: /` names a folder (/), not a file; give the path of a blueprint file", id="root-folder",
+    ),
+]
+
+
+@pytest.mark.parametrize("reference, message", UNUSABLE_REFERENCES)
+def test_unusable_extends_reference(tmp_path: Path, reference: str, message: str) -> None:
+    child = write(tmp_path, "child.yaml", f"name: child\nextends: {reference}\n")
+    assert problems(child) == [("extends", message, "child.yaml", 2, 10)]
+
+
+def test_extends_reference_on_several_lines_is_shown_on_one(tmp_path: Path) -> None:
+    child = write(tmp_path, "child.yaml", 'extends: "a\\nb"\n')
+    looked_for = repr(str((tmp_path / "a\nb.yaml").resolve()))
+    assert problems(child) == [(
+        "extends", f"`extends: 'a\\nb'` names no file (looked for {looked_for}); give a path relative to this file",
+        "child.yaml", 1, 10,
+    )]
+
+
+def test_extends_into_a_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    child = write(tmp_path, "child.yaml", "extends: a.yaml\n")
+    ((path, message, *where),) = problems(child)
+    assert (path, *where) == ("extends", "child.yaml", 1, 10)
+    assert message.startswith("`extends: a.yaml` cannot be used: ")
+
+
+def test_unreadable_base_is_reported_at_extends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archbuilder.blueprint import yaml_source
+
+    base = write(tmp_path, "base.yaml", BASE)
+    child = write(tmp_path, "child.yaml", "name: child\nextends: base.yaml\n")
+    real_open = open
+
+    def no_permission(file: object, *args: object, **kwargs: object) -> object:
+        if str(file) == str(base.resolve()):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(yaml_source, "open", no_permission, raising=False)
+    assert problems(child) == [(
+        "extends", f"`extends: base.yaml` cannot be used: cannot read the file: Permission denied ({base.resolve()})",
+        "child.yaml", 2, 10,
+    )]
+
+
+def test_a_path_with_a_nul_byte(only_problem) -> None:
+    assert str(only_problem("net\0.yaml")) == "'net\\x00.yaml': the path holds a NUL byte (\\0), which no file name can contain"
 
 
 @pytest.mark.parametrize(

@@ -198,36 +198,74 @@ def test_pattern_conv_template_fields_reach_every_conv() -> None:
 
 
 @pytest.mark.parametrize(
-    "body, path, message",
+    "body, path, message, position",
     [
         pytest.param(
             "pattern: {stages: [{filters: 4}, {filters: 8, convs: 0, pool: false}]}\n",
             "pattern.stages[1]",
             "this stage has no convs and no pool; remove it or give it convs",
+            (3, 34),
             id="empty-stage",
         ),
         pytest.param(
             "pattern: {stages: [{filters: 4, convs: 0}], pool: null}\n",
             "pattern.stages[0]",
             "this stage has no convs and no pool; remove it or give it convs",
+            (3, 20),
             id="empty-stage-no-pool",
         ),
         pytest.param(
             "pattern: {N: 0, M: 2, filters: {start: 4}, pool: null}\n",
-            "pattern",
-            "this stage has no convs and no pool; remove it or give it convs",
+            "pattern.N",
+            "N: 0 convs per stage and no pool (pool: null) leaves every stage empty; set N >= 1 or give a pool",
+            (3, 14),
             id="empty-compact",
         ),
         pytest.param(
             "pattern: {N: 1, M: 1, filters: {start: 4}, fc: [8]}\n",
             "pattern.fc",
             "the pattern has FC layers but the blueprint has no `head`; add head: {classes: N}",
+            (3, 48),
             id="fc-without-head",
         ),
     ],
 )
-def test_pattern_resolution_errors(body: str, path: str, message: str) -> None:
-    assert resolve_problem(body) == (path, message)
+def test_what_resolving_the_pattern_would_break_is_found_when_loading(
+    body: str, path: str, message: str, position: tuple[int, int]
+) -> None:
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint(HEADER + body)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.message, (problem.line, problem.column)) == (path, message, position)
+
+
+# A blueprint changed without validation (model_copy) can still break a rule once resolved: the
+# problem is a BlueprintError at the user's path, never a pydantic ValidationError.
+UNCHECKED_CASES = [
+    pytest.param(
+        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n", "pattern", {"stages": []},
+        "pattern.stages", "the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`",
+        id="pattern-without-stages",
+    ),
+    pytest.param(
+        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n", "head", {"classifier": "conv"},
+        "head", "classifier: conv needs pool: global_avg or global_max and no `fc` layers (it is a 1x1 conv on the "
+        "pooled 1x1 map). Received: pool='flatten', fc=[]",
+        id="conv-classifier-on-a-flattened-head",
+    ),
+]
+
+
+@pytest.mark.parametrize("body, field, update, path, message", UNCHECKED_CASES)
+def test_revalidation_after_resolve_raises_a_blueprint_error(
+    body: str, field: str, update: dict[str, Any], path: str, message: str
+) -> None:
+    blueprint = load_blueprint(HEADER + body)
+    changed = blueprint.model_copy(update={field: getattr(blueprint, field).model_copy(update=update)})
+    with pytest.raises(BlueprintError) as info:
+        resolve(changed)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.message) == (path, message)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,99 @@ def test_search_over_keras_application_backbones(tmp_path: Path) -> None:
         assert params == network.params
     best = load_blueprint(tmp_path / "search" / "best.yaml")
     assert best.backbone.keras_application in chosen and best.training.pixel_range == (0.0, 255.0)
+
+
+# -- the output folder: damage, a full disk, starting over ---------------------------------------------
+
+def no_space() -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
+def hidden_files(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob(".*"))
+
+
+def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Checked before any training: a finished or damaged search, and a search's files in another folder."""
+    from archbuilder.search import load_space
+    from archbuilder.search.runner import prepare_folder
+    from archbuilder.train.errors import RunError
+
+    space, folder = load_space(TINY), tmp_path / "search"
+    folder.mkdir()
+    (folder / "best.yaml").write_text("mine")
+    with pytest.raises(RunError) as error:
+        prepare_folder(folder, space, resume=False)
+    assert str(error.value) == (f"{folder} holds best.yaml but no search.json, so it is not a search folder; a search "
+                                "would replace them. Pass --output DIR to search into a new folder, or --overwrite to "
+                                "replace them.")
+    (folder / SEARCH_STATE).write_text('{"space": "tiny", "fingerp')
+    for resume in (True, False):
+        with pytest.raises(RunError) as error:
+            prepare_folder(folder, space, resume=resume)
+        assert str(error.value) == (f"{folder / SEARCH_STATE}: damaged (not valid JSON: Unterminated string starting at "
+                                    f"(line 1, column 19)). Pass --overwrite to start the search over in {folder}, or "
+                                    "--output DIR to search elsewhere.")
+    (folder / "notes.txt").write_text("mine")
+    assert prepare_folder(folder, space, resume=False, overwrite=True) is False
+    assert f"starting over in {folder}: replacing best.yaml, search.json" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", SEARCH_STATE]
+    (folder / SEARCH_STATE).write_text((folder / SEARCH_STATE).read_text().replace('"finished": false',
+                                                                                    '"finished": true'))
+    with pytest.raises(RunError) as error:
+        prepare_folder(folder, space, resume=False)
+    assert str(error.value) == (f"{folder} holds a finished search of 'tiny'. Pass --overwrite to replace it, --resume "
+                                "with a larger --max-trials to continue it, or --output DIR to search elsewhere.")
+    trial = folder / "tuner" / "trial_0" / "trial.json"
+    trial.parent.mkdir(parents=True)
+    trial.write_text("")
+    with pytest.raises(RunError) as error:
+        prepare_folder(folder, space, resume=True)
+    assert str(error.value) == (f"{trial}: damaged (empty). The search cannot resume from it. Pass --overwrite to start "
+                                f"the search over in {folder}, or --output DIR to search elsewhere.")
+
+
+def test_a_full_disk_stops_the_search_in_one_line_and_it_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archbuilder.artifacts import ArtifactError
+
+    folder, space = tmp_path / "search", TINY.replace("max_trials: 4", "max_trials: 2")
+    real_write, trials = Path.write_bytes, []
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if self.name.startswith(".trial.") and self.parent.name == "trial_1":  # the second trial's result
+            trials.append(self)
+            real_write(self, data[: len(data) // 2])
+            raise no_space()
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    with pytest.raises(ArtifactError) as error:  # not recorded as a failed trial: the search stops
+        run(space, output=folder, progress=False)
+    path = folder / "tuner" / "trial_1" / "trial.json"
+    assert str(error.value) == (f"{path}: cannot write: No space left on device. Free some space (or write somewhere "
+                                "else) and run the command again. The search is saved up to its last finished trial: "
+                                "continue it with --resume.")
+    assert trials and hidden_files(folder) == []
+    monkeypatch.undo()
+    result = run(space, output=folder, resume=True, progress=False)
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+
+
+def test_a_full_disk_while_writing_the_results_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archbuilder.artifacts import ArtifactError
+
+    folder = tmp_path / "search"
+    real_write = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if self.name.startswith(".trials."):
+            real_write(self, data[:10])
+            raise no_space()
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    with pytest.raises(ArtifactError) as error:
+        run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
+    assert str(error.value) == (f"{folder / 'trials.csv'}: cannot write: No space left on device. Free some space (or "
+                                "write somewhere else) and run the command again.")
+    assert not (folder / "trials.csv").exists() and hidden_files(folder) == []

@@ -108,7 +108,7 @@ def test_resume_after_sigkill_continues_at_the_next_epoch(tmp_path, capsys) -> N
     with pytest.raises(RunError) as error:  # a new run must not overwrite the interrupted one
         archbuilder.train(blueprint, data="digits", output=folder)
     assert str(error.value) == (f"{folder} holds an interrupted run ({completed} of 40 epochs done). Pass --resume to "
-                                f"continue it, or --output DIR to start a new run elsewhere (or delete {folder}).")
+                                "continue it, --overwrite to start it over, or --output DIR to train elsewhere.")
     steps = 162  # ceil(1294 / 8)
     result = archbuilder.train(blueprint, output=folder, resume=True, epochs=completed + 1, verbose=0)
     assert f"resuming {folder} at epoch {completed + 1}/{completed + 1} (optimizer step {completed * steps})" in capsys.readouterr().out
@@ -138,7 +138,15 @@ def test_resume_errors(tmp_path) -> None:
         archbuilder.train(TINY.replace("filters: 4", "filters: 8"), output=folder, resume=True, epochs=2)
     assert str(error.value) == (f"{folder} was trained from a different 'tiny' blueprint; resume with the same "
                                 "blueprint, or pass --output to start a new run elsewhere.")
-    result = archbuilder.train(blueprint, data="shapes:64", output=folder, verbose=0)  # a finished run is replaced
+    with pytest.raises(RunError) as error:
+        archbuilder.train(blueprint, output=folder, resume=True, overwrite=True)
+    assert str(error.value) == (f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
+                                "or --overwrite to start it over.")
+    with pytest.raises(RunError) as error:  # a finished run is the user's: replaced only when asked
+        archbuilder.train(blueprint, data="shapes:64", output=folder, verbose=0)
+    assert str(error.value) == (f"{folder} holds a finished run (1 epoch). Pass --overwrite to replace it, --resume with "
+                                "--epochs N to train it further, or --output DIR to train elsewhere.")
+    result = archbuilder.train(blueprint, data="shapes:64", output=folder, overwrite=True, verbose=0)
     assert history_epochs(folder) == [0] and result.metrics["epochs"]["completed"] == 1
 
 
