@@ -21,7 +21,7 @@ from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 Handler = Callable[[argparse.Namespace], int]
 
 __all__ = [
-    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "analyze_file", "analyze_source", "display_name",
+    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "add_folder_options", "analyze_file", "analyze_source", "display_name",
     "positive_int", "resolve_source", "with_file",
 ]
 
@@ -90,6 +90,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
     return value
+
+
+def add_folder_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--resume`` and ``--overwrite`` (exclusive) for a command that writes a ``what`` folder."""
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help=f"continue the interrupted {what} in the output folder")
+    start.add_argument("--overwrite", action="store_true",
+                       help=f"start over in a folder that holds a {what} (its outputs are replaced; other files kept)")
 
 
 def add_command(subparsers: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:

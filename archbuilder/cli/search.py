@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from archbuilder.cli.common import EXIT_OK, add_command, positive_int
+from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, positive_int
 from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.train.environment import prepare_backend_environment
 
@@ -49,9 +49,6 @@ def add_search_command(commands: Any) -> None:
     search.add_argument("--tuner", choices=("random", "grid", "bayesian", "hyperband"), help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
     search.add_argument("-o", "--output", metavar="DIR", help="output folder (default: searches/<space name>)")
-    start = search.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue the interrupted search in the output folder")
-    start.add_argument("--overwrite", action="store_true",
-                       help="start over in a folder that holds a search (its outputs are replaced; other files kept)")
+    add_folder_options(search, "search")
     search.add_argument("--check", action="store_true",
                         help="only validate the space and sample it (no training, no Keras)")

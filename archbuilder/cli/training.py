@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from archbuilder.cli.common import EXIT_OK, add_command, analyze_source, positive_int
+from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, analyze_source, positive_int
 from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.train.environment import prepare_backend_environment
 
@@ -62,10 +62,7 @@ def add_training_commands(commands: Any) -> None:
     train.add_argument("--learning-rate", type=float, metavar="LR", help="override training.optimizer.learning_rate")
     train.add_argument("--seed", type=int, help="override training.seed")
     train.add_argument("-o", "--output", metavar="DIR", help="run folder (default: runs/<blueprint name>)")
-    start = train.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
-    start.add_argument("--overwrite", action="store_true",
-                       help="start over in a run folder that holds a run (its outputs are replaced; other files kept)")
+    add_folder_options(train, "run")
     train.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (slower)")
     train.add_argument("--resize", action="store_true", default=None,
                        help="resize the images (and repeat/convert channels) to the blueprint's input")
