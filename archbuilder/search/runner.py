@@ -70,8 +70,9 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
     from archbuilder.train.environment import prepare_backend_environment
 
     prepare_backend_environment()
+    from archbuilder.search.oracles import create_oracle
     from archbuilder.search.trial import DataCache
-    from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner, create_oracle
+    from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner
     from archbuilder.train import accelerator
 
     settings = space.settings
@@ -198,7 +199,8 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
 
 def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Path | None, role: str = "single") -> SearchResult:
     """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order."""
-    from archbuilder.search.tuner import EXTRA_METRICS, parse_failure, space_values
+    from archbuilder.search.oracles import space_values
+    from archbuilder.search.tuner import EXTRA_METRICS, parse_failure
 
     records = []
     for trial_id in sorted(oracle.trials, key=lambda text: int(text) if text.isdigit() else 0):

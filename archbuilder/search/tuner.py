@@ -1,24 +1,14 @@
 """KerasTuner glue, with its three roles kept apart:
 
 * :class:`BlueprintHyperModel` builds: KerasTuner values -> concrete blueprint -> compiled ``keras.Model``;
-* the oracles decide: KerasTuner's random, Bayesian and Hyperband oracles with a screen in front
-  (:class:`ScreeningMixin`), and :class:`GridOracle`; every candidate is analyzed before it becomes
-  a trial, so an invalid, over-budget or duplicate network never becomes a trial;
+* the oracles decide (:mod:`archbuilder.search.oracles`);
 * :class:`BlueprintTuner` runs trials: trains with the recipe, contains NaN, out-of-memory and other
   failures (recorded, the search goes on), clears the Keras session between trials.
-
-The space maps onto ``kt.HyperParameters`` with conditional scopes, so KerasTuner sees exactly the
-active values of each trial.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import itertools
-import math
 import os
-import random
 import re
 import sys
 import time
@@ -29,10 +19,10 @@ import keras
 import keras_tuner as kt
 
 from archbuilder.analysis.report import human
-from archbuilder.artifacts import ArtifactError, write_atomic, write_json_atomic
+from archbuilder.artifacts import ArtifactError, write_atomic
 from archbuilder.blueprint.model import Blueprint
-from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
-from archbuilder.search.screening import Candidate, Screen, measure
+from archbuilder.search.oracles import SearchWriteError, declare_hyperparameters, space_values, write_search_json
+from archbuilder.search.screening import Candidate, measure
 from archbuilder.search.settings import SearchSettings
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.trial import (
@@ -44,46 +34,13 @@ from archbuilder.search.trial import (
     steps_per_epoch,
 )
 from archbuilder.train import accelerator
-from archbuilder.train.errors import RunError
 from archbuilder.train.recipe import effective_recipe
 
-RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
 FAILURE_PREFIX = "archbuilder-trial"
 _FAILURE = re.compile(FAILURE_PREFIX + r":(\w+):([0-9.]+|-):([0-9]+|-):(.*)", re.S)
 #: Metrics a trial reports besides the recipe's: its costs and how it ran.
 EXTRA_METRICS = ("params", "macs", "activation_memory", "seconds", "batch_size")
-
-
-# -- the space as KerasTuner hyperparameters -----------------------------------------------------
-
-def declare_hyperparameters(space: SearchSpace, hp: kt.HyperParameters) -> None:
-    """Register every parameter of ``space`` on ``hp``, each under the conditional scopes that make it active."""
-    for parameter in space.parameters:
-        with contextlib.ExitStack() as stack:
-            for condition in parameter.conditions:
-                stack.enter_context(hp.conditional_scope(condition.parent, list(condition.values)))
-            _declare(hp, parameter)
-
-
-def _declare(hp: kt.HyperParameters, parameter: Parameter) -> None:
-    if isinstance(parameter, ChoiceParameter):
-        hp.Choice(parameter.name, list(parameter.labels), default=parameter.default_label)
-    elif isinstance(parameter, IntParameter):
-        hp.Int(parameter.name, parameter.low, parameter.high, step=parameter.step,
-               sampling="log" if parameter.log else "linear", default=parameter.default)
-    elif isinstance(parameter, FloatParameter):
-        hp.Float(parameter.name, parameter.low, parameter.high, step=parameter.step,
-                 sampling="log" if parameter.log else "linear", default=parameter.default)
-    elif isinstance(parameter, BoolParameter):
-        hp.Boolean(parameter.name, default=parameter.default)
-    else:  # pragma: no cover - the marker kinds are closed
-        raise TypeError(f"unknown parameter kind {type(parameter).__name__}")
-
-
-def space_values(values: dict[str, Any]) -> dict[str, Any]:
-    """KerasTuner's values without its own bookkeeping (``tuner/epochs``, ...)."""
-    return {key: value for key, value in values.items() if not key.startswith("tuner/")}
 
 
 # -- the hypermodel: builds ----------------------------------------------------------------------
@@ -128,151 +85,6 @@ class BlueprintHyperModel(kt.HyperModel):
         dataset = self.data.get(blueprint, blueprint.training)
         return fit_candidate(model, blueprint, dataset, epochs=epochs, initial_epoch=initial_epoch,
                              batch_size=batch_size or blueprint.training.batch_size, seed=seed)
-
-
-# -- the oracles: decide -------------------------------------------------------------------------
-
-class ScreeningMixin:
-    """Put a :class:`~archbuilder.search.screening.Screen` in front of a KerasTuner oracle.
-
-    Random values are drawn from the space itself (exact conditional activity) until one passes
-    the screen; a value proposed by the wrapped algorithm (a Bayesian optimum) that fails it is
-    replaced by a screened random draw. Rejected and duplicate candidates create no trial, so they
-    neither count as failed trials nor use up ``max_trials``.
-    """
-
-    space: SearchSpace
-    screen: Screen
-    trials: dict[str, Any]
-    ongoing_trials: dict[str, Any]
-    _seed_state: int
-
-    def _setup_screen(self, space: SearchSpace) -> None:
-        self.space = space
-        self.screen = Screen(space)
-        self._pending: str | None = None
-        self._admitted: dict[str, Any] | None = None
-        self.exhausted = False
-
-    def _random_values(self) -> dict[str, Any] | None:
-        for _ in range(self.space.settings.max_attempts):
-            rng = random.Random(f"{self.space.settings.seed}:{self._seed_state}")
-            self._seed_state += 1
-            values = self.space.sample_values(rng)
-            if isinstance(self.screen.admit(values, self._pending), Candidate):
-                self._admitted = values
-                return values
-        self.exhausted = True
-        print(f"the space is exhausted: {self.space.settings.max_attempts} candidates in a row were rejected or "
-              f"duplicates ({self.screen.report()})", file=sys.stderr)
-        return None
-
-    def populate_space(self, trial_id: str) -> dict[str, Any]:
-        self._pending, self._admitted = trial_id, None
-        response = super().populate_space(trial_id)  # type: ignore[misc]
-        values = response.get("values")
-        if response.get("status") != RUNNING or not values or "tuner/trial_id" in values or values is self._admitted:
-            return response  # stopped, a Hyperband promotion, or a value the screen already passed
-        if isinstance(self.screen.admit(space_values(values), trial_id), Candidate):
-            return response
-        fallback = self._random_values()
-        if fallback is None:
-            return {"status": IDLE if self.ongoing_trials else STOPPED, "values": None}
-        bookkeeping = {key: value for key, value in values.items() if key.startswith("tuner/")}
-        return {"status": RUNNING, "values": {**fallback, **bookkeeping}}
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()  # type: ignore[misc]
-        state["archbuilder"] = self.screen.get_state()
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)  # type: ignore[misc]
-        self.screen.set_state(state.get("archbuilder", {}))
-
-    # KerasTuner writes its state files in place; a kill mid-write would leave a file --resume cannot read.
-    def save(self) -> None:
-        write_search_json(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
-
-    def _save_trial(self, trial: Any) -> None:
-        trial_dir = self._get_trial_dir(trial.trial_id)  # type: ignore[attr-defined]
-        write_search_json(os.path.join(trial_dir, "trial.json"), trial.get_state())
-
-    def reload(self) -> None:
-        super().reload()  # type: ignore[misc]
-        for trial_id, trial in self.trials.items():
-            self.screen.remember(space_values(trial.hyperparameters.values), trial_id)
-
-
-class RandomOracle(ScreeningMixin, kt.oracles.RandomSearchOracle):
-    def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._setup_screen(space)
-
-
-class BayesianOracle(ScreeningMixin, kt.oracles.BayesianOptimizationOracle):
-    def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._setup_screen(space)
-
-
-class HyperbandOracle(ScreeningMixin, kt.oracles.HyperbandOracle):
-    def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._setup_screen(space)
-
-
-class GridOracle(ScreeningMixin, kt.Oracle):
-    """Every combination of active values in order, skipping rejected and duplicate candidates."""
-
-    def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._setup_screen(space)
-        self._cursor = 0
-        self._iterator: Any = None
-
-    def populate_space(self, trial_id: str) -> dict[str, Any]:
-        if self._iterator is None:
-            self._iterator = itertools.islice(self.space.grid(), self._cursor, None)
-        for values in self._iterator:
-            self._cursor += 1
-            if isinstance(self.screen.admit(values, trial_id), Candidate):
-                return {"status": RUNNING, "values": values}
-        return {"status": STOPPED, "values": None}
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "grid_cursor": self._cursor}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self._cursor, self._iterator = int(state.get("grid_cursor", 0)), None
-
-
-def create_oracle(space: SearchSpace) -> kt.Oracle:
-    """The oracle ``search.tuner`` names, screening every candidate.
-
-    Raises:
-        RunError: ``bayesian`` without scikit-learn (KerasTuner's Gaussian process needs it).
-    """
-    settings = space.settings
-    common: dict[str, Any] = {
-        "objective": kt.Objective(settings.score_name, settings.objective_spec.direction),
-        "seed": settings.seed + 1,  # KerasTuner draws a random seed for 0
-        "max_consecutive_failed_trials": None,  # a failed trial is recorded; the search goes on
-    }
-    if settings.tuner == "random":
-        return RandomOracle(space, max_trials=settings.max_trials, **common)
-    if settings.tuner == "grid":
-        return GridOracle(space, max_trials=settings.max_trials, **common)
-    if settings.tuner == "bayesian":
-        if importlib.util.find_spec("sklearn") is None:
-            raise RunError("search.tuner 'bayesian' needs scikit-learn (KerasTuner's Gaussian process): "
-                           "pip install scikit-learn, or use tuner: random, grid or hyperband.")
-        return BayesianOracle(space, max_trials=settings.max_trials, **common)
-    oracle = HyperbandOracle(space, max_epochs=settings.epochs, factor=settings.hyperband_factor,
-                             hyperband_iterations=1, **common)
-    oracle.max_trials = settings.max_trials
-    return oracle
 
 
 # -- the tuner: runs -----------------------------------------------------------------------------
@@ -398,23 +210,6 @@ class BlueprintTuner(kt.Tuner):
         return text
 
 
-class SearchWriteError(ArtifactError, kt.errors.FatalError):
-    """A search file could not be written (a full disk): the search stops with this one-line message.
-
-    A KerasTuner ``FatalError``, because KerasTuner records any other error raised while a trial
-    runs or reports as a failed trial, and the search would go on failing.
-    """
-
-
-def write_search_json(path: str, data: Any) -> None:
-    """Write KerasTuner's JSON state atomically (a kill leaves the old file or the new one)."""
-    try:
-        write_json_atomic(path, data, indent=None)
-    except ArtifactError as error:
-        raise SearchWriteError(f"{error} The search is saved up to its last finished trial: continue it with "
-                               "--resume.") from error
-
-
 def save_weights(model: keras.Model, path: str) -> None:
     """``model.save_weights`` atomically (Keras wants the name to end in ``.weights.h5``; the temporary one does)."""
 
@@ -460,10 +255,5 @@ def parse_failure(message: str | None) -> tuple[str, float | None, int | None, s
     return "error", None, None, ""
 
 
-def is_finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-__all__ = ["BayesianOracle", "BlueprintHyperModel", "BlueprintTuner", "GridOracle", "HyperbandOracle", "RandomOracle",
-           "ScreeningMixin", "SearchWriteError", "create_oracle", "declare_hyperparameters", "parse_failure", "penalized_score",
-           "penalty_target", "space_values"]
+__all__ = ["BlueprintHyperModel", "BlueprintTuner", "SearchWriteError", "parse_failure", "penalized_score",
+           "penalty_target", "save_weights"]
