@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, get_args
 
 from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, positive_int
-from archbuilder.errors import EXIT_INTERRUPTED
+from archbuilder.errors import EXIT_INTERRUPTED, EXIT_USAGE
+from archbuilder.search.settings import Tuner
 from archbuilder.train.environment import prepare_backend_environment
 
 
 def command_search(args: argparse.Namespace) -> int:
-    """Check a search space (``--check``, no Keras) or run the search (Keras imported inside)."""
+    """Check a search space (``--check``, no Keras), run the search (Keras imported inside), or show one."""
     from archbuilder.search import load_space, validate_space
 
-    overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed")}
-    space = load_space(args.space, **overrides)
+    if args.space == "show":
+        return command_show(args)
+    if args.folder is not None:
+        print(f"archbuilder search: unexpected argument {args.folder!r} (did you mean `archbuilder search show "
+              f"{args.folder}`?)", file=sys.stderr)
+        return EXIT_USAGE
+    overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed", "final_epochs")}
+    space = load_space(args.space, **overrides) if args.check else load_space(args.space)
     if args.check:
         check = validate_space(space)
         print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner} tuner)")
@@ -28,10 +35,23 @@ def command_search(args: argparse.Namespace) -> int:
     from archbuilder.search.runner import run
 
     try:
-        run(space, output=args.output, resume=args.resume, overwrite=args.overwrite)
+        run(space, **overrides, output=args.output, resume=args.resume, overwrite=args.overwrite,
+            save_top=args.save_top, tensorboard=args.tensorboard)
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def command_show(args: argparse.Namespace) -> int:
+    """``search show DIR``: the trials table, the best network and the Pareto front (no Keras)."""
+    from archbuilder.search.show import show
+
+    if args.folder is None:
+        print("archbuilder search show: which search? Give its folder: archbuilder search show searches/NAME",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(show(args.folder))
     return EXIT_OK
 
 
@@ -40,14 +60,21 @@ def add_search_command(commands: Any) -> None:
     from archbuilder.search.space import list_spaces
 
     search = add_command(commands, "search", command_search,
-                         "Search a space of blueprints with KerasTuner; writes best.yaml, top/, pareto/, trials.csv.")
+                         "Search a space of blueprints with KerasTuner; writes the trained winner (best.keras, "
+                         "test-evaluated), best.yaml, top/, pareto/, trials.csv. `search show DIR` prints a search.")
     search.add_argument("space", metavar="SPACE", help="a search space file, or a shipped space: "
-                        + ", ".join(list_spaces()))
+                        + ", ".join(list_spaces()) + "; or `show` to print the search in DIR")
+    search.add_argument("folder", metavar="DIR", nargs="?", help="with `show`: the search's folder")
     search.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, ... (default: search.data)")
     search.add_argument("--max-trials", type=positive_int, metavar="N", help="override search.max_trials")
     search.add_argument("--epochs", type=positive_int, metavar="E", help="override search.epochs (per trial)")
-    search.add_argument("--tuner", choices=("random", "grid", "bayesian", "hyperband"), help="override search.tuner")
+    search.add_argument("--tuner", choices=get_args(Tuner), help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
+    search.add_argument("--final-epochs", type=positive_int, metavar="N",
+                        help="retrain the top_k trials for N epochs with their full recipe and keep the best")
+    search.add_argument("--save-top", action="store_true", help="also write the top trials' models (top/*.keras)")
+    search.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
+                        help="no TensorBoard logs per trial (default: tensorboard/, TensorFlow backend)")
     search.add_argument("-o", "--output", metavar="DIR", help="output folder (default: searches/<space name>)")
     add_folder_options(search, "search")
     search.add_argument("--check", action="store_true",

@@ -118,6 +118,25 @@ class Parameter:
         """The blueprint value for a recorded value (a choice records labels)."""
         return label
 
+    def other_value(self, value: Any, rng: random.Random) -> Any | None:
+        """A value other than ``value``, drawn as :meth:`sample` draws (``None`` when the marker has one value).
+
+        Evolution's mutation: a finite, uniformly sampled marker picks uniformly among its other values;
+        a log-scaled or continuous one draws until the value differs.
+        """
+        if self._uniform_grid():
+            others = [candidate for candidate in self.grid() if not _same(candidate, value)]
+            return others[rng.randrange(len(others))] if others else None
+        for _ in range(64):
+            candidate = self.sample(rng)
+            if not _same(candidate, value):
+                return candidate
+        return None
+
+    def _uniform_grid(self) -> bool:
+        """Whether :meth:`sample` draws uniformly from :meth:`grid`."""
+        return True
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -197,6 +216,9 @@ class IntParameter(Parameter):
         values = self.grid()
         return sorted({values[0], values[-1]})
 
+    def _uniform_grid(self) -> bool:
+        return self.step is not None or not self.log
+
     def describe(self) -> str:
         text = f"int {self.low}..{self.high}"
         if self.step:
@@ -245,6 +267,9 @@ class FloatParameter(Parameter):
 
     def probes(self) -> list[float]:
         return [self.low, self.high] if self.step is None else sorted({self.grid()[0], self.grid()[-1]})
+
+    def _uniform_grid(self) -> bool:
+        return self.step is not None
 
     def describe(self) -> str:
         text = f"float {self.low:g}..{self.high:g}"

@@ -2,16 +2,16 @@
 
 KerasTuner's random, Bayesian and Hyperband oracles get a screen in front (:class:`ScreeningMixin`);
 :class:`GridOracle` walks every combination and :class:`EvolutionOracle` (in
-:mod:`archbuilder.search.evolution`) evolves a population. Every candidate is analyzed before it
-becomes a trial, so an invalid, over-budget or duplicate network never becomes a trial. The space
-maps onto ``kt.HyperParameters`` with conditional scopes, so KerasTuner sees exactly the active
-values of each trial.
+:mod:`archbuilder.search.evolution`) evolves a population; ``create_oracle`` (in
+:mod:`archbuilder.search.oracle_factory`, above both) picks the one ``search.tuner`` names. Every
+candidate is analyzed before it becomes a trial, so an invalid, over-budget or duplicate network
+never becomes a trial. The space maps onto ``kt.HyperParameters`` with conditional scopes, so
+KerasTuner sees exactly the active values of each trial.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import itertools
 import os
 import random
@@ -24,7 +24,6 @@ from archbuilder.artifacts import ArtifactError, write_json_atomic
 from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
 from archbuilder.search.screening import Candidate, Screen
 from archbuilder.search.space import SearchSpace
-from archbuilder.train.errors import RunError
 
 RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
 
@@ -178,33 +177,6 @@ class GridOracle(ScreeningMixin, kt.Oracle):
         self._cursor, self._iterator = int(state.get("grid_cursor", 0)), None
 
 
-def create_oracle(space: SearchSpace) -> kt.Oracle:
-    """The oracle ``search.tuner`` names, screening every candidate.
-
-    Raises:
-        RunError: ``bayesian`` without scikit-learn (KerasTuner's Gaussian process needs it).
-    """
-    settings = space.settings
-    common: dict[str, Any] = {
-        "objective": kt.Objective(settings.score_name, settings.objective_spec.direction),
-        "seed": settings.seed + 1,  # KerasTuner draws a random seed for 0
-        "max_consecutive_failed_trials": None,  # a failed trial is recorded; the search goes on
-    }
-    if settings.tuner == "random":
-        return RandomOracle(space, max_trials=settings.max_trials, **common)
-    if settings.tuner == "grid":
-        return GridOracle(space, max_trials=settings.max_trials, **common)
-    if settings.tuner == "bayesian":
-        if importlib.util.find_spec("sklearn") is None:
-            raise RunError("search.tuner 'bayesian' needs scikit-learn (KerasTuner's Gaussian process): "
-                           "pip install scikit-learn, or use tuner: random, grid or hyperband.")
-        return BayesianOracle(space, max_trials=settings.max_trials, **common)
-    oracle = HyperbandOracle(space, max_epochs=settings.epochs, factor=settings.hyperband_factor,
-                             hyperband_iterations=1, **common)
-    oracle.max_trials = settings.max_trials
-    return oracle
-
-
 class SearchWriteError(ArtifactError, kt.errors.FatalError):
     """A search file could not be written (a full disk): the search stops with this one-line message.
 
@@ -224,4 +196,4 @@ def write_search_json(path: str, data: Any) -> None:
 
 
 __all__ = ["BayesianOracle", "GridOracle", "HyperbandOracle", "RandomOracle", "ScreeningMixin", "SearchWriteError",
-           "create_oracle", "declare_hyperparameters", "space_values", "write_search_json"]
+           "declare_hyperparameters", "space_values", "write_search_json"]

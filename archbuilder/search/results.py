@@ -37,6 +37,7 @@ class TrialRecord:
     batch_size: int | None = None
     message: str = ""
     blueprint: Blueprint | None = None
+    epochs: int | None = None  # epochs the trial's model trained (a Hyperband promotion counts its parent's)
 
     @property
     def number(self) -> int:
@@ -64,6 +65,14 @@ class SearchResult:
     parameters: list[str]
     output_dir: Path | None = None
     role: str = "single"  # "single", "chief" or "worker"
+    #: The trained winner: ``best.keras`` and its test metrics (evaluated once), when the search kept it.
+    model: Path | None = None
+    test: dict[str, float] | None = None
+    test_images: int | None = None
+    #: ``--final-epochs``: the top trials retrained with the full recipe (trial, epochs, metrics), and the
+    #: trial chosen among them, which then is :attr:`best`.
+    final: list[dict[str, Any]] = field(default_factory=list)
+    chosen: str | None = None
 
     @property
     def objective(self) -> str:
@@ -80,6 +89,9 @@ class SearchResult:
 
     @property
     def best(self) -> TrialRecord | None:
+        """The winner: the best-ranked trial, or the one a final retraining chose."""
+        if self.chosen is not None:
+            return next(t for t in self.trials if t.trial_id == self.chosen)
         ranked = self.ranked()
         return ranked[0] if ranked else None
 
@@ -107,15 +119,48 @@ class SearchResult:
                  + (f" ({reasons})" if reasons else "") + f"; {self.duplicates} duplicates skipped"]
         for reason, example in self.rejection_examples.items():
             lines.append(f"  e.g. {reason}: {example}")
+        for entry in self.final:
+            lines.append(f"final training of trial {entry['trial']} ({entry['epochs']} epochs): "
+                         + ", ".join(f"{k} {v:.4f}" for k, v in entry["metrics"].items() if k.startswith("val_")))
         best = self.best
         if best is not None:
             lines.append(f"best: trial {best.trial_id}, {self.objective} {best.metric(self.objective):.4f}, "
-                         f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs")
+                         f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs"
+                         + (f"; {self.test_line()}" if self.model is not None else ""))
         front = self.pareto
         if front:
             lines.append(f"Pareto front ({self.settings.objective_spec.metric} vs {self.settings.pareto}): "
                          + ", ".join(f"trial {t.trial_id}" for t in front))
         return "\n".join(lines)
+
+
+    def test_line(self) -> str:
+        """``test accuracy 0.9500, loss 0.17 (360 images): best.keras``, or why there is no test score."""
+        where = self.model.name if self.model is not None else "no model"
+        if self.test is None:
+            return f"no test set (the data has no test split): {where}"
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in sorted(self.test.items(), key=lambda kv: kv[0] == "loss"))
+        return f"test {scores} ({self.test_images} images): {where}"
+
+
+class SearchWarning(UserWarning):
+    """The search ran, but its result is probably not what was meant (every trial near chance)."""
+
+
+def near_chance(result: SearchResult, classes: int) -> str | None:
+    """A warning when every completed trial's accuracy is near chance, naming likely causes; else ``None``."""
+    metric = result.settings.objective_spec.metric
+    scores = [t.metric(metric) for t in result.trials if t.completed and t.metric(metric) is not None]
+    if "accuracy" not in metric or not scores or classes < 2:
+        return None
+    chance = 1.0 / classes
+    if max(scores) > chance + 0.15 * (1.0 - chance):  # type: ignore[type-var]
+        return None
+    return (f"every trial of '{result.space_name}' is near chance: best {metric} {max(scores):.4f} "  # type: ignore[type-var]
+            f"(chance {chance:.4f} for {classes} classes). Likely causes: too few epochs or steps per trial "
+            f"(--epochs); BatchNorm moving statistics that short trials do not train (set batch_norm momentum to "
+            f"0.9 or lower); a learning rate far off for the optimizer; data that does not match the input "
+            f"(pixel range, --resize, labels).")
 
 
 def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: str) -> list[TrialRecord]:
@@ -162,6 +207,12 @@ def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
     return written
 
 
+def write_progress(result: SearchResult, folder: Path) -> list[Path]:
+    """trials.csv and summary.json of a running search (after each trial), so ``search show`` can read them."""
+    return [write_trials_csv(result, folder / "trials.csv"),
+            write_json_atomic(folder / "summary.json", {**summary_data(result), "running": True})]
+
+
 def summary_data(result: SearchResult) -> dict[str, Any]:
     best = result.best
     return {
@@ -174,7 +225,11 @@ def summary_data(result: SearchResult) -> dict[str, Any]:
         "rejection_examples": result.rejection_examples,
         "duplicates": result.duplicates,
         "best": None if best is None else {"trial": best.trial_id, "values": best.values, "metrics": best.metrics,
-                                           **best.costs},
+                                           **best.costs, "epochs": best.epochs},
+        "model": None if result.model is None else result.model.name,
+        "test": None if result.model is None else {"metrics": result.test, "images": result.test_images,
+                                                   "model": result.model.name},
+        "final": result.final,
         "pareto": [{"trial": t.trial_id, result.settings.objective_spec.metric: t.metric(result.settings.objective_spec.metric),
                     result.settings.pareto: t.costs[result.settings.pareto]} for t in result.pareto],
     }
@@ -188,7 +243,8 @@ def trial_columns(result: SearchResult) -> list[str]:
                 metrics.append(name)
     first = [m for m in (result.objective, result.settings.objective_spec.metric) if m in metrics]
     metrics = list(dict.fromkeys(first + sorted(metrics)))
-    return ["trial", "status"] + result.parameters + metrics + list(COST_COLUMNS) + ["seconds", "batch_size", "message"]
+    return (["trial", "status"] + result.parameters + metrics + list(COST_COLUMNS)
+            + ["epochs", "seconds", "batch_size", "message"])
 
 
 def write_trials_csv(result: SearchResult, path: Path) -> Path:
@@ -200,7 +256,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> Path:
     for trial in result.trials:
         row: dict[str, Any] = {"trial": trial.trial_id, "status": trial.status, "message": trial.message,
                                "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
-                               "batch_size": trial.batch_size or ""}
+                               "batch_size": trial.batch_size or "", "epochs": "" if trial.epochs is None else trial.epochs}
         row.update({name: _cell(value) for name, value in trial.values.items() if name in columns})
         row.update({name: _cell(value) for name, value in trial.metrics.items()})
         row.update(trial.costs)
@@ -339,5 +395,5 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-__all__ = ["STATUSES", "SearchResult", "TrialRecord", "pareto_front", "read_trials_csv", "summary_data",
-           "write_outputs", "write_pareto_png", "write_pareto_svg", "write_trials_csv"]
+__all__ = ["STATUSES", "SearchResult", "SearchWarning", "near_chance", "TrialRecord", "pareto_front", "read_trials_csv", "summary_data",
+           "write_outputs", "write_pareto_png", "write_progress", "write_pareto_svg", "write_trials_csv"]

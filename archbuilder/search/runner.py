@@ -2,24 +2,34 @@
 
 The output folder (default ``searches/<space name>``)::
 
+    best.keras     the winner, trained (the weights of its best epoch; --final-epochs: retrained), test-evaluated
     best.yaml      the winning blueprint, resolved, with its training recipe and scores in a header
     top/           the top-k blueprints;  pareto/  the Pareto front's blueprints
     trials.csv     every trial: active values, status, metrics, params, MACs, time
     pareto.svg     the front plotted (and pareto.png when matplotlib is installed)
     summary.json   counts (trials by status, rejected candidates by reason, duplicates), best, front
-    search.json    what --resume checks (the space's fingerprint, finished or not)
-    tuner/         KerasTuner's project (oracle state, one folder per trial)
+    search.json    the settings the search runs with (what --resume uses), the space's fingerprint, its history
+    tuner/         KerasTuner's project (oracle state, one folder per trial; the top trials' model.keras)
+    tensorboard/   one log folder per trial, with its hyperparameters for TensorBoard's HParams dashboard
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.blueprint.errors import BlueprintError
-from archbuilder.search.results import SearchResult, TrialRecord, write_outputs
+from archbuilder.search.results import (
+    SearchResult,
+    SearchWarning,
+    TrialRecord,
+    near_chance,
+    write_outputs,
+    write_progress,
+)
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.space import CandidateError, SearchSpace, load_space
 from archbuilder.train.errors import RunError
@@ -27,7 +37,9 @@ from archbuilder.train.run_folder import existing_outputs, read_json_file, remov
 
 SEARCH_STATE = "search.json"
 TUNER_DIR = "tuner"
-OUTPUTS = ("trials.csv", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "summary.json", TUNER_DIR)
+TENSORBOARD_DIR = "tensorboard"
+OUTPUTS = ("trials.csv", "best.keras", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "summary.json", TUNER_DIR,
+           TENSORBOARD_DIR)
 
 
 def distributed_role() -> str:
@@ -39,45 +51,63 @@ def distributed_role() -> str:
 
 def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: int | None = None,
         tuner: str | None = None, seed: int | None = None, executions_per_trial: int | None = None,
-        batch_size: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
-        overwrite: bool = False, progress: bool = True) -> SearchResult:
-    """Search a space (a path, YAML text, a dict, a shipped space name or a SearchSpace).
+        batch_size: int | None = None, final_epochs: int | None = None,
+        output: str | os.PathLike[str] | None = None, resume: bool = False, overwrite: bool = False,
+        progress: bool = True, save_top: bool = False, tensorboard: bool = True) -> SearchResult:
+    """Search a space (a path, YAML text, a dict, a shipped space name or a SearchSpace) and keep the
+    trained winner.
 
-    Arguments left ``None`` come from the space's ``search:`` section. ``data`` is a dataset
-    name (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.train.data.Dataset`.
-    ``resume`` continues the interrupted search in ``output`` without rerunning finished trials;
-    ``overwrite`` starts over in a folder that holds a search (finished, interrupted or damaged),
-    replacing its outputs (without it, a search never replaces what another one wrote).
-    Under KerasTuner's distributed mode the chief returns the whole result and a worker the trials
-    it ran; only the chief writes the output folder.
+    Arguments left ``None`` come from the space's ``search:`` section; the settings the search runs
+    with are recorded in ``search.json``, and ``resume`` continues with them (an argument that
+    conflicts with them is an error; ``max_trials`` may be raised). ``data`` is a dataset name
+    (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.train.data.Dataset`.
+    ``final_epochs`` retrains the ``top_k`` trials for that many epochs with their full recipe and
+    keeps the best of them. The winner's model (the weights of its best epoch) is written as
+    ``best.keras`` and evaluated once on the test split; ``save_top`` also writes ``top/*.keras``.
+    ``overwrite`` starts over in a folder that holds a search, replacing its outputs (without it, a
+    search never replaces what another one wrote). ``tensorboard`` logs each trial for TensorBoard's
+    HParams dashboard under ``tensorboard/`` (TensorFlow backend). Under KerasTuner's distributed
+    mode the chief returns the whole result and a worker the trials it ran; only the chief writes
+    the output folder.
 
     Raises:
         BlueprintError: the space is invalid or empty under its budgets (checked before any trial).
         DataError: the data cannot be loaded or does not fit the candidates.
-        RunError: no data, or the output folder holds another search.
+        RunError: no data, the output folder holds another search, or an argument conflicts with the
+            settings of the search being resumed.
     """
     overrides = {"max_trials": max_trials, "epochs": epochs, "tuner": tuner, "seed": seed,
-                 "executions_per_trial": executions_per_trial, "batch_size": batch_size,
+                 "executions_per_trial": executions_per_trial, "batch_size": batch_size, "final_epochs": final_epochs,
                  "data": data if isinstance(data, str) else None}
-    space = load_space(space, **overrides)
+    space = load_space(space)
     role = distributed_role()
+    folder = Path(output) if output is not None else Path("searches") / space.name
+    state = read_search_state(folder) if resume and not overwrite and role != "worker" else None
+    space = effective_space(space, overrides, state, folder)
     check = validate_space(space) if role != "worker" else None
     source = data if data is not None and not isinstance(data, str) else data_name(space)
-    folder = Path(output) if output is not None else Path("searches") / space.name
     if role != "worker":
         resume = prepare_folder(folder, space, resume, overwrite)
 
     from archbuilder.train.environment import prepare_backend_environment
 
     prepare_backend_environment()
-    from archbuilder.search.oracles import create_oracle
+    from archbuilder.search.oracle_factory import create_oracle
     from archbuilder.search.trial import DataCache
     from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner
+    from archbuilder.search.winner import keep_winner, save_top_models
     from archbuilder.train import accelerator
 
     settings = space.settings
     hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
-    search_tuner = BlueprintTuner(create_oracle(space), hypermodel, settings=settings, progress=progress,
+    oracle = create_oracle(space)
+
+    def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
+        write_progress(collect_results(space, oracle, hypermodel, folder, role), folder)
+
+    search_tuner = BlueprintTuner(oracle, hypermodel, settings=settings, progress=progress,
+                                  tensorboard=folder / TENSORBOARD_DIR if tensorboard else None,
+                                  on_trial_done=record_progress if role != "worker" else None,
                                   directory=str(folder), project_name=TUNER_DIR,
                                   overwrite=not resume and role != "worker",
                                   executions_per_trial=settings.executions_per_trial)
@@ -85,17 +115,65 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
         print(_header(space, check, source, role), flush=True)
     with accelerator.precision_policy(accelerator.choose_precision(None)):
         search_tuner.search(verbose=0)
-    if role == "worker":
-        return _worker_result(space, search_tuner)
-    result = collect_results(space, search_tuner.oracle, hypermodel, folder, role)
+        if role == "worker":
+            return _worker_result(space, search_tuner)
+        result = collect_results(space, oracle, hypermodel, folder, role)
+        keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=progress)
     write_outputs(result, folder)
+    if save_top:
+        save_top_models(result, search_tuner, folder)
     _write_state(folder, space, finished=True)
+    classes = min((output.classes for output in _heads(result)), default=0)
+    warning = near_chance(result, classes)
+    if warning:
+        warnings.warn(warning, SearchWarning, stacklevel=2)
     if progress:
         print(result.summary())
-        print(f"wrote {folder}: best.yaml, top/, pareto/, trials.csv, pareto.svg"
+        print(f"wrote {folder}: " + ("best.keras, " if result.model is not None else "")
+              + "best.yaml, top/, pareto/, trials.csv, pareto.svg"
               + (", pareto.png" if (folder / "pareto.png").exists() else " (pareto.png needs matplotlib)")
-              + f", summary.json, {TUNER_DIR}/")
+              + f", summary.json, {TUNER_DIR}/" + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else ""))
     return result
+
+
+def _heads(result: SearchResult) -> list[Any]:
+    from archbuilder.train.recipe import head_outputs
+
+    best = result.best
+    return head_outputs(best.blueprint) if best is not None and best.blueprint is not None else []
+
+
+def effective_space(space: SearchSpace, overrides: dict[str, Any], state: dict[str, Any] | None,
+                    folder: Path) -> SearchSpace:
+    """The space with the settings the search runs with: the file's with the arguments given, or, when
+    resuming, the settings recorded in ``search.json`` (an argument may only raise ``max_trials``).
+
+    Raises:
+        RunError: an argument conflicts with the recorded settings of the search being resumed.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if state is None or not isinstance(state.get("settings"), dict):
+        return space.with_settings(**given)
+    recorded = state["settings"]
+    if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
+        given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
+    for key, value in given.items():
+        was = recorded.get(key)
+        if key == "max_trials" and isinstance(was, int) and value >= was:
+            continue
+        if value != was:
+            flag = "--" + key.replace("_", "-")
+            advice = ("a search cannot plan fewer trials than it was started with; interrupt it to stop early"
+                      if key == "max_trials" else f"resume without {flag} (the search keeps its settings)")
+            raise RunError(f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
+                           f"{advice}, or pass --overwrite to start over with {flag} {value}.")
+    resumed = space.with_settings(**{**recorded, **given})
+    differing = [f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
+                 for key in ("epochs", "max_trials", "seed", "batch_size", "executions_per_trial", "final_epochs", "data")
+                 if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)]
+    if differing:
+        print(f"resuming with the search's own settings: {', '.join(differing)}")
+    return resumed
 
 
 def data_name(space: SearchSpace) -> str:
@@ -142,9 +220,17 @@ def read_search_state(folder: Path) -> dict[str, Any] | None:
     return state
 
 
-def _write_state(folder: Path, space: SearchSpace, *, finished: bool) -> None:
+def _write_state(folder: Path, space: SearchSpace, *, finished: bool, event: str | None = None) -> None:
+    """``search.json``: the space, its fingerprint, the settings the search runs with, whether it finished,
+    and its history (started, resumed with which ``max_trials``, finished)."""
+    previous = read_search_state(folder) if (folder / SEARCH_STATE).exists() else None
+    history = list(previous.get("history", [])) if previous and isinstance(previous.get("history"), list) else []
+    if event is not None or finished:
+        history.append({"event": event or "finished", "max_trials": space.settings.max_trials,
+                        "epochs": space.settings.epochs})
     state = {"space": space.name, "source": space.source_name, "fingerprint": space.fingerprint(),
-             "finished": finished, "settings": space.settings.model_dump(mode="json")}
+             "finished": finished, "settings": space.settings.model_dump(mode="json"),
+             "parameters": [parameter.name for parameter in space.parameters], "history": history}
     write_json_atomic(folder / SEARCH_STATE, state)
 
 
@@ -191,7 +277,7 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ArtifactError(describe_os_error(error, folder, "create the folder")) from None
-    _write_state(folder, space, finished=False)
+    _write_state(folder, space, finished=False, event="resumed" if resume else "started")
     return resume
 
 
@@ -214,6 +300,7 @@ def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Pa
             pass
         logged = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
         extra = {name: logged.pop(name) for name in EXTRA_METRICS if name in logged}
+        epochs = extra.get("epochs")
         if trial.status == "COMPLETED":
             status, seconds, batch, message = "completed", extra.get("seconds"), extra.get("batch_size"), ""
         elif trial.status in ("FAILED", "INVALID"):
@@ -223,7 +310,7 @@ def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Pa
             status, seconds, batch, message = "running", None, None, "interrupted; --resume runs it again"
         records.append(TrialRecord(trial_id, status, active, {k: float(v) for k, v in logged.items()}, costs,
                                    None if seconds is None else float(seconds), None if batch is None else int(batch),
-                                   message, blueprint))
+                                   message, blueprint, None if epochs is None or status != "completed" else int(epochs)))
     screen = oracle.screen
     return SearchResult(space.name, space.settings, records, dict(screen.rejected), dict(screen.examples),
                         screen.duplicates, [p.name for p in space.parameters], folder, role)
@@ -237,5 +324,6 @@ def _worker_result(space: SearchSpace, tuner: Any) -> SearchResult:
     return SearchResult(space.name, space.settings, records, {}, {}, 0, [p.name for p in space.parameters], None, "worker")
 
 
-__all__ = ["SEARCH_STATE", "TUNER_DIR", "collect_results", "data_name", "distributed_role", "prepare_folder",
+__all__ = ["SEARCH_STATE", "TENSORBOARD_DIR", "TUNER_DIR", "collect_results", "data_name", "distributed_role",
+           "effective_space", "prepare_folder",
            "read_search_state", "run"]

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from archbuilder.blueprint.fields import PositiveInt, Spec
 
 Count = Annotated[int, Field(ge=1)]
-Tuner = Literal["random", "grid", "bayesian", "hyperband"]
+Tuner = Literal["random", "grid", "bayesian", "hyperband", "evolution"]
 Cost = Literal["params", "macs", "activation_memory"]
 #: Metrics where lower is better; any other objective is maximized unless the space says otherwise.
 MINIMIZED = ("loss", "val_loss")
@@ -64,11 +64,14 @@ class Objective(Spec):
 class SearchSettings(Spec):
     """How to search: every field can be overridden from the command line or ``run(...)``."""
 
-    tuner: Tuner = Field("random", description="random, grid, bayesian (needs scikit-learn) or hyperband.")
+    tuner: Tuner = Field("random", description="random, grid, bayesian (needs scikit-learn), hyperband or evolution.")
     objective: str | Objective = Field("val_accuracy", description="Metric to optimize, or {maximize|minimize, penalize, ...}.")
     max_trials: PositiveInt = Field(10, le=100_000, description="Trained trials at most (rejected candidates do not count).")
     epochs: PositiveInt = Field(1, le=10_000, description="Epochs per trial (hyperband: the most epochs of a trial).")
     executions_per_trial: PositiveInt = Field(1, le=100, description="Trainings per trial, averaged.")
+    final_epochs: PositiveInt | None = Field(None, le=10_000, description=(
+        "Retrain the top_k trials for this many epochs with their full recipe and keep the best (default: keep "
+        "the best trial's own model)."))
     seed: int = Field(0, description="Seed of the sampling and of the trainings.")
     data: str | None = Field(None, description="Dataset (digits, shapes[:N], mnist, ...); default: training.data.")
     batch_size: PositiveInt | None = Field(None, description="Batch size of every trial (default: training.batch_size).")
@@ -80,8 +83,19 @@ class SearchSettings(Spec):
     pareto: Cost = Field("macs", description="Cost of the Pareto front (objective vs this).")
     top_k: PositiveInt = Field(5, le=1000, description="How many of the best blueprints to export to top/.")
     hyperband_factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor.")
+    population: int = Field(20, ge=1, le=100_000, description=(
+        "evolution: members of the population (the first ones are random; at most half of max_trials)."))
+    sample_size: int = Field(5, ge=1, le=100_000, description=(
+        "evolution: members drawn per new trial, the best of them is mutated (at most the population)."))
     max_attempts: PositiveInt = Field(2000, le=1_000_000, description=(
         "Samples tried per trial before the space counts as exhausted (rejected and duplicates included)."))
+
+    @model_validator(mode="after")
+    def _sample_of_population(self) -> SearchSettings:
+        # An explicit sample_size must fit the population; the default shrinks to a smaller one.
+        if "sample_size" in self.model_fields_set and self.sample_size > self.population:
+            raise ValueError(f"sample_size ({self.sample_size}) must be at most population ({self.population})")
+        return self
 
     @property
     def objective_spec(self) -> Objective:

@@ -162,11 +162,20 @@ class SearchSpace:
                 values[parameter.name] = parameter.default
         return values
 
-    def sample_values(self, rng: random.Random) -> dict[str, Any]:
-        """Random values for the active parameters only (parents are sampled before children)."""
+    def sample_values(self, rng: random.Random, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Random values for the active parameters only (parents are sampled before children).
+
+        ``given`` values are kept where their parameter is active (evolution's mutation: the parent's
+        values with one changed; parameters that the change activates are sampled, ones it
+        deactivates are dropped).
+        """
         values: dict[str, Any] = {}
         for parameter in self.parameters:
-            if parameter.active(values):
+            if not parameter.active(values):
+                continue
+            if given is not None and parameter.name in given:
+                values[parameter.name] = given[parameter.name]
+            else:
                 values[parameter.name] = parameter.sample(rng)
         return values
 

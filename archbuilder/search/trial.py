@@ -15,7 +15,7 @@ from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
 from archbuilder.train import accelerator
 from archbuilder.train.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
-from archbuilder.train.pipeline import create_inputs
+from archbuilder.train.pipeline import create_inputs, make_targets
 from archbuilder.train.recipe import compile_model, head_outputs, label_encoding, metric_key
 
 
@@ -101,6 +101,51 @@ def fit_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *,
     return plain
 
 
+class BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the best ``monitor`` and restore them when the fit ends.
+
+    A trial is scored by its best epoch (:func:`best_epoch`), so the model it keeps must be that
+    epoch's, not the last one's. Keras's ``EarlyStopping(restore_best_weights=True)`` restores
+    only when it stops training early, hence this small callback. Weights are copied to host
+    memory on each improvement (a search trains small networks).
+    """
+
+    def __init__(self, monitor: str, direction: str) -> None:
+        super().__init__()
+        self.monitor, self.direction = monitor, direction
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.weights: list[Any] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            return
+        value = float(value)
+        if self.best is None or (value > self.best if self.direction == "max" else value < self.best):
+            self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
+def evaluate_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *, batch_size: int) -> dict[str, float] | None:
+    """The test split's metrics under the recipe's plain names (``None`` when the data has no test split)."""
+    if dataset.test is None:
+        return None
+    recipe = blueprint.training or TrainingRecipe()
+    outputs = head_outputs(blueprint)
+    targets = make_targets(dataset.test.y, outputs, label_encoding(recipe, outputs))
+    logged = model.evaluate(dataset.test.x, targets, batch_size=batch_size, verbose=0, return_dict=True)
+    plain = {}
+    for name in ["loss", *recipe.metrics]:
+        key = metric_key(name, outputs)
+        if key in logged:
+            plain[name] = float(logged[key])
+    return plain
+
+
 def best_epoch(history: dict[str, list[float]], metric: str, direction: str) -> dict[str, float]:
     """The metrics of the epoch with the best ``metric`` (the last epoch when it was not logged)."""
     values = history.get(metric)
@@ -112,4 +157,5 @@ def best_epoch(history: dict[str, list[float]], metric: str, direction: str) -> 
     return {name: series[index] for name, series in history.items() if index < len(series)}
 
 
-__all__ = ["DataCache", "TrialFailure", "best_epoch", "build_candidate", "fit_candidate", "steps_per_epoch"]
+__all__ = ["BestWeights", "DataCache", "TrialFailure", "best_epoch", "build_candidate", "evaluate_candidate", "fit_candidate",
+           "steps_per_epoch"]

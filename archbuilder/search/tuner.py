@@ -12,11 +12,13 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras
 import keras_tuner as kt
+from keras_tuner.src.engine import tuner_utils  # KerasTuner's HyperParameters -> TensorBoard HParams (not re-exported)
 
 from archbuilder.analysis.report import human
 from archbuilder.artifacts import ArtifactError, write_atomic
@@ -26,6 +28,7 @@ from archbuilder.search.screening import Candidate, measure
 from archbuilder.search.settings import SearchSettings
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.trial import (
+    BestWeights,
     DataCache,
     TrialFailure,
     best_epoch,
@@ -34,13 +37,15 @@ from archbuilder.search.trial import (
     steps_per_epoch,
 )
 from archbuilder.train import accelerator
-from archbuilder.train.recipe import effective_recipe
+from archbuilder.train.recipe import effective_recipe, head_outputs, metric_key
 
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
 FAILURE_PREFIX = "archbuilder-trial"
 _FAILURE = re.compile(FAILURE_PREFIX + r":(\w+):([0-9.]+|-):([0-9]+|-):(.*)", re.S)
 #: Metrics a trial reports besides the recipe's: its costs and how it ran.
-EXTRA_METRICS = ("params", "macs", "activation_memory", "seconds", "batch_size")
+EXTRA_METRICS = ("params", "macs", "activation_memory", "seconds", "batch_size", "epochs")
+#: The trained model a completed trial keeps in its KerasTuner folder (its best epoch's weights).
+TRIAL_MODEL = "model.keras"
 
 
 # -- the hypermodel: builds ----------------------------------------------------------------------
@@ -79,23 +84,35 @@ class BlueprintHyperModel(kt.HyperModel):
                                jit_compile=accelerator.choose_jit_compile(None))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, epochs: int = 1, initial_epoch: int = 0,
-            batch_size: int | None = None, seed: int = 0, **kwargs: Any) -> dict[str, list[float]]:
+            batch_size: int | None = None, seed: int = 0, callbacks: list[keras.callbacks.Callback] | None = None,
+            **kwargs: Any) -> dict[str, list[float]]:
         blueprint = self.trial_blueprint(self.candidate(hp.values))
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
         return fit_candidate(model, blueprint, dataset, epochs=epochs, initial_epoch=initial_epoch,
-                             batch_size=batch_size or blueprint.training.batch_size, seed=seed)
+                             batch_size=batch_size or blueprint.training.batch_size, seed=seed, callbacks=callbacks)
 
 
 # -- the tuner: runs -----------------------------------------------------------------------------
 
 class BlueprintTuner(kt.Tuner):
-    """Runs trials: trains each candidate, contains what only training reveals, reports costs and time."""
+    """Runs trials: trains each candidate, contains what only training reveals, reports costs and time.
+
+    Each completed trial keeps its trained model (the weights of its best epoch, the one it is
+    scored by) as ``model.keras`` in its KerasTuner folder while it ranks among the ``top_k``;
+    the others are removed as the search goes. With ``tensorboard`` (and the TensorFlow backend,
+    which TensorBoard's writers need), each trial logs its epochs and its hyperparameters for
+    TensorBoard's HParams dashboard under ``tensorboard/trial_<id>``. ``on_trial_done`` is called
+    after each trial (the runner rewrites trials.csv and summary.json there).
+    """
 
     def __init__(self, oracle: kt.Oracle, hypermodel: BlueprintHyperModel, *, settings: SearchSettings,
-                 progress: bool = True, **kwargs: Any) -> None:
+                 progress: bool = True, tensorboard: str | os.PathLike[str] | None = None,
+                 on_trial_done: Callable[[], None] | None = None, **kwargs: Any) -> None:
         self.settings = settings
         self.progress = progress
+        self.tensorboard = Path(tensorboard) if tensorboard is not None and keras.backend.backend() == "tensorflow" else None
+        self.on_trial_done = on_trial_done
         self.reports: dict[str, dict[str, Any]] = {}
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
 
@@ -110,6 +127,10 @@ class BlueprintTuner(kt.Tuner):
         self.hypermodel.declare_hyperparameters(hp)
         self.oracle.update_space(hp)
 
+    def model_path(self, trial_id: str) -> Path:
+        """Where a completed trial keeps its trained model."""
+        return Path(self.get_trial_dir(trial_id)) / TRIAL_MODEL
+
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         started = time.perf_counter()
         values = trial.hyperparameters.values
@@ -121,11 +142,12 @@ class BlueprintTuner(kt.Tuner):
         epochs = int(values.get("tuner/epochs", self.settings.epochs))
         initial_epoch = int(values.get("tuner/initial_epoch", 0))
         spec = self.settings.objective_spec
-        runs = []
+        runs, trained = [], initial_epoch
         try:
             for execution in range(self.executions_per_trial):
                 history, batch_size = self._execute(trial, batch_size, epochs, initial_epoch, execution)
                 runs.append(best_epoch(history, spec.metric, spec.direction))
+                trained = initial_epoch + len(history.get("loss", []))
         except TrialFailure as failure:
             self._fail(trial, failure.status, started, batch_size, failure.message, candidate)
         except Exception as error:  # contained: recorded, and the search goes on
@@ -143,6 +165,7 @@ class BlueprintTuner(kt.Tuner):
         metrics.update({name: float(value) for name, value in candidate.costs.items()})
         metrics["seconds"] = time.perf_counter() - started
         metrics["batch_size"] = float(batch_size)
+        metrics["epochs"] = float(trained)
         if spec.penalize:
             metrics["score"] = penalized_score(metrics[spec.metric], candidate.costs[spec.penalize],
                                                penalty_target(self.settings), spec.weight, spec.direction)
@@ -151,7 +174,10 @@ class BlueprintTuner(kt.Tuner):
 
     def _execute(self, trial: Any, batch_size: int, epochs: int, initial_epoch: int,
                  execution: int) -> tuple[dict[str, list[float]], int]:
-        """One training; on out-of-memory, halve the batch once, then the trial is infeasible."""
+        """One training; on out-of-memory, halve the batch once, then the trial is infeasible.
+
+        The last execution's model (its best epoch's weights) is saved as the trial's model.
+        """
         hp = trial.hyperparameters
         for attempt in (0, 1):
             if attempt or execution:
@@ -163,9 +189,12 @@ class BlueprintTuner(kt.Tuner):
                 if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
                     model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
                 history = self.hypermodel.fit(hp, model, epochs=epochs, initial_epoch=initial_epoch,
-                                              batch_size=batch_size, seed=self.settings.seed + execution)
+                                              batch_size=batch_size, seed=self.settings.seed + execution,
+                                              callbacks=self._callbacks(trial, epochs, execution))
                 if self.settings.tuner == "hyperband":
                     save_weights(model, self._get_checkpoint_fname(trial.trial_id))
+                if execution == self.executions_per_trial - 1:
+                    write_atomic(self.model_path(trial.trial_id), model.save)
                 return history, batch_size
             except (TrialFailure, ArtifactError):
                 raise
@@ -182,6 +211,26 @@ class BlueprintTuner(kt.Tuner):
                 model = None  # noqa: F841 - release the model before the next attempt
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _callbacks(self, trial: Any, epochs: int, execution: int) -> list[keras.callbacks.Callback]:
+        """Best-epoch weights, a progress line per epoch, and TensorBoard with the trial's hyperparameters."""
+        spec = self.settings.objective_spec
+        blueprint = self.hypermodel.trial_blueprint(self.hypermodel.candidate(trial.hyperparameters.values))
+        outputs = head_outputs(blueprint)
+        callbacks: list[keras.callbacks.Callback] = [BestWeights(metric_key(spec.metric, outputs), spec.direction)]
+        if self.progress:
+            names = {name: metric_key(name, outputs) for name in ("loss", spec.metric, "val_loss")}
+            callbacks.append(EpochProgress(self._trial_label(trial), epochs, names, self._best_so_far))
+        if self.tensorboard is not None:
+            callbacks.extend(tensorboard_callbacks(self.tensorboard, trial, execution, self.executions_per_trial))
+        return callbacks
+
+    def _trial_label(self, trial: Any) -> str:
+        return f"[{int(trial.trial_id) + 1}/{self.settings.max_trials}] trial {trial.trial_id}"
+
+    def _best_so_far(self) -> str:
+        best = [t for t in self.oracle.get_best_trials(1) if t.status == "COMPLETED" and t.score is not None]
+        return f"best so far: trial {best[0].trial_id}, {self.settings.score_name} {best[0].score:.4f}" if best else ""
+
     def _fail(self, trial: Any, status: str, started: float, batch_size: int, message: str, candidate: Candidate) -> None:
         seconds = time.perf_counter() - started
         self.reports[trial.trial_id] = {"status": status, "message": message, "seconds": seconds,
@@ -191,23 +240,63 @@ class BlueprintTuner(kt.Tuner):
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)
+        if not self._is_worker():  # the chief's files; a worker reports to the chief's oracle
+            self._prune_models()
         if self.progress:
             print(self._progress_line(trial), flush=True)
+        if self.on_trial_done is not None:
+            self.on_trial_done()
+
+    def _prune_models(self) -> None:
+        """Keep the trained models of the ``top_k`` trials only (a long search does not fill the disk)."""
+        keep = {t.trial_id for t in self.oracle.get_best_trials(self.settings.top_k)}
+        for trial_id in self.oracle.trials:
+            path = self.model_path(trial_id)
+            if trial_id not in keep and path.exists():
+                path.unlink()
 
     def _progress_line(self, trial: Any) -> str:
         report = self.reports.get(trial.trial_id, {"status": "error", "message": "no report"})
         name = self.settings.score_name
-        text = f"[{int(trial.trial_id) + 1}/{self.settings.max_trials}] trial {trial.trial_id} {report['status']}: "
+        text = f"{self._trial_label(trial)} {report['status']}: "
         if report["status"] == "completed":
             metrics = report["metrics"]
             text += (f"{name} {metrics[name]:.4f} ({int(metrics['params']):,} params, {human(int(metrics['macs']))} MACs, "
-                     f"{metrics['seconds']:.1f} s)")
+                     f"{int(metrics['epochs'])} epochs, {metrics['seconds']:.1f} s)")
         else:
             text += report["message"]
-        best = [t for t in self.oracle.get_best_trials(1) if t.status == "COMPLETED" and t.score is not None]
-        if best:
-            text += f"; best so far: trial {best[0].trial_id}, {name} {best[0].score:.4f}"
-        return text
+        best = self._best_so_far()
+        return text + (f"; {best}" if best else "")
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One line per epoch inside a trial: ``[2/8] trial 1 epoch 3/5: loss 0.41, val_accuracy 0.88 (2.1 s); best so far: ...``."""
+
+    def __init__(self, label: str, epochs: int, names: dict[str, str], best_so_far: Callable[[], str]) -> None:
+        super().__init__()
+        self.label, self.epochs, self.names, self.best_so_far = label, epochs, names, best_so_far
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        shown = ", ".join(f"{name} {float(logs[key]):.4f}" for name, key in self.names.items() if key in logs)
+        best = self.best_so_far()
+        print(f"{self.label} epoch {epoch + 1}/{self.epochs}: {shown} ({time.perf_counter() - self.started:.1f} s)"
+              + (f"; {best}" if best else ""), flush=True)
+
+
+def tensorboard_callbacks(folder: Path, trial: Any, execution: int, executions: int) -> list[keras.callbacks.Callback]:
+    """Keras's TensorBoard callback and TensorBoard's HParams callback for one trial, as KerasTuner sets them up
+    (``Tuner._configure_tensorboard_dir``; it does so only for user-passed callbacks, so it is repeated here)."""
+    from tensorboard.plugins.hparams import api as hparams_api  # imports TensorFlow: only under its backend
+
+    log_dir = folder / f"trial_{trial.trial_id}" / (f"execution_{execution}" if executions > 1 else "")
+    hparams = tuner_utils.convert_hyperparams_to_hparams(trial.hyperparameters, hparams_api)
+    return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0),
+            hparams_api.KerasCallback(writer=str(log_dir), hparams=hparams, trial_id=trial.trial_id)]
 
 
 def save_weights(model: keras.Model, path: str) -> None:
@@ -255,5 +344,5 @@ def parse_failure(message: str | None) -> tuple[str, float | None, int | None, s
     return "error", None, None, ""
 
 
-__all__ = ["BlueprintHyperModel", "BlueprintTuner", "SearchWriteError", "parse_failure", "penalized_score",
-           "penalty_target", "save_weights"]
+__all__ = ["TRIAL_MODEL", "BlueprintHyperModel", "BlueprintTuner", "EpochProgress", "SearchWriteError", "parse_failure", "penalized_score",
+           "penalty_target", "save_weights", "tensorboard_callbacks"]

@@ -79,7 +79,7 @@ MARKER_ERRORS = [
     ("stages: {list: {block: {type: residual, filters: 8}}}\n" + HEAD,
      "<string>:3:9: stages: a list marker needs `length`: a number, or an int or choice marker"),
     ("stem: [{type: conv, filters: 8}]\n" + HEAD + "search: {tuner: randm, max_trials: 0}\n",
-     "<string>:5:17: search.tuner: expected 'random', 'grid', 'bayesian' or 'hyperband'. Received: 'randm'. "
+     "<string>:5:17: search.tuner: expected 'random', 'grid', 'bayesian', 'hyperband' or 'evolution'. Received: 'randm'. "
      "Did you mean 'random'?"),
     ("stem: [{type: conv, filters: 8}]\n" + HEAD + "search: {objective: {maximize: val_accuracy, penalize: macs}}\n",
      "<string>:5:56: search.objective.penalize: penalize: macs needs a target (the cost at which the score is the "
