@@ -59,13 +59,17 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[keras.Model, RunConte
     model = load_model_file(path, DataError)
     if len(model.outputs) > 1:
         model = keras.Model(model.inputs, model.outputs[0], name=model.name)
-    return model, _run_context(path.parent)
+    return model, _run_context(path.parent, path.stem)
 
 
-def _run_context(folder: Path) -> RunContext:
+def _run_context(folder: Path, stem: str = "") -> RunContext:
+    """What the run (or search) that wrote the model says: its blueprint's recipe (``blueprint.yaml`` of a
+    run folder, or ``best.yaml`` beside a search's ``best.keras``), data, resize and class names."""
     context: dict[str, Any] = {}
+    beside = [folder / name for name in (f"{stem}.yaml", "blueprint.yaml") if stem or name == "blueprint.yaml"]
+    source = next((path for path in beside if path.is_file()), None)
     try:
-        training = load_blueprint(folder / "blueprint.yaml").training if (folder / "blueprint.yaml").exists() else None
+        training = load_blueprint(source).training if source is not None else None
     except BlueprintError:
         training = None
     if training is not None:
