@@ -117,9 +117,9 @@ def compare(name: str, data: Dataset, args: argparse.Namespace,
     theirs: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
         for round_index in range(args.rounds):
-            def ours_run() -> None:
+            def ours_run(folder: str = os.path.join(scratch, f"run{round_index}")) -> None:  # bound per round
                 keras.backend.clear_session()
-                end_to_end, loop = run_archbuilder(name, data, args, precision, os.path.join(scratch, f"run{round_index}"))
+                end_to_end, loop = run_archbuilder(name, data, args, precision, folder)
                 ours.append(end_to_end)
                 loops.append(loop)
 
