@@ -32,6 +32,7 @@ from archbuilder.cli.blueprints import (
 from archbuilder.cli.common import analyze_file, resolve_source
 from archbuilder.cli.convert import add_convert_command, command_convert
 from archbuilder.cli.errors import run_handler
+from archbuilder.cli.export import add_export_command
 from archbuilder.cli.search import add_search_command
 from archbuilder.cli.training import add_training_commands
 from archbuilder.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_blueprint_commands(commands)
     add_training_commands(commands)
     add_convert_command(commands)
+    add_export_command(commands)
     add_search_command(commands)
     add_zoo_command(commands)
     return parser
