@@ -4,7 +4,8 @@
 ``blueprints``      validate, summary, schema, zoo (no Keras), build, plot
 ``training``        train, evaluate, predict
 ``convert``         convert fully-convolutional
-``search``          search (and ``--check``, no Keras)
+``export``          export MODEL.keras to a SavedModel, LiteRT or ONNX file
+``search``          search (and ``--check``, no Keras), search show (no Keras)
 ``errors``          the error contract: one line per failure, exit codes, crash logs
 ``common``          blueprint sources, argparse helpers
 ==================  ============================================================
