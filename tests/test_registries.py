@@ -1,0 +1,75 @@
+"""Registration does not depend on import order: importing any public module, alone, in a fresh
+process, leaves every registry it can reach full (the analyzer's rules and block lowerings, the
+compiler's builders), keyed by exactly the kinds written once in ``archbuilder.blueprint.kinds``.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import archbuilder
+
+ROOT = Path(__file__).resolve().parents[1]
+# Modules that import Keras take seconds each; the light ones are all checked, and the Keras side
+# through the modules that build models (compile, the training run, the search's trials).
+HEAVY_ENTRY_POINTS = ["archbuilder.compile", "archbuilder.compile.builders", "archbuilder.compile.model",
+                      "archbuilder.train.runner", "archbuilder.search.tuner"]
+
+
+def public_modules() -> list[str]:
+    names = [info.name for info in pkgutil.walk_packages(archbuilder.__path__, "archbuilder.")
+             if not any(part.startswith("_") for part in info.name.split("."))]
+    return sorted(names)
+
+
+PROGRAM = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+from archbuilder.blueprint.kinds import BLOCK_KINDS, LAYER_KINDS
+found = {}
+if "archbuilder.analysis.rules" in sys.modules:
+    from archbuilder.analysis import LOWERINGS, RULES
+    found["rules"] = sorted(set(LAYER_KINDS) ^ set(RULES))
+    found["lowerings"] = sorted(set(BLOCK_KINDS) ^ set(LOWERINGS))
+if "archbuilder.compile.builders" in sys.modules:
+    from archbuilder.compile.builders import BUILDERS
+    found["builders"] = sorted(set(LAYER_KINDS) ^ set(BUILDERS))  # blocks are lowered to layers first
+print(json.dumps(found))
+"""
+
+
+def light_modules() -> list[str]:
+    """Modules that import no Keras (checked by importing each in a fresh process below)."""
+    return [name for name in public_modules()
+            if name.split(".")[1] in ("blueprint", "analysis", "errors", "artifacts", "zoo")
+            or name == "archbuilder"]
+
+
+def check(module: str) -> dict[str, list[str]]:
+    result = subprocess.run([sys.executable, "-c", PROGRAM, module], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_module_list_is_not_empty() -> None:
+    assert "archbuilder.analysis.graph" in light_modules() and "archbuilder.blueprint.kinds" in light_modules()
+
+
+@pytest.mark.parametrize("module", light_modules())
+def test_importing_a_light_module_alone_fills_every_registry_it_reaches(module: str) -> None:
+    found = check(module)
+    assert all(difference == [] for difference in found.values()), found  # the kinds missing or extra, by registry
+
+
+@pytest.mark.parametrize("module", HEAVY_ENTRY_POINTS)
+def test_importing_a_keras_entry_point_alone_fills_the_builders(module: str) -> None:
+    found = check(module)
+    assert set(found) == {"rules", "lowerings", "builders"}, found
+    assert all(difference == [] for difference in found.values()), found
