@@ -193,7 +193,7 @@ class Stage(Spec):
     block: AnyKind | None = Field(None, description="The block (or layer) of this stage.")
     blocks: list[AnyKind] | None = Field(None, max_length=MAX_RESOLVED_ITEMS, description="An explicit sequence instead of `block`.")
     repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="How many times the block (or the sequence) is repeated.")
-    strides: IntPair | None = Field(None, description="Downsampling, applied to the first (or last) block.")
+    strides: IntPair | None = Field(None, description="Downsampling, applied to the first (or last) block; 1 (none) is accepted on any kind.")
     stride_block: Literal["first", "last"] = Field("first", description="Which block takes `strides` (ResNet v2 strides its last).")
     id: Identifier | None = Field(None, description="Name for this stage's output.")
 

@@ -221,6 +221,12 @@ class _Resolver:
         return Stage(blocks=blocks, id=stage.id)
 
     def _with_strides(self, index: int, block: Kind, strides: Any, source: Location) -> Kind:
+        if pair(strides) == (1, 1):
+            # A stride of 1 downsamples nothing: accepted on every kind (a searched `strides: {choice:
+            # [1, 2]}` may pick it for a block that cannot stride) and leaves the block as written.
+            if getattr(block, "strides", None) not in (None, 1, (1, 1)):
+                raise self._strides_set_twice(strides, block, source)
+            return block
         if "strides" not in type(block).model_fields:
             raise BlueprintError([Problem(
                 f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; "
@@ -235,12 +241,16 @@ class _Resolver:
                 ("stages", index, "strides"),
             )])
         if block.strides not in (None, 1, (1, 1)):
-            raise BlueprintError([Problem(
-                f"strides are set twice: on the stage (strides={strides}) and on its block "
-                f"(strides={block.strides}); keep one",
-                source + ("strides",),
-            )])
+            raise self._strides_set_twice(strides, block, source)
         return block.model_copy(update={"strides": strides})
+
+    @staticmethod
+    def _strides_set_twice(strides: Any, block: Kind, source: Location) -> BlueprintError:
+        return BlueprintError([Problem(
+            f"strides are set twice: on the stage (strides={strides}) and on its block "
+            f"(strides={block.strides}); keep one",  # type: ignore[attr-defined]
+            source + ("strides",),
+        )])
 
     @staticmethod
     def _check_repeated_ids(blocks: list[Kind], sources: list[Location]) -> None:

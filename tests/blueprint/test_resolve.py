@@ -520,7 +520,34 @@ STRIDE_ERRORS = [
         "block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
         id="dense-block-last",
     ),
+    pytest.param(
+        "{block: {type: residual, filters: 4, strides: 2}, strides: 1}",
+        "stages[0].block.strides",
+        "strides are set twice: on the stage (strides=1) and on its block (strides=2); keep one",
+        id="block-strided-stage-1",
+    ),
 ]
+
+
+STRIDE_ONE_BLOCKS = [
+    pytest.param("{type: inception, filters_1x1: 4, reduce_3x3: 4, filters_3x3: 4, reduce_5x5: 2, filters_5x5: 2, pool_proj: 2}",
+                 id="inception"),
+    pytest.param("{type: relu}", id="activation"),
+    pytest.param("{type: dense_block, num_layers: 2}", id="dense-block"),
+    pytest.param("{type: squeeze_excite}", id="squeeze-excite"),
+    pytest.param("{type: conv, filters: 4, dilation_rate: 2}", id="dilated-conv"),
+    pytest.param("{type: residual, filters: 4}", id="residual"),
+    pytest.param("{type: conv, filters: 4, strides: [1, 1]}", id="conv-strides-pair"),
+]
+
+
+@pytest.mark.parametrize("strides", ["1", "[1, 1]"])
+@pytest.mark.parametrize("block", STRIDE_ONE_BLOCKS)
+def test_stage_strides_1_is_accepted_on_every_kind_and_changes_nothing(block: str, strides: str) -> None:
+    """A stride of 1 downsamples nothing, so any kind takes it (a searched stride may pick 1 for any block)."""
+    with_strides = resolved(f"stages: [{{block: {block}, repeat: 2, strides: {strides}}}]\n")
+    without = resolved(f"stages: [{{block: {block}, repeat: 2}}]\n")
+    assert with_strides == without
 
 
 @pytest.mark.parametrize("stage, path, message", STRIDE_ERRORS)

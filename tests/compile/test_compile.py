@@ -244,3 +244,31 @@ def test_zero_pad_shortcut_is_option_a() -> None:
     assert str(caught.value.problems[0]) == (
         "stages[0].blocks[0].shortcut: a zero_pad shortcut appends as many zero channels as the input has: it gives 3 or "
         "6 channels, and the block outputs 9; use shortcut: projection")
+
+
+def test_batch_norm_momentum_and_epsilon_from_defaults_reach_every_batch_norm() -> None:
+    """defaults.batch_norm_momentum/epsilon set every BatchNormalization: blocks' own, stem and head layers
+    (short search trials need a low momentum); a batch_norm layer's own value wins. Params stay Keras's."""
+    blueprint = blueprint_with(
+        stem=[{"type": "conv", "filters": 8, "kernel_size": 3, "padding": "same"},
+              {"type": "batch_norm"}, {"type": "batch_norm", "momentum": 0.5, "epsilon": 0.01}],
+        stages=[{"block": {"type": "residual", "filters": 8, "preact": True}},
+                {"block": {"type": "bottleneck", "filters": 4, "se_ratio": 0.25}, "strides": 2},
+                {"block": {"type": "inception", "filters_1x1": 4, "reduce_3x3": 4, "filters_3x3": 4, "reduce_5x5": 2,
+                           "filters_5x5": 2, "pool_proj": 2}, "strides": 1},
+                {"blocks": [{"type": "depthwise", "filters": 8}, {"type": "inverted_residual", "filters": 8}]},
+                {"blocks": [{"type": "dense_block", "num_layers": 2, "growth_rate": 4}, {"type": "transition"},
+                            {"type": "fire", "squeeze": 2, "expand_1x1": 4, "expand_3x3": 4},
+                            {"type": "mlpconv", "filters": [8, 4]}]}],
+        head={"layers": [{"type": "conv", "filters": 8, "kernel_size": 1}], "classes": 5},
+        defaults={"batch_norm": True, "batch_norm_momentum": 0.8, "batch_norm_epsilon": 1e-5, "use_bias": "auto"},
+    )
+    model = assert_matches_analysis(blueprint)
+    settings = {layer.name: (layer.momentum, layer.epsilon) for layer in model.layers
+                if isinstance(layer, keras.layers.BatchNormalization)}
+    assert settings.pop("stem_2") == (0.5, 0.01)
+    blocks = {"residual": "stages_0", "bottleneck": "stages_1", "inception": "stages_2", "depthwise": "stages_3_blocks_0",
+              "inverted_residual": "stages_3_blocks_1", "dense_block": "stages_4_blocks_0", "transition": "stages_4_blocks_1",
+              "fire": "stages_4_blocks_2", "mlpconv": "stages_4_blocks_3", "head": "head_layers_0"}
+    assert not [kind for kind, prefix in blocks.items() if not any(name.startswith(prefix) for name in settings)]
+    assert settings and all(value == (pytest.approx(0.8), pytest.approx(1e-5)) for value in settings.values()), settings
