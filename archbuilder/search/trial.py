@@ -38,7 +38,8 @@ class DataCache:
     _prepared: dict[Any, Dataset] = field(default_factory=dict)
 
     def get(self, blueprint: Blueprint, recipe: TrainingRecipe) -> Dataset:
-        shape = tuple(blueprint.input.shape)
+        height, width, channels = blueprint.input.shape
+        shape = (height, width, channels)
         classes = min(output.classes for output in head_outputs(blueprint))
         key = (shape, classes, recipe.validation_split, tuple(recipe.pixel_range), recipe.seed)
         if key not in self._prepared:

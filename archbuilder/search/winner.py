@@ -15,6 +15,7 @@ Every file is a plain ``.keras`` that ``keras.saving.load_model`` opens.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def save_top_models(result: SearchResult, tuner: BlueprintTuner, folder: Path) -
         source = tuner.model_path(trial.trial_id)
         if source.exists():
             target = folder / "top" / f"{rank:02d}_trial_{trial.trial_id}.keras"
-            written.append(write_atomic(target, lambda temporary, source=source: shutil.copyfile(source, temporary)))
+            written.append(write_atomic(target, partial(shutil.copyfile, source)))
     return written
 
 
