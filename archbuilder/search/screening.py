@@ -238,7 +238,9 @@ def _check_options(space: SearchSpace, seed: int, tries: int = 24) -> None:
     """Each probe value (every choice option, both ends of each range) must make a valid blueprint
     with the defaults, or with at least one of a few random draws of the other values."""
     rng = random.Random(seed)
-    problems: list[Problem] = []
+    # Each problem once: by place and message, with the probed values that showed it. A problem seen
+    # under the values of several parameters does not depend on them, and is reported without them.
+    seen: dict[tuple[Any, ...], dict[str, list[str]]] = {}
     for parameter, value, values in space.probes():
         failure = _schema_failure(space, values)
         if failure is None:
@@ -249,14 +251,23 @@ def _check_options(space: SearchSpace, seed: int, tries: int = 24) -> None:
                 failure = None
                 break
         if failure is not None:
-            shown = value if not isinstance(parameter, ChoiceParameter) else f"option '{value}'"
+            shown = str(value) if not isinstance(parameter, ChoiceParameter) else f"option '{value}'"
             for problem in failure:
-                note = f" (with {parameter.name} = {shown})" if problem.location[:len(parameter.location)] != parameter.location else ""
-                problems.append(Problem(problem.message + note, problem.location, "error", problem.file, problem.line,
-                                        problem.column))
-    unique = list({(p.location, p.message): p for p in problems}.values())
-    if unique:
-        raise BlueprintError(unique)
+                key = (tuple(problem.location), problem.message, problem.file, problem.line, problem.column)
+                by_parameter = seen.setdefault(key, {})
+                if problem.location[:len(parameter.location)] != parameter.location:  # not the value's own place
+                    by_parameter.setdefault(parameter.name, [])
+                    if shown not in by_parameter[parameter.name]:
+                        by_parameter[parameter.name].append(shown)
+    problems = []
+    for (location, message, file, line, column), by_parameter in seen.items():
+        note = ""
+        if len(by_parameter) == 1:
+            name, shown_values = next(iter(by_parameter.items()))
+            note = f" (with {name} = {' or '.join(shown_values)})"
+        problems.append(Problem(message + note, location, "error", file, line, column))
+    if problems:
+        raise BlueprintError(problems)
 
 
 def _schema_failure(space: SearchSpace, values: dict[str, Any]) -> list[Problem] | None:
