@@ -81,18 +81,47 @@ def lowering(tag: str) -> Callable[[BlockLowering], BlockLowering]:
 
 
 class GraphBuilder:
-    """Adds analyzed nodes one at a time; block lowerings call its helpers."""
+    """Adds analyzed nodes one at a time; block lowerings call its helpers.
+
+    With ``collect=True`` a layer, block or head that cannot be analyzed does not stop the build: its
+    problems are kept in :attr:`problems`, its output is *broken*, and whatever reads a broken output
+    is skipped silently (its checks would only repeat the first problem), while independent parts
+    (other branches wired by ``inputs``, ids, auxiliary heads) are still checked.
+    """
 
     def __init__(self, input_shape: tuple[int, ...], defaults: Defaults, resolution: Resolution | None = None,
-                 strict_fit: bool = False) -> None:
+                 strict_fit: bool = False, collect: bool = False) -> None:
         self.defaults = defaults
         self.resolution = resolution
         self.strict_fit = strict_fit
+        self.collect = collect
         self.nodes: list[Node] = []
         self.by_name: dict[str, Node] = {}
         self.ids: dict[str, str] = {}
         self.warnings: list[Problem] = []
+        self.problems: list[Problem] = []
+        self.broken: set[str] = set()
         self._append(Node((INPUT_NAME,), INPUT_NAME, None, (), Effect(Tensor(tuple(input_shape)))))
+
+    # -- problems, collected or raised -----------------------------------------------------------
+    def _record(self, error: BlueprintError) -> None:
+        if not self.collect:
+            raise error
+        self.problems.extend(p for p in error.problems if p not in self.problems)
+
+    def _broken(self, path: Location) -> str:
+        """The name of an output that could not be analyzed (what reads it is skipped)."""
+        name = f"{layer_name(path)}!broken"
+        self.broken.add(name)
+        return name
+
+    def attempt(self, path: Location, function: Callable[..., str], *args: Any) -> str:
+        """``function(*args)``; when collecting, a problem it raises is recorded and a broken output returned."""
+        try:
+            return function(*args)
+        except BlueprintError as error:
+            self._record(error)
+            return self._broken(path)
 
     # -- primitives ------------------------------------------------------------------------------
     def add(self, path: Location, spec: Kind, inputs: list[str], name: str | None = None,
@@ -103,6 +132,8 @@ class GraphBuilder:
         a window that leaves only those unread drops no input pixel, so it is no inexact fit.
         """
         name = name or layer_name(path)
+        if any(i in self.broken for i in inputs):
+            return self._broken(path)
         if name in self.by_name:
             raise self.error(path, f"layer name '{name}' is used twice; give the output a different name")
         tensors = [self.by_name[i].output for i in inputs]
@@ -220,8 +251,19 @@ class GraphBuilder:
 
     # -- blueprint items -------------------------------------------------------------------------
     def item(self, path: Location, item: Kind, x: str) -> str:
-        """A layer or block of the stem, a stage or a head."""
-        inputs = [self.reference(path + ("inputs",), ref) for ref in item.inputs] if item.inputs else [x]
+        """A layer or block of the stem, a stage or a head (skipped when what it reads is broken)."""
+        inputs = [x]
+        if item.inputs:
+            inputs = [self.attempt(path + ("inputs",), self.reference, path + ("inputs",), ref) for ref in item.inputs]
+        if any(name in self.broken for name in inputs):
+            out = self._broken(path)
+        else:
+            out = self.attempt(path, self._lower, path, item, inputs)
+        if item.id is not None:
+            self.define(path, item.id, out)
+        return out
+
+    def _lower(self, path: Location, item: Kind, inputs: list[str]) -> str:
         lower = LOWERINGS.get(item.type)
         if lower is not None:
             out = lower(self, path, item, inputs[0])
@@ -232,13 +274,12 @@ class GraphBuilder:
             out = self.add(path, item.model_copy(update={"padding": "valid"}), [padded], trailing_padding=trailing)
         else:
             out = self.add(path, item, inputs)
-        if item.id is not None:
-            self.define(path, item.id, out)
         return out
 
     def define(self, path: Location, identifier: str, node_name: str) -> None:
         if identifier in self.ids:
-            raise self.error(path + ("id",), f"id '{identifier}' is defined twice; ids must be unique")
+            self._record(self.error(path + ("id",), f"id '{identifier}' is defined twice; ids must be unique"))
+            return
         self.ids[identifier] = node_name
 
     def reference(self, path: Location, identifier: str) -> str:
@@ -251,6 +292,8 @@ class GraphBuilder:
     def head(self, prefix: Location, head: Head, x: str) -> str:
         for index, layer in enumerate(head.layers):
             x = self.item(prefix + ("layers", index), layer, x)
+        if x in self.broken:
+            return x
         keepdims = head.classifier == "conv"
         if head.pool == "flatten":
             x = self.add(prefix + ("flatten",), L.Flatten(), [x])
@@ -292,17 +335,19 @@ def build_graph(resolution: Resolution) -> Graph:
     """Lower a resolved blueprint into its analyzed layer graph.
 
     Raises:
-        BlueprintError: at the first layer that cannot be applied (named by its path).
+        BlueprintError: every independent problem (each named by its path): a layer that cannot be
+            applied, an unknown or repeated id, a head that cannot be attached. What reads the output
+            of a layer in error is not checked (it would only repeat that problem).
     """
     from archbuilder.analysis import blocks  # noqa: F401  (registers the block lowerings)
 
     blueprint: Blueprint = resolution.blueprint
-    builder = GraphBuilder(blueprint.input.shape, blueprint.defaults, resolution, blueprint.strict_fit)
+    builder = GraphBuilder(blueprint.input.shape, blueprint.defaults, resolution, blueprint.strict_fit, collect=True)
     x = INPUT_NAME
     if blueprint.backbone is not None:
         for step, layer in blueprint.backbone.layers():
             path = ("backbone", step) if step else ("backbone",)
-            x = builder.add(path, layer, [x])
+            x = builder.attempt(path, builder.add, path, layer, [x])
     for index, layer in enumerate(blueprint.stem):
         x = builder.item(("stem", index), layer, x)
     for s, stage in enumerate(blueprint.stages):
@@ -310,9 +355,12 @@ def build_graph(resolution: Resolution) -> Graph:
             x = builder.item(("stages", s, "blocks", b), block, x)
         if stage.id is not None:
             builder.define(("stages", s), stage.id, x)
-    outputs = [builder.head(("head",), blueprint.head, x) if blueprint.head is not None else x]
+    outputs = [builder.attempt(("head",), builder.head, ("head",), blueprint.head, x) if blueprint.head is not None else x]
     for index, aux in enumerate(blueprint.aux_heads):
-        start = builder.reference(("aux_heads", index, "at"), aux.at)
-        outputs.append(builder.head(("aux_heads", index), aux, start))
+        at = ("aux_heads", index, "at")
+        start = builder.attempt(at, builder.reference, at, aux.at)
+        outputs.append(builder.attempt(("aux_heads", index), builder.head, ("aux_heads", index), aux, start))
+    if builder.problems:
+        raise BlueprintError(builder.problems)
     return builder.finish(outputs)
 

@@ -336,20 +336,52 @@ def _merged_field(inputs: list[Tensor]) -> tuple[Pair | None, Pair | None]:
 
 @rule("add", "multiply")
 def elementwise_merge_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Keras's Merge layers broadcast as NumPy does (``Merge._compute_elemwise_op_output_shape``):
+    shapes are aligned on their last axis, a missing leading axis or a size of 1 repeats, any other
+    sizes must be equal (a 16-vector or a 1x1x16 map scales every pixel of a HxWx16 map)."""
     shapes = [t.shape for t in inputs]
-    if len({len(s) for s in shapes}) != 1:
-        raise GeometryError(f"cannot {spec.type} tensors of different ranks: {', '.join(_fmt(s) for s in shapes)}")
-    output = []
-    for axis in range(len(shapes[0])):
-        sizes = {s[axis] for s in shapes} - {1}
-        if len(sizes) > 1:
-            raise GeometryError(
-                f"cannot {spec.type} shapes {' and '.join(_fmt(s) for s in shapes)}: they differ on axis {axis}. "
-                "Use a 1x1 conv (projection) or a pooling layer to match them"
-            )
-        output.append(sizes.pop() if sizes else 1)
+    output = shapes[0]
+    for shape in shapes[1:]:
+        longer, shorter = (output, shape) if len(output) >= len(shape) else (shape, output)
+        offset = len(longer) - len(shorter)
+        merged = list(longer[:offset])
+        for axis, (size, other) in enumerate(zip(longer[offset:], shorter), start=offset):
+            if size != other and 1 not in (size, other):
+                aligned = "aligned on their last axis (as Keras aligns them), " if len({len(s) for s in shapes}) > 1 else ""
+                raise GeometryError(
+                    f"cannot {spec.type} shapes {' and '.join(_fmt(s) for s in shapes)}: {aligned}they differ on axis "
+                    f"{axis} ({size} vs {other}) and Keras broadcasts only a size of 1. Use a 1x1 conv (projection), "
+                    "a pooling layer or a reshape to match them"
+                )
+            merged.append(other if size == 1 else size)
+        output = tuple(merged)
     rf, jump = _merged_field(inputs)
-    return Effect(Tensor(tuple(output), rf, jump))
+    return Effect(Tensor(output, rf, jump))
+
+
+@rule("reshape")
+def reshape_rule(spec: L.Reshape, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+    """Keras's ``compute_reshape_output_shape``: the element count is kept; one -1 is inferred."""
+    (tensor,) = inputs
+    elements = math.prod(tensor.shape)
+    target = list(spec.target_shape)
+    known = math.prod(size for size in target if size != -1)
+    wanted = "x".join("?" if size == -1 else str(size) for size in target)
+    if -1 in target:
+        if elements % known:
+            raise GeometryError(
+                f"cannot reshape {_fmt(tensor.shape)} ({elements:,} elements) to {wanted}: {elements:,} is not a "
+                f"multiple of {known:,}. Make the known sizes of target_shape multiply to a divisor of {elements:,}"
+            )
+        target[target.index(-1)] = elements // known
+    elif known != elements:
+        raise GeometryError(
+            f"cannot reshape {_fmt(tensor.shape)} ({elements:,} elements) to {wanted} ({known:,} elements): a reshape "
+            "keeps every element. Make target_shape multiply to the input's element count, or use -1 for one size"
+        )
+    shape = tuple(target)
+    same = shape == tensor.shape
+    return Effect(Tensor(shape, tensor.receptive_field if same else None, tensor.jump if same else None))
 
 
 @rule("concatenate")

@@ -16,6 +16,13 @@ from archbuilder.blueprint.fields import MAX_INT, ActivationName, IntPair, Paddi
 from archbuilder.blueprint.layers import Kind
 
 Shortcut = Literal["auto", "identity", "projection", "zero_pad"]
+SHORTCUT_DESCRIPTION = (
+    "auto: the identity when the input and output shapes match; when only the spatial size changes (strides > 1, "
+    "the same channels), a parameter-free 1x1 max pool with the block's strides (it subsamples); when the channels "
+    "change, a 1x1 projection conv with the block's strides (and batch norm when the block has it, except in the "
+    "preact form). identity: the input as it is (subsampled by the same 1x1 max pool when strided; the channels "
+    "must match). projection: always the 1x1 conv. zero_pad: the paper's option A, the input subsampled and padded "
+    "with zero channels (no parameters; for an output of the same or twice the input's channels).")
 
 
 def _smallest_factor(filters: int) -> str:
@@ -84,9 +91,7 @@ class Residual(StridedBlock):
     type: Literal["residual"] = "residual"
     filters: PositiveInt = Field(description="Width of both convs and of the output.")
     kernel_size: IntPair = Field(3, description="Kernel of both convs.")
-    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection; "
-                               "zero_pad: the paper's option A, the input subsampled and padded with zero channels "
-                               "(no parameters; for an output of the same or twice the input's channels).")
+    shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio.")
     dropout: Rate = Field(0.0, description="Dropout between the two convs (Wide ResNet).")
@@ -105,9 +110,7 @@ class Bottleneck(StridedBlock):
     groups: PositiveInt = Field(1, description="Groups (cardinality) of the 3x3 conv, ResNeXt.")
     stride_on: Literal["1x1", "3x3"] = Field("1x1", description="Where the block's stride goes: the first 1x1 (Keras ResNet50) or the 3x3 (ResNet v1.5).")
     padding: Padding = Field("same", description="Padding of the 3x3 conv ('same' or explicit).")
-    shortcut: Shortcut = Field("auto", description="auto: identity when shapes match, else a 1x1 projection; "
-                               "zero_pad: the paper's option A, the input subsampled and padded with zero channels "
-                               "(no parameters; for an output of the same or twice the input's channels).")
+    shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.")
     drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "

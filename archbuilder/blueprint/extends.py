@@ -1,9 +1,11 @@
-"""``extends: other.yaml``: a blueprint that starts from another file.
+"""``extends: other.yaml`` or ``extends: resnet50``: a blueprint that starts from another file.
 
-Mappings merge key by key, anything else is replaced. :class:`Sources` remembers which file wrote
-each merged value, so a problem is positioned in the file the user has to edit. A reference that
-cannot be used (no such file, a folder, an unreadable file, a name the operating system rejects) is
-reported at the ``extends`` key that names it.
+The reference is a path relative to the file (``.yaml`` is added when it has no suffix) or the name
+of a zoo blueprint; a file at that path wins over the zoo entry of the same name. Mappings merge key
+by key, anything else is replaced. :class:`Sources` remembers which file wrote each merged value (and
+which values a ``--set`` override wrote), so a problem is positioned where the user has to edit. A
+reference that cannot be used (no such file or zoo name, a folder, an unreadable file, a name the
+operating system rejects) is reported at the ``extends`` key that names it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
 from archbuilder.blueprint.yaml_source import SourceMap, read_yaml_file
 
 MAX_EXTENDS_DEPTH = 8
@@ -24,15 +26,31 @@ class Sources:
     def __init__(self, maps: list[SourceMap], documents: list[Any] | None = None) -> None:
         self.maps = maps  # the most derived file first
         self.documents = documents if documents is not None else [None] * len(maps)  # each file's own data
+        #: ``(location, label)`` of each override applied after merging (``--set head.classes=10``), in order.
+        self.overrides: list[tuple[Location, str]] = []
 
     def attach(self, problem: Problem, *, key: bool = False) -> Problem:
-        """Fill file, line and column from the file that defines the problem's (origin) location."""
+        """Fill file, line and column from the file that defines the problem's (origin) location.
+
+        A problem at or below a value that an override set names the override instead of a file
+        (``--set head.classes=-1: head.classes: ...``); the last override there wins.
+        """
+        location = problem.origin if problem.origin is not None else problem.location
+        label = self.override_at(location)
+        if label is not None:
+            return problem.with_source(label, None, None)
         if not self.maps:
             return problem
-        location = problem.origin if problem.origin is not None else problem.location
         probe = replace(problem, location=location)
         located = self.owner(location, key).attach(probe, key=key)
         return replace(problem, file=located.file, line=located.line, column=located.column)
+
+    def override_at(self, location: Location) -> str | None:
+        """The label of the last override that set ``location`` or a value above it, else ``None``."""
+        for where, label in reversed(self.overrides):
+            if tuple(location[:len(where)]) == where:
+                return label
+        return None
 
     def owner(self, location: Location, key: bool = False) -> SourceMap:
         """The file whose text the merged value at ``location`` comes from.
@@ -87,7 +105,7 @@ def extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tupl
         return BlueprintError([maps[0].attach(Problem(message, ("extends",)))])
 
     if not isinstance(reference, str):
-        raise fail(f"`extends` takes a file path. Received: {reference!r}")
+        raise fail(f"`extends` takes a file path or a zoo name. Received: {reference!r}")
     if depth >= MAX_EXTENDS_DEPTH:
         raise fail(f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)")
     base_path, reason = _target(reference, base_dir)
@@ -110,7 +128,7 @@ def extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tupl
 def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
     """The file ``extends: reference`` names (``.yaml`` added when it has no suffix), or why there is none."""
     if not reference.strip():
-        return None, "`extends` is empty; give the path of a blueprint file, relative to this file"
+        return None, "`extends` is empty; give the path of a blueprint file, relative to this file, or a zoo name"
     if "\0" in reference:
         return None, f"`extends` holds a NUL byte (\\0), which no file name can contain. Received: {_shown(reference)}"
     names = [name for name in reference.replace("\\", "/").split("/") if _size(name) > MAX_NAME_BYTES]
@@ -131,8 +149,22 @@ def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop (pathlib)
         reason = getattr(exc, "strerror", None) or str(exc)
         return None, f"`extends: {_shown(reference)}` cannot be used: {reason}"
-    return None, (f"`extends: {_shown(reference)}` names no file (looked for {_shown(str(candidate), 200)}); "
-                  "give a path relative to this file")
+    looked_for = f"`extends: {_shown(reference)}` names no file (looked for {_shown(str(candidate), 200)})"
+    if not _is_bare_name(reference):
+        return None, f"{looked_for}; give a path relative to this file"
+    from archbuilder import zoo  # the zoo is data over this package, imported only when a name needs it
+
+    try:
+        return zoo.blueprint_path(reference), ""
+    except BlueprintError:
+        hint = did_you_mean(Path(reference).stem if Path(reference).suffix else reference, zoo.list_blueprints())
+        return None, (f"{looked_for} and no zoo blueprint has that name.{hint} Give a path relative to this file, "
+                      "or a zoo name (`archbuilder zoo list`)")
+
+
+def _is_bare_name(reference: str) -> bool:
+    """A reference that could be a zoo name: no folder, no suffix other than .yaml/.yml."""
+    return "/" not in reference and "\\" not in reference and Path(reference).suffix in ("", ".yaml", ".yml")
 
 
 def _size(text: str) -> int:

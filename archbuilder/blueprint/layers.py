@@ -17,7 +17,9 @@ from archbuilder.blueprint.applications import (
     ApplicationName,
     PreprocessingMode,
 )
+from archbuilder.blueprint.errors import FieldError
 from archbuilder.blueprint.fields import (
+    MAX_INT,
     ActivationName,
     Identifier,
     IntPair,
@@ -228,6 +230,32 @@ class Flatten(Kind):
     type: Literal["flatten"] = "flatten"
 
 
+#: A target_shape entry: a size, or -1 (once) for the size Keras infers from the input's element count.
+ReshapeSize = Annotated[int, Field(ge=-1, le=MAX_INT)]
+
+
+class Reshape(Kind):
+    """Keras Reshape: the same elements in a new shape (no batch axis), e.g. a C-vector to a 1x1xC map."""
+
+    type: Literal["reshape"] = "reshape"
+    target_shape: list[ReshapeSize] = Field(
+        max_length=3, json_schema_extra={"minItems": 1}, description="The new shape without the batch axis ([1, 1, 16]); one entry may be "
+        "-1, inferred from the input's element count ([1, 1, -1] keeps the channels, also under width scaling).")
+
+    @model_validator(mode="after")
+    def _check_target_shape(self) -> Reshape:
+        if not self.target_shape:
+            raise FieldError(("target_shape",), "give 1 to 3 sizes (no batch axis), e.g. target_shape: [1, 1, 16]")
+        unknown = [index for index, size in enumerate(self.target_shape) if size == -1]
+        for index, size in enumerate(self.target_shape):
+            if size == 0:
+                raise FieldError(("target_shape", index), "a size must be >= 1, or -1 (inferred). Received: 0")
+        if len(unknown) > 1:
+            raise FieldError(("target_shape", unknown[1]), (
+                f"only one size may be -1 (inferred from the input). Received: target_shape={self.target_shape}"))
+        return self
+
+
 class ZeroPadding(Kind):
     type: Literal["zero_padding"] = "zero_padding"
     padding: ZeroPaddingValue = Field(1, description="int, [rows, cols], or [[top, bottom], [left, right]].")
@@ -286,14 +314,21 @@ class Merge(Kind):
 
 
 class Add(Merge):
+    """Elementwise sum; shapes broadcast as Keras's merges do (aligned on the last axis; a size of 1 or a
+    missing axis repeats: a HxWxC map plus a C-vector)."""
+
     type: Literal["add"] = "add"
 
 
 class Multiply(Merge):
+    """Elementwise product, broadcast as `add` (a HxWxC map times a C-vector or a 1x1xC gate)."""
+
     type: Literal["multiply"] = "multiply"
 
 
 class Concatenate(Merge):
+    """Concatenation on the channels (last) axis; every other axis must match."""
+
     type: Literal["concatenate"] = "concatenate"
 
 
@@ -316,6 +351,7 @@ LAYER_CLASSES: tuple[type[Kind], ...] = (
     StochasticDepth,
     LocalResponseNorm,
     Flatten,
+    Reshape,
     ZeroPadding,
     Rescaling,
     Normalization,

@@ -6,7 +6,7 @@ import math
 import sys
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archbuilder.blueprint.applications import APPLICATIONS, TRAINABLE_FIELD, WEIGHTS_FIELD, ApplicationName
 from archbuilder.blueprint.errors import FieldError, Location
@@ -150,11 +150,23 @@ class Pattern(Spec):
     stages: list[PatternStage] | None = Field(None, max_length=64, description="Per-stage filters and conv counts.")
     N: int | None = Field(None, ge=0, le=MAX_REPEAT, description="Compact form: convs per stage.")
     M: int | None = Field(None, ge=1, le=64, description="Compact form: number of stages.")
-    K: int | None = Field(None, ge=0, le=64, description="Compact form: number of FC layers (each `fc` units).")
-    filters: FilterProgression | None = Field(None, description="Compact form: filters per stage.")
+    K: int | None = Field(None, ge=0, le=64, description="Number of FC layers before the classifier; K > 0 needs `fc` "
+                              "(their units, or a list of K widths).")
+    filters: FilterProgression | PositiveInt | None = Field(None, description="Compact form: filters per stage: a "
+                                                           "number (the same in every stage) or {start, growth, max}.")
     pool: Annotated[MaxPool | AvgPool, Field(discriminator="type")] | None = Field(default_factory=lambda: MaxPool(pool_size=2, strides=2), description="Pool ending each stage (null: none).")
     fc: list[PositiveInt] | PositiveInt | None = Field(None, description="FC layers before the classifier: a list of units, or units repeated K times.")
     dropout: Rate | None = Field(None, description="Dropout after each FC layer.")
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _check_filters_form(cls, value: Any) -> Any:
+        if value is None or isinstance(value, (dict, FilterProgression)):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError("expected an integer (the filters of every stage, e.g. filters: 32) or a progression "
+                         f"{{start: 32, growth: 2, max: 256}}. Received: {value!r}")
 
     @model_validator(mode="after")
     def _check_form(self) -> Pattern:
@@ -177,14 +189,30 @@ class Pattern(Spec):
                 raise FieldError(("N",), "N: 0 convs per stage and no pool (pool: null) leaves every stage empty; "
                                          "set N >= 1 or give a pool")
             try:
-                self.filters.widths(self.M)  # type: ignore[union-attr]
+                self.widths()
             except FieldError as error:
                 raise FieldError(("filters",) + error.location, str(error)) from None
+        if self.K and self.fc is None:
+            raise FieldError(("K",), (
+                f"K={self.K} asks for {self.K} FC layer{'s' if self.K > 1 else ''} but the pattern has no `fc` to give "
+                "their units; add fc: <units> (the same for each, e.g. fc: 128) or fc: [units, ...] (one per layer), "
+                "or set K: 0"))
         if isinstance(self.fc, int) and self.K is None:
             raise ValueError("`fc` as a single number needs `K` (how many FC layers)")
         if isinstance(self.fc, list) and self.K is not None and len(self.fc) != self.K:
             raise ValueError(f"`fc` lists {len(self.fc)} layers but K={self.K}")
         return self
+
+    def widths(self) -> list[int]:
+        """Filters of each stage of the compact form (``filters`` a number: that width in every stage).
+
+        Raises:
+            FieldError: at ``growth`` when a stage would be wider than the largest width allowed.
+        """
+        assert self.filters is not None and self.M is not None
+        if isinstance(self.filters, int):
+            return [self.filters] * self.M
+        return self.filters.widths(self.M)
 
 
 class Stage(Spec):

@@ -273,7 +273,7 @@ class _Resolver:
         else:
             assert pattern.filters is not None and pattern.M is not None and pattern.N is not None
             try:
-                plan = [(filters, pattern.N, True) for filters in pattern.filters.widths(pattern.M)]
+                plan = [(filters, pattern.N, True) for filters in pattern.widths()]
             except FieldError as error:  # validation said so already, unless the pattern was built unchecked
                 raise BlueprintError([Problem(str(error), ("pattern", "filters") + error.location)]) from None
         for m, (filters, convs, pool) in enumerate(plan):

@@ -6,9 +6,10 @@ Nothing here imports Keras.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,16 @@ from archbuilder import zoo
 from archbuilder.analysis.analyzer import Analysis, analyze
 from archbuilder.artifacts import os_error_reason
 from archbuilder.blueprint.errors import BlueprintError, Problem, printable
+from archbuilder.blueprint.io import Sources, load_blueprint_data, validate_blueprint
+from archbuilder.blueprint.overrides import Override, parse_assignment
 from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 Handler = Callable[[argparse.Namespace], int]
 
 __all__ = [
-    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "add_folder_options", "analyze_file", "analyze_source", "display_name",
-    "positive_int", "resolve_source", "with_file",
+    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "add_folder_options", "add_override_option",
+    "analyze_file", "analyze_loaded", "analyze_source", "display_name", "is_search_space", "positive_int",
+    "resolve_source", "with_file",
 ]
 
 
@@ -63,17 +67,45 @@ def _looks_like_name(argument: str) -> bool:
     return not has_folder and Path(argument).suffix in ("", ".yaml", ".yml")
 
 
-def analyze_file(path: str | os.PathLike[str]) -> Analysis:
-    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``."""
-    return analyze(Path(path))
+def analyze_file(path: str | os.PathLike[str], overrides: Sequence[Override] | None = None) -> Analysis:
+    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``
+    (or, at a value an override set, the override: ``--set head.classes=-1``)."""
+    if not overrides:
+        return analyze(Path(path))
+    return analyze_loaded(*load_blueprint_data(Path(path), overrides))
 
 
-def analyze_source(source: str) -> Analysis:
-    """Analyze a FILE|ZOO_NAME argument and print its warnings to standard error."""
-    analysis = analyze_file(resolve_source(source))
+def analyze_loaded(data: Any, sources: Sources) -> Analysis:
+    """Validate and analyze loaded blueprint data, positioning every problem and warning with ``sources``."""
+    blueprint = validate_blueprint(data, sources)
+    try:
+        analysis = analyze(blueprint)
+    except BlueprintError as error:
+        raise BlueprintError([sources.attach(problem) for problem in error.problems]) from None
+    return dataclasses.replace(analysis, warnings=[sources.attach(warning) for warning in analysis.warnings])
+
+
+def analyze_source(source: str, overrides: Sequence[Override] | None = None) -> Analysis:
+    """Analyze a FILE|ZOO_NAME argument (with ``--set`` overrides) and print its warnings to standard error."""
+    analysis = analyze_file(resolve_source(source), overrides)
     for warning in analysis.warnings:
         print(warning, file=sys.stderr)
     return analysis
+
+
+def is_search_space(data: Any) -> bool:
+    """Whether loaded data is a search space rather than a blueprint: a ``search:`` section, or a marker
+    (a mapping with a key such as ``choice``, ``int`` or ``list``, which no blueprint field uses) anywhere."""
+    from archbuilder.search.markers import MARKER_KEYS
+
+    def has_marker(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(key in MARKER_KEYS for key in value) or any(has_marker(item) for item in value.values())
+        if isinstance(value, list):
+            return any(has_marker(item) for item in value)
+        return False
+
+    return isinstance(data, dict) and ("search" in data or has_marker(data))
 
 
 def with_file(problem: Problem, file: str) -> str:
@@ -90,6 +122,22 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
     return value
+
+
+def _override(text: str) -> Override:
+    """argparse type of ``--set``: ``PATH=VALUE``."""
+    try:
+        return parse_assignment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_override_option(parser: argparse.ArgumentParser, what: str = "blueprint") -> None:
+    """``--set PATH=VALUE`` (repeatable) into ``args.overrides``: values set in the ``what`` before validation."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", type=_override, default=[], metavar="PATH=VALUE",
+        help=f"set a value of the {what} before it is checked, by its path as errors show it; the value is YAML "
+             "(repeatable), e.g. --set head.classes=10 --set stages[1].repeat=2 --set 'head.fc=[256, 128]'")
 
 
 def add_folder_options(parser: argparse.ArgumentParser, what: str) -> None:

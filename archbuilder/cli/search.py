@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any, get_args
 
-from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, positive_int
+from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, add_override_option, positive_int
 from archbuilder.errors import EXIT_INTERRUPTED, EXIT_USAGE
 from archbuilder.search.settings import Tuner
 from archbuilder.train.environment import prepare_backend_environment
@@ -24,7 +24,8 @@ def command_search(args: argparse.Namespace) -> int:
               f"{args.folder}`?)", file=sys.stderr)
         return EXIT_USAGE
     overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed", "final_epochs")}
-    space = load_space(args.space, **overrides) if args.check else load_space(args.space)
+    space = (load_space(args.space, set_values=args.overrides, **overrides) if args.check
+             else load_space(args.space, set_values=args.overrides))
     if args.check:
         check = validate_space(space)
         print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner} tuner)")
@@ -79,3 +80,4 @@ def add_search_command(commands: Any) -> None:
     add_folder_options(search, "search")
     search.add_argument("--check", action="store_true",
                         help="only validate the space and sample it (no training, no Keras)")
+    add_override_option(search, "search space (markers allowed)")

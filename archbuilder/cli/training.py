@@ -6,9 +6,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, analyze_source, positive_int
+from archbuilder.cli.blueprints import add_weights_options
+from archbuilder.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_folder_options,
+    add_override_option,
+    analyze_source,
+    positive_int,
+)
 from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.train.environment import prepare_backend_environment
 
@@ -18,13 +28,27 @@ TRAIN_OVERRIDES = ("data", "epochs", "batch_size", "learning_rate", "seed", "res
 
 
 def command_train(args: argparse.Namespace) -> int:
+    if args.weights is None and (args.classes is not None or args.input_shape is not None):
+        print("archbuilder train: --classes and --input-shape go with --weights (a zoo entry with pretrained "
+              "weights); for another network, edit its blueprint (archbuilder zoo show NAME)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.weights is not None and getattr(args, "overrides", None):
+        print("archbuilder train: --set does not go with --weights (the network must stay keras.applications' twin); "
+              "use --classes and --input-shape, and the train options for the recipe", file=sys.stderr)
+        return EXIT_USAGE
     prepare_backend_environment(deterministic=bool(args.deterministic))
-    analysis = analyze_source(args.source)
+    if args.weights is None:
+        blueprint = analyze_source(args.source, args.overrides).blueprint
+    else:
+        from archbuilder.pretrained import pretrained_blueprint
+
+        blueprint = pretrained_blueprint(args.source, classes=args.classes, input_shape=args.input_shape)
     from archbuilder.train.runner import train
 
     overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
     try:
-        train(analysis.blueprint, output=args.output, resume=args.resume, overwrite=args.overwrite, **overrides)
+        train(blueprint, output=args.output, resume=args.resume, overwrite=args.overwrite, weights=args.weights,
+              **overrides)
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -32,13 +56,40 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    confusion = Path(args.confusion) if args.confusion else Path(args.model).with_name("confusion.png")
+    if confusion.suffix.lower() not in (".png", ".svg", ".pdf"):
+        print(f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: {args.confusion}",
+              file=sys.stderr)
+        return EXIT_USAGE
     prepare_backend_environment()
     from archbuilder.train.predict import evaluate
 
-    results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size)
-    print(json.dumps(results, indent=2) if args.json else
-          f"{int(results.pop('images'))} test images: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
+    results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size, confusion=confusion)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return EXIT_OK
+    scores = {name: value for name, value in results.items() if isinstance(value, float)}
+    print(f"{results['images']} test images: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    print(format_class_table(results["per_class"]))
+    print(f"wrote {results['confusion_image']}")
     return EXIT_OK
+
+
+def format_class_table(per_class: list[dict[str, Any]]) -> str:
+    """Precision, recall, F1 and support per class, and their means over the classes with test images."""
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    rows: list[tuple[str, ...]] = [(str(entry["name"]), score(entry["precision"]), score(entry["recall"]), score(entry["f1"]),
+             str(entry["support"])) for entry in per_class]
+    present = [entry for entry in per_class if entry["support"]]
+    means = [sum(entry[key] or 0.0 for entry in present) / len(present) if present else None
+             for key in ("precision", "recall", "f1")]
+    rows.append(("macro average", *(score(mean) for mean in means), str(sum(entry["support"] for entry in per_class))))
+    headers = ("class", "precision", "recall", "f1", "support")
+    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                               for i, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in (headers, *rows))
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -55,6 +106,7 @@ def add_training_commands(commands: Any) -> None:
     train = add_command(commands, "train", command_train,
                         "Train a blueprint with its recipe on a dataset; writes the model, history and metrics.")
     train.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    add_override_option(train)
     train.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, fashion_mnist, cifar10, cifar100, "
                        "images:DIR, npz:FILE (default: the recipe's training.data)")
     train.add_argument("--epochs", type=positive_int, help="override training.epochs")
@@ -72,15 +124,21 @@ def add_training_commands(commands: Any) -> None:
                        help="do not compile with XLA (default on a GPU: jit_compile=True)")
     train.add_argument("--init-weights", metavar="MODEL.keras",
                        help="start from this model's weights, matched by layer name (override training.init_weights)")
+    add_weights_options(train)
     train.add_argument("--distribution", choices=("mirrored", "multi_worker", "data_parallel"),
                        help="data-parallel training: mirrored (TensorFlow), data_parallel (JAX), multi_worker (JAX processes)")
 
-    evaluate = add_command(commands, "evaluate", command_evaluate, "Loss and accuracy of a trained model on a test set.")
+    evaluate = add_command(commands, "evaluate", command_evaluate,
+                           "Loss, accuracy, per-class precision/recall/F1 and the confusion matrix of a trained model "
+                           "on a test set.")
     evaluate.add_argument("model", metavar="MODEL.keras")
     evaluate.add_argument("--data", metavar="NAME", help="the dataset (default: the run's own)")
     evaluate.add_argument("--resize", action="store_true", help="resize the images to the model's input")
     evaluate.add_argument("--batch-size", type=positive_int, default=128)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--confusion", metavar="FILE.png|svg|pdf",
+                          help="where to draw the confusion matrix (default: confusion.png beside the model)")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print one JSON object (scores, per-class scores, the confusion matrix as counts)")
 
     predict = add_command(commands, "predict", command_predict, "Print the top classes of images (png/jpg or .npy).")
     predict.add_argument("model", metavar="MODEL.keras")

@@ -183,6 +183,11 @@ def build_flatten(spec: Kind, name: str) -> keras.layers.Layer:
     return keras.layers.Flatten(name=name)
 
 
+@builder("reshape")
+def build_reshape(spec: L.Reshape, name: str) -> keras.layers.Layer:
+    return keras.layers.Reshape(tuple(spec.target_shape), name=name)
+
+
 @builder("zero_padding")
 def build_zero_padding(spec: L.ZeroPadding, name: str) -> keras.layers.Layer:
     return keras.layers.ZeroPadding2D(spec.padding, name=name)

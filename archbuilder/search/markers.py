@@ -17,9 +17,12 @@ hyperparameter name and the column of ``trials.csv``.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import math
 import random
+import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -70,6 +73,58 @@ def marker_key(value: Any) -> str | None:
             raise MarkerError(f"unknown key '{other}' in {article} {key} marker.{did_you_mean(str(other), allowed)} "
                               f"Valid keys here: {', '.join(allowed)}.", (str(other),))
     return key
+
+
+def mistyped_marker(value: Any) -> MarkerError | None:
+    """A mapping that is a marker with its key mistyped (``{choices: [8, 16]}``), as the problem to report.
+
+    The mapping is taken for a marker when one of its keys is no name of the blueprint format but
+    close to a marker key, and every other key is a marker's modifier (``default``, ``step``, ...):
+    a blueprint mapping (a layer with its ``type``, a head with its ``classes``) never looks like that.
+    """
+    if not isinstance(value, dict) or not value or any(key in MARKER_KEYS for key in value):
+        return None
+    modifiers = {name for names in MODIFIERS.values() for name in names}
+    suggestions = {key: _closest_marker(key) for key in value if isinstance(key, str) and key not in _format_names()}
+    near = [key for key, suggestion in suggestions.items() if suggestion is not None]
+    if not near or any(key not in modifiers and key not in near for key in value):
+        return None
+    key = near[0]
+    return MarkerError(f"unknown marker '{key}'. Did you mean '{suggestions[key]}'? A marker is a mapping with one of "
+                       f"{', '.join(MARKER_KEYS)}.", (key,))
+
+
+def _closest_marker(key: str) -> str | None:
+    """The marker key ``key`` was meant to be: a close match (difflib), or one it starts with (``integer``)."""
+    matches = difflib.get_close_matches(key, MARKER_KEYS, n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    folded = key.lower()
+    prefixed = [marker for marker in MARKER_KEYS if folded.startswith(marker)]
+    return max(prefixed, key=len) if prefixed else None
+
+
+@functools.cache
+def _format_names() -> frozenset[str]:
+    """Every key the blueprint format uses (fields of every model reachable from Blueprint)."""
+    from pydantic import BaseModel
+
+    from archbuilder.blueprint.model import Blueprint
+
+    names: set[str] = set()
+    seen: set[type] = set()
+
+    def visit(annotation: Any) -> None:
+        for argument in typing.get_args(annotation):
+            visit(argument)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in seen:
+            seen.add(annotation)
+            for name, info in annotation.model_fields.items():
+                names.add(info.alias or name)
+                visit(info.annotation)
+
+    visit(Blueprint)
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -432,4 +487,4 @@ def _short(value: Any) -> str:
 
 
 __all__ = ["MARKER_KEYS", "BoolParameter", "ChoiceParameter", "Condition", "FloatParameter", "IntParameter",
-           "MarkerError", "Parameter", "clean_float", "marker_key", "option_labels", "parse_parameter"]
+           "MarkerError", "Parameter", "clean_float", "marker_key", "mistyped_marker", "option_labels", "parse_parameter"]

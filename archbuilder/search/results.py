@@ -1,12 +1,12 @@
 """The results of a search: one record per trial, the best, the top k, the Pareto front, and the
-files they are written to (``trials.csv``, ``best.yaml``, ``top/``, ``pareto/``, ``pareto.svg``,
-``summary.json``). Nothing here imports Keras.
+files they are written to (``trials.csv``, ``best.yaml``, ``top/``, ``pareto/``, ``pareto.png`` and
+``.svg``, ``trials.png``, ``summary.json``; the pictures are drawn by :mod:`archbuilder.plots`). Nothing here
+imports Keras.
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import math
 import shutil
@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archbuilder import plots
 from archbuilder.analysis.report import human
-from archbuilder.artifacts import write_atomic, write_json_atomic, write_text_atomic
+from archbuilder.artifacts import write_json_atomic, write_text_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.settings import SearchSettings
 
@@ -150,13 +151,13 @@ class SearchWarning(UserWarning):
 def near_chance(result: SearchResult, classes: int) -> str | None:
     """A warning when every completed trial's accuracy is near chance, naming likely causes; else ``None``."""
     metric = result.settings.objective_spec.metric
-    scores = [t.metric(metric) for t in result.trials if t.completed and t.metric(metric) is not None]
+    scores = [score for t in result.trials if t.completed and (score := t.metric(metric)) is not None]
     if "accuracy" not in metric or not scores or classes < 2:
         return None
     chance = 1.0 / classes
-    if max(scores) > chance + 0.15 * (1.0 - chance):  # type: ignore[type-var]
+    if max(scores) > chance + 0.15 * (1.0 - chance):
         return None
-    return (f"every trial of '{result.space_name}' is near chance: best {metric} {max(scores):.4f} "  # type: ignore[type-var]
+    return (f"every trial of '{result.space_name}' is near chance: best {metric} {max(scores):.4f} "
             f"(chance {chance:.4f} for {classes} classes). Likely causes: too few epochs or steps per trial "
             f"(--epochs); BatchNorm moving statistics that short trials do not train (set batch_norm momentum to "
             f"0.9 or lower); a learning rate far off for the optimizer; data that does not match the input "
@@ -170,22 +171,21 @@ def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: s
     with the same metric and cost, the first is kept.
     """
     sign = 1.0 if direction == "max" else -1.0
-    points = [(t, sign * t.metric(metric), t.costs[cost]) for t in trials  # type: ignore[operator]
-              if t.completed and t.metric(metric) is not None and cost in t.costs]
-    front = []
+    points = [(t, sign * value, t.costs[cost]) for t in trials
+              if t.completed and (value := t.metric(metric)) is not None and cost in t.costs]
+    front: list[tuple[TrialRecord, float, int]] = []
     for trial, goodness, price in points:
         dominated = any((g >= goodness and p <= price) and (g > goodness or p < price) for _, g, p in points)
-        duplicate = any(g == goodness and p == price for _, g, p in ((f, sign * f.metric(metric), f.costs[cost])  # type: ignore[operator]
-                                                                   for f in front))
+        duplicate = any(g == goodness and p == price for _, g, p in front)
         if not dominated and not duplicate:
-            front.append(trial)
-    return sorted(front, key=lambda t: (t.costs[cost], -sign * (t.metric(metric) or 0.0)))
+            front.append((trial, goodness, price))
+    return [trial for trial, goodness, price in sorted(front, key=lambda point: (point[2], -point[1]))]
 
 
 # -- files ---------------------------------------------------------------------------------------
 
 def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
-    """Write trials.csv, best.yaml, top/, pareto/, pareto.svg (and .png with matplotlib), summary.json."""
+    """Write trials.csv, best.yaml, top/, pareto/, pareto.png and .svg, trials.png, summary.json."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [write_trials_csv(result, folder / "trials.csv")]
     best = result.best
@@ -199,10 +199,8 @@ def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
     for rank, trial in enumerate(front, start=1):
         written.append(_write_blueprint(result, trial, folder / "pareto" / f"{rank:02d}_trial_{trial.trial_id}.yaml",
                                         f"Pareto front point {rank} of {len(front)}"))
-    written.append(write_pareto_svg(result, folder / "pareto.svg"))
-    png = write_pareto_png(result, folder / "pareto.png")
-    if png is not None:
-        written.append(png)
+    written += write_pareto_plots(result, folder)
+    written.append(write_trials_plot(result, folder / "trials.png"))
     written.append(write_json_atomic(folder / "summary.json", summary_data(result)))
     return written
 
@@ -306,94 +304,18 @@ def _wrap_comment(line: str, width: int = 118) -> str:
     return "\n".join(lines + [current])
 
 
-# -- the plot ------------------------------------------------------------------------------------
+# -- the pictures ------------------------------------------------------------------------------
 
-def _plot_points(result: SearchResult) -> tuple[list[tuple[float, float, str]], list[tuple[float, float, str]], str, str]:
-    metric, cost = result.settings.objective_spec.metric, result.settings.pareto
-    every = [(float(t.costs[cost]), t.metric(metric), t.trial_id) for t in result.trials
-             if t.completed and t.metric(metric) is not None and cost in t.costs]
-    front = [(float(t.costs[cost]), t.metric(metric), t.trial_id) for t in result.pareto]
-    return every, front, metric, cost  # type: ignore[return-value]
+def write_pareto_plots(result: SearchResult, folder: Path) -> list[Path]:
+    """``pareto.png`` and ``pareto.svg``: the same figure (:func:`archbuilder.plots.pareto_figure`) in two formats."""
+    figure = plots.pareto_figure(result)
+    return [plots.save_figure(figure, folder / "pareto.png"), plots.save_figure(figure, folder / "pareto.svg")]
 
 
-def write_pareto_svg(result: SearchResult, path: Path) -> Path:
-    """The trials (grey) and the Pareto front (red) as a dependency-free SVG: metric against cost (log scale)."""
-    every, front, metric, cost = _plot_points(result)
-    width, height, left, right, top, bottom = 640, 420, 70, 20, 30, 50
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{width / 2}" y="18" text-anchor="middle">{_escape(result.space_name)}: {metric} vs {cost} '
-             f'(Pareto front in red)</text>']
-    if every:
-        xs = [math.log10(max(x, 1.0)) for x, _, _ in every]
-        ys = [y for _, y, _ in every]
-        x_low, x_high = min(xs) - 0.05, max(xs) + 0.05
-        y_low, y_high = min(ys), max(ys)
-        if y_high - y_low < 1e-9:
-            y_low, y_high = y_low - 0.05, y_high + 0.05
-        pad = (y_high - y_low) * 0.05
-        y_low, y_high = y_low - pad, y_high + pad
-
-        def sx(value: float) -> float:
-            return left + (math.log10(max(value, 1.0)) - x_low) / (x_high - x_low) * (width - left - right)
-
-        def sy(value: float) -> float:
-            return height - bottom - (value - y_low) / (y_high - y_low) * (height - top - bottom)
-
-        parts.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>')
-        parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>')
-        for exponent in range(math.ceil(x_low), math.floor(x_high) + 1):
-            x = sx(10.0**exponent)
-            parts.append(f'<line x1="{x:.1f}" y1="{height - bottom}" x2="{x:.1f}" y2="{height - bottom + 5}" stroke="black"/>')
-            parts.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle">{human(10**exponent)}</text>')
-        for step in range(5):
-            value = y_low + (y_high - y_low) * step / 4
-            parts.append(f'<text x="{left - 6}" y="{sy(value) + 4:.1f}" text-anchor="end">{value:.3g}</text>')
-        parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">{cost} (log scale)</text>')
-        parts.append(f'<text x="16" y="{(top + height - bottom) / 2}" text-anchor="middle" '
-                     f'transform="rotate(-90 16 {(top + height - bottom) / 2})">{metric}</text>')
-        for x, y, trial_id in every:
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#999"><title>trial {trial_id}</title></circle>')
-        if front:
-            line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
-            parts.append(f'<polyline points="{line}" fill="none" stroke="#d62728" stroke-width="1.5"/>')
-            for x, y, trial_id in front:
-                parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#d62728"><title>trial {trial_id}</title></circle>')
-    else:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no completed trial</text>')
-    parts.append("</svg>")
-    return write_text_atomic(path, "\n".join(parts) + "\n")
-
-
-def write_pareto_png(result: SearchResult, path: Path) -> Path | None:
-    """The same plot as a PNG with matplotlib, when it is installed (``None`` when it is not)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    every, front, metric, cost = _plot_points(result)
-    figure, axes = plt.subplots(figsize=(6.4, 4.2))
-    axes.scatter([x for x, _, _ in every], [y for _, y, _ in every], color="#999", label="trials")
-    axes.plot([x for x, _, _ in front], [y for _, y, _ in front], "o-", color="#d62728", label="Pareto front")
-    axes.set_xscale("log")
-    axes.set_xlabel(cost)
-    axes.set_ylabel(metric)
-    axes.set_title(f"{result.space_name}: {metric} vs {cost}")
-    axes.legend()
-    figure.tight_layout()
-    try:
-        write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))  # the format from the suffix: png
-    finally:
-        plt.close(figure)
-    return path
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def write_trials_plot(result: SearchResult, path: Path) -> Path:
+    """``trials.png``: the objective per trial and the best so far (:func:`archbuilder.plots.trials_figure`)."""
+    return plots.save_figure(plots.trials_figure(result), path)
 
 
 __all__ = ["STATUSES", "SearchResult", "SearchWarning", "near_chance", "TrialRecord", "pareto_front", "read_trials_csv", "summary_data",
-           "write_outputs", "write_pareto_png", "write_progress", "write_pareto_svg", "write_trials_csv"]
+           "write_outputs", "write_pareto_plots", "write_progress", "write_trials_csv", "write_trials_plot"]

@@ -6,7 +6,7 @@ The output folder (default ``searches/<space name>``)::
     best.yaml      the winning blueprint, resolved, with its training recipe and scores in a header
     top/           the top-k blueprints;  pareto/  the Pareto front's blueprints
     trials.csv     every trial: active values, status, metrics, params, MACs, time
-    pareto.svg     the front plotted (and pareto.png when matplotlib is installed)
+    pareto.png     the front plotted (matplotlib; pareto.svg the same figure), trials.png the objective per trial
     summary.json   counts (trials by status, rejected candidates by reason, duplicates), best, front
     search.json    the settings the search runs with (what --resume uses), the space's fingerprint, its history
     tuner/         KerasTuner's project (oracle state, one folder per trial; the top trials' model.keras)
@@ -38,8 +38,8 @@ from archbuilder.train.run_folder import existing_outputs, read_json_file, remov
 SEARCH_STATE = "search.json"
 TUNER_DIR = "tuner"
 TENSORBOARD_DIR = "tensorboard"
-OUTPUTS = ("trials.csv", "best.keras", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "summary.json", TUNER_DIR,
-           TENSORBOARD_DIR)
+OUTPUTS = ("trials.csv", "best.keras", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "trials.png", "summary.json",
+           TUNER_DIR, TENSORBOARD_DIR)
 
 
 def distributed_role() -> str:
@@ -130,9 +130,8 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
     if progress:
         print(result.summary())
         print(f"wrote {folder}: " + ("best.keras, " if result.model is not None else "")
-              + "best.yaml, top/, pareto/, trials.csv, pareto.svg"
-              + (", pareto.png" if (folder / "pareto.png").exists() else " (pareto.png needs matplotlib)")
-              + f", summary.json, {TUNER_DIR}/" + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else ""))
+              + f"best.yaml, top/, pareto/, trials.csv, pareto.png, pareto.svg, trials.png, summary.json, {TUNER_DIR}/"
+              + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else ""))
     return result
 
 

@@ -34,7 +34,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
-from archbuilder.blueprint.io import Sources, load_blueprint_data, problem_from_error, validate_blueprint
+from archbuilder.blueprint.io import Overrides, Sources, load_blueprint_data, problem_from_error, validate_blueprint
+from archbuilder.blueprint.overrides import apply_overrides, as_overrides
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.errors import ArchbuilderError
 from archbuilder.search.expressions import Expression, ExpressionError
@@ -47,6 +48,7 @@ from archbuilder.search.markers import (
     Parameter,
     clean_float,
     marker_key,
+    mistyped_marker,
     parse_parameter,
 )
 from archbuilder.search.settings import SearchSettings
@@ -377,6 +379,10 @@ class _Compiler:
             self.report(error.message, location + error.location)
             return None
         if key is None:
+            mistyped = mistyped_marker(value)
+            if mistyped is not None:  # reported once here, not again by every candidate it would break
+                self.report(mistyped.message, location + mistyped.location)
+                return None
             if isinstance(value, dict):
                 return {k: self.node(v, location + (k,), _join(name, k), conditions) for k, v in value.items()}
             if isinstance(value, list):
@@ -483,9 +489,12 @@ def list_spaces() -> list[str]:
     return sorted(p.stem for p in SPACES_DIR.glob("*.yaml"))
 
 
-def load_space(source: str | os.PathLike[str] | dict[str, Any] | SearchSpace, **overrides: Any) -> SearchSpace:
+def load_space(source: str | os.PathLike[str] | dict[str, Any] | SearchSpace, *,
+               set_values: Overrides | None = None, **overrides: Any) -> SearchSpace:
     """Parse and check the markers and the ``search:`` section of a space (a path, YAML text, a dict,
-    or the name of a shipped space). ``overrides`` replace ``search:`` settings (``max_trials=4``).
+    or the name of a shipped space). ``overrides`` replace ``search:`` settings (``max_trials=4``);
+    ``set_values`` set values of the template by path before it is parsed, markers allowed
+    (``{"head.classes": 10, "stages[0].repeat": {"int": [1, 3]}}``, or ``--set`` items).
 
     This checks each marker on its own; :func:`archbuilder.search.screening.validate_space` checks the
     options against the blueprint format and the budgets.
@@ -498,12 +507,12 @@ def load_space(source: str | os.PathLike[str] | dict[str, Any] | SearchSpace, **
     sources: Sources | None = None
     source_name: str | None = None
     if isinstance(source, dict):
-        data: Any = copy.deepcopy(source)
+        data: Any = apply_overrides(source, as_overrides(set_values))
     else:
         if not (isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists())):
             source = locate_space(source)
             source_name = str(source)
-        data, sources = load_blueprint_data(source)
+        data, sources = load_blueprint_data(source, set_values)
     if not isinstance(data, dict):
         problem = Problem(f"a search space is a blueprint mapping with a `search:` section. Received: {type(data).__name__}")
         raise BlueprintError([sources.attach(problem) if sources else problem])
@@ -535,6 +544,10 @@ def _compile_space(data: dict[str, Any], sources: Sources | None, source_name: s
                             f"Received: {variable!r}", location)
             continue
         key = _safe_marker_key(marker)
+        mistyped = mistyped_marker(marker) if key is None else None
+        if mistyped is not None:
+            compiler.report(mistyped.message, location + mistyped.location)
+            continue
         if key not in ("choice", "int", "float", "bool"):
             compiler.report(f"a variable is a choice, int, float or bool marker, e.g. {{float: [1.0, 1.4]}}. "
                             f"Received: {marker!r}", location)

@@ -98,13 +98,22 @@ def _classifier_activation(model: keras.Model) -> str:
 
 
 def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, resize: bool = False,
-             batch_size: int = 128) -> dict[str, float]:
-    """Loss, accuracy and top-5 accuracy of a saved model on a dataset's test split.
+             batch_size: int = 128, confusion: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
     ``data`` defaults to the run's own (from the run folder beside the model), resized if the run resized it.
+    ``confusion``: where to draw the confusion matrix (png, svg or pdf); nothing is drawn without it.
+
+    Returns:
+        ``images`` (an int), ``loss``, ``accuracy`` (and ``top5`` with more than 5 classes) as floats;
+        ``per_class``: for each class, its ``name``, ``precision``, ``recall``, ``f1`` (``None`` when
+        undefined: a class never predicted has no precision) and ``support`` (its test images);
+        ``confusion``: ``classes`` (names) and ``matrix``, integer counts with the true class by row and
+        the predicted class by column; ``confusion_image``: the drawing's path, when one was asked for.
 
     Raises:
         DataError: the model cannot be loaded, the data is missing or does not fit the model.
+        ArtifactError: the drawing cannot be written.
     """
     model, context = load_classifier(model_path)
     if data is None:  # the run's own data, prepared as the run prepared it
@@ -124,9 +133,46 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
         metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=activation == "linear"), metrics=metrics)
     low, high = context.pixel_range
-    results = model.evaluate(split.x * np.float32(high - low) + np.float32(low), split.y, batch_size=batch_size,
-                             verbose=0, return_dict=True)
-    return {"images": float(len(split)), **{name: float(value) for name, value in results.items()}}
+    images = split.x * np.float32(high - low) + np.float32(low)
+    results = model.evaluate(images, split.y, batch_size=batch_size, verbose=0, return_dict=True)
+    predicted = np.argmax(np.asarray(model.predict(images, batch_size=batch_size, verbose=0)), axis=-1)
+    matrix = confusion_matrix(split.y, predicted, classes)
+    names = class_names(context, classes)
+    report: dict[str, Any] = {"images": len(split), **{name: float(value) for name, value in results.items()},
+                              "per_class": per_class_scores(matrix, names),
+                              "confusion": {"classes": names, "matrix": matrix.tolist()}}
+    if confusion is not None:
+        from archbuilder.plots import confusion_figure, save_figure
+
+        title = (f"{Path(model_path).name} on {dataset.name}: {len(split)} images, accuracy "
+                 f"{report.get('accuracy', float('nan')):.4f}")
+        report["confusion_image"] = str(save_figure(confusion_figure(matrix, names, title=title), confusion))
+    return report
+
+
+def class_names(context: RunContext, classes: int) -> list[str]:
+    """The names of the model's classes (from classes.json), their numbers where it has none."""
+    names = context.class_names or ()
+    return [names[i] if i < len(names) else str(i) for i in range(classes)]
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """Counts (int64) of each (true class, predicted class) pair, the true class by row."""
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    predicted = np.asarray(predicted, dtype=np.int64).reshape(-1)
+    return np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class_scores(matrix: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
+    """Precision, recall and F1 of each class from a confusion matrix (``None`` where a score is undefined: 0/0)."""
+    scores = []
+    for index, name in enumerate(names):
+        hits = int(matrix[index, index])
+        support, predicted = int(matrix[index].sum()), int(matrix[:, index].sum())
+        scores.append({"name": name, "precision": hits / predicted if predicted else None,
+                       "recall": hits / support if support else None,
+                       "f1": 2 * hits / (support + predicted) if support + predicted else None, "support": support})
+    return scores
 
 
 def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: int = 5,
@@ -232,4 +278,5 @@ def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source:
     return array
 
 
-__all__ = ["Prediction", "RunContext", "evaluate", "load_classifier", "predict", "read_images"]
+__all__ = ["Prediction", "RunContext", "class_names", "confusion_matrix", "evaluate", "load_classifier", "per_class_scores",
+           "predict", "read_images"]

@@ -5,6 +5,7 @@ run starts, resumes or starts over in it.
     last.keras       model and optimizer state after the last completed epoch (what --resume loads)
     best.keras       the epoch with the lowest monitored value
     history.csv      one row per epoch (epochs counted from 0)
+    curves.png       loss and metrics per epoch, phases marked: drawn from history.csv at the end of the run
     metrics.json     test metrics, settings, timing
     checkpoint.json  the completed epochs and settings of the run (what --resume reads)
     classes.json     the class names, for ``archbuilder predict``
@@ -70,10 +71,11 @@ BEST_MODEL = "best.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 CLASSES = "classes.json"
+CURVES = "curves.png"
 BLUEPRINT = "blueprint.yaml"
 LOGS = "logs"
 #: The files a run writes (besides ``logs/`` and its staged and temporary files).
-RUN_FILES = (LAST_MODEL, BEST_MODEL, HISTORY, METRICS, CHECKPOINT_STATE, BLUEPRINT, CLASSES)
+RUN_FILES = (LAST_MODEL, BEST_MODEL, HISTORY, METRICS, CHECKPOINT_STATE, BLUEPRINT, CLASSES, CURVES)
 
 _STAGED = re.compile(r"^\.last\.epoch-(\d+)\.keras$")
 
@@ -104,7 +106,8 @@ class Run:
     state: dict[str, Any] | None = None
     verbose: int = 2
     distribution: Any = None  # a tf.distribute strategy or a keras.distribution.Distribution
-    transfer: dict[str, Any] | None = None  # what init_weights loaded
+    transfer: dict[str, Any] | None = None  # what init_weights (or weights) loaded
+    weights: str | None = None  # pretrained weights of a keras.applications twin (archbuilder.pretrained)
 
 
 def start_over_advice(folder: Path) -> str:
@@ -446,7 +449,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 
 __all__ = [
-    "BEST_MODEL", "BLUEPRINT", "CHECKPOINT_STATE", "CLASSES", "HISTORY", "LAST_MODEL", "LOGS", "METRICS", "RUN_FILES",
+    "BEST_MODEL", "BLUEPRINT", "CHECKPOINT_STATE", "CLASSES", "CURVES", "HISTORY", "LAST_MODEL", "LOGS", "METRICS", "RUN_FILES",
     "Run", "Settings", "check_epochs", "check_model_file", "check_optimizer_step", "existing_outputs",
     "open_for_resume", "prepare_new_run", "read_history", "read_history_rows", "read_json_file", "read_state",
     "remove_leftovers", "remove_outputs", "resume_point", "save_epoch", "settings_of", "staged_model",

@@ -23,6 +23,7 @@ from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
+from archbuilder.plots import write_curves
 from archbuilder.train import accelerator
 from archbuilder.train.callbacks import EpochTensorBoard, EpochTimer, LearningRateLogger, RestorePatience, RunCheckpoint
 from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
@@ -89,7 +90,7 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
           resume: bool = False, overwrite: bool = False, deterministic: bool | None = None,
           resize: bool | None = None, mixed_precision: bool | None = None, jit_compile: bool | None = None,
           verbose: int | str = "auto", init_weights: str | os.PathLike[str] | None = None,
-          distribution: str | None = None) -> TrainResult:
+          distribution: str | None = None, weights: str | os.PathLike[str] | None = None) -> TrainResult:
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
     Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
@@ -105,6 +106,10 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     ``init_weights`` (a ``.keras`` model) starts from its weights, matched by layer name (see
     :mod:`archbuilder.train.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
     ``data_parallel``) trains data-parallel (see :mod:`archbuilder.train.distribution`).
+    ``weights`` (``"imagenet"``, or a keras.applications weights file or ``.keras`` model) starts a
+    zoo twin of a keras.applications network from those weights, with the application's
+    preprocessing in the model (see :mod:`archbuilder.pretrained`; a new head comes from
+    ``pretrained_blueprint(name, classes=...)``).
 
     Raises:
         BlueprintError: the blueprint or an override is invalid.
@@ -113,6 +118,10 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     """
     started = time.perf_counter()
     given = analyze(_locate(blueprint)).blueprint
+    if weights is not None:
+        from archbuilder.pretrained import training_blueprint
+
+        given = training_blueprint(given, weights, init_weights)
     folder = Path(output) if output is not None else Path("runs") / given.name
     if resume and overwrite:
         raise RunError(f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
@@ -129,6 +138,7 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     plan.distribution = strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
     check_batch_size(plan.distribution, plan.settings.batch_size, plan.recipe.distribution)
     plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+    plan.weights = None if weights is None else str(weights)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
 
@@ -233,6 +243,7 @@ def _run(plan: Run, started: float) -> TrainResult:
     metrics = _report(plan, model, inputs, timing, test, time.perf_counter() - started)
     write_json_atomic(plan.folder / METRICS, metrics)
     write_state(plan.folder, {**timing[1].state, "finished": True})
+    write_curves(plan.folder)  # curves.png, from history.csv: a resumed run draws what an uninterrupted one does
     _print_summary(metrics, plan.folder)
     return TrainResult(model, plan.folder, read_history(plan.folder / HISTORY), metrics)
 
@@ -336,6 +347,10 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
     model = build_model(plan.blueprint)
     if plan.recipe.init_weights:
         plan.transfer = load_weights_by_name(model, plan.recipe.init_weights).to_dict()
+    if plan.weights:
+        from archbuilder.pretrained import load_pretrained
+
+        plan.transfer = load_pretrained(model, plan.blueprint, plan.weights).to_dict()
     if plan.settings.precision == accelerator.MIXED:
         accelerator.keep_outputs_float32(model, [output.name for output in outputs])
     return model, None

@@ -332,6 +332,22 @@ MERGE_CASES = [
     param("add-broadcast", "add",
           [{"type": "relu", "id": "x"}, {"type": "global_max_pool", "keepdims": True, "id": "a"},
            {"type": "relu", "id": "b", "inputs": ["x"]}], (8, 8, 16)),
+    # HxWxC * a C-vector: Keras aligns the shapes on their last axis (NumPy broadcasting) -> HxWxC
+    param("multiply-vector", "multiply", [{"type": "relu", "id": "a"}, {"type": "global_avg_pool", "id": "b"}],
+          (8, 8, 16)),
+    # the vector first: the same
+    param("add-vector-first", "add",
+          [{"type": "relu", "id": "x"}, {"type": "global_avg_pool", "id": "a"},
+           {"type": "relu", "id": "b", "inputs": ["x"]}], (8, 8, 16)),
+    # 8x16 (a reshape) * 8x8x16: the missing leading axis repeats -> 8x8x16
+    param("multiply-rank-2", "multiply",
+          [{"type": "relu", "id": "x"}, {"type": "global_avg_pool", "keepdims": True},
+           {"type": "reshape", "target_shape": [1, 16], "id": "a"}, {"type": "relu", "id": "b", "inputs": ["x"]}],
+          (8, 8, 16)),
+    # 1x1x16 * 16: both broadcast -> 1x1x16
+    param("multiply-1x1-by-vector", "multiply",
+          [{"type": "global_avg_pool", "keepdims": True, "id": "a"}, {"type": "global_max_pool", "id": "b",
+                                                                      "inputs": ["a"]}], (1, 1, 16)),
     # concatenate sums the channels: 16 + 8 = 24
     param("concatenate", "concatenate",
           [{"type": "relu", "id": "a"}, {"type": "conv", "filters": 8, "kernel_size": 1, "id": "b"}], (8, 8, 24)),
@@ -355,13 +371,21 @@ def test_merge_of_three(net):
 
 MERGE_ERRORS = [
     param("add-channels", "add", {"type": "conv", "filters": 32, "kernel_size": 1},
-          "stem[2]: cannot add shapes 8x8x16 and 8x8x32: they differ on axis 2. "
-          "Use a 1x1 conv (projection) or a pooling layer to match them"),
+          "stem[2]: cannot add shapes 8x8x16 and 8x8x32: they differ on axis 2 (16 vs 32) and Keras broadcasts only "
+          "a size of 1. Use a 1x1 conv (projection), a pooling layer or a reshape to match them"),
     param("multiply-spatial", "multiply", {"type": "max_pool"},
-          "stem[2]: cannot multiply shapes 8x8x16 and 4x4x16: they differ on axis 0. "
-          "Use a 1x1 conv (projection) or a pooling layer to match them"),
-    param("add-ranks", "add", {"type": "global_avg_pool"},
-          "stem[2]: cannot add tensors of different ranks: 8x8x16, 16"),
+          "stem[2]: cannot multiply shapes 8x8x16 and 4x4x16: they differ on axis 0 (8 vs 4) and Keras broadcasts "
+          "only a size of 1. Use a 1x1 conv (projection), a pooling layer or a reshape to match them"),
+    # a vector of another width: aligned on the last axis, 16 vs 8
+    param("multiply-vector-width", "multiply", {"type": "dense", "units": 8, "inputs": ["g"]},
+          "stem[3]: cannot multiply shapes 8x8x16 and 8: aligned on their last axis (as Keras aligns them), they "
+          "differ on axis 2 (16 vs 8) and Keras broadcasts only a size of 1. Use a 1x1 conv (projection), a "
+          "pooling layer or a reshape to match them"),
+    # a flattened map against the map: 1024 vs 16 on the last axis
+    param("add-flattened", "add", {"type": "flatten"},
+          "stem[2]: cannot add shapes 8x8x16 and 1024: aligned on their last axis (as Keras aligns them), they "
+          "differ on axis 2 (16 vs 1024) and Keras broadcasts only a size of 1. Use a 1x1 conv (projection), a "
+          "pooling layer or a reshape to match them"),
     param("concatenate-spatial", "concatenate", {"type": "max_pool"},
           "stem[2]: cannot concatenate shapes 8x8x16, 4x4x16: all axes but the channels must match"),
     param("concatenate-ranks", "concatenate", {"type": "flatten"},
@@ -371,11 +395,72 @@ MERGE_ERRORS = [
 
 @pytest.mark.parametrize(("kind", "other", "message"), MERGE_ERRORS)
 def test_merge_errors_name_the_path(net, kind, other, message):
-    stem = [{"type": "relu", "id": "a"}, {**other, "id": "b"}, {"type": kind, "inputs": ["a", "b"]}]
+    vector = [{"type": "global_avg_pool", "id": "g"}] if other.get("inputs") == ["g"] else []
+    stem = [{"type": "relu", "id": "a"}, *vector, {**other, "id": "b"}, {"type": kind, "inputs": ["a", "b"]}]
     with pytest.raises(BlueprintError) as caught:
         net(stem=stem)
     assert str(caught.value) == message
-    assert [p.path for p in caught.value.problems] == ["stem[2]"]
+    assert [p.path for p in caught.value.problems] == [f"stem[{len(stem) - 1}]"]
+
+
+def test_merge_of_three_broadcasts_pairwise(net):
+    # 8x8x16 * 1x1x16 * 16: Keras folds the shapes left to right -> 8x8x16
+    stem = [{"type": "relu", "id": "a"}, {"type": "global_avg_pool", "keepdims": True, "id": "b", "inputs": ["a"]},
+            {"type": "global_max_pool", "id": "c", "inputs": ["a"]}, {"type": "multiply", "inputs": ["b", "c", "a"]}]
+    assert net(stem=stem).last.output_shape == (8, 8, 16)
+
+
+# -- reshape --------------------------------------------------------------------------------------
+
+RESHAPE_CASES = [
+    # a 16-vector (global pool) as a 1x1x16 map: 16 = 1*1*16 elements
+    param("vector-to-1x1", [{"type": "global_avg_pool"}], [1, 1, 16], (1, 1, 16)),
+    # -1 inferred: 16 / (1*1) = 16
+    param("inferred-channels", [{"type": "global_avg_pool"}], [1, 1, -1], (1, 1, 16)),
+    # 8x8x16 = 1,024 elements -> 64x16
+    param("map-to-rows", [], [64, 16], (64, 16)),
+    # 1,024 / 32 = 32 inferred first
+    param("inferred-first", [], [-1, 32], (32, 32)),
+    # 1,024 as one vector (as flatten)
+    param("flat", [], [-1], (1024,)),
+    # back to a map of another layout: 4*16*16 = 1,024
+    param("to-another-map", [], [4, 16, 16], (4, 16, 16)),
+]
+
+
+@pytest.mark.parametrize(("before", "target", "out"), RESHAPE_CASES)
+def test_reshape(net, before, target, out):
+    layer = net(stem=[*before, {"type": "reshape", "target_shape": target}]).last
+    assert (layer.type, layer.output_shape, layer.params, layer.macs) == ("reshape", out, 0, 0)
+
+
+RESHAPE_ERRORS = [
+    param("count", [1, 1, 8], "stem[1]: cannot reshape 16 (16 elements) to 1x1x8 (8 elements): a reshape keeps every "
+          "element. Make target_shape multiply to the input's element count, or use -1 for one size"),
+    param("inferred-not-a-divisor", [3, -1], "stem[1]: cannot reshape 16 (16 elements) to 3x?: 16 is not a multiple "
+          "of 3. Make the known sizes of target_shape multiply to a divisor of 16"),
+]
+
+
+@pytest.mark.parametrize(("target", "message"), RESHAPE_ERRORS)
+def test_reshape_errors_name_the_path(net, target, message):
+    with pytest.raises(BlueprintError) as caught:
+        net(stem=[{"type": "global_avg_pool"}, {"type": "reshape", "target_shape": target}])
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("target", "path", "message"), [
+    param("two-unknown", [4, -1, -1], "stem[0].target_shape[2]",
+          "only one size may be -1 (inferred from the input). Received: target_shape=[4, -1, -1]"),
+    param("zero", [4, 0], "stem[0].target_shape[1]", "a size must be >= 1, or -1 (inferred). Received: 0"),
+    param("below-minus-one", [-2, 4], "stem[0].target_shape[0]", "must be >= -1. Received: -2"),
+    param("rank-4", [1, 2, 4, 128], "stem[0].target_shape", "must have at most 3 items. Received: [1, 2, 4, 128]"),
+    param("empty", [], "stem[0].target_shape", "give 1 to 3 sizes (no batch axis), e.g. target_shape: [1, 1, 16]"),
+])
+def test_reshape_target_shape_is_validated(net, target, path, message):
+    with pytest.raises(BlueprintError) as caught:
+        net(stem=[{"type": "reshape", "target_shape": target}])
+    assert [(p.path, p.message) for p in caught.value.problems] == [(path, message)]
 
 
 def test_unknown_input_id_names_the_path(net):

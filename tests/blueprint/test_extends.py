@@ -169,7 +169,8 @@ def test_missing_base_file(tmp_path: Path) -> None:
     assert problems(child) == [
         (
             "extends",
-            f"`extends: nothere.yaml` names no file (looked for {looked_for}); give a path relative to this file",
+            f"`extends: nothere.yaml` names no file (looked for {looked_for}) and no zoo blueprint has that name. "
+            "Give a path relative to this file, or a zoo name (`archbuilder zoo list`)",
             "child.yaml",
             2,
             10,
@@ -181,7 +182,8 @@ def test_missing_base_file_without_suffix(tmp_path: Path) -> None:
     child = write(tmp_path, "child.yaml", "extends: nothere\n")
     looked_for = (tmp_path / "nothere.yaml").resolve()
     assert problems(child)[0][1] == (
-        f"`extends: nothere` names no file (looked for {looked_for}); give a path relative to this file"
+        f"`extends: nothere` names no file (looked for {looked_for}) and no zoo blueprint has that name. "
+        "Give a path relative to this file, or a zoo name (`archbuilder zoo list`)"
     )
 
 
@@ -212,7 +214,8 @@ UNUSABLE_REFERENCES = [
         "`extends` is a path of 5,024 bytes; paths have at most 4,096 bytes",
         id="path-too-long",
     ),
-    pytest.param('""', "`extends` is empty; give the path of a blueprint file, relative to this file", id="empty"),
+    pytest.param('""', "`extends` is empty; give the path of a blueprint file, relative to this file, or a zoo name",
+                 id="empty"),
     pytest.param(
         "/", "`extends: /` names a folder (/), not a file; give the path of a blueprint file", id="root-folder",
     ),
@@ -229,8 +232,8 @@ def test_extends_reference_on_several_lines_is_shown_on_one(tmp_path: Path) -> N
     child = write(tmp_path, "child.yaml", 'extends: "a\\nb"\n')
     looked_for = repr(str((tmp_path / "a\nb.yaml").resolve()))
     assert problems(child) == [(
-        "extends", f"`extends: 'a\\nb'` names no file (looked for {looked_for}); give a path relative to this file",
-        "child.yaml", 1, 10,
+        "extends", f"`extends: 'a\\nb'` names no file (looked for {looked_for}) and no zoo blueprint has that name. "
+        "Give a path relative to this file, or a zoo name (`archbuilder zoo list`)", "child.yaml", 1, 10,
     )]
 
 
@@ -276,7 +279,8 @@ def test_a_path_with_a_nul_byte(only_problem) -> None:
 )
 def test_extends_takes_a_path(tmp_path: Path, value: str, received: str) -> None:
     child = write(tmp_path, "child.yaml", f"name: child\nextends: {value}\n")
-    assert problems(child) == [("extends", f"`extends` takes a file path. Received: {received}", "child.yaml", 2, 10)]
+    assert problems(child) == [
+        ("extends", f"`extends` takes a file path or a zoo name. Received: {received}", "child.yaml", 2, 10)]
 
 
 CYCLE = f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)"

@@ -143,6 +143,13 @@ def test_compact_pattern_filter_progression(N: int, M: int, progression: str, fi
     assert [[block.filters for block in stage.blocks] for stage in result.stages] == [[f] * N for f in filters]
 
 
+def test_compact_pattern_constant_filters_are_the_same_width_everywhere() -> None:
+    result = resolved("pattern: {N: 2, M: 3, K: 2, fc: 64, filters: 32}\nhead: {classes: 10}\n")
+    assert summary(result) == [[("conv", 32, 1), ("conv", 32, 1), ("max_pool", None, 2)]] * 3
+    assert result.head is not None and result.head.fc == [64, 64]
+    assert load_blueprint(HEADER + "pattern: {N: 2, M: 3, filters: 32}\n").to_dict()["pattern"]["filters"] == 32
+
+
 def test_compact_pattern_every_stage_pools() -> None:
     result = resolved("pattern: {N: 1, M: 3, filters: {start: 4}}\n")
     assert summary(result) == [[("conv", f, 1), ("max_pool", None, 2)] for f in (4, 8, 16)]
@@ -159,7 +166,7 @@ def test_compact_pattern_with_no_convs_keeps_the_pools() -> None:
         pytest.param("fc: [32, 16]", "{classes: 2}", [32, 16], id="list"),
         pytest.param("fc: [32, 16], K: 2", "{classes: 2}", [32, 16], id="list-with-K"),
         pytest.param("fc: 64, K: 0", "{classes: 2}", [], id="K-0"),
-        pytest.param("K: 2", "{classes: 2, fc: [8]}", [8], id="head-fc"),
+        pytest.param("dropout: 0.0", "{classes: 2, fc: [8]}", [8], id="head-fc"),
         pytest.param("dropout: 0.5", "{classes: 2}", [], id="no-fc"),
     ],
 )

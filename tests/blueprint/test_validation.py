@@ -943,6 +943,41 @@ BODY_CASES = [
         10,
         id="fc-list-length-vs-K",
     ),
+    case(  # K without fc would silently build no FC layer
+        "pattern: {N: 2, M: 3, K: 2, filters: {start: 32}}\nhead: {classes: 10}\n",
+        "pattern.K",
+        "K=2 asks for 2 FC layers but the pattern has no `fc` to give their units; add fc: <units> (the same for "
+        "each, e.g. fc: 128) or fc: [units, ...] (one per layer), or set K: 0",
+        3,
+        26,
+        id="K-needs-fc",
+    ),
+    case(
+        "pattern: {stages: [{filters: 8}], K: 1}\nhead: {classes: 10}\n",
+        "pattern.K",
+        "K=1 asks for 1 FC layer but the pattern has no `fc` to give their units; add fc: <units> (the same for "
+        "each, e.g. fc: 128) or fc: [units, ...] (one per layer), or set K: 0",
+        3,
+        38,
+        id="K-needs-fc-stages-form",
+    ),
+    case(
+        "pattern: {N: 2, M: 3, filters: [32, 64, 128]}\n",
+        "pattern.filters",
+        "expected an integer (the filters of every stage, e.g. filters: 32) or a progression "
+        "{start: 32, growth: 2, max: 256}. Received: [32, 64, 128]",
+        3,
+        32,
+        id="filters-list",
+    ),
+    case(
+        "pattern: {N: 2, M: 3, filters: 0}\n",
+        "pattern.filters",
+        "must be >= 1. Received: 0",
+        3,
+        32,
+        id="filters-zero",
+    ),
     case(
         "pattern: {N: 1, M: 1, filters: {start: 4}, fc: [4]}\nhead: {classes: 2, fc: [3]}\n",
         "<blueprint>",
@@ -1022,6 +1057,8 @@ VALID_BODIES = [
         id="compact-fc-list-matching-K",
     ),
     pytest.param("pattern: {stages: [{filters: 8}], fc: [16, 8]}\nhead: {classes: 2}\n", id="fc-list-without-K"),
+    pytest.param("pattern: {N: 2, M: 3, K: 0, filters: {start: 32}}\nhead: {classes: 2}\n", id="K-0-without-fc"),
+    pytest.param("pattern: {N: 2, M: 3, filters: 32}\n", id="filters-constant"),
     pytest.param("stages: [{block: {type: relu}, repeat: 1000}]\n", id="repeat-1000"),
     pytest.param("stem: [{type: dropout, rate: 0}]\n", id="dropout-rate-0"),
     pytest.param("stem: [{type: dropout, rate: 0.999}]\n", id="dropout-rate-below-1"),

@@ -65,6 +65,6 @@ def test_build_reports_blueprint_errors_without_traceback(tmp_path: Path, capsys
 @pytest.mark.skipif(importlib.util.find_spec("pydot") is not None and shutil.which("dot") is not None,
                     reason="pydot and Graphviz are installed: the missing-dependency message cannot show")
 def test_plot_says_exactly_what_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plot", "lenet5", "-o", str(tmp_path / "lenet5.png")]) == EXIT_INVALID
+    assert main(["plot", "lenet5", "-o", str(tmp_path / "lenet5.png"), "--engine", "keras"]) == EXIT_INVALID
     error = capsys.readouterr().err
     assert "`pip install pydot`" in error and "apt install graphviz" in error and "Missing:" in error

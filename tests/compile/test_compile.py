@@ -52,6 +52,12 @@ LAYER_CASES = [
                 {"type": "global_avg_pool", "keepdims": True, "inputs": ["s"], "id": "g"},
                 {"type": "multiply", "inputs": ["s", "g"], "id": "m"},
                 {"type": "concatenate", "inputs": ["m", "a", "b"]}], [8, 8, 3]),
+    ("broadcast_merges", [{"type": "conv", "filters": 4, "kernel_size": 1, "id": "a"},
+                          {"type": "global_avg_pool", "id": "v"},
+                          {"type": "multiply", "inputs": ["a", "v"], "id": "m"},
+                          {"type": "add", "inputs": ["v", "m"]}], [8, 8, 3]),
+    ("reshape", [{"type": "global_avg_pool"}, {"type": "reshape", "target_shape": [1, 1, -1]},
+                 {"type": "reshape", "target_shape": [3]}, {"type": "reshape", "target_shape": [1, 3]}], [8, 8, 3]),
 ]
 
 BLOCK_CASES = [
@@ -149,7 +155,7 @@ def test_defaults_apply_where_not_overridden() -> None:
     [
         ([{"type": "conv", "filters": 4, "kernel_size": 1, "id": "a"}, {"type": "conv", "filters": 5, "kernel_size": 1, "id": "b"},
           {"type": "add", "inputs": ["a", "b"]}],
-         "stem[2]: cannot add shapes 8x8x4 and 8x8x5: they differ on axis 2."),
+         "stem[2]: cannot add shapes 8x8x4 and 8x8x5: they differ on axis 2 (4 vs 5)"),
         ([{"type": "conv", "filters": 4, "kernel_size": 1}, {"type": "add", "inputs": ["a", "nothing"]}],
          "stem[1].inputs: 'a' is not the id of any layer, block or stage before this point (known ids: none yet)"),
         ([{"type": "conv", "filters": 6, "kernel_size": 1, "groups": 4}],
@@ -272,3 +278,78 @@ def test_batch_norm_momentum_and_epsilon_from_defaults_reach_every_batch_norm() 
               "fire": "stages_4_blocks_2", "mlpconv": "stages_4_blocks_3", "head": "head_layers_0"}
     assert not [kind for kind, prefix in blocks.items() if not any(name.startswith(prefix) for name in settings)]
     assert settings and all(value == (pytest.approx(0.8), pytest.approx(1e-5)) for value in settings.values()), settings
+
+
+# -- merges broadcast exactly as Keras's Merge layers ---------------------------------------------
+
+BROADCAST_SHAPES = [
+    ((32, 32, 16), (16,)), ((16,), (32, 32, 16)), ((32, 32, 16), (1, 1, 16)), ((1, 1, 16), (32, 32, 16)),
+    ((32, 32, 16), (8,)), ((32, 32, 16), (32, 16)), ((32, 32, 16), (32, 1)), ((32, 32, 16), (16, 16)),
+    ((8, 8, 16), (1, 16)), ((1, 16), (8, 8, 1)), ((8, 8, 16), (4, 4, 16)), ((8, 8, 16), (8, 8, 32)),
+    ((8, 8, 1), (8, 8, 16)), ((16,), (1,)), ((16,), (8,)), ((8, 1, 16), (1, 8, 16)), ((1024,), (8, 8, 16)),
+    ((8, 8, 16), (1, 16), (16,)), ((8, 8, 16), (8, 16), (4, 16)),
+]
+
+
+@pytest.mark.parametrize("kind", ["add", "multiply"])
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=lambda shapes: "_".join("x".join(map(str, s)) for s in shapes))
+def test_merge_broadcasting_accepts_and_rejects_what_keras_does(kind: str, shapes: tuple) -> None:
+    from archbuilder.analysis.rules import GeometryError, Tensor
+    from archbuilder.blueprint.kinds import KIND_BY_TAG
+
+    layer = {"add": keras.layers.Add, "multiply": keras.layers.Multiply}[kind]()
+    try:
+        expected = tuple(layer.compute_output_shape([(None, *shape) for shape in shapes])[1:])
+    except ValueError:
+        expected = None
+    spec = KIND_BY_TAG[kind].model_construct()
+    try:
+        found = RULES[kind](spec, [Tensor(shape) for shape in shapes], lambda loss: None).output.shape
+    except GeometryError:
+        found = None
+    assert found == expected
+    if expected is not None:  # and the layer runs on such tensors, with that output
+        inputs = [keras.Input(shape) for shape in shapes]
+        model = keras.Model(inputs, layer(inputs))
+        outputs = model.predict([np.ones((2, *shape), "float32") for shape in shapes], verbose=0)
+        assert outputs.shape[1:] == expected
+
+
+# -- a squeeze-excite gate written by hand equals the squeeze_excite block -------------------------
+
+def _se_by_hand(reshape: bool) -> dict:
+    gate = [{"type": "global_avg_pool"}, {"type": "dense", "units": 4, "activation": "relu"},
+            {"type": "dense", "units": 16, "activation": "sigmoid", "id": "gate"}]
+    if reshape:
+        gate.append({"type": "reshape", "target_shape": [1, 1, 16], "id": "gate_map"})
+    return blueprint_with(stem=[{"type": "conv", "filters": 16, "kernel_size": 3, "padding": "same", "id": "x"},
+                                *gate, {"type": "multiply", "inputs": ["x", "gate_map" if reshape else "gate"]}],
+                          shape=[8, 8, 3], head=None)
+
+
+@pytest.mark.parametrize("reshape", [True, False], ids=["reshape_1x1xC", "broadcast_vector"])
+def test_squeeze_excite_by_hand_equals_the_block(reshape: bool) -> None:
+    by_hand = _se_by_hand(reshape)
+    block = blueprint_with(stem=[{"type": "conv", "filters": 16, "kernel_size": 3, "padding": "same"}],
+                           stages=[{"block": {"type": "squeeze_excite", "ratio": 0.25}}], shape=[8, 8, 3], head=None)
+    hand_model = assert_matches_analysis(by_hand)  # the analysis equals Keras: every output shape and param count
+    block_model = assert_matches_analysis(block)
+    hand, reference = archbuilder.analyze(by_hand), archbuilder.analyze(block)
+    # conv 3*3*3*16+16 = 448; reduce 16*4+4 = 68; expand 4*16+16 = 80
+    assert hand.params == reference.params == hand_model.count_params() == block_model.count_params() == 596
+    assert hand.output_shape == reference.output_shape == (8, 8, 16)
+    pairs = [("stem_0", "stem_0"), ("stem_2", "stages_0_blocks_0_reduce"), ("stem_3", "stages_0_blocks_0_expand")]
+    for mine, theirs in pairs:  # the block's 1x1 convs hold the dense kernels as (1, 1, in, out)
+        kernel, bias = block_model.get_layer(theirs).get_weights()
+        hand_model.get_layer(mine).set_weights([kernel.reshape(hand_model.get_layer(mine).get_weights()[0].shape), bias])
+    images = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(hand_model.predict(images, verbose=0), block_model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_build_block_raises_the_first_problem() -> None:
+    from archbuilder.blueprint.layers import Add
+
+    with pytest.raises(BlueprintError) as caught:  # in hand-written Keras, the first problem stops the build
+        build_block(Add(inputs=["a", "b"]), keras.Input((4, 4, 2)))
+    assert [p.path for p in caught.value.problems] == ["block.inputs"]

@@ -100,6 +100,37 @@ def test_every_problem_is_reported_at_once() -> None:
     assert [line.split(": ")[1] for line in found] == ["stem[0].filters.choice", "stem[1].filters.int"]
 
 
+MARKERS = "A marker is a mapping with one of choice, int, float, bool, expr, list."
+MISTYPED_MARKERS = [
+    ("stem: [{type: conv, filters: {choice: [8, 16]}, kernel_size: {choices: [1, 3]}}]\n" + HEAD,
+     f"<string>:3:72: stem[0].kernel_size.choices: unknown marker 'choices'. Did you mean 'choice'? {MARKERS}"),
+    ("stem: [{type: conv, filters: {choise: [8, 16], default: 8}}]\n" + HEAD,
+     f"<string>:3:39: stem[0].filters.choise: unknown marker 'choise'. Did you mean 'choice'? {MARKERS}"),
+    ("stem: [{type: conv, filters: {integer: [8, 16], step: 4}}]\n" + HEAD,
+     f"<string>:3:40: stem[0].filters.integer: unknown marker 'integer'. Did you mean 'int'? {MARKERS}"),
+    ("stem: [{type: dropout, rate: {flaot: [0.1, 0.5], log: true}}]\n" + HEAD,
+     f"<string>:3:38: stem[0].rate.flaot: unknown marker 'flaot'. Did you mean 'float'? {MARKERS}"),
+    ("stem: [{type: conv, filters: 8, use_bias: {boolean: {}}}]\n" + HEAD,
+     f"<string>:3:53: stem[0].use_bias.boolean: unknown marker 'boolean'. Did you mean 'bool'? {MARKERS}"),
+    ("stages: {lists: {block: {type: residual, filters: 8}}, length: 2}\n" + HEAD,
+     f"<string>:3:17: stages.lists: unknown marker 'lists'. Did you mean 'list'? {MARKERS}"),
+    ("stem: [{type: conv, filters: 8}]\n" + HEAD + "search: {variables: {alpha: {floats: [1.0, 1.4]}}}\n",
+     f"<string>:5:38: search.variables.alpha.floats: unknown marker 'floats'. Did you mean 'float'? {MARKERS}"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MISTYPED_MARKERS)
+def test_a_mistyped_marker_is_reported_once_with_the_marker_it_meant(text: str, expected: str) -> None:
+    assert errors_of(text, validate=True) == [expected]
+
+
+def test_blueprint_mappings_are_not_taken_for_mistyped_markers() -> None:
+    # `input`, `inputs` and `pool` are close to marker names, but they are fields of the format.
+    space = space_of("stem: [{type: relu, id: a}, {type: add, inputs: [a, a]}]\n"
+                     "head: {classes: 10, pool: {choice: [global_avg, global_max]}}\n")
+    assert [parameter.name for parameter in space.parameters] == ["head.pool"]
+
+
 def test_marker_keys_never_collide_with_blueprint_fields() -> None:
     from pydantic import BaseModel
 

@@ -49,7 +49,9 @@ def test_evaluate(trained, capsys) -> None:
     assert line.startswith("359 test images: accuracy 0.") and ", loss " in line and ", top5 " in line
     assert main(["evaluate", str(trained / "last.keras"), "--data", "digits", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
-    assert set(results) == {"images", "accuracy", "loss", "top5"} and results["images"] == 359
+    assert set(results) == {"images", "accuracy", "loss", "top5", "per_class", "confusion", "confusion_image"}
+    assert results["images"] == 359 and isinstance(results["images"], int)
+    assert (trained / "confusion.png").is_file()
 
 
 def test_evaluate_prepares_the_runs_own_data_as_the_run_did(tmp_path, capsys) -> None:

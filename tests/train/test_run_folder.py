@@ -308,7 +308,7 @@ def test_overwrite_starts_over_and_touches_nothing_else(finished_run, tmp_path, 
     (folder / ".last.12345.partial.keras").write_bytes(b"a killed write")
     result = archbuilder.train(BLUEPRINT, data=DATA, output=folder, overwrite=True, epochs=1, verbose=0)
     assert (f"starting over in {folder}: replacing last.keras, best.keras, history.csv, metrics.json, checkpoint.json, "
-            "blueprint.yaml, classes.json, logs/") in capsys.readouterr().out
+            "blueprint.yaml, classes.json, curves.png, logs/") in capsys.readouterr().out
     assert result.metrics["epochs"]["completed"] == 1 and history_epochs(folder) == [0]
     assert (folder / "notes.txt").read_text() == "mine" and hidden_files(folder) == []
 

@@ -35,8 +35,8 @@ def test_digits_reaches_95_percent_and_writes_the_run_folder(tmp_path, capsys) -
     assert result.test["accuracy"] >= 0.95  # about 0.97 after these 10 epochs
     folder = tmp_path / "run"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "best.keras", "blueprint.yaml", "checkpoint.json", "classes.json", "history.csv", "last.keras", "logs",
-        "metrics.json"]
+        "best.keras", "blueprint.yaml", "checkpoint.json", "classes.json", "curves.png", "history.csv", "last.keras",
+        "logs", "metrics.json"]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["test"] == result.test and metrics["epochs"] == {"completed": 10, "planned": 10, "stopped_early": False}
     assert metrics["data"] == {"name": "digits", "image_shape": [8, 8, 1], "classes": 10, "train": 1294,
