@@ -229,7 +229,7 @@ class _Writer:
         if "$ref" in schema:
             return self._link(schema["$ref"][len(_REF):])
         if "discriminator" in schema and ("oneOf" in schema or "anyOf" in schema):
-            members = schema.get("oneOf") or schema.get("anyOf")
+            members = schema.get("oneOf") or schema.get("anyOf") or []
             names = [member["$ref"][len(_REF):] for member in members if "$ref" in member]
             if names and set(names) >= self.kind_names and len(self.kind_names) > 4:
                 return "a [kind](#kinds) (layer or block)"

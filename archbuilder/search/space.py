@@ -35,8 +35,8 @@ from pydantic import ValidationError
 
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
 from archbuilder.blueprint.io import Overrides, Sources, load_blueprint_data, problem_from_error, validate_blueprint
-from archbuilder.blueprint.overrides import apply_overrides, as_overrides
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.blueprint.overrides import apply_overrides, as_overrides
 from archbuilder.errors import ArchbuilderError
 from archbuilder.search.expressions import Expression, ExpressionError
 from archbuilder.search.markers import (
@@ -559,7 +559,7 @@ def _compile_space(data: dict[str, Any], sources: Sources | None, source_name: s
     known = set(compiler.variables)
     for expression_node in compiler.expressions:
         _check_names(compiler, expression_node.expression, expression_node.location, known)
-    constraints = []
+    constraints: list[tuple[Expression, Location]] = []
     for index, text in enumerate(settings.constraints):
         location = ("search", "constraints", index)
         try:

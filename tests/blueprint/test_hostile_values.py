@@ -334,5 +334,5 @@ def test_a_source_of_another_type_is_a_type_error(source: object) -> None:
     with pytest.raises(TypeError) as info:
         load_blueprint(source)  # type: ignore[arg-type]
     assert str(info.value) == (
-        f"a blueprint source is a path, YAML text, a dict or a Blueprint. Received: {type(source).__name__}"
+        f"a blueprint source is a path, a zoo name, YAML text, a dict or a Blueprint. Received: {type(source).__name__}"
     )
