@@ -82,7 +82,7 @@ def _integer_epochs(axes: Axes) -> None:
 
 @dataclass(frozen=True)
 class Phase:
-    """A phase of a phased recipe: its epochs as history.csv numbers them (``first`` to ``end - 1``)."""
+    """A phase of a phased recipe: its epochs as history.csv numbers them, from 1 (``first`` to ``end - 1``)."""
 
     first: int
     end: int
@@ -107,8 +107,8 @@ def curves_figure(history: dict[str, list[float]], *, phases: Sequence[Phase] = 
     """One panel per metric (:func:`curve_panels`): training (solid) and validation (dashed) per epoch.
 
     ``history`` is ``history.csv`` as columns (:func:`archbuilder.train.run_folder.read_history`); the
-    epochs are numbered as there (from 0). ``phases`` are marked in the panels and listed under the title; the
-    best epoch (lowest validation loss, else training loss) is starred on the loss panel.
+    epochs are numbered as there (from 1, as everywhere in a run). ``phases`` are marked in the panels
+    and listed under the title; the best epoch (lowest validation loss, else training loss) is starred on the loss panel.
     """
     epochs = [int(e) for e in history.get("epoch", [])]
     panels = curve_panels(history)
@@ -161,7 +161,7 @@ def _mark_phases(axes: Axes, phases: Sequence[Phase], epochs: list[int]) -> None
 
 
 def phases_text(phases: Sequence[Phase], width: int = 120) -> str:
-    """``phases (dotted lines, every second shaded): 1) epochs 0-1: lr 0.001, frozen stem; 2) ...``, wrapped."""
+    """``phases (dotted lines, every second shaded): 1) epochs 1-2: lr 0.001, frozen stem; 2) ...``, wrapped."""
     if len(phases) < 2:
         return ""
     import textwrap
@@ -185,7 +185,7 @@ def run_phases(recipe: Any) -> list[Phase]:
     """The phases of a recipe (:class:`~archbuilder.blueprint.training.TrainingRecipe`), as :func:`curves_figure` marks them."""
     if recipe is None or not recipe.phases:
         return []
-    phases, first = [], 0
+    phases, first = [], 1  # epochs counted from 1, as in history.csv
     for phase in recipe.phases:
         rate = phase.learning_rate if phase.learning_rate is not None else recipe.optimizer.learning_rate
         frozen = list(recipe.freeze if phase.freeze is None else phase.freeze)

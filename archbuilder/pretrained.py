@@ -161,7 +161,8 @@ def _check_input_shape(zoo: str, input_shape: Sequence[int], pretrained: bool) -
         if min(shape[:2]) < smallest:
             raise BuildError(f"input_shape {shape}: keras.applications.{TWINS[zoo]} takes inputs of at least "
                              f"{smallest}x{smallest}. Resize the images to {smallest}x{smallest} or more.")
-    return shape  # type: ignore[return-value]
+    height, width, channels = shape  # three (valid)
+    return height, width, channels
 
 
 # -- the report ----------------------------------------------------------------------------------

@@ -72,11 +72,13 @@ def _twin(application: str) -> Blueprint:
 
 def _compose(outer: Tensor, inner: Tensor) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
     """Receptive field of a nested network's output, given the field and jump of its input."""
-    if None in (outer.receptive_field, outer.jump, inner.receptive_field, inner.jump):
+    if outer.receptive_field is None or outer.jump is None or inner.receptive_field is None or inner.jump is None:
         return None, None
-    rf = tuple(o + (i - 1) * j for o, i, j in zip(outer.receptive_field, inner.receptive_field, outer.jump))  # type: ignore[arg-type]
-    jump = tuple(o * i for o, i in zip(outer.jump, inner.jump))  # type: ignore[arg-type]
-    return rf, jump  # type: ignore[return-value]
+    (outer_h, outer_w), (inner_h, inner_w) = outer.receptive_field, inner.receptive_field
+    (jump_h, jump_w), (inner_jump_h, inner_jump_w) = outer.jump, inner.jump
+    rf = (outer_h + (inner_h - 1) * jump_h, outer_w + (inner_w - 1) * jump_w)
+    jump = (jump_h * inner_jump_h, jump_w * inner_jump_w)
+    return rf, jump
 
 
 __all__ = ["application_effect"]

@@ -23,7 +23,7 @@ def _batch_norm(g: GraphBuilder, block: B.Block) -> bool:
     return g.defaults.batch_norm if block.batch_norm is None else block.batch_norm
 
 
-def merge(g: GraphBuilder, path: Location, kind: type[L.Merge], inputs: list[str]) -> str:
+def merge(g: GraphBuilder, path: Location, kind: type[L.Add | L.Multiply | L.Concatenate], inputs: list[str]) -> str:
     """An internal merge (no user ids involved)."""
     return g.add(path, kind.model_construct(), inputs)
 
@@ -185,9 +185,11 @@ def lower_inception(g: GraphBuilder, path: Location, block: B.Inception, x: str)
         branch_5x5 = conv("branch5x5", x, block.filters_5x5, 5)
         branch_pool = g.add(path + ("branch_pool",), pool, [x])
     else:
-        branch_3x3 = conv("branch3x3", conv("branch3x3_reduce", x, block.reduce_3x3, 1), block.filters_3x3, 3)  # type: ignore[arg-type]
-        branch_5x5 = conv("branch5x5", conv("branch5x5_reduce", x, block.reduce_5x5, 1), block.filters_5x5, 5)  # type: ignore[arg-type]
-        branch_pool = conv("branch_pool_proj", g.add(path + ("branch_pool",), pool, [x]), block.pool_proj, 1)  # type: ignore[arg-type]
+        # The reduced module has all three (validated).
+        assert block.reduce_3x3 is not None and block.reduce_5x5 is not None and block.pool_proj is not None
+        branch_3x3 = conv("branch3x3", conv("branch3x3_reduce", x, block.reduce_3x3, 1), block.filters_3x3, 3)
+        branch_5x5 = conv("branch5x5", conv("branch5x5_reduce", x, block.reduce_5x5, 1), block.filters_5x5, 5)
+        branch_pool = conv("branch_pool_proj", g.add(path + ("branch_pool",), pool, [x]), block.pool_proj, 1)
     return merge(g, path + ("concat",), L.Concatenate, [branch_1x1, branch_3x3, branch_5x5, branch_pool])
 
 

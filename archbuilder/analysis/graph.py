@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from archbuilder.analysis.rules import RULES, Effect, FitLoss, GeometryError, Tensor
 from archbuilder.blueprint import layers as L
-from archbuilder.blueprint.errors import BlueprintError, Location, Problem
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem, Severity
 from archbuilder.blueprint.fields import padding_amounts
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults, Head
@@ -28,6 +28,8 @@ from archbuilder.blueprint.translate import problem_from_error
 FUSABLE_ACTIVATIONS = frozenset({"relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "elu"})
 
 INPUT_NAME = "input"
+
+_K = TypeVar("_K", bound=Kind)
 
 
 def layer_name(path: Location) -> str:
@@ -164,30 +166,30 @@ class GraphBuilder:
     def channels(self, name: str) -> int:
         return self.shape(name)[-1]
 
-    def problem(self, path: Location, message: str, severity: str = "error") -> Problem:
+    def problem(self, path: Location, message: str, severity: Severity = "error") -> Problem:
         origin = self.resolution.origin_of(path) if self.resolution else None
-        return Problem(message, path, severity, origin=origin)  # type: ignore[arg-type]
+        return Problem(message, path, severity, origin=origin)
 
     def error(self, path: Location, message: str) -> BlueprintError:
         return BlueprintError([self.problem(path, message)])
 
     # -- conv units: padding, conv, batch norm, activation ---------------------------------------
-    def unit(self, path: Location, spec: Kind, x: str) -> str:
+    def unit(self, path: Location, spec: L.ConvOptions, x: str) -> str:
         """A conv-like layer (conv, depthwise_conv, separable_conv, dense) with its BN and activation."""
         padding = getattr(spec, "padding", "valid")
         trailing = (0, 0)
         if padding not in ("same", "valid"):
             x, trailing = self.zero_pad(path, padding, x)
             spec = spec.model_copy(update={"padding": "valid"})
-        batch_norm = bool(spec.batch_norm)  # type: ignore[attr-defined]
-        activation = spec.activation or "linear"  # type: ignore[attr-defined]
-        use_bias = spec.use_bias  # type: ignore[attr-defined]
+        batch_norm = bool(spec.batch_norm)
+        activation = spec.activation or "linear"
+        use_bias = spec.use_bias
         if use_bias == "auto" or use_bias is None:
             use_bias = not batch_norm
         fused = not batch_norm and activation in FUSABLE_ACTIVATIONS
         spec = spec.model_copy(update={
             "batch_norm": False, "use_bias": use_bias, "activation": activation if fused else "linear",
-            "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,  # type: ignore[attr-defined]
+            "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,
         })
         out = self.add(path, spec, [x], trailing_padding=trailing)
         if batch_norm:
@@ -229,7 +231,7 @@ class GraphBuilder:
                          kernel_regularizer=self.defaults.kernel_regularizer)
         return self.unit(path, spec, x)
 
-    def spec(self, path: Location, kind: type[Kind], **fields: Any) -> Kind:
+    def spec(self, path: Location, kind: type[_K], **fields: Any) -> _K:
         """A layer a block lowers to, validated; a width or setting it cannot take is the block's problem."""
         try:
             return kind(**fields)

@@ -92,7 +92,8 @@ def layer_label(layer_type: str, spec: Any) -> str:
     if layer_type == "dense":
         return f"FC-{spec.units}"
     if layer_type == "keras_application":
-        return spec.application.upper() + ("" if spec.is_trainable else " (frozen)")
+        application: str = spec.application
+        return application.upper() + ("" if spec.is_trainable else " (frozen)")
     if layer_type == "imagenet_preprocessing":
         return f"PREPROCESS-{spec.mode.upper()}"
     return _LABELS.get(layer_type, layer_type.upper())
@@ -108,7 +109,7 @@ def _size(value: Any) -> str:
 def layer_rows(analysis: Analysis) -> list[tuple[str, ...]]:
     """One row of cells per layer, in :data:`_HEADERS` order."""
     nodes = analysis.graph.nodes if analysis.graph is not None else [None] * len(analysis.layers)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for layer, node in zip(analysis.layers, nodes):
         spec = node.spec if node is not None else None
         label = layer_label(layer.type, spec) if spec is not None or layer.type == "input" else layer.type.upper()

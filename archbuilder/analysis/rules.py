@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.fields import padding_amounts, pair
@@ -66,12 +66,17 @@ class FitLoss:
 
 
 Warn = Callable[[FitLoss], None]
-Rule = Callable[[Kind, list[Tensor], Warn], Effect]
+#: ``(spec, inputs, warn) -> effect``; a rule takes the kind its tag names (RULES is looked up by the
+#: spec's ``type``), so the registry types the spec as Any.
+Rule = Callable[[Any, list[Tensor], Warn], Effect]
 RULES: dict[str, Rule] = {}
 
+_K = TypeVar("_K", bound=Kind)
+_KindRule = Callable[[_K, list[Tensor], Warn], Effect]
 
-def rule(*tags: str) -> Callable[[Rule], Rule]:
-    def register(function: Rule) -> Rule:
+
+def rule(*tags: str) -> Callable[[_KindRule[_K]], _KindRule[_K]]:
+    def register(function: _KindRule[_K]) -> _KindRule[_K]:
         for tag in tags:
             RULES[tag] = function
         return function
@@ -89,7 +94,7 @@ def _spatial(spec: Kind, tensor: Tensor) -> tuple[int, int, int]:
             f"'{spec.type}' needs a feature map [height, width, channels]. Received: shape {list(tensor.shape)}; "
             "move it before the flatten/global pooling/dense layers"
         )
-    return tensor.shape  # type: ignore[return-value]
+    return tensor.shape
 
 
 def output_length(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
@@ -131,18 +136,19 @@ def _grow(tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair = (1, 1)) 
     """Receptive field after a window: r + (k_eff - 1) * jump, jump * stride."""
     if tensor.receptive_field is None or tensor.jump is None:
         return None, None
-    rf = tuple(r + (d * (k - 1)) * j for r, k, d, j in zip(tensor.receptive_field, kernel, dilation, tensor.jump))
-    jump = tuple(j * s for j, s in zip(tensor.jump, strides))
-    return rf, jump  # type: ignore[return-value]
+    (rf_h, rf_w), (jump_h, jump_w) = tensor.receptive_field, tensor.jump
+    rf = (rf_h + (dilation[0] * (kernel[0] - 1)) * jump_h, rf_w + (dilation[1] * (kernel[1] - 1)) * jump_w)
+    jump = (jump_h * strides[0], jump_w * strides[1])
+    return rf, jump
 
 
-def _bias(spec: Kind, units: int) -> int:
+def _bias(spec: L.ConvOptions, units: int) -> int:
     return units if spec.use_bias is True else 0
 
 
-def _padding_mode(spec: Kind) -> str:
+def _padding_mode(spec: L.SpatialOptions | L.Pool) -> str:
     padding = spec.padding
-    if padding not in ("same", "valid"):
+    if not isinstance(padding, str) or padding not in ("same", "valid"):
         raise GeometryError(f"explicit padding {padding!r} must be lowered to zero_padding + 'valid' before analysis")
     return padding
 
@@ -162,7 +168,7 @@ class _Sliding:
         return Tensor((self.height, self.width, channels), self.receptive_field, self.jump)
 
 
-def _slide(spec: Any, tensor: Tensor, warn: Warn) -> _Sliding:
+def _slide(spec: L.SpatialOptions, tensor: Tensor, warn: Warn) -> _Sliding:
     _, _, channels = _spatial(spec, tensor)
     kernel, strides, dilation = pair(spec.kernel_size), pair(spec.strides), pair(spec.dilation_rate)
     height, width = _window(spec, tensor, kernel, strides, dilation, _padding_mode(spec), warn)
@@ -171,7 +177,7 @@ def _slide(spec: Any, tensor: Tensor, warn: Warn) -> _Sliding:
 
 
 @rule("conv")
-def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     if len(tensor.shape) == 3 and tensor.shape[2] % spec.groups:
         raise GeometryError(
@@ -188,7 +194,7 @@ def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:  # type
 
 
 @rule("depthwise_conv")
-def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> Effect:
     window = _slide(spec, inputs[0], warn)
     out_channels = window.channels * spec.depth_multiplier
     return Effect(
@@ -199,7 +205,7 @@ def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> E
 
 
 @rule("separable_conv")
-def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> Effect:
     window = _slide(spec, inputs[0], warn)
     middle = window.channels * spec.depth_multiplier
     return Effect(
@@ -210,7 +216,7 @@ def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> E
 
 
 @rule("dense")
-def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     positions = math.prod(tensor.shape[:-1])
     features = tensor.shape[-1]
@@ -224,7 +230,7 @@ def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:  # ty
 
 
 @rule("max_pool", "avg_pool")
-def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     _, _, channels = _spatial(spec, tensor)
     kernel = pair(spec.pool_size)
@@ -235,7 +241,7 @@ def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:  # type
 
 
 @rule("global_avg_pool", "global_max_pool")
-def global_pool_rule(spec: L.GlobalPool, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def global_pool_rule(spec: L.GlobalPool, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     _, _, channels = _spatial(spec, tensor)
     return Effect(Tensor((1, 1, channels) if spec.keepdims else (channels,), None, None))
@@ -269,7 +275,7 @@ def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect
 
 
 @rule("batch_norm")
-def batch_norm_rule(spec: L.BatchNorm, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def batch_norm_rule(spec: L.BatchNorm, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     channels = tensor.shape[-1]
     return Effect(tensor, trainable=channels * (int(spec.center) + int(spec.scale)), non_trainable=2 * channels)
@@ -282,7 +288,7 @@ def layer_norm_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
 
 
 @rule("normalization")
-def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     channels = tensor.shape[-1]
     for name in ("mean", "variance"):
@@ -294,7 +300,7 @@ def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) 
 
 
 @rule("zero_padding")
-def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     height, width, channels = _spatial(spec, tensor)
     (top, bottom), (left, right) = padding_amounts(spec.padding)
@@ -311,14 +317,14 @@ def _rgb(spec: Kind, tensor: Tensor, what: str) -> None:
 
 
 @rule("imagenet_preprocessing")
-def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     _rgb(spec, tensor, f"the ImageNet preprocessing ({spec.mode} mode)")
     return Effect(tensor)
 
 
 @rule("keras_application")
-def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn: Warn) -> Effect:
     from archbuilder.analysis.applications import application_effect  # it lowers zoo blueprints with the graph
 
     (tensor,) = inputs
@@ -327,11 +333,13 @@ def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn:
 
 
 def _merged_field(inputs: list[Tensor]) -> tuple[Pair | None, Pair | None]:
-    if any(t.receptive_field is None for t in inputs):
+    fields = [t.receptive_field for t in inputs if t.receptive_field is not None]
+    if len(fields) < len(inputs):
         return None, None
-    rf = tuple(max(t.receptive_field[i] for t in inputs) for i in range(2))  # type: ignore[index]
-    jump = tuple(max(t.jump[i] for t in inputs) for i in range(2))  # type: ignore[index]
-    return rf, jump  # type: ignore[return-value]
+    jumps = [t.jump for t in inputs if t.jump is not None]  # known wherever the field is
+    rf = (max(f[0] for f in fields), max(f[1] for f in fields))
+    jump = (max(j[0] for j in jumps), max(j[1] for j in jumps))
+    return rf, jump
 
 
 @rule("add", "multiply")
@@ -360,7 +368,7 @@ def elementwise_merge_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effe
 
 
 @rule("reshape")
-def reshape_rule(spec: L.Reshape, inputs: list[Tensor], warn: Warn) -> Effect:  # type: ignore[override]
+def reshape_rule(spec: L.Reshape, inputs: list[Tensor], warn: Warn) -> Effect:
     """Keras's ``compute_reshape_output_shape``: the element count is kept; one -1 is inferred."""
     (tensor,) = inputs
     elements = math.prod(tensor.shape)

@@ -108,8 +108,9 @@ class BlueprintError(ArchbuilderError, ValueError):
         return "\n".join(lines)
 
     @classmethod
-    def single(cls, message: str, location: Location = (), **source: object) -> BlueprintError:
-        return cls([Problem(message, location, "error", **source)])  # type: ignore[arg-type]
+    def single(cls, message: str, location: Location = (), *, file: str | None = None, line: int | None = None,
+               column: int | None = None) -> BlueprintError:
+        return cls([Problem(message, location, "error", file, line, column)])
 
 
 class FieldError(ValueError):

@@ -6,7 +6,7 @@ error per union member.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeAlias, TypeGuard, get_args
 
 from pydantic import (
     BaseModel,
@@ -71,15 +71,23 @@ class Spec(BaseModel):
         # dumps with exclude_defaults stay loadable through discriminated unions.
         data = handler(self)
         if isinstance(data, dict) and "type" in type(self).model_fields:
-            data = {"type": self.type, **{k: v for k, v in data.items() if k != "type"}}  # type: ignore[attr-defined]
+            data = {"type": self.type, **{k: v for k, v in data.items() if k != "type"}}  # type: ignore[attr-defined]  # a subclass's field (checked above)
         return data
 
 
-def _is_int(value: Any) -> bool:
+#: A spatial pair as validated: one integer for both axes, or (height, width).
+PairValue: TypeAlias = int | tuple[int, int]
+#: Padding as validated: 'same', 'valid', one integer for every side, or (rows, columns).
+PaddingValue: TypeAlias = str | int | tuple[int, int]
+#: Explicit zero padding as validated: also ((top, bottom), (left, right)).
+ZeroPaddingAmount: TypeAlias = int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
+
+
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _parse_pair(value: Any) -> int | tuple[int, int]:
+def _parse_pair(value: Any) -> PairValue:
     if _is_int(value):
         if value < 1:
             raise ValueError(f"must be >= 1. Received: {value}")
@@ -91,8 +99,8 @@ def _parse_pair(value: Any) -> int | tuple[int, int]:
     raise ValueError(f"expected an integer or a pair [height, width] of integers. Received: {value!r}")
 
 
-def _parse_padding(value: Any) -> str | int | tuple[int, int]:
-    if value in ("same", "valid"):
+def _parse_padding(value: Any) -> PaddingValue:
+    if isinstance(value, str) and value in ("same", "valid"):
         return value
     if _is_int(value):
         if value < 0:
@@ -106,7 +114,7 @@ def _parse_padding(value: Any) -> str | int | tuple[int, int]:
     )
 
 
-def _parse_zero_padding(value: Any) -> int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]:
+def _parse_zero_padding(value: Any) -> ZeroPaddingAmount:
     if isinstance(value, str) or (isinstance(value, (list, tuple)) and len(value) == 2
                                   and all(isinstance(v, (list, tuple)) for v in value)
                                   and not all(len(v) == 2 and all(_is_int(x) and x >= 0 for x in v) for v in value)):
@@ -162,13 +170,13 @@ _SERIALIZE_AS_LIST = PlainSerializer(
 )
 
 IntPair = Annotated[
-    Any, BeforeValidator(_parse_pair), _SERIALIZE_AS_LIST, WithJsonSchema(_PAIR_SCHEMA)
+    PairValue, BeforeValidator(_parse_pair), _SERIALIZE_AS_LIST, WithJsonSchema(_PAIR_SCHEMA)
 ]
 Padding = Annotated[
-    Any, BeforeValidator(_parse_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_PADDING_SCHEMA)
+    PaddingValue, BeforeValidator(_parse_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_PADDING_SCHEMA)
 ]
 ZeroPaddingValue = Annotated[
-    Any, BeforeValidator(_parse_zero_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_ZERO_PADDING_SCHEMA)
+    ZeroPaddingAmount, BeforeValidator(_parse_zero_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_ZERO_PADDING_SCHEMA)
 ]
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
@@ -176,7 +184,7 @@ Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
-def check_strides_and_dilation(strides: int | tuple[int, int], dilation_rate: int | tuple[int, int]) -> None:
+def check_strides_and_dilation(strides: PairValue, dilation_rate: PairValue) -> None:
     """Keras rejects strides > 1 together with dilation_rate > 1; say so before Keras does."""
     if max(pair(strides)) > 1 and max(pair(dilation_rate)) > 1:
         raise ValueError(
@@ -185,18 +193,17 @@ def check_strides_and_dilation(strides: int | tuple[int, int], dilation_rate: in
         )
 
 
-def pair(value: int | tuple[int, int]) -> tuple[int, int]:
+def pair(value: PairValue) -> tuple[int, int]:
     """``3`` -> ``(3, 3)``; a pair stays a pair."""
     return (value, value) if isinstance(value, int) else (value[0], value[1])
 
 
-def padding_amounts(value: int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, int], tuple[int, int]]:
+def padding_amounts(value: ZeroPaddingAmount) -> tuple[tuple[int, int], tuple[int, int]]:
     """Explicit padding as ((top, bottom), (left, right))."""
     if isinstance(value, int):
         return ((value, value), (value, value))
-    if isinstance(value[0], int):
-        return ((value[0], value[0]), (value[1], value[1]))  # type: ignore[index]
-    return (tuple(value[0]), tuple(value[1]))  # type: ignore[return-value]
+    rows, cols = value
+    return (pair(rows), pair(cols))
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

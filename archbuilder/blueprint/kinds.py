@@ -6,7 +6,7 @@ that the three sets are equal.
 
 from __future__ import annotations
 
-from typing import Annotated, Union, get_args
+from typing import TYPE_CHECKING, Annotated, TypeAlias, Union, get_args
 
 from pydantic import Field
 
@@ -25,4 +25,9 @@ BLOCK_KINDS: frozenset[str] = frozenset(tag for cls in BLOCK_CLASSES for tag in 
 ALL_KINDS: frozenset[str] = LAYER_KINDS | BLOCK_KINDS
 
 #: Any layer or block, chosen by its ``type`` tag.
-AnyKind = Annotated[Union[KIND_CLASSES], Field(discriminator="type")]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    # A union built at run time from a tuple is no static type: a checker sees the base class, and
+    # code that needs one kind's fields narrows with isinstance.
+    AnyKind: TypeAlias = Kind
+else:
+    AnyKind = Annotated[Union[KIND_CLASSES], Field(discriminator="type")]

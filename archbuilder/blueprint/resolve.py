@@ -117,7 +117,7 @@ def _with_stochastic_depth(stages: list[Stage], largest: float) -> list[Stage]:
         blocks = []
         for block in stage.blocks or []:
             if "drop_path" in type(block).model_fields:
-                if block.drop_path is None:
+                if getattr(block, "drop_path", None) is None:
                     block = block.model_copy(update={"drop_path": largest * index / total})
                 index += 1
             blocks.append(block)
@@ -193,7 +193,10 @@ class _Resolver:
 
     def scale_width(self, value: int | list[int]) -> int | list[int]:
         if isinstance(value, list):
-            return [self.scale_width(v) for v in value]  # type: ignore[misc]
+            return [self._scale_one_width(v) for v in value]
+        return self._scale_one_width(value)
+
+    def _scale_one_width(self, value: int) -> int:
         return make_divisible(value * self.scaling.width_multiplier, self.scaling.divisor)
 
     def scale_depth(self, repeat: int) -> int:
@@ -207,7 +210,8 @@ class _Resolver:
             template = list(stage.blocks)
             sources: list[Location] = [("stages", index, "blocks", j) for j in range(len(template))]
         else:
-            template = [stage.block]  # type: ignore[list-item]
+            assert stage.block is not None  # a stage has `blocks` or `block` (validation says so)
+            template = [stage.block]
             sources = [("stages", index, "block")]
         repeat = self.scale_depth(stage.repeat)
         self.count(repeat * len(template))
@@ -233,14 +237,15 @@ class _Resolver:
                 "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
                 ("stages", index, "strides"),
             )])
-        if max(pair(getattr(block, "dilation_rate", 1))) > 1:
+        dilation_rate = getattr(block, "dilation_rate", 1)
+        if max(pair(dilation_rate)) > 1:
             raise BlueprintError([Problem(
                 f"the stage's strides={strides} cannot go on a dilated '{block.type}' "
-                f"(dilation_rate={block.dilation_rate}): Keras rejects strides > 1 with dilation_rate > 1. "
+                f"(dilation_rate={dilation_rate}): Keras rejects strides > 1 with dilation_rate > 1. "
                 "Start the stage with a pooling layer or an undilated conv",
                 ("stages", index, "strides"),
             )])
-        if block.strides not in (None, 1, (1, 1)):
+        if getattr(block, "strides", None) not in (None, 1, (1, 1)):
             raise self._strides_set_twice(strides, block, source)
         return block.model_copy(update={"strides": strides})
 
@@ -248,7 +253,7 @@ class _Resolver:
     def _strides_set_twice(strides: Any, block: Kind, source: Location) -> BlueprintError:
         return BlueprintError([Problem(
             f"strides are set twice: on the stage (strides={strides}) and on its block "
-            f"(strides={block.strides}); keep one",  # type: ignore[attr-defined]
+            f"(strides={getattr(block, 'strides', None)}); keep one",
             source + ("strides",),
         )])
 

@@ -103,6 +103,13 @@ class Phase(Spec):
                                      "recipe's freeze; [] trains everything).")
 
 
+Metric = Literal["accuracy", "top5"]
+
+
+def _default_metrics() -> list[Metric]:
+    return ["accuracy"]
+
+
 class TrainingRecipe(Spec):
     """How to train the network; every field can be overridden on the command line."""
 
@@ -112,7 +119,7 @@ class TrainingRecipe(Spec):
     batch_size: PositiveInt = Field(32, description="Global batch size.")
     epochs: PositiveInt = Field(10, description="Number of epochs.")
     label_smoothing: Rate = Field(0.0, description="Label smoothing of the cross-entropy.")
-    metrics: list[Literal["accuracy", "top5"]] = Field(default_factory=lambda: ["accuracy"], description="Metrics reported.")
+    metrics: list[Metric] = Field(default_factory=_default_metrics, description="Metrics reported.")
     augmentation: Augmentation | None = Field(None, description="Training-time augmentation.")
     early_stopping: EarlyStopping | None = Field(None, description="Stop when the metric stalls.")
     validation_split: Rate = Field(0.1, description="Fraction of the training data held out for validation.")

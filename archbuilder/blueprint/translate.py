@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from archbuilder.blueprint.errors import FieldError, Location, Problem, did_you_mean
 from archbuilder.blueprint.fields import MAX_FLOAT
@@ -23,7 +24,7 @@ from archbuilder.blueprint.kinds import ALL_KINDS
 from archbuilder.blueprint.model import Blueprint
 
 
-def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint) -> Problem:
+def problem_from_error(error: ErrorDetails, root: type[BaseModel] = Blueprint) -> Problem:
     """Translate one pydantic error: strip union tags from its location, rewrite its message."""
     location, owner = user_location(tuple(error["loc"]), root)
     kind = error["type"]
@@ -46,7 +47,7 @@ def problem_from_error(error: dict[str, Any], root: type[BaseModel] = Blueprint)
         if kind == "invalid_key":  # a number (or true/false) as a key: the path is the mapping's
             return Problem(f"unknown key {error.get('input', key)!r} (keys are names).{listing}", location[:-1],
                            origin=location)
-        return Problem(f"unknown key {quoted(key)}.{hint}{listing}", location)
+        return Problem(f"unknown key {quoted(str(key))}.{hint}{listing}", location)
     if location[:2] == ("input", "shape") and kind in ("missing", "too_long", "too_short"):
         return Problem(f"expected 3 values [height, width, channels]. Received: {_short(received)}", ("input", "shape"))
     if kind == "missing" and isinstance(location[-1], int):
@@ -165,12 +166,12 @@ def _value_at(data: Any, path: Location) -> Any:
     return data
 
 
-def relevant_errors(errors: list[dict[str, Any]], data: Any, root: type[BaseModel] = Blueprint) -> list[dict[str, Any]]:
+def relevant_errors(errors: list[ErrorDetails], data: Any, root: type[BaseModel] = Blueprint) -> list[ErrorDetails]:
     """Of the errors pydantic reports for each member of a plain union, keep those of the member the
     input's type was meant for (``fc: [0]`` is a list: no 'should be a valid integer')."""
     branches = [_walk(tuple(e["loc"]), root)[2] for e in errors]
     fitting = {b[0] for b in branches if b is not None and _fits(b[1], _value_at(data, b[0]))}
-    kept: list[dict[str, Any]] = []
+    kept: list[ErrorDetails] = []
     unmatched: dict[Location, list[str]] = {}
     for error, branch in zip(errors, branches):
         if branch is None or _fits(branch[1], _value_at(data, branch[0])):
@@ -250,4 +251,4 @@ def _union_members(annotation: Any) -> list[Any] | None:
 
 
 def _label(annotation: Any) -> str:
-    return typing._type_repr(annotation)  # type: ignore[attr-defined]
+    return typing._type_repr(annotation)

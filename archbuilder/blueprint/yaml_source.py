@@ -19,8 +19,11 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import yaml
+from yaml.events import Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
@@ -42,6 +45,7 @@ _SUPPORTED = (
 
 Position = tuple[int, int]
 Pair = tuple[Node, Node]
+_N = TypeVar("_N", bound=Node)
 
 _SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, ScalarNode], object]] = {
     _STR: yaml.SafeLoader.construct_yaml_str,
@@ -99,10 +103,16 @@ class _Loader(yaml.SafeLoader):
         self.depth = 0
         self.anchor_names: dict[int, str] = {}
 
-    def compose_scalar_node(self, anchor: str | None) -> Node:
+    if TYPE_CHECKING:  # types-PyYAML leaves these two parser methods unannotated
+        def peek_event(self) -> Event: ...
+        def get_event(self) -> Event: ...
+
+    # PyYAML passes `anchor` as the anchor's name (str | None); types-PyYAML declares a dict, so the
+    # overrides take Any to stay compatible with that declaration.
+    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
         return self._remember(anchor, super().compose_scalar_node(anchor))
 
-    def compose_sequence_node(self, anchor: str | None) -> Node:
+    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
         self._enter()
         try:
             node = super().compose_sequence_node(anchor)
@@ -110,7 +120,7 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
         return self._remember(anchor, node)
 
-    def compose_mapping_node(self, anchor: str | None) -> Node:
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         self._enter()
         try:
             node = super().compose_mapping_node(anchor)
@@ -122,13 +132,14 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         if self.depth > MAX_DEPTH:
             mark = self.peek_event().start_mark
+            position = (mark.line + 1, mark.column + 1) if mark is not None else None
             raise _BoundError(
                 _problem(
-                    _depth_message(), (), self.source, (mark.line + 1, mark.column + 1)
+                    _depth_message(), (), self.source, position
                 )
             )
 
-    def _remember(self, anchor: str | None, node: Node) -> Node:
+    def _remember(self, anchor: str | None, node: _N) -> _N:
         if anchor is not None:
             self.anchor_names[id(node)] = anchor
         return node
@@ -287,8 +298,11 @@ def _compose_single(loader: _Loader, source: str) -> Node:
     if loader.check_event(yaml.StreamEndEvent):
         raise BlueprintError.single(_EMPTY, file=source)
     root = loader.compose_document()
+    if root is None:  # PyYAML always composes a node here (an empty document is a null scalar)
+        raise BlueprintError.single(_EMPTY, file=source)
     if not loader.check_event(yaml.StreamEndEvent):
         mark = loader.get_event().start_mark
+        assert mark is not None  # the parser marks every event it makes
         message = (
             f"more than one YAML document (the second starts at line {mark.line + 1}, "
             f"column {mark.column + 1}); a blueprint file holds exactly one document"
@@ -382,11 +396,13 @@ class _Builder:
                 self.build(child, (*path, index), depth + 1)
                 for index, child in enumerate(node.value)
             ]
+        assert isinstance(node, MappingNode)  # the composer makes scalars, sequences and mappings only
         return self.mapping(node, path, depth + 1)
 
     def check_tag(self, node: Node, path: Location) -> bool:
         """True when ``node``'s tag is plain data of the node's kind; reports otherwise."""
-        expected = {SequenceNode: _SEQ, MappingNode: _MAP}.get(type(node))
+        collection_tags: dict[type[Node], str] = {SequenceNode: _SEQ, MappingNode: _MAP}
+        expected = collection_tags.get(type(node))
         if node.tag == expected or (
             expected is None and node.tag in _SCALAR_CONSTRUCTORS
         ):
@@ -422,26 +438,26 @@ class _Builder:
     def mapping(
         self, node: MappingNode, path: Location, depth: int
     ) -> dict[object, object]:
-        entries: dict[object, Pair] = {}
+        entries: dict[str | int, Pair] = {}
         for key, pair in self.flatten(node, path):
             entries[key] = pair  # later entries win: explicit keys override merged ones
         result: dict[object, object] = {}
         for key, (key_node, value_node) in entries.items():
             child = (*path, key)
-            self.key_positions[child] = _position(key_node)  # type: ignore[index]
-            result[key] = self.build(value_node, child, depth)  # type: ignore[arg-type]
+            self.key_positions[child] = _position(key_node)
+            result[key] = self.build(value_node, child, depth)
         return result
 
-    def flatten(self, node: MappingNode, path: Location) -> list[tuple[object, Pair]]:
+    def flatten(self, node: MappingNode, path: Location) -> list[tuple[str | int, Pair]]:
         """``(key, pair)`` entries with merged ones first, like PyYAML's ``flatten_mapping``.
 
         Duplicate explicit keys are reported here; a key repeated by a merge is not a duplicate.
         """
         if not self.check_tag(node, path):
             return []
-        merged: list[tuple[object, Pair]] = []
-        own: list[tuple[object, Pair]] = []
-        first_seen: dict[object, Node] = {}
+        merged: list[tuple[str | int, Pair]] = []
+        own: list[tuple[str | int, Pair]] = []
+        first_seen: dict[str | int, Node] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
                 merged.extend(self.merge_source(value_node, path))
@@ -456,12 +472,12 @@ class _Builder:
             own.append((key, (key_node, value_node)))
         return merged + own
 
-    def merge_source(self, node: Node, path: Location) -> list[tuple[object, Pair]]:
+    def merge_source(self, node: Node, path: Location) -> list[tuple[str | int, Pair]]:
         """Entries contributed by ``<<: value``; in a list, earlier mappings take precedence."""
         if isinstance(node, MappingNode):
             return self.flatten(node, path)
         if isinstance(node, SequenceNode) and self.check_tag(node, path):
-            parts: list[list[tuple[object, Pair]]] = []
+            parts: list[list[tuple[str | int, Pair]]] = []
             for item in node.value:
                 if isinstance(item, MappingNode):
                     parts.append(self.flatten(item, path))
@@ -477,7 +493,7 @@ class _Builder:
         )
         return []
 
-    def key(self, node: Node, path: Location) -> object:
+    def key(self, node: Node, path: Location) -> str | int | _Invalid:
         """The Python key for ``node``, or ``_INVALID`` after reporting why it cannot be one."""
         if not isinstance(node, ScalarNode):
             self.report(
@@ -487,7 +503,7 @@ class _Builder:
             )
             return _INVALID
         value = self.scalar(node, path)
-        if value is _INVALID or isinstance(value, (str, int)):
+        if isinstance(value, (_Invalid, str, int)):
             return value
         kind = "null" if value is None else f"a {type(value).__name__}"
         self.report(
@@ -496,17 +512,23 @@ class _Builder:
         return _INVALID
 
     def report_duplicate(
-        self, key: object, first: Node, again: Node, path: Location
+        self, key: str | int, first: Node, again: Node, path: Location
     ) -> None:
         line, column = _position(first)
         message = (
             f"duplicate key {key!r} (first defined at line {line}, column {column}); "
             "a YAML mapping may define each key once"
         )
-        self.report(again, (*path, key), message)  # type: ignore[arg-type]
+        self.report(again, (*path, key), message)
 
 
-_INVALID = object()
+class _Invalid(Enum):
+    """The type of ``_INVALID``: a value that could not be read (and was reported)."""
+
+    INVALID = "invalid"
+
+
+_INVALID: Final = _Invalid.INVALID
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -536,9 +558,12 @@ def _size_message(what: str, size: int) -> str:
 
 
 def _line_column(text: str | bytes, offset: int) -> Position:
-    newline = "\n" if isinstance(text, str) else b"\n"
-    line = text.count(newline, 0, offset) + 1  # type: ignore[arg-type]
-    start = text.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
+    if isinstance(text, str):
+        breaks, last_break = text.count("\n", 0, offset), text.rfind("\n", 0, offset)
+    else:
+        breaks, last_break = text.count(b"\n", 0, offset), text.rfind(b"\n", 0, offset)
+    line = breaks + 1
+    start = last_break + 1
     return line, offset - start + 1
 
 

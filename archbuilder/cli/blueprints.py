@@ -34,8 +34,7 @@ from archbuilder.cli.common import (
     resolve_source,
     with_file,
 )
-from archbuilder.schema import SCHEMA_DRAFT, blueprint_schema, space_schema
-
+from archbuilder.schema import blueprint_schema, space_schema
 
 # -- validate, summary, schema, zoo (no Keras) ---------------------------------------------------
 

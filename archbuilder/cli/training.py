@@ -19,6 +19,7 @@ from archbuilder.cli.common import (
     analyze_source,
     positive_int,
 )
+from archbuilder.cli.errors import report
 from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.train.environment import prepare_backend_environment
 
@@ -58,9 +59,8 @@ def command_train(args: argparse.Namespace) -> int:
 def command_evaluate(args: argparse.Namespace) -> int:
     confusion = Path(args.confusion) if args.confusion else Path(args.model).with_name("confusion.png")
     if confusion.suffix.lower() not in (".png", ".svg", ".pdf"):
-        print(f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: {args.confusion}",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return report(args, f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: "
+                      f"{args.confusion}", EXIT_USAGE)
     prepare_backend_environment()
     from archbuilder.train.predict import evaluate
 
@@ -133,7 +133,8 @@ def add_training_commands(commands: Any) -> None:
                            "on a test set.")
     evaluate.add_argument("model", metavar="MODEL.keras")
     evaluate.add_argument("--data", metavar="NAME", help="the dataset (default: the run's own)")
-    evaluate.add_argument("--resize", action="store_true", help="resize the images to the model's input")
+    evaluate.add_argument("--resize", action="store_true", help="resize the images to the model's input "
+                          "(default: as the model's run did)")
     evaluate.add_argument("--batch-size", type=positive_int, default=128)
     evaluate.add_argument("--confusion", metavar="FILE.png|svg|pdf",
                           help="where to draw the confusion matrix (default: confusion.png beside the model)")
@@ -144,4 +145,5 @@ def add_training_commands(commands: Any) -> None:
     predict.add_argument("model", metavar="MODEL.keras")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="png/jpg files or .npy arrays")
     predict.add_argument("--top-k", type=positive_int, default=5, metavar="K")
-    predict.add_argument("--resize", action="store_true", help="resize the images to the model's input")
+    predict.add_argument("--resize", action="store_true", help="resize the images to the model's input "
+                         "(default: as the model's run did)")

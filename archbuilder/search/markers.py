@@ -24,7 +24,7 @@ import math
 import random
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from archbuilder.blueprint.errors import Location, did_you_mean
 from archbuilder.errors import ArchbuilderError
@@ -366,6 +366,15 @@ def _same(a: Any, b: Any) -> bool:
 
 # -- parsing one marker --------------------------------------------------------------------------
 
+class _ParameterFields(TypedDict):
+    """The fields every kind of :class:`Parameter` takes from its marker's place."""
+
+    name: str
+    location: Location
+    conditions: tuple[Condition, ...]
+    variable: str | None
+
+
 def parse_parameter(key: str, marker: dict[str, Any], name: str, location: Location,
                     conditions: tuple[Condition, ...]) -> Parameter:
     """A choice/int/float/bool marker as a :class:`Parameter` (choice options are kept as written).
@@ -374,7 +383,7 @@ def parse_parameter(key: str, marker: dict[str, Any], name: str, location: Locat
         MarkerError: the marker is malformed; the message says what was received and what is expected.
     """
     variable = _variable_name(marker.get("name"))
-    common = {"name": name, "location": location, "conditions": conditions, "variable": variable}
+    common: _ParameterFields = {"name": name, "location": location, "conditions": conditions, "variable": variable}
     if key == "choice":
         return _parse_choice(marker, common)
     if key == "bool":
@@ -396,7 +405,7 @@ def _variable_name(value: Any) -> str | None:
     return value
 
 
-def _parse_choice(marker: dict[str, Any], common: dict[str, Any]) -> ChoiceParameter:
+def _parse_choice(marker: dict[str, Any], common: _ParameterFields) -> ChoiceParameter:
     options = marker["choice"]
     if not isinstance(options, list) or not options:
         raise MarkerError(f"choice needs a non-empty list of options. Received: {_short(options)}", ("choice",))
@@ -444,7 +453,7 @@ def _spec_label(option: Any) -> str | None:
     return json.dumps(option)
 
 
-def _parse_range(key: str, marker: dict[str, Any], common: dict[str, Any]) -> Parameter:
+def _parse_range(key: str, marker: dict[str, Any], common: _ParameterFields) -> Parameter:
     bounds = marker[key]
     is_int = key == "int"
     number = (lambda v: isinstance(v, int) and not isinstance(v, bool)) if is_int else (
@@ -468,7 +477,7 @@ def _parse_range(key: str, marker: dict[str, Any], common: dict[str, Any]) -> Pa
             raise MarkerError(f"with log: true, step is a factor (min, min*step, ...) and must be > 1. Received: {step}",
                               ("step",))
     if is_int:
-        parameter: Parameter = IntParameter(**common, low=low, high=high, step=step, log=log)
+        parameter: IntParameter | FloatParameter = IntParameter(**common, low=low, high=high, step=step, log=log)
     else:
         parameter = FloatParameter(**common, low=float(low), high=float(high), step=step, log=log)
     if "default" in marker:
@@ -477,7 +486,10 @@ def _parse_range(key: str, marker: dict[str, Any], common: dict[str, Any]) -> Pa
                                                and not any(math.isclose(default, v) for v in parameter.grid())):
             raise MarkerError(f"default must be a value of the marker ({parameter.describe()}). Received: {default!r}",
                               ("default",))
-        parameter.default_value = default if is_int else float(default)  # type: ignore[attr-defined]
+        if isinstance(parameter, IntParameter):
+            parameter.default_value = default
+        else:
+            parameter.default_value = float(default)
     return parameter
 
 

@@ -16,7 +16,7 @@ import itertools
 import os
 import random
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras_tuner as kt
 
@@ -61,7 +61,13 @@ def space_values(values: dict[str, Any]) -> dict[str, Any]:
 
 # -- the oracles: decide -------------------------------------------------------------------------
 
-class ScreeningMixin:
+if TYPE_CHECKING:  # the mixin always comes before a KerasTuner oracle, which its super() calls reach
+    from keras_tuner import Oracle as _OracleBase
+else:
+    _OracleBase = object
+
+
+class ScreeningMixin(_OracleBase):
     """Put a :class:`~archbuilder.search.screening.Screen` in front of a KerasTuner oracle.
 
     Random values are drawn from the space itself (exact conditional activity) until one passes
@@ -98,7 +104,7 @@ class ScreeningMixin:
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         self._pending, self._admitted = trial_id, None
-        response = super().populate_space(trial_id)  # type: ignore[misc]
+        response = super().populate_space(trial_id)
         values = response.get("values")
         if response.get("status") != RUNNING or not values or "tuner/trial_id" in values or values is self._admitted:
             return response  # stopped, a Hyperband promotion, or a value the screen already passed
@@ -111,24 +117,24 @@ class ScreeningMixin:
         return {"status": RUNNING, "values": {**fallback, **bookkeeping}}
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()  # type: ignore[misc]
+        state = super().get_state()
         state["archbuilder"] = self.screen.get_state()
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)  # type: ignore[misc]
+        super().set_state(state)
         self.screen.set_state(state.get("archbuilder", {}))
 
     # KerasTuner writes its state files in place; a kill mid-write would leave a file --resume cannot read.
     def save(self) -> None:
-        write_search_json(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
+        write_search_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial: Any) -> None:
-        trial_dir = self._get_trial_dir(trial.trial_id)  # type: ignore[attr-defined]
+        trial_dir = self._get_trial_dir(trial.trial_id)
         write_search_json(os.path.join(trial_dir, "trial.json"), trial.get_state())
 
     def reload(self) -> None:
-        super().reload()  # type: ignore[misc]
+        super().reload()
         for trial_id, trial in self.trials.items():
             self.screen.remember(space_values(trial.hyperparameters.values), trial_id)
 

@@ -54,7 +54,9 @@ class Objective(Spec):
 
     @property
     def metric(self) -> str:
-        return self.maximize or self.minimize  # type: ignore[return-value]
+        metric = self.maximize if self.maximize is not None else self.minimize
+        assert metric is not None  # _one_metric: exactly one of the two is set
+        return metric
 
     @property
     def direction(self) -> Literal["max", "min"]:

@@ -49,12 +49,12 @@ class DataCache:
             self._prepared[key] = scale_pixels(dataset, recipe.pixel_range)
         return self._prepared[key]
 
-    def _load(self, shape: tuple[int, ...], classes: int, seed: int) -> Dataset:
+    def _load(self, shape: tuple[int, int, int], classes: int, seed: int) -> Dataset:
         if isinstance(self.spec, Dataset):
             return self.spec
         key = (shape, classes, seed) if self.spec.startswith("shapes") else ()
         if key not in self._loaded:
-            self._loaded[key] = load_dataset(self.spec, input_shape=shape, classes=classes,  # type: ignore[arg-type]
+            self._loaded[key] = load_dataset(self.spec, input_shape=shape, classes=classes,
                                              resize=self.resize, seed=seed)
         return self._loaded[key]
 

@@ -16,6 +16,7 @@ from archbuilder.train.run_folder import (
     CHECKPOINT_STATE,
     HISTORY,
     LAST_MODEL,
+    add_model_context,
     read_history_rows,
     save_epoch,
 )
@@ -25,7 +26,8 @@ class HistoryLog:
     """The rows of ``history.csv``, written whole (atomically) after every epoch.
 
     The columns are Keras's ``CSVLogger``'s: ``epoch``, then the first epoch's log keys sorted
-    (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation).
+    (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation). Unlike
+    CSVLogger's, the epochs are counted from 1, as everywhere in a run (``add(1, ...)`` is the first).
     """
 
     def __init__(self, header: list[str] | None = None, rows: list[list[str]] | None = None) -> None:
@@ -68,9 +70,12 @@ class RunCheckpoint(keras.callbacks.Callback):
     the logs or count patience.
     """
 
-    def __init__(self, folder: Path, monitor: str, state: dict[str, Any], *, resumed: bool = False) -> None:
+    def __init__(self, folder: Path, monitor: str, state: dict[str, Any], *, resumed: bool = False,
+                 context: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.folder, self.monitor, self.state = folder, monitor, dict(state)
+        #: How the model is trained (data, resize, pixel range, ...): recorded in every .keras file with its epoch.
+        self.context = context
         #: history.csv's rows: those on disk when the run resumes (cut to its completed epochs by then).
         self.history = HistoryLog.read(folder / HISTORY) if resumed else HistoryLog()
         self.seconds: list[float] = []  # the time each epoch's checkpoint took
@@ -80,17 +85,22 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
         logs = logs or {}
-        self.history.add(epoch, logs)
+        self.history.add(epoch + 1, logs)  # Keras counts from 0; a run's files count from 1
         value = logs.get(self.monitor)
         best = self.state.get("best") or {}
         improved = value is not None and (best.get("value") is None or float(value) < best["value"])
-        if improved:
+        if improved and value is not None:
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
         self.state.update(completed_epochs=epoch + 1,
                           optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
                           patience=patience_state(self.watched))
-        save_epoch(self.folder, self.state, self.model.save, self.history, improved=improved)
+        save_epoch(self.folder, self.state, lambda path: self._save(path, epoch + 1), self.history, improved=improved)
         self.seconds.append(time.perf_counter() - started)
+
+    def _save(self, path: Path, epoch: int) -> None:
+        self.model.save(path)
+        if self.context is not None:
+            add_model_context(path, {**self.context, "epoch": epoch})
 
 
 #: What Keras's patience-keeping callbacks count, by class: a resumed run gives it back to them.
@@ -98,17 +108,27 @@ PATIENCE_ATTRIBUTES = {
     "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
     "EarlyStopping": ("wait", "best", "best_epoch"),
 }
+#: The counters among them: whole numbers (``best`` is the monitored value).
+PATIENCE_COUNTS = ("wait", "cooldown_counter", "best_epoch")
 
 
 def patience_state(callbacks: list[keras.callbacks.Callback]) -> dict[str, dict[str, Any]]:
-    """The counters of the plateau and early-stopping callbacks, as JSON-ready numbers."""
+    """The counters of the plateau and early-stopping callbacks, as JSON-ready numbers: counts as integers,
+    ``best_epoch`` counted from 1 as every epoch of a run (Keras counts it from 0)."""
     state: dict[str, dict[str, Any]] = {}
     for callback in callbacks:
         attributes = PATIENCE_ATTRIBUTES.get(type(callback).__name__, ())
         if attributes:
-            state[type(callback).__name__] = {
-                name: None if getattr(callback, name, None) is None else float(getattr(callback, name))
-                for name in attributes}
+            values: dict[str, Any] = {}
+            for name in attributes:
+                value = getattr(callback, name, None)
+                if value is None:
+                    values[name] = None
+                elif name in PATIENCE_COUNTS:
+                    values[name] = int(value) + (1 if name == "best_epoch" else 0)
+                else:
+                    values[name] = float(value)
+            state[type(callback).__name__] = values
     return state
 
 
@@ -127,8 +147,8 @@ class RestorePatience(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         for callback in self.callbacks:
             for name, value in self.saved.get(type(callback).__name__, {}).items():
-                if value is not None and name in ("wait", "cooldown_counter", "best_epoch"):
-                    value = int(value)
+                if value is not None and name in PATIENCE_COUNTS:
+                    value = max(int(value) - 1, 0) if name == "best_epoch" else int(value)
                 setattr(callback, name, value)
 
 
@@ -161,6 +181,9 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         return None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch + 1, logs)  # the step is the epoch counted from 1, as in the run's other files
 
 
 class EpochTimer(keras.callbacks.Callback):

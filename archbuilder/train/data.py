@@ -95,7 +95,8 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.train.x.shape[1:])  # type: ignore[return-value]
+        height, width, channels = (int(d) for d in self.train.x.shape[1:])  # NHWC
+        return height, width, channels
 
     @property
     def classes(self) -> int:
@@ -107,10 +108,11 @@ class Dataset:
 
     def map_images(self, function: Callable[[np.ndarray], np.ndarray]) -> Dataset:
         """The same dataset with ``function`` applied to the images of every split."""
-        def apply(split: Split | None) -> Split | None:
-            return None if split is None else Split(function(split.x), split.y)
+        def apply(split: Split) -> Split:
+            return Split(function(split.x), split.y)
 
-        return replace(self, train=apply(self.train), test=apply(self.test), validation=apply(self.validation))
+        return replace(self, train=apply(self.train), test=None if self.test is None else apply(self.test),
+                       validation=None if self.validation is None else apply(self.validation))
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,11 @@ def load_dataset(spec: str, *, input_shape: tuple[int, int, int] | None = None, 
         raise DataError(f"data '{name}' needs an argument: --data {name}:{'DIR' if name == 'images' else 'FILE'}")
     if takes == "none" and argument:
         raise DataError(f"data '{name}' takes no argument. Received: --data {spec}")
-    options = LoadOptions(tuple(input_shape) if input_shape else None, classes, resize, seed)  # type: ignore[arg-type]
+    shape = None
+    if input_shape:
+        height, width, channels = input_shape  # a list from Python callers is taken too
+        shape = (height, width, channels)
+    options = LoadOptions(shape, classes, resize, seed)
     return loader(argument, options)
 
 
@@ -290,7 +296,7 @@ def _images(argument: str | None, options: LoadOptions) -> Dataset:
     named = _subfolders(root)
     folders = ({"train": named["train"], "test": named.get("test"), "val": named.get("val") or named.get("validation")}
                if "train" in named else {"train": root})
-    class_names = _class_folders(folders["train"])
+    class_names = _class_folders(named.get("train", root))
     files = {key: _image_files(folder, class_names) for key, folder in folders.items() if folder is not None}
     headers = {path: _image_header(path) for listed in files.values() for path, _ in listed}
     mode = "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"

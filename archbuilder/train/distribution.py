@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import keras
 
@@ -120,6 +120,10 @@ def processes(distribution: Any) -> tuple[int, int]:
     return jax.process_index(), jax.process_count()
 
 
+@overload
+def process_share(split: Split, distribution: Any) -> Split: ...
+@overload
+def process_share(split: Split | None, distribution: Any) -> Split | None: ...
 def process_share(split: Split | None, distribution: Any) -> Split | None:
     """This process's part of ``split`` (every ``count``-th example): together the processes' local batches
     make each global batch. ``split`` must already be trimmed to a multiple of the replicas."""
@@ -167,6 +171,10 @@ def check_batch_size(distribution: Any, batch_size: int, name: str | None = None
                    f"--batch-size {choices} (or training.batch_size in the blueprint).")
 
 
+@overload
+def trim_to_replicas(split: Split, count: int, what: str = ...) -> Split: ...
+@overload
+def trim_to_replicas(split: Split | None, count: int, what: str = ...) -> Split | None: ...
 def trim_to_replicas(split: Split | None, count: int, what: str = "training") -> Split | None:
     """``split`` without its last ``len(split) % count`` images, so that every batch of it (a multiple of
     ``count`` images, the last one included) splits evenly across ``count`` replicas.

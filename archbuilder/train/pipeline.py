@@ -57,7 +57,7 @@ def create_inputs(train: Split, validation: Split | None, *, batch_size: int, ou
         arguments = {"x": tf_dataset(train.x, train_targets, batch_size, shuffle=True, seed=seed,
                                      augmentation=augmentation),
                      "shuffle": False}  # the dataset shuffles itself, every epoch
-        if validation is not None:
+        if validation is not None and validation_targets is not None:
             arguments["validation_data"] = tf_dataset(validation.x, validation_targets, batch_size)
         return TrainingInputs(arguments, steps, batch_size, augmentation, "tf.data")
     validation_data = (validation.x, validation_targets) if validation is not None else None
@@ -96,14 +96,14 @@ def tf_dataset(x: np.ndarray, targets: Targets, batch_size: int, *, shuffle: boo
     def gather(batch: Any) -> tuple[Any, Any]:
         return tf.gather(images, batch), tf.nest.map_structure(lambda t: tf.gather(t, batch), labels)
 
-    @tf.autograph.experimental.do_not_convert
-    def augment(batch: Any, batch_targets: Any) -> tuple[Any, Any]:
-        return augmentation(batch, training=True), batch_targets
-
     epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     dataset = epochs.map(order).flat_map(batches).apply(tf.data.experimental.assert_cardinality(full + bool(rest)))
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation is not None:
+        @tf.autograph.experimental.do_not_convert
+        def augment(batch: Any, batch_targets: Any) -> tuple[Any, Any]:
+            return augmentation(batch, training=True), batch_targets
+
         dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 

@@ -1,8 +1,9 @@
 """Using a trained model: ``evaluate`` it on a dataset's test split, ``predict`` the classes of images.
 
-A model saved by ``archbuilder train`` sits in its run folder, whose ``blueprint.yaml`` (pixel
-range, seed) and ``classes.json`` (class names) are used when present; any ``.keras`` classifier
-works without them.
+A model saved by ``archbuilder train`` records how it was trained (data, resize, pixel range, class
+names), so evaluating or predicting with it needs none of the run's options again, wherever the file
+is; other models get the same from the files beside them (see :func:`run_context`). Any ``.keras``
+classifier works without them.
 """
 
 from __future__ import annotations
@@ -30,18 +31,27 @@ from archbuilder.train.data import (
     to_pixels,
 )
 from archbuilder.train.errors import DataError
-from archbuilder.train.run_folder import read_json_file
+from archbuilder.train.run_folder import (
+    BLUEPRINT,
+    CHECKPOINT_STATE,
+    CLASSES,
+    METRICS,
+    MODEL_CONTEXT,
+    read_json_file,
+    read_model_context,
+)
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """What the run folder beside a model says about its inputs and outputs."""
+    """How a model was trained, as far as its inputs and outputs go (see :func:`run_context`)."""
 
     pixel_range: tuple[float, float] = (0.0, 1.0)
     seed: int = 0
     data: str | None = None
     resize: bool = False
     class_names: tuple[str, ...] | None = None
+    epoch: int | None = None  # the epoch (counted from 1) whose weights the file holds, when it says
 
 
 @dataclass(frozen=True)
@@ -59,32 +69,70 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[keras.Model, RunConte
     model = load_model_file(path, DataError)
     if len(model.outputs) > 1:
         model = keras.Model(model.inputs, model.outputs[0], name=model.name)
-    return model, _run_context(path.parent, path.stem)
+    return model, run_context(path)
 
 
-def _run_context(folder: Path, stem: str = "") -> RunContext:
-    """What the run (or search) that wrote the model says: its blueprint's recipe (``blueprint.yaml`` of a
-    run folder, or ``best.yaml`` beside a search's ``best.keras``), data, resize and class names."""
-    context: dict[str, Any] = {}
-    beside = [folder / name for name in (f"{stem}.yaml", "blueprint.yaml") if stem or name == "blueprint.yaml"]
-    source = next((path for path in beside if path.is_file()), None)
+def run_context(path: Path) -> RunContext:
+    """How the model in ``path`` was trained, as far as its inputs and outputs go.
+
+    A ``.keras`` file written by ``archbuilder train`` records it (data, resize, pixel range, seed,
+    class names, epoch; :data:`~archbuilder.train.run_folder.MODEL_CONTEXT`), wherever it is copied.
+    Other files (an older version's run, a search's ``best.keras``, a model from ``archbuilder build``)
+    get it from the files beside them (:func:`_context_beside`).
+
+    Raises:
+        DataError: a file that says how the model was trained is there but cannot be read (one line naming it).
+    """
+    recorded = read_model_context(path, DataError)
+    if recorded is None:
+        return _context_beside(path.parent, path.stem)
     try:
-        training = load_blueprint(source).training if source is not None else None
-    except BlueprintError:
-        training = None
-    if training is not None:
-        context.update(pixel_range=tuple(training.pixel_range), seed=training.seed, data=training.data)
+        low, high = (float(value) for value in recorded.get("pixel_range", (0.0, 1.0)))
+        names = recorded.get("class_names")
+        data = recorded.get("data")
+        epoch = recorded.get("epoch")
+        return RunContext(pixel_range=(low, high), seed=int(recorded.get("seed", 0)),
+                          data=None if data is None else str(data), resize=bool(recorded.get("resize", False)),
+                          class_names=None if names is None else tuple(str(name) for name in names),
+                          epoch=None if epoch is None else int(epoch))
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, holds values of the "
+                        "wrong kind). Use the run's own copy of the file.") from None
+
+
+def _context_beside(folder: Path, stem: str) -> RunContext:
+    """What the files beside a model say: the blueprint's recipe (pixel range, seed, data) from
+    ``NAME.blueprint.yaml`` (written by ``archbuilder build``), ``NAME.yaml`` (a search's ``best.yaml``) or
+    a run folder's ``blueprint.yaml``; the run's data and resize from its ``checkpoint.json`` (or, once
+    that is deleted, its ``metrics.json``); the class names from ``classes.json``."""
+    context: dict[str, Any] = {}
+    beside = [folder / name for name in (f"{stem}.blueprint.yaml", f"{stem}.yaml", BLUEPRINT)]
+    source = next((path for path in beside if path.is_file()), None)
+    if source is not None:
+        try:
+            training = load_blueprint(source).training
+        except BlueprintError as error:
+            raise DataError(f"{source}: cannot be read as the model's blueprint, which says which pixel range the "
+                            f"model takes ({error.problems[0] if error.problems else error}). Restore it, or move it "
+                            "away to feed the model pixels in [0, 1].") from None
+        if training is not None:
+            context.update(pixel_range=tuple(training.pixel_range), seed=training.seed, data=training.data)
     # The run's settings: data and resize as it was trained.
-    state = read_json_file(folder / "checkpoint.json", DataError, "Restore it, or delete it if the run is finished "
+    state = read_json_file(folder / CHECKPOINT_STATE, DataError, "Restore it, or delete it if the run is finished "
                            "(evaluate then needs --data, and --resize if the run resized).")
+    if state is None:
+        state = read_json_file(folder / METRICS, DataError, "Restore it, or delete it (evaluate then needs --data, "
+                               "and --resize if the run resized).")
     if isinstance(state, dict):
-        settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
+        settings = state.get("settings")
+        if not isinstance(settings, dict):
+            settings = {}
         context.update(data=settings.get("data", context.get("data")), resize=bool(settings.get("resize")))
-    names = read_json_file(folder / "classes.json", DataError,
+    names = read_json_file(folder / CLASSES, DataError,
                            "Restore it, or delete it to print class numbers instead of names.")
     if names is not None:
         if not isinstance(names, list):
-            raise DataError(f"{folder / 'classes.json'}: damaged (expected a list of class names). Restore it, or "
+            raise DataError(f"{folder / CLASSES}: damaged (expected a list of class names). Restore it, or "
                             "delete it to print class numbers instead of names.")
         context["class_names"] = tuple(str(name) for name in names)
     return RunContext(**context)
@@ -101,7 +149,8 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
              batch_size: int = 128, confusion: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
-    ``data`` defaults to the run's own (from the run folder beside the model), resized if the run resized it.
+    ``data`` defaults to the run's own (see :func:`run_context`); images are resized to the model's input
+    when ``resize`` is given or the run resized its data.
     ``confusion``: where to draw the confusion matrix (png, svg or pdf); nothing is drawn without it.
 
     Returns:
@@ -116,11 +165,13 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
         ArtifactError: the drawing cannot be written.
     """
     model, context = load_classifier(model_path)
-    if data is None:  # the run's own data, prepared as the run prepared it
-        data, resize = context.data, resize or context.resize
+    data = context.data if data is None else data  # the run's own data, by default
+    resize = resize or context.resize  # a model trained on resized images takes resized images
     if data is None:
-        raise DataError("which data? Pass --data (e.g. --data digits); the model's folder does not say.")
-    shape, classes = tuple(int(d) for d in model.input_shape[1:]), int(model.output_shape[-1])
+        raise DataError(f"which data? Pass --data (e.g. --data digits); {Path(model_path).name} and the files "
+                        "beside it do not say.")
+    height, width, channels = (int(d) for d in model.input_shape[1:])
+    shape, classes = (height, width, channels), int(model.output_shape[-1])
     dataset = load_dataset(data, input_shape=shape, classes=classes, resize=resize, seed=context.seed)
     dataset = fit_to_input(dataset, shape, classes, resize=resize, blueprint_name=f"model {Path(model_path).name}")
     split = dataset.test or dataset.validation
@@ -179,10 +230,13 @@ def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: in
             resize: bool = False) -> list[Prediction]:
     """The ``top_k`` most likely classes of each image (png/jpg file, or every image of an .npy array).
 
+    Images are resized to the model's input when ``resize`` is given or the model's run resized its data.
+
     Raises:
         DataError: an image cannot be read or does not fit the model's input (without ``resize``).
     """
     model, context = load_classifier(model_path)
+    resize = resize or context.resize
     shape = tuple(int(d) for d in model.input_shape[1:])
     names, images = [], []
     for source in sources:
@@ -279,4 +333,4 @@ def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source:
 
 
 __all__ = ["Prediction", "RunContext", "class_names", "confusion_matrix", "evaluate", "load_classifier", "per_class_scores",
-           "predict", "read_images"]
+           "predict", "read_images", "run_context"]

@@ -9,7 +9,7 @@ arguments, the learning rate at a given step, the callback and its factor).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import keras
 from pydantic import ValidationError
@@ -21,7 +21,7 @@ from archbuilder.blueprint.training import Augmentation, CosineSchedule, StepSch
 from archbuilder.train.errors import RunError
 
 LabelEncoding = Literal["sparse", "one_hot"]
-LearningRate = float | keras.optimizers.schedules.LearningRateSchedule
+LearningRate: TypeAlias = float | keras.optimizers.schedules.LearningRateSchedule
 
 
 @dataclass(frozen=True)

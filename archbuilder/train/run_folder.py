@@ -3,13 +3,23 @@ run starts, resumes or starts over in it.
 
     blueprint.yaml   the resolved blueprint with the effective recipe
     last.keras       model and optimizer state after the last completed epoch (what --resume loads)
-    best.keras       the epoch with the lowest monitored value
-    history.csv      one row per epoch (epochs counted from 0)
+    best.keras       the epoch with the lowest monitored value: the model the run keeps (and tests)
+    history.csv      one row per epoch
     curves.png       loss and metrics per epoch, phases marked: drawn from history.csv at the end of the run
-    metrics.json     test metrics, settings, timing
+    metrics.json     test metrics of best.keras (``test_model`` names it and its epoch), settings, timing
     checkpoint.json  the completed epochs and settings of the run (what --resume reads)
     classes.json     the class names, for ``archbuilder predict``
     logs/            TensorBoard
+
+Epochs are counted from 1 in every file and message of a run, as Keras's progress lines count them
+(``Epoch 1/5``): history.csv's ``epoch`` column, ``best.epoch`` and ``completed_epochs`` in
+checkpoint.json and metrics.json (epoch N is the N-th completed one), ``.last.epoch-NNNN.keras``,
+curves.png's axis, the TensorBoard step. (A history.csv counted from 0, as versions before this one
+and Keras's CSVLogger write it, is read as counted from 1.)
+
+Each ``.keras`` file of a run also records how its model was trained (:data:`MODEL_CONTEXT`: data,
+resize, pixel range, seed, class names, epoch), so ``archbuilder evaluate`` and ``predict`` need
+no option the run already had, wherever the file is copied (:func:`read_model_context`).
 
 Every file goes through :mod:`archbuilder.artifacts`, so each one is whole, old or new, whatever
 the moment of a kill or a full disk. The state after an epoch is several files, though, so the
@@ -76,6 +86,8 @@ BLUEPRINT = "blueprint.yaml"
 LOGS = "logs"
 #: The files a run writes (besides ``logs/`` and its staged and temporary files).
 RUN_FILES = (LAST_MODEL, BEST_MODEL, HISTORY, METRICS, CHECKPOINT_STATE, BLUEPRINT, CLASSES, CURVES)
+#: The entry of a run's ``.keras`` archives recording how the model was trained (Keras reads only its own entries).
+MODEL_CONTEXT = "archbuilder.json"
 
 _STAGED = re.compile(r"^\.last\.epoch-(\d+)\.keras$")
 
@@ -358,6 +370,36 @@ def staged_model(folder: Path, epoch: int) -> Path:
     return folder / f".last.epoch-{epoch:04d}.keras"
 
 
+def add_model_context(path: Path, context: dict[str, Any]) -> None:
+    """Record ``context`` (how the model was trained: ``data``, ``resize``, ``pixel_range``, ``seed``,
+    ``class_names``, ``epoch``) as the :data:`MODEL_CONTEXT` entry of the ``.keras`` archive ``path``."""
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(MODEL_CONTEXT, json.dumps(context, indent=2))
+
+
+def read_model_context(path: Path, error: type[Exception] = RunError) -> dict[str, Any] | None:
+    """The :data:`MODEL_CONTEXT` of a ``.keras`` file; ``None`` when it has none (not a run's, or an older version's).
+
+    Raises:
+        error: the entry is there but is not a JSON object (the file was edited).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if MODEL_CONTEXT not in archive.namelist():
+                return None
+            raw = archive.read(MODEL_CONTEXT)
+    except (OSError, zipfile.BadZipFile):
+        return None  # not a zip: loading the model says what is wrong with it
+    try:
+        context = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as failure:
+        context = failure
+    if not isinstance(context, dict):
+        raise error(f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, is not a JSON object). "
+                    "Use the run's own copy of the file.")
+    return context
+
+
 def check_model_file(path: Path) -> None:
     """Raise a one-line :class:`RunError` unless ``path`` is a whole ``.keras`` file (a zip archive)."""
     if not zipfile.is_zipfile(path):
@@ -413,7 +455,8 @@ def read_history_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
 
     A row is left out when it is torn (the last line without its line end, which an older version's
     append-mode writer could leave), has the wrong number of cells, or does not start with an epoch
-    number; of two rows for the same epoch the later is kept.
+    number; of two rows for the same epoch the later is kept. Epochs are counted from 1; a file counted
+    from 0 (an older version's, or Keras's CSVLogger's) is renumbered from 1.
     """
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
@@ -429,18 +472,20 @@ def read_history_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     for row in parsed[1:]:
         if len(row) == len(header) and row[0].isdigit():
             by_epoch[int(row[0])] = row
-    return header, [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    shift = 1 if 0 in by_epoch else 0  # counted from 0: an older version's file
+    return header, [[str(epoch + shift), *by_epoch[epoch][1:]] for epoch in sorted(by_epoch)]
 
 
 def truncate_history(path: Path, completed: int) -> None:
-    """Keep the rows of the ``completed`` epochs (and drop torn ones): a kill before the commit leaves one extra."""
+    """Keep the rows of the ``completed`` epochs, 1 to ``completed`` (and drop torn ones): a kill before the
+    commit leaves one extra."""
     header, rows = read_history_rows(path)
     if header is not None:  # (without a readable header the resumed run writes a new file)
-        write_csv_atomic(path, [header, *(row for row in rows if int(row[0]) < completed)])
+        write_csv_atomic(path, [header, *(row for row in rows if int(row[0]) <= completed)])
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
-    """``history.csv`` as columns: ``{'epoch': [0, 1, ...], 'loss': [...], ...}``."""
+    """``history.csv`` as columns: ``{'epoch': [1, 2, ...], 'loss': [...], ...}`` (epochs counted from 1)."""
     header, rows = read_history_rows(path)
     if header is None:
         return {}
@@ -449,9 +494,9 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 
 __all__ = [
-    "BEST_MODEL", "BLUEPRINT", "CHECKPOINT_STATE", "CLASSES", "CURVES", "HISTORY", "LAST_MODEL", "LOGS", "METRICS", "RUN_FILES",
-    "Run", "Settings", "check_epochs", "check_model_file", "check_optimizer_step", "existing_outputs",
+    "BEST_MODEL", "BLUEPRINT", "CHECKPOINT_STATE", "CLASSES", "CURVES", "HISTORY", "LAST_MODEL", "LOGS", "METRICS",
+    "MODEL_CONTEXT", "RUN_FILES", "Run", "Settings", "add_model_context", "check_epochs", "check_model_file", "check_optimizer_step", "existing_outputs",
     "open_for_resume", "prepare_new_run", "read_history", "read_history_rows", "read_json_file", "read_state",
-    "remove_leftovers", "remove_outputs", "resume_point", "save_epoch", "settings_of", "staged_model",
+    "read_model_context", "remove_leftovers", "remove_outputs", "resume_point", "save_epoch", "settings_of", "staged_model",
     "start_over_advice", "truncate_history", "write_run_files", "write_state",
 ]

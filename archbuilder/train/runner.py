@@ -1,7 +1,8 @@
 """The training run: settings, the output folder, resume, the fit itself, and the final report.
 
 ``train(blueprint, data="digits", epochs=5)`` loads and checks the data, builds and compiles the
-model from the recipe, fits it with per-epoch checkpoints, evaluates the test set once, and writes
+model from the recipe, fits it with per-epoch checkpoints, evaluates the model the run keeps
+(``best.keras``, the epoch with the lowest monitored value) on the test set once, and writes
 the run folder (default ``runs/<blueprint name>``; its files, and how a run resumes after a kill,
 are described in :mod:`archbuilder.train.run_folder`).
 """
@@ -23,6 +24,7 @@ from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
+from archbuilder.compile.model import load_model_file
 from archbuilder.plots import write_curves
 from archbuilder.train import accelerator
 from archbuilder.train.callbacks import EpochTensorBoard, EpochTimer, LearningRateLogger, RestorePatience, RunCheckpoint
@@ -50,6 +52,7 @@ from archbuilder.train.recipe import (
     label_encoding,
 )
 from archbuilder.train.run_folder import (
+    BEST_MODEL,
     HISTORY,
     LAST_MODEL,
     LOGS,
@@ -73,7 +76,8 @@ from archbuilder.train.transfer import freeze, load_weights_by_name, nested_netw
 
 @dataclass
 class TrainResult:
-    """The trained model, the run folder, the per-epoch history and what ``metrics.json`` holds."""
+    """The model the run keeps (best.keras's weights), the run folder, the per-epoch history and what
+    ``metrics.json`` holds (``test``: that model's test metrics; ``test_model``: its file and epoch)."""
 
     model: keras.Model
     output_dir: Path
@@ -238,9 +242,10 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
 def _run(plan: Run, started: float) -> TrainResult:
     with distribution_scope(plan.distribution):
         model, inputs, timing = _fit(plan)
+    kept = _keep_best(model, plan, timing[1].state)
     # Outside the scope: a test set that does not split evenly across the replicas is evaluated on one device.
     test = _evaluate_test(model, plan)
-    metrics = _report(plan, model, inputs, timing, test, time.perf_counter() - started)
+    metrics = _report(plan, model, inputs, timing, test, kept, time.perf_counter() - started)
     write_json_atomic(plan.folder / METRICS, metrics)
     write_state(plan.folder, {**timing[1].state, "finished": True})
     write_curves(plan.folder)  # curves.png, from history.csv: a resumed run draws what an uninterrupted one does
@@ -258,7 +263,8 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         augmentation = create_augmentation(recipe.augmentation, blueprint.input.shape,
                                            pixel_range=recipe.pixel_range, seed=settings.seed)
     dataset = plan.dataset
-    train, validation = (process_share(split, plan.distribution) for split in _even_splits(plan))
+    train_split, validation_split = _even_splits(plan)
+    train, validation = process_share(train_split, plan.distribution), process_share(validation_split, plan.distribution)
     inputs = create_inputs(train, validation, batch_size=settings.batch_size // processes(plan.distribution)[1],
                            outputs=outputs,
                            encoding=encoding, augmentation=augmentation, seed=settings.seed,
@@ -275,7 +281,7 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
     has_validation = dataset.validation is not None
     timer = EpochTimer()
     checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {},
-                               resumed=plan.start_epoch > 0)
+                               resumed=plan.start_epoch > 0, context=model_context(plan))
     head_names = tuple(output.name for output in outputs)
     frozen_networks, pretrained = nested_networks(blueprint)
     for begin, end, phase_recipe, frozen in _phases(recipe, frozen_networks):
@@ -308,7 +314,7 @@ def _even_splits(plan: Run) -> tuple[Split, Split | None]:
     if left_out:
         print(f"distribution {plan.recipe.distribution}: left out {' and '.join(left_out)}, so that every batch "
               f"splits evenly across the {count} replicas")
-    return train, validation  # type: ignore[return-value]
+    return train, validation
 
 
 def _phases(recipe: TrainingRecipe, frozen_networks: list[str]) -> list[tuple[int, int, TrainingRecipe, list[str]]]:
@@ -372,6 +378,29 @@ def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, 
     ]
 
 
+def model_context(plan: Run) -> dict[str, Any]:
+    """How the run's models are trained, recorded in each of its .keras files (run_folder.MODEL_CONTEXT):
+    what ``archbuilder evaluate`` and ``predict`` need to prepare images as the run did."""
+    settings = plan.settings
+    return {"blueprint": plan.blueprint.name, "data": settings.data, "resize": settings.resize,
+            "pixel_range": [float(value) for value in plan.recipe.pixel_range], "seed": settings.seed,
+            "class_names": [str(name) for name in plan.dataset.class_names]}
+
+
+def _keep_best(model: keras.Model, plan: Run, state: dict[str, Any]) -> dict[str, Any]:
+    """Give ``model`` the weights of the model the run keeps, best.keras (last.keras when no epoch had a
+    finite monitored value), so that the test metrics are that file's; returns its name and epoch."""
+    best: dict[str, Any] = state.get("best") or {}
+    name = BEST_MODEL if best and (plan.folder / BEST_MODEL).is_file() else LAST_MODEL
+    kept = load_model_file(plan.folder / name, RunError)
+    with distribution_scope(plan.distribution):
+        model.set_weights(kept.get_weights())
+    del kept
+    if name == BEST_MODEL:
+        return {"file": name, "epoch": int(best["epoch"]), "chosen_by": f"lowest {best['monitor']}"}
+    return {"file": name, "epoch": int(state.get("completed_epochs", 0)), "chosen_by": "last epoch"}
+
+
 def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
     """The test set, evaluated once, at the end, over every image (across the replicas when it splits evenly)."""
     test = plan.dataset.test
@@ -387,7 +416,7 @@ def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
 
 
 def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple[EpochTimer, RunCheckpoint],
-            test: dict[str, float] | None, seconds: float) -> dict[str, Any]:
+            test: dict[str, float] | None, kept: dict[str, Any], seconds: float) -> dict[str, Any]:
     timer, checkpoint = timing
     dataset, state = plan.dataset, checkpoint.state
     steady = timer.steady_seconds()
@@ -398,6 +427,7 @@ def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple
     return {
         "blueprint": plan.blueprint.name,
         "test": test,
+        "test_model": kept,  # the file and epoch the test metrics are of
         "best": state.get("best"),
         **({"transfer": plan.transfer} if plan.transfer else {}),
         "epochs": {"completed": state.get("completed_epochs"), "planned": plan.recipe.epochs,
@@ -414,12 +444,13 @@ def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple
 
 
 def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
-    test = metrics["test"]
+    test, kept = metrics["test"], metrics.get("test_model") or {}
     if test is None:
         result = "no test set (the data has no test split)"
     else:
         result = "test " + ", ".join(f"{name} {value:.4f}" for name, value in test.items())
-        result += f" ({metrics['data']['test']} images)"
+        result += (f" ({metrics['data']['test']} images; {kept.get('file')}, epoch {kept.get('epoch')} of "
+                   f"{metrics['epochs']['completed']})")
     print(f"{result}; {metrics['timing']['total_seconds']:.1f} s; wrote {folder}")
 
 

@@ -233,11 +233,13 @@ def nested_networks(blueprint: Any) -> tuple[list[str], tuple[str, ...]]:
     """The layer names of a blueprint's keras.applications networks (its ``backbone``): those it
     freezes (``trainable: false``, the default when pretrained) and those that are pretrained."""
     from archbuilder.analysis.graph import build_graph
+    from archbuilder.blueprint.layers import KerasApplication
     from archbuilder.blueprint.resolve import resolve_with_origins
 
-    networks = [node for node in build_graph(resolve_with_origins(blueprint)).nodes if node.type == "keras_application"]
-    return ([node.name for node in networks if not node.spec.is_trainable],  # type: ignore[union-attr]
-            tuple(node.name for node in networks if node.spec.pretrained))  # type: ignore[union-attr]
+    networks = [(node.name, node.spec) for node in build_graph(resolve_with_origins(blueprint)).nodes
+                if isinstance(node.spec, KerasApplication)]
+    return ([name for name, spec in networks if not spec.is_trainable],
+            tuple(name for name, spec in networks if spec.pretrained))
 
 
 __all__ = ["TransferReport", "freeze", "load_weights_by_name", "match_layers", "nested_networks"]

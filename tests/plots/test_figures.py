@@ -80,7 +80,7 @@ def write_run(folder: Path, epochs: int, *, torn: bool = False) -> None:
     (folder / "blueprint.yaml").write_text(PHASED)
     log = HistoryLog()
     for epoch in range(epochs):
-        log.add(epoch, {key: values[epoch] for key, values in HISTORY.items() if key != "epoch"})
+        log.add(epoch + 1, {key: values[epoch] for key, values in HISTORY.items() if key != "epoch"})  # from 1
     log.write(folder / "history.csv")
     if torn:  # a kill in the middle of a row (an older writer): the row is not drawn
         with (folder / "history.csv").open("a") as handle:
@@ -98,7 +98,8 @@ def test_run_curves_come_from_history_csv_and_blueprint_yaml_alone(tmp_path: Pat
     assert imread(first).ndim == 3
     figure = plots.run_curves_figure(tmp_path / "a")
     assert figure.get_suptitle().splitlines()[0] == "phased on digits: 3 epochs"
-    assert "1) epochs 0-1: lr 0.01, frozen stem; 2) epochs 2-2: lr 0.001" in figure.get_suptitle()
+    assert "1) epochs 1-2: lr 0.01, frozen stem; 2) epochs 3-3: lr 0.001" in figure.get_suptitle()
+    assert [int(x) for x in figure.axes[0].get_lines()[0].get_xdata()] == [1, 2, 3]  # epochs counted from 1
     assert not [p for p in (tmp_path / "a").iterdir() if ".partial" in p.name]
 
 

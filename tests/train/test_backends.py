@@ -73,7 +73,7 @@ def test_train_resume_evaluate_predict_under_backend(backend, tmp_path) -> None:
     report = run(TRAIN_RESUME_PREDICT, backend, str(tmp_path / "run"))
     assert report["backend"] == backend
     assert report["pipeline"] == "py_dataset"  # augmentation without tf.data
-    assert report["epochs"] == [0.0, 1.0, 2.0]
+    assert report["epochs"] == [1.0, 2.0, 3.0]  # counted from 1
     assert report["iterations"] == 3 * 5  # 144 training images in batches of 32
     assert report["finite"]
     assert report["test_keys"] == ["accuracy", "loss", "top5"]

@@ -82,7 +82,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def assert_like_uninterrupted(folder: Path, result: TrainResult, uninterrupted: dict) -> None:
-    assert history_epochs(folder) == [0, 1, 2]  # every epoch once
+    assert history_epochs(folder) == [1, 2, 3]  # every epoch once, counted from 1
     assert int(result.model.optimizer.iterations) == 3  # 3 epochs x 1 step: none trained twice, none skipped
     state = json.loads((folder / "checkpoint.json").read_text())
     assert state["finished"] and state["completed_epochs"] == 3 and state["optimizer_step"] == 3
@@ -309,7 +309,7 @@ def test_overwrite_starts_over_and_touches_nothing_else(finished_run, tmp_path, 
     result = archbuilder.train(BLUEPRINT, data=DATA, output=folder, overwrite=True, epochs=1, verbose=0)
     assert (f"starting over in {folder}: replacing last.keras, best.keras, history.csv, metrics.json, checkpoint.json, "
             "blueprint.yaml, classes.json, curves.png, logs/") in capsys.readouterr().out
-    assert result.metrics["epochs"]["completed"] == 1 and history_epochs(folder) == [0]
+    assert result.metrics["epochs"]["completed"] == 1 and history_epochs(folder) == [1]
     assert (folder / "notes.txt").read_text() == "mine" and hidden_files(folder) == []
 
 
@@ -341,13 +341,16 @@ def test_history_matches_keras_csv_logger(tmp_path):
     assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "keras.csv").read_bytes()
 
 
-def test_history_keeps_the_committed_epochs_and_drops_torn_rows(tmp_path):
+@pytest.mark.parametrize("first", [1, 0])  # 0: an older version's file, counted from 0, is read as counted from 1
+def test_history_keeps_the_committed_epochs_and_drops_torn_rows(tmp_path, first):
     path = tmp_path / "history.csv"
-    path.write_bytes(b"epoch,loss\r\n0,0.5\r\n1,0.4\r\nbad,row\r\n1,0.45,extra\r\n2,0.3\r\n3,0.2")  # 3: torn
-    assert read_history_rows(path) == (["epoch", "loss"], [["0", "0.5"], ["1", "0.4"], ["2", "0.3"]])
+    e = [str(first + i).encode() for i in range(4)]
+    path.write_bytes(b"epoch,loss\r\n%s,0.5\r\n%s,0.4\r\nbad,row\r\n%s,0.45,extra\r\n%s,0.3\r\n%s,0.2"
+                     % (e[0], e[1], e[1], e[2], e[3]))  # the last row is torn
+    assert read_history_rows(path) == (["epoch", "loss"], [["1", "0.5"], ["2", "0.4"], ["3", "0.3"]])
     truncate_history(path, 2)
-    assert path.read_bytes() == b"epoch,loss\r\n0,0.5\r\n1,0.4\r\n"
-    assert HistoryLog.read(path).rows == [["0", "0.5"], ["1", "0.4"]]
+    assert path.read_bytes() == b"epoch,loss\r\n1,0.5\r\n2,0.4\r\n"
+    assert HistoryLog.read(path).rows == [["1", "0.5"], ["2", "0.4"]]
 
 
 def test_read_json_file_names_the_file_and_what_to_do(tmp_path):

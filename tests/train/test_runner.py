@@ -44,7 +44,7 @@ def test_digits_reaches_95_percent_and_writes_the_run_folder(tmp_path, capsys) -
     assert metrics["settings"]["precision"] == "float32" and metrics["settings"]["batch_size"] == 32
     assert len(metrics["timing"]["epoch_seconds"]) == len(metrics["timing"]["checkpoint_seconds"]) == 10
     assert metrics["timing"]["train_images_per_second"] > 0
-    assert history_epochs(folder) == list(range(10))
+    assert history_epochs(folder) == list(range(1, 11))  # counted from 1
     assert result.history["learning_rate"] == [pytest.approx(0.002)] * 10
     assert metrics["best"]["monitor"] == "val_loss" and 1 <= metrics["best"]["epoch"] <= 10
     resolved = archbuilder.load_blueprint(folder / "blueprint.yaml")
@@ -112,7 +112,7 @@ def test_resume_after_sigkill_continues_at_the_next_epoch(tmp_path, capsys) -> N
     steps = 162  # ceil(1294 / 8)
     result = archbuilder.train(blueprint, output=folder, resume=True, epochs=completed + 1, verbose=0)
     assert f"resuming {folder} at epoch {completed + 1}/{completed + 1} (optimizer step {completed * steps})" in capsys.readouterr().out
-    assert history_epochs(folder) == list(range(completed + 1))
+    assert history_epochs(folder) == list(range(1, completed + 2))
     assert int(result.model.optimizer.iterations) == (completed + 1) * steps
     assert json.loads(state_file.read_text())["finished"] is True
 
@@ -147,7 +147,7 @@ def test_resume_errors(tmp_path) -> None:
     assert str(error.value) == (f"{folder} holds a finished run (1 epoch). Pass --overwrite to replace it, --resume with "
                                 "--epochs N to train it further, or --output DIR to train elsewhere.")
     result = archbuilder.train(blueprint, data="shapes:64", output=folder, overwrite=True, verbose=0)
-    assert history_epochs(folder) == [0] and result.metrics["epochs"]["completed"] == 1
+    assert history_epochs(folder) == [1] and result.metrics["epochs"]["completed"] == 1
 
 
 def test_a_run_that_failed_before_its_first_epoch_is_replaced(tmp_path, capsys) -> None:
@@ -266,7 +266,7 @@ def test_resume_keeps_the_patience_of_early_stopping_and_plateau(tmp_path) -> No
     saved = json.loads((folder / "checkpoint.json").read_text())["patience"]
     assert saved["EarlyStopping"]["wait"] == 1 and saved["ReduceLROnPlateau"]["wait"] == 1
     archbuilder.train(blueprint, output=folder, resume=True, epochs=8, verbose=0)
-    assert history_epochs(folder) == [0, 1, 2, 3]  # without the restored counters: after epoch 6
+    assert history_epochs(folder) == [1, 2, 3, 4]  # without the restored counters: after epoch 6
     final = json.loads((folder / "checkpoint.json").read_text())["patience"]
     assert final["EarlyStopping"]["wait"] == 3 and final["ReduceLROnPlateau"]["wait"] == 3
     assert final["EarlyStopping"]["best"] == saved["EarlyStopping"]["best"]
