@@ -36,6 +36,7 @@ from archbuilder.search.trial import (
 from archbuilder.search.tuner import BlueprintTuner, EpochProgress, penalized_score, penalty_target
 from archbuilder.train import accelerator
 from archbuilder.train.recipe import effective_recipe, head_outputs, metric_key
+from archbuilder.train.run_folder import add_model_context
 
 BEST_MODEL = "best.keras"
 #: The model a final retraining leaves in its trial's KerasTuner folder.
@@ -59,10 +60,19 @@ def keep_winner(result: SearchResult, tuner: BlueprintTuner, folder: Path, *, fi
               f"trained models, or its file was removed); train the winner with: archbuilder train "
               f"{folder / 'best.yaml'}")
         return
-    path = write_atomic(folder / BEST_MODEL, lambda temporary: shutil.copyfile(source, temporary))
     blueprint = best.blueprint
     assert blueprint.training is not None and tuner.hypermodel.data is not None
     dataset = tuner.hypermodel.data.get(blueprint, blueprint.training)
+    recipe = blueprint.training
+    context = {"data": recipe.data or dataset.name, "resize": tuner.settings.resize,
+               "pixel_range": list(recipe.pixel_range), "seed": recipe.seed, "class_names": list(dataset.class_names),
+               "search": result.space_name, "trial": best.trial_id}
+
+    def write(temporary: Path) -> None:  # the model, and how it was trained (evaluate/predict read it)
+        shutil.copyfile(source, temporary)
+        add_model_context(temporary, context)
+
+    path = write_atomic(folder / BEST_MODEL, write)
     keras.backend.clear_session()
     model = keras.saving.load_model(path)
     result.test = evaluate_candidate(model, blueprint, dataset, batch_size=blueprint.training.batch_size)

@@ -62,6 +62,11 @@ def test_search_hands_back_a_trained_test_evaluated_model_and_resumes_with_its_o
     evaluated = archbuilder("evaluate", "out/best.keras", "--json", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(test["metrics"]["accuracy"], abs=1e-6)
+    (tmp_path / "elsewhere").mkdir()  # a copy alone: the file itself says how it was trained
+    (tmp_path / "elsewhere" / "winner.keras").write_bytes((folder / "best.keras").read_bytes())
+    alone = archbuilder("evaluate", "elsewhere/winner.keras", "--json", cwd=tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout)["accuracy"] == pytest.approx(test["metrics"]["accuracy"], abs=1e-6)
 
     # search show: the table, the best network and its test score, the front
     shown = archbuilder("search", "show", "out", cwd=tmp_path)
