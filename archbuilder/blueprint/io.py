@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, format_path
@@ -24,7 +23,8 @@ from archbuilder.blueprint.extends import MAX_EXTENDS_DEPTH, Sources, deep_merge
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.overrides import Override, apply_overrides, as_overrides
 from archbuilder.blueprint.translate import problem_from_error, relevant_errors, user_location
-from archbuilder.blueprint.yaml_source import _EXPONENT_FLOAT, parse_yaml, read_yaml_file
+from archbuilder.blueprint.yaml_dump import dump_yaml
+from archbuilder.blueprint.yaml_source import parse_yaml, read_yaml_file
 
 __all__ = [
     "MAX_EXTENDS_DEPTH", "Overrides", "Sources", "deep_merge", "describe_location", "dump_yaml", "load_blueprint",
@@ -141,34 +141,6 @@ def _unique(problems: list[Problem]) -> list[Problem]:
             unique.append(problem)
     return unique
 
-
-# -- dumping -------------------------------------------------------------------------------------
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-    flow = all(not isinstance(item, (dict, list)) for item in data) and len(data) <= 16
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
-
-
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = len(data) <= 6 and all(not isinstance(v, (dict, list)) or (isinstance(v, list) and len(v) <= 4 and
-                                                                        all(not isinstance(x, (dict, list)) for x in v))
-                                  for v in data.values())
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
-
-
-# Strings like '1e-3' must be quoted: the loader reads them as floats (YAML 1.2).
-_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
-_Dumper.add_representer(list, _represent_list)
-_Dumper.add_representer(dict, _represent_dict)
-
-
-def dump_yaml(data: Any) -> str:
-    """YAML with short items on one line (``{type: conv, filters: 64}``), keys in field order."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
 
 
 def describe_location(location: Location) -> str:

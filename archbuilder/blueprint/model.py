@@ -33,6 +33,7 @@ from archbuilder.blueprint.layers import (
     UseBias,
 )
 from archbuilder.blueprint.training import TrainingRecipe
+from archbuilder.blueprint.yaml_dump import dump_yaml
 
 MAX_REPEAT = 1000
 #: Upper bound on the layers and blocks of a resolved blueprint (repeats multiply quickly).
@@ -355,8 +356,6 @@ class Blueprint(Spec):
         return self.model_dump(mode="json", exclude_defaults=True)
 
     def to_yaml(self) -> str:
-        from archbuilder.blueprint.io import dump_yaml
-
         return dump_yaml(self.to_dict())
 
     def resolve(self) -> Blueprint:
