@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archbuilder.artifacts import write_atomic
+from archbuilder.blueprint.fields import ACTIVATIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -325,8 +326,7 @@ _COLORS = {
     **dict.fromkeys(("max_pool", "avg_pool", "global_avg_pool", "global_max_pool"), "#d9ead3"),
     "dense": "#fce5cd",
     **dict.fromkeys(("batch_norm", "layer_norm", "lrn", "normalization", "rescaling", "imagenet_preprocessing"), "#eeeeee"),
-    **dict.fromkeys(("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear",
-                     "leaky_relu", "elu"), "#fff2cc"),
+    **dict.fromkeys(ACTIVATIONS, "#fff2cc"),
     **dict.fromkeys(("add", "multiply", "concatenate"), "#e4d2f0"),
     "keras_application": "#f4cccc",
 }

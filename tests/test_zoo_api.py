@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archbuilder import zoo
-from archbuilder.blueprint import Blueprint, BlueprintError
+from archbuilder.blueprint import Blueprint, BlueprintError, catalog
 
 TINY = """\
 name: tiny
@@ -25,7 +25,7 @@ def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (folder / f"{name}.yaml").write_text(TINY.replace("tiny", name), encoding="utf-8")
     (folder / "notes.txt").write_text("not a blueprint", encoding="utf-8")
     (folder / "mobilenet.yml").write_text(TINY.replace("tiny", "mobilenet"), encoding="utf-8")
-    monkeypatch.setattr(zoo, "zoo_dir", lambda: folder)
+    monkeypatch.setattr(catalog, "zoo_dir", lambda: folder)  # where the zoo's names are looked up
     return folder
 
 

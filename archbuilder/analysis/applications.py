@@ -12,12 +12,13 @@ import math
 from functools import lru_cache
 
 from archbuilder.analysis.graph import build_graph
-from archbuilder.analysis.rules import Effect, GeometryError, Tensor
+from archbuilder.analysis.rules import Effect, GeometryError, Tensor, Warn, rgb_input, rule
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.applications import APPLICATIONS
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.model import Blueprint, InputSpec, Stage
 from archbuilder.blueprint.resolve import Resolution, resolve
+from archbuilder.zoo import load_zoo_blueprint
 
 
 def application_effect(spec: L.KerasApplication, tensor: Tensor) -> Effect:
@@ -64,9 +65,15 @@ def _body_effect(application: str, shape: tuple[int, int, int]) -> tuple[Effect,
     ), batch_norm
 
 
-def _twin(application: str) -> Blueprint:
-    from archbuilder.zoo import load_zoo_blueprint  # the zoo is data over the blueprint package
+@rule("keras_application")
+def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn: Warn) -> Effect:
+    """A keras.applications network, analyzed as its zoo twin (lowered with the graph)."""
+    (tensor,) = inputs
+    rgb_input(spec, tensor, spec.application)
+    return application_effect(spec, tensor)
 
+
+def _twin(application: str) -> Blueprint:
     return load_zoo_blueprint(APPLICATIONS[application].zoo_twin)
 
 

@@ -17,15 +17,17 @@ from pydantic import ValidationError
 from archbuilder.analysis.rules import RULES, Effect, FitLoss, GeometryError, Tensor
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, Severity
-from archbuilder.blueprint.fields import padding_amounts
+from archbuilder.blueprint.fields import ACTIVATIONS, padding_amounts
+from archbuilder.blueprint.kinds import KIND_BY_TAG
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults, Head
 from archbuilder.blueprint.resolve import Resolution
 from archbuilder.blueprint.translate import problem_from_error
 
 #: Activations Keras layers can apply themselves (``Conv2D(activation=...)``), with the same
-#: defaults as the standalone layer. Others get their own layer.
-FUSABLE_ACTIVATIONS = frozenset({"relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "elu"})
+#: defaults as the standalone layer. Others get their own layer: leaky_relu, whose Keras function
+#: defaults to negative_slope=0.2 where the LeakyReLU layer (and the blueprint) take 0.3.
+FUSABLE_ACTIVATIONS = frozenset(ACTIVATIONS) - {"leaky_relu"}
 
 INPUT_NAME = "input"
 
@@ -212,13 +214,7 @@ class GraphBuilder:
         """An activation layer named ``<path>_<activation>`` (nothing for linear)."""
         if activation == "linear":
             return x
-        spec: Kind
-        if activation == "leaky_relu":
-            spec = L.LeakyRelu()
-        elif activation == "elu":
-            spec = L.Elu()
-        else:
-            spec = L.Activation(type=activation)
+        spec = KIND_BY_TAG[activation](type=activation)  # Activation, or the class of one with a parameter
         return self.add(path + (activation,), spec, [x])
 
     def conv(self, path: Location, x: str, filters: int, kernel_size: Any = 1, *, strides: Any = 1,
@@ -341,8 +337,6 @@ def build_graph(resolution: Resolution) -> Graph:
             applied, an unknown or repeated id, a head that cannot be attached. What reads the output
             of a layer in error is not checked (it would only repeat that problem).
     """
-    from archbuilder.analysis import blocks  # noqa: F401  (registers the block lowerings)
-
     blueprint: Blueprint = resolution.blueprint
     builder = GraphBuilder(blueprint.input.shape, blueprint.defaults, resolution, blueprint.strict_fit, collect=True)
     x = INPUT_NAME

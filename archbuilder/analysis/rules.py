@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from archbuilder.blueprint import layers as L
-from archbuilder.blueprint.fields import padding_amounts, pair
+from archbuilder.blueprint.fields import ACTIVATIONS, padding_amounts, pair
 from archbuilder.blueprint.layers import Kind
 from archbuilder.errors import ArchbuilderError
 
@@ -253,8 +253,7 @@ def flatten_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     return Effect(Tensor((math.prod(tensor.shape),), None, None))
 
 
-@rule("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear", "leaky_relu", "elu",
-      "dropout", "lrn", "rescaling")
+@rule(*ACTIVATIONS, "dropout", "lrn", "rescaling")
 def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
     return Effect(tensor)
@@ -307,7 +306,7 @@ def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> 
     return Effect(Tensor((height + top + bottom, width + left + right, channels), tensor.receptive_field, tensor.jump))
 
 
-def _rgb(spec: Kind, tensor: Tensor, what: str) -> None:
+def rgb_input(spec: Kind, tensor: Tensor, what: str) -> None:
     _spatial(spec, tensor)
     if tensor.shape[-1] != 3:
         raise GeometryError(
@@ -319,17 +318,12 @@ def _rgb(spec: Kind, tensor: Tensor, what: str) -> None:
 @rule("imagenet_preprocessing")
 def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:
     (tensor,) = inputs
-    _rgb(spec, tensor, f"the ImageNet preprocessing ({spec.mode} mode)")
+    rgb_input(spec, tensor, f"the ImageNet preprocessing ({spec.mode} mode)")
     return Effect(tensor)
 
 
-@rule("keras_application")
-def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn: Warn) -> Effect:
-    from archbuilder.analysis.applications import application_effect  # it lowers zoo blueprints with the graph
-
-    (tensor,) = inputs
-    _rgb(spec, tensor, spec.application)
-    return application_effect(spec, tensor)
+# The `keras_application` rule lives in archbuilder.analysis.applications: it lowers the zoo twin
+# with the graph, which is built from these rules (analysis/__init__ imports it, so it is registered).
 
 
 def _merged_field(inputs: list[Tensor]) -> tuple[Pair | None, Pair | None]:

@@ -12,7 +12,7 @@ the network rescales its input itself (EfficientNet). Every one expects RGB pixe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeAlias, get_args
 
 from pydantic import Field
 
@@ -40,12 +40,12 @@ APPLICATIONS: dict[str, Application] = {
     **{f"EfficientNetB{i}": Application(f"efficientnet_b{i}", None) for i in range(8)},
 }
 
-ApplicationName = Literal[
-    "VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "MobileNet", "MobileNetV2",
-    "DenseNet121", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
-    "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
-]
-assert set(get_args(ApplicationName)) == set(APPLICATIONS), "ApplicationName must list APPLICATIONS"
+#: The names in APPLICATIONS, as the type of the ``keras_application`` fields (an enum in the schema).
+if TYPE_CHECKING:
+    # A Literal built at run time is no static type; a checker sees a string (a key of APPLICATIONS).
+    ApplicationName: TypeAlias = str
+else:
+    ApplicationName = Literal[tuple(APPLICATIONS)]
 
 #: ``weights`` values that are not files.
 PRETRAINED = "imagenet"

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from archbuilder.blueprint.errors import FieldError
 from archbuilder.blueprint.fields import MAX_INT, ActivationName, IntPair, Padding, PositiveInt, Rate
-from archbuilder.blueprint.layers import Kind
+from archbuilder.blueprint.layers import Kind, kinds_defined_in
 
 Shortcut = Literal["auto", "identity", "projection", "zero_pad"]
 SHORTCUT_DESCRIPTION = (
@@ -56,6 +56,16 @@ class StridedBlock(Block):
     strides: IntPair = Field(1, description="Downsampling of this block (a stage's `strides` sets it on its first block).")
 
 
+class ShortcutBlock(StridedBlock):
+    """Options of the blocks with an identity-or-projection shortcut around a residual branch (residual,
+    bottleneck). As base-class fields they come before each block's own fields."""
+
+    shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
+    preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
+    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
+                                   "the residual branch (default: from defaults.stochastic_depth).")
+
+
 class Inception(Block):
     """GoogLeNet's module: 1x1, 1x1->3x3, 1x1->5x5 and pool->1x1 branches, concatenated."""
 
@@ -85,22 +95,18 @@ class Inception(Block):
         return self
 
 
-class Residual(StridedBlock):
+class Residual(ShortcutBlock):
     """Basic residual block: two 3x3 convs and a shortcut (ResNet-18/34, CIFAR ResNets, WRN)."""
 
     type: Literal["residual"] = "residual"
     filters: PositiveInt = Field(description="Width of both convs and of the output.")
     kernel_size: IntPair = Field(3, description="Kernel of both convs.")
-    shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
-    preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio.")
     dropout: Rate = Field(0.0, description="Dropout between the two convs (Wide ResNet).")
-    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
-                                   "the residual branch (default: from defaults.stochastic_depth).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 
-class Bottleneck(StridedBlock):
+class Bottleneck(ShortcutBlock):
     """1x1 reduce, 3x3, 1x1 expand, plus shortcut (ResNet-50+, ResNeXt, Wide ResNet-50-2, SE-ResNet)."""
 
     type: Literal["bottleneck"] = "bottleneck"
@@ -110,11 +116,7 @@ class Bottleneck(StridedBlock):
     groups: PositiveInt = Field(1, description="Groups (cardinality) of the 3x3 conv, ResNeXt.")
     stride_on: Literal["1x1", "3x3"] = Field("1x1", description="Where the block's stride goes: the first 1x1 (Keras ResNet50) or the 3x3 (ResNet v1.5).")
     padding: Padding = Field("same", description="Padding of the 3x3 conv ('same' or explicit).")
-    shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
-    preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
     se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.")
-    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
-                                   "the residual branch (default: from defaults.stochastic_depth).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
     @property
@@ -232,15 +234,5 @@ class MlpConv(StridedBlock):
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 
-BLOCK_CLASSES: tuple[type[Kind], ...] = (
-    Inception,
-    Residual,
-    Bottleneck,
-    Depthwise,
-    InvertedResidual,
-    SqueezeExcite,
-    DenseBlock,
-    Transition,
-    Fire,
-    MlpConv,
-)
+#: Every block class of this module, in definition order (the order of the kinds in the schema).
+BLOCK_CLASSES: tuple[type[Kind], ...] = kinds_defined_in(__name__)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from archbuilder.blueprint import catalog
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
 from archbuilder.blueprint.yaml_source import SourceMap, read_yaml_file
 
@@ -152,12 +153,10 @@ def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
     looked_for = f"`extends: {_shown(reference)}` names no file (looked for {_shown(str(candidate), 200)})"
     if not _is_bare_name(reference):
         return None, f"{looked_for}; give a path relative to this file"
-    from archbuilder import zoo  # the zoo is data over this package, imported only when a name needs it
-
     try:
-        return zoo.blueprint_path(reference), ""
+        return catalog.blueprint_path(reference), ""
     except BlueprintError:
-        hint = did_you_mean(Path(reference).stem if Path(reference).suffix else reference, zoo.list_blueprints())
+        hint = did_you_mean(Path(reference).stem if Path(reference).suffix else reference, catalog.list_blueprints())
         return None, (f"{looked_for} and no zoo blueprint has that name.{hint} Give a path relative to this file, "
                       "or a zoo name (`archbuilder zoo list`)")
 

@@ -41,6 +41,10 @@ ActivationName = Literal[
     "softmax",
     "linear",
 ]
+#: Every activation, written once (above): the ``activation`` option of layers, blocks and heads, and
+#: the activation layer kinds (``{type: relu}``, classes in :mod:`archbuilder.blueprint.layers`) that
+#: the analyzer's rules and the compiler's builders are keyed by. Other lists of activations are
+#: derived from it.
 ACTIVATIONS: tuple[str, ...] = get_args(ActivationName)
 
 

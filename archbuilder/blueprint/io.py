@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from archbuilder.blueprint import catalog
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, format_path
 from archbuilder.blueprint.extends import MAX_EXTENDS_DEPTH, Sources, deep_merge, extend
 from archbuilder.blueprint.model import Blueprint
@@ -95,10 +96,8 @@ def _zoo_entry(source: str | os.PathLike[str]) -> Path | None:
             return None
     except (OSError, ValueError):
         return None
-    from archbuilder import zoo  # the zoo is data over this package, imported only when a name needs it
-
     try:
-        return zoo.blueprint_path(text)
+        return catalog.blueprint_path(text)
     except BlueprintError as error:
         message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
         raise BlueprintError.single(message, file=text) from None

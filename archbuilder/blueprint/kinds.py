@@ -1,27 +1,24 @@
 """The list of kinds, written once: every layer and block class, keyed by its ``type`` tag.
 
-The analyzer's rules and the compiler's builders are keyed by the same tags; a test checks
-that the three sets are equal.
+A kind is listed by defining its class in :mod:`~archbuilder.blueprint.layers` or
+:mod:`~archbuilder.blueprint.blocks` (``LAYER_CLASSES`` and ``BLOCK_CLASSES`` are the classes each
+module defines), and the union is formed here. The analyzer's rules and the compiler's builders are
+keyed by the same tags; tests/test_registries.py checks that the sets are equal.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, TypeAlias, Union, get_args
+from typing import TYPE_CHECKING, Annotated, TypeAlias, Union
 
 from pydantic import Field
 
 from archbuilder.blueprint.blocks import BLOCK_CLASSES
 from archbuilder.blueprint.layers import LAYER_CLASSES, Kind
 
-
-def _tags_of(cls: type[Kind]) -> tuple[str, ...]:
-    return get_args(cls.model_fields["type"].annotation)
-
-
 KIND_CLASSES: tuple[type[Kind], ...] = LAYER_CLASSES + BLOCK_CLASSES
-KIND_BY_TAG: dict[str, type[Kind]] = {tag: cls for cls in KIND_CLASSES for tag in _tags_of(cls)}
-LAYER_KINDS: frozenset[str] = frozenset(tag for cls in LAYER_CLASSES for tag in _tags_of(cls))
-BLOCK_KINDS: frozenset[str] = frozenset(tag for cls in BLOCK_CLASSES for tag in _tags_of(cls))
+KIND_BY_TAG: dict[str, type[Kind]] = {tag: cls for cls in KIND_CLASSES for tag in cls.tags()}
+LAYER_KINDS: frozenset[str] = frozenset(tag for cls in LAYER_CLASSES for tag in cls.tags())
+BLOCK_KINDS: frozenset[str] = frozenset(tag for cls in BLOCK_CLASSES for tag in cls.tags())
 ALL_KINDS: frozenset[str] = LAYER_KINDS | BLOCK_KINDS
 
 #: Any layer or block, chosen by its ``type`` tag.

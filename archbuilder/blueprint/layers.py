@@ -6,7 +6,8 @@ taken from the blueprint's ``defaults`` when it is resolved.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+import sys
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, TypeAlias, get_args
 
 from pydantic import Field, model_validator
 
@@ -19,6 +20,7 @@ from archbuilder.blueprint.applications import (
 )
 from archbuilder.blueprint.errors import FieldError
 from archbuilder.blueprint.fields import (
+    ACTIVATIONS,
     MAX_INT,
     ActivationName,
     Identifier,
@@ -57,6 +59,11 @@ class Kind(Spec):
     #: Minimum number of inputs (merges need two).
     min_inputs: ClassVar[int] = 1
 
+    @classmethod
+    def tags(cls) -> tuple[str, ...]:
+        """The ``type`` tags of this kind (none for a base class, whose ``type`` is any string)."""
+        return get_args(cls.model_fields["type"].annotation)
+
     @model_validator(mode="after")
     def _check_inputs(self) -> Kind:
         if self.inputs == []:
@@ -73,27 +80,51 @@ class Kind(Spec):
         return self
 
 
-class ConvOptions(Kind):
-    """What a conv-like layer can take from ``defaults``."""
+def kinds_defined_in(module: str) -> tuple[type[Kind], ...]:
+    """The kinds a module defines (its classes with ``type`` tags), in definition order: a class is
+    listed by being defined, with no second list to keep in sync."""
+    return tuple(dict.fromkeys(
+        value for value in vars(sys.modules[module]).values()
+        if isinstance(value, type) and issubclass(value, Kind) and value.__module__ == module and value.tags()
+    ))
+
+
+class UnitOptions(Spec):
+    """What follows a conv's product (its activation, batch norm and bias): conv-like layers and the
+    conv template of ``pattern:`` share these fields."""
 
     activation: ActivationName | None = Field(None, description="Activation after the layer (default: defaults.activation).")
     batch_norm: bool | None = Field(None, description="Insert BatchNormalization before the activation (default: defaults.batch_norm).")
-    use_bias: UseBias | None = Field(None, description="true, false, or 'auto' (bias only when no batch norm follows).")
-    kernel_initializer: Initializer | None = Field(None, description="A Keras initializer name or a configured one "
-                                                   "(default: defaults.kernel_initializer).")
-    kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer).")
+    use_bias: UseBias | None = Field(None, description="true, false, or 'auto': bias only when no batch norm follows "
+                                     "(default: defaults.use_bias).")
 
 
-class SpatialOptions(ConvOptions):
+class KernelOptions(Spec):
+    """A sliding window's fields, shared by the spatial conv layers and the conv template of ``pattern:``."""
+
     kernel_size: IntPair = Field(3, description="Kernel height and width.")
     strides: IntPair = Field(1, description="Step of the sliding window.")
     padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding (an integer or [rows, cols]).")
     dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
 
     @model_validator(mode="after")
-    def _check_strides_and_dilation(self) -> SpatialOptions:
+    def _check_strides_and_dilation(self) -> KernelOptions:
         check_strides_and_dilation(self.strides, self.dilation_rate)
         return self
+
+
+# Pydantic takes the fields of the last base first (it walks the method resolution order backwards), so
+# the field groups are listed last-first: the Kind's (type, id, inputs), then the unit's, then the window's.
+class ConvOptions(UnitOptions, Kind):
+    """What a conv-like layer can take from ``defaults``."""
+
+    kernel_initializer: Initializer | None = Field(None, description="A Keras initializer name or a configured one "
+                                                   "(default: defaults.kernel_initializer).")
+    kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer).")
+
+
+class SpatialOptions(KernelOptions, ConvOptions):
+    """A conv-like layer with a sliding window."""
 
 
 class Conv(SpatialOptions):
@@ -163,10 +194,20 @@ class GlobalMaxPool(GlobalPool):
     type: Literal["global_max_pool"] = "global_max_pool"
 
 
+#: The activations without a parameter, one layer class: every activation but the two with a parameter of
+#: their own, each its own class below (LeakyRelu's negative_slope, Elu's alpha).
+PARAMETER_FREE_ACTIVATIONS: tuple[str, ...] = tuple(name for name in ACTIVATIONS if name not in ("leaky_relu", "elu"))
+if TYPE_CHECKING:
+    # A Literal built at run time is no static type; a checker sees every activation name.
+    ParameterFreeActivation: TypeAlias = ActivationName
+else:
+    ParameterFreeActivation = Literal[PARAMETER_FREE_ACTIVATIONS]
+
+
 class Activation(Kind):
     """A parameter-free activation layer."""
 
-    type: Literal["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear"]
+    type: ParameterFreeActivation
 
 
 class LeakyRelu(Kind):
@@ -197,17 +238,17 @@ class Dropout(Kind):
     rate: Rate | None = Field(None, description="Fraction dropped in training (default: defaults.dropout).")
 
 
+class SpatialDropout(Kind):
+    type: Literal["spatial_dropout"] = "spatial_dropout"
+    rate: Rate | None = Field(None, description="Fraction of whole channels dropped (default: defaults.dropout).")
+
+
 class StochasticDepth(Kind):
     """Drops a whole example's input (a residual branch) with probability ``rate`` in training, scaling
     the kept ones by 1 / (1 - rate): Keras EfficientNet's drop-connect, Huang et al.'s stochastic depth."""
 
     type: Literal["stochastic_depth"] = "stochastic_depth"
     rate: Rate = Field(description="Probability of dropping the branch for an example.")
-
-
-class SpatialDropout(Kind):
-    type: Literal["spatial_dropout"] = "spatial_dropout"
-    rate: Rate | None = Field(None, description="Fraction of whole channels dropped (default: defaults.dropout).")
 
 
 class LocalResponseNorm(Kind):
@@ -332,32 +373,5 @@ class Concatenate(Merge):
     type: Literal["concatenate"] = "concatenate"
 
 
-LAYER_CLASSES: tuple[type[Kind], ...] = (
-    Conv,
-    DepthwiseConv,
-    SeparableConv,
-    Dense,
-    MaxPool,
-    AvgPool,
-    GlobalAvgPool,
-    GlobalMaxPool,
-    Activation,
-    LeakyRelu,
-    Elu,
-    BatchNorm,
-    LayerNorm,
-    Dropout,
-    SpatialDropout,
-    StochasticDepth,
-    LocalResponseNorm,
-    Flatten,
-    Reshape,
-    ZeroPadding,
-    Rescaling,
-    Normalization,
-    ImagenetPreprocessing,
-    KerasApplication,
-    Add,
-    Multiply,
-    Concatenate,
-)
+#: Every layer class of this module, in definition order (the order of the kinds in the schema).
+LAYER_CLASSES: tuple[type[Kind], ...] = kinds_defined_in(__name__)

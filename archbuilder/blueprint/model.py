@@ -19,7 +19,6 @@ from archbuilder.blueprint.fields import (
     PositiveInt,
     Rate,
     Spec,
-    check_strides_and_dilation,
 )
 from archbuilder.blueprint.initializers import Initializer
 from archbuilder.blueprint.kinds import AnyKind
@@ -27,9 +26,11 @@ from archbuilder.blueprint.layers import (
     AvgPool,
     ImagenetPreprocessing,
     KerasApplication,
+    KernelOptions,
     Kind,
     MaxPool,
     Regularizer,
+    UnitOptions,
     UseBias,
 )
 from archbuilder.blueprint.training import TrainingRecipe
@@ -127,21 +128,11 @@ class FilterProgression(Spec):
         return f"{round(growth, max(decimals, 0)):g}"
 
 
-class ConvTemplate(Spec):
+# The window's fields, then the unit's (pydantic takes the last base's fields first).
+class ConvTemplate(UnitOptions, KernelOptions):
     """The conv of a pattern: every field of `conv` but filters (set per stage)."""
 
-    kernel_size: IntPair = Field(3, description="Kernel height and width.")
-    strides: IntPair = Field(1, description="Step of the sliding window.")
-    padding: Padding = Field("same", description="'same', 'valid', or explicit zero padding.")
-    dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
-    activation: ActivationName | None = Field(None, description="Default: defaults.activation.")
-    batch_norm: bool | None = Field(None, description="Default: defaults.batch_norm.")
-    use_bias: UseBias | None = Field(None, description="Default: defaults.use_bias.")
-
-    @model_validator(mode="after")
-    def _check_strides_and_dilation(self) -> ConvTemplate:
-        check_strides_and_dilation(self.strides, self.dilation_rate)
-        return self
+    padding: Padding = Field("same", description="'same', 'valid', or explicit zero padding.")  # keeps its place
 
 
 class Pattern(Spec):

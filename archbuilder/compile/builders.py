@@ -121,14 +121,14 @@ def build_global_max_pool(spec: L.GlobalMaxPool, name: str) -> keras.layers.Laye
     return keras.layers.GlobalMaxPooling2D(keepdims=spec.keepdims, name=name)
 
 
-@builder("relu")
-def build_relu(spec: Kind, name: str) -> keras.layers.Layer:
-    return keras.layers.ReLU(name=name)
-
-
-@builder("relu6")
-def build_relu6(spec: Kind, name: str) -> keras.layers.Layer:
-    return keras.layers.ReLU(max_value=6.0, name=name)
+@builder(*L.Activation.tags())
+def build_activation(spec: L.Activation, name: str) -> keras.layers.Layer:
+    # relu and relu6 are ReLU layers, as keras.applications build them; the others Activation layers.
+    if spec.type == "relu":
+        return keras.layers.ReLU(name=name)
+    if spec.type == "relu6":
+        return keras.layers.ReLU(max_value=6.0, name=name)
+    return keras.layers.Activation(spec.type, name=name)
 
 
 @builder("leaky_relu")
@@ -139,11 +139,6 @@ def build_leaky_relu(spec: L.LeakyRelu, name: str) -> keras.layers.Layer:
 @builder("elu")
 def build_elu(spec: L.Elu, name: str) -> keras.layers.Layer:
     return keras.layers.ELU(alpha=spec.alpha, name=name)
-
-
-@builder("gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax", "linear")
-def build_activation(spec: Kind, name: str) -> keras.layers.Layer:
-    return keras.layers.Activation(spec.type, name=name)
 
 
 @builder("batch_norm")

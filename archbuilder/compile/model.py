@@ -12,6 +12,7 @@ import numpy as np
 from archbuilder.analysis.analyzer import analyze
 from archbuilder.analysis.graph import INPUT_NAME, Graph, GraphBuilder, Node
 from archbuilder.blueprint import layers as L
+from archbuilder.blueprint.catalog import locate_source
 from archbuilder.blueprint.errors import BlueprintError, Problem
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults
@@ -29,7 +30,7 @@ def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) 
         BlueprintError: the blueprint is invalid or a layer cannot be built; the message names
             the blueprint path.
     """
-    analysis = analyze(_locate(blueprint))
+    analysis = analyze(locate_source(blueprint))
     graph = analysis.graph
     assert graph is not None
     inputs = keras.Input(shape=analysis.blueprint.input.shape, name=INPUT_NAME)
@@ -51,14 +52,6 @@ def load_model_file(path: str | os.PathLike[str], error: type[Exception], prefix
         return keras.saving.load_model(path, compile=False)
     except Exception as failure:  # Keras raises ValueError, OSError or zip errors for files it cannot read
         raise error(f"{prefix}{path}: cannot load it as a Keras model ({type(failure).__name__}: {failure}).") from None
-
-
-def _locate(blueprint: Any) -> Any:
-    if isinstance(blueprint, (str, os.PathLike)) and "\n" not in str(blueprint):
-        from archbuilder.zoo import locate
-
-        return locate(str(blueprint))
-    return blueprint
 
 
 def build_nodes(nodes: list[Node], tensors: dict[str, Any]) -> dict[str, Any]:

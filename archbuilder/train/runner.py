@@ -21,6 +21,7 @@ import keras
 
 from archbuilder.analysis import analyze
 from archbuilder.artifacts import write_json_atomic
+from archbuilder.blueprint.catalog import locate_source
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
@@ -121,7 +122,7 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
         RunError: the output folder or the settings do not allow the run.
     """
     started = time.perf_counter()
-    given = analyze(_locate(blueprint)).blueprint
+    given = analyze(locate_source(blueprint)).blueprint
     if weights is not None:
         from archbuilder.pretrained import training_blueprint
 
@@ -145,14 +146,6 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
     plan.weights = None if weights is None else str(weights)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
-
-
-def _locate(blueprint: Any) -> Any:
-    if isinstance(blueprint, (str, os.PathLike)) and "\n" not in str(blueprint):
-        from archbuilder.zoo import locate
-
-        return locate(str(blueprint))
-    return blueprint
 
 
 # -- planning a new or resumed run ---------------------------------------------------------------

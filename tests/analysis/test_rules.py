@@ -17,10 +17,8 @@ import archbuilder.analysis.blocks  # noqa: F401  (registers the block lowerings
 from archbuilder import BlueprintError, analyze
 from archbuilder.analysis import LOWERINGS, RULES
 from archbuilder.analysis.rules import output_length
+from archbuilder.blueprint.fields import ACTIVATIONS
 from archbuilder.blueprint.kinds import BLOCK_KINDS, LAYER_KINDS
-
-ACTIVATION_KINDS = ["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "softmax",
-                    "leaky_relu", "elu"]
 
 
 def param(id_: str, *values):
@@ -220,7 +218,7 @@ def test_global_pool(net, kind, keepdims, out):
     assert (layer.type, layer.output_shape, layer.params, layer.macs) == (kind, out, 0, 0)
 
 
-@pytest.mark.parametrize("kind", ACTIVATION_KINDS)
+@pytest.mark.parametrize("kind", ACTIVATIONS)
 def test_activation_layers_keep_the_shape(net, kind):
     layer = net(shape=(5, 7, 3), stem=[{"type": kind}])["stem_0"]
     assert (layer.type, layer.output_shape, layer.params, layer.macs) == (kind, (5, 7, 3), 0, 0)

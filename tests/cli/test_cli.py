@@ -12,7 +12,7 @@ import pytest
 
 from archbuilder import zoo
 from archbuilder.analysis import analyze
-from archbuilder.blueprint import ALL_KINDS
+from archbuilder.blueprint import ALL_KINDS, catalog
 from archbuilder.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 
 TINY = """\
@@ -267,7 +267,7 @@ def small_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write(folder, "tiny.yaml", TINY)
     write(folder, "broken.yaml", TOO_SMALL)
     write(folder, "fit.yaml", INEXACT_FIT)
-    monkeypatch.setattr(zoo, "zoo_dir", lambda: folder)
+    monkeypatch.setattr(catalog, "zoo_dir", lambda: folder)  # where the zoo's names are looked up
     return folder
 
 

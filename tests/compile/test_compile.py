@@ -10,6 +10,7 @@ import archbuilder
 from archbuilder.analysis import LOWERINGS, RULES
 from archbuilder.blueprint import BlueprintError, Defaults
 from archbuilder.blueprint.blocks import Bottleneck, Residual
+from archbuilder.blueprint.fields import ACTIVATIONS
 from archbuilder.blueprint.kinds import ALL_KINDS, BLOCK_KINDS, LAYER_KINDS
 from archbuilder.compile import BUILDERS, build_block, build_model
 
@@ -39,8 +40,7 @@ LAYER_CASES = [
     ("pools", [{"type": "max_pool", "pool_size": 3, "strides": 2}, {"type": "avg_pool", "padding": "same"},
                {"type": "max_pool", "pool_size": 2, "padding": 1}], [17, 17, 3]),
     ("global_pools", [{"type": "global_max_pool", "keepdims": True}, {"type": "global_avg_pool"}], [8, 8, 3]),
-    ("activations", [{"type": t} for t in ("relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid",
-                                            "tanh", "softmax", "leaky_relu", "elu")], [4, 4, 3]),
+    ("activations", [{"type": t} for t in ACTIVATIONS], [4, 4, 3]),
     ("norms", [{"type": "batch_norm", "center": False}, {"type": "layer_norm"}, {"type": "lrn", "size": 3},
                {"type": "rescaling", "scale": 0.5, "offset": 1.0},
                {"type": "normalization", "mean": [1.0, 2.0, 3.0], "variance": 4.0}], [6, 6, 3]),

@@ -11,7 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-ACTIVATIONS = ["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid", "tanh", "linear", "elu", "leaky_relu"]
+from archbuilder.blueprint.fields import ACTIVATIONS
+from archbuilder.blueprint.layers import Activation
+
 SMALL = st.integers(2, 12)
 
 
@@ -97,8 +99,7 @@ def plain_layer(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
     if kind in ("dropout", "spatial_dropout", "stochastic_depth"):
         return {"type": kind, "rate": draw(st.sampled_from([0.0, 0.1, 0.5]))}
     if kind == "activation":
-        return {"type": draw(st.sampled_from(["relu", "relu6", "gelu", "swish", "silu", "sigmoid", "hard_sigmoid",
-                                               "tanh", "softmax", "linear"]))}
+        return {"type": draw(st.sampled_from(Activation.tags()))}
     if kind == "leaky_relu":
         return {"type": "leaky_relu", "negative_slope": draw(st.sampled_from([0.0, 0.1, 0.3]))}
     if kind == "elu":

@@ -63,35 +63,12 @@ def test_random_network_analyzes_and_round_trips(scratch_dir: Path, blueprint: d
     assert reanalysis.macs == analysis.macs
 
 
-def assert_keras_equals_analysis(analysis: archbuilder.Analysis, model: Any) -> None:
-    """Every analyzed layer is a Keras layer of the model with the same output shape and parameters."""
-    names = [layer.name for layer in model.layers]
-    assert len(names) == len(analysis.layers), (
-        f"the analysis has {len(analysis.layers)} layers, the model {len(names)}: "
-        f"only analyzed {sorted({r.name for r in analysis.layers} - set(names))}, "
-        f"only in Keras {sorted(set(names) - {r.name for r in analysis.layers})}")
-    for report in analysis.layers:
-        layer = model.get_layer(report.name)
-        assert tuple(layer.output.shape[1:]) == report.output_shape, (
-            f"{report.path} ({report.name}): Keras {tuple(layer.output.shape[1:])}, analyzer {report.output_shape}")
-        trainable = sum(int(w.numpy().size) for w in layer.trainable_weights)
-        non_trainable = sum(int(w.numpy().size) for w in layer.non_trainable_weights)
-        assert (trainable, non_trainable) == (report.trainable_params, report.non_trainable_params), (
-            f"{report.path} ({report.name}): Keras (trainable, non-trainable) = {(trainable, non_trainable)}, "
-            f"analyzer {(report.trainable_params, report.non_trainable_params)}")
-    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-    non_trainable = sum(int(w.numpy().size) for w in model.non_trainable_weights)
-    assert (trainable, non_trainable) == (analysis.trainable_params, analysis.non_trainable_params)
-    assert model.count_params() == analysis.params
-    outputs = model.outputs
-    assert [tuple(o.shape[1:]) for o in outputs] == [tuple(s) for s in analysis.outputs.values()]
-    assert tuple(outputs[0].shape[1:]) == analysis.output_shape
-
-
 @fuzz_settings(KERAS_BUILDS)
 @given(blueprint=network())
 def test_random_network_builds_with_the_analyzers_numbers(scratch_dir: Path, blueprint: dict[str, Any]) -> None:
     import keras
+
+    from ..compile.support import assert_analysis_equals_model  # imports Keras: not at collection
 
     note(dump(blueprint))
     path = _write(scratch_dir, blueprint)
@@ -103,7 +80,7 @@ def test_random_network_builds_with_the_analyzers_numbers(scratch_dir: Path, blu
     keras.backend.clear_session()
     try:
         model = archbuilder.build_model(path)
-        assert_keras_equals_analysis(analysis, model)
+        assert_analysis_equals_model(analysis, model)
         outputs = model(np.full((1, *analysis.blueprint.input.shape), 0.5, "float32"), training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for output, shape in zip(outputs, analysis.outputs.values(), strict=True):  # a real forward pass
