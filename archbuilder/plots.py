@@ -24,15 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from archbuilder.analysis.analyzer import Analysis
+from archbuilder.analysis.report import human, layer_rows, shape_text
 from archbuilder.artifacts import write_atomic
+from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.fields import ACTIVATIONS
+from archbuilder.blueprint.io import load_blueprint
+from archbuilder.train.run_folder import BLUEPRINT, CURVES, HISTORY, read_history
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from archbuilder.analysis.analyzer import Analysis
-    from archbuilder.search.results import SearchResult
+    from archbuilder.search.results import SearchResult  # search.results draws with this module
 
 #: The suffixes :func:`save_figure` writes, and their formats.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -198,10 +202,6 @@ def run_phases(recipe: Any) -> list[Phase]:
 
 def run_curves_figure(folder: str | os.PathLike[str]) -> Figure | None:
     """The curves of the run in ``folder`` (from ``history.csv``, phases from ``blueprint.yaml``); ``None`` before its first epoch."""
-    from archbuilder.blueprint.errors import BlueprintError
-    from archbuilder.blueprint.io import load_blueprint
-    from archbuilder.train.run_folder import BLUEPRINT, HISTORY, read_history
-
     folder = Path(folder)
     history = read_history(folder / HISTORY)
     if not history.get("epoch"):
@@ -218,8 +218,6 @@ def run_curves_figure(folder: str | os.PathLike[str]) -> Figure | None:
 
 def write_curves(folder: str | os.PathLike[str]) -> Path | None:
     """Write ``curves.png`` in the run folder (see :func:`run_curves_figure`); ``None`` when there is no epoch yet."""
-    from archbuilder.train.run_folder import CURVES
-
     figure = run_curves_figure(folder)
     return None if figure is None else save_figure(figure, Path(folder) / CURVES)
 
@@ -402,8 +400,6 @@ def architecture_figure(analysis: Analysis) -> Figure:
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path as Polyline
-
-    from archbuilder.analysis.report import human, layer_rows, shape_text
 
     layers = analysis.layers
     labels = [row[0] for row in layer_rows(analysis)]

@@ -22,6 +22,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from archbuilder.artifacts import write_text_atomic
+from archbuilder.blueprint.blocks import BLOCK_CLASSES
+from archbuilder.blueprint.layers import LAYER_CLASSES
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.search.markers import MARKER_KEYS, MODIFIERS
+from archbuilder.search.settings import SearchSettings
+
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "docs" / "format.md"
 REGENERATE = "archbuilder schema --markdown -o docs/format.md"
 _REF = "#/$defs/"
@@ -51,11 +58,6 @@ __all__ = ["REFERENCE_FILE", "REGENERATE", "format_reference", "main"]
 
 def format_reference() -> str:
     """The Markdown text of ``docs/format.md``."""
-    from archbuilder.blueprint.blocks import BLOCK_CLASSES
-    from archbuilder.blueprint.layers import LAYER_CLASSES
-    from archbuilder.blueprint.model import Blueprint
-    from archbuilder.search.settings import SearchSettings
-
     writer = _Writer(Blueprint, LAYER_CLASSES, BLOCK_CLASSES, SearchSettings)
     return writer.text()
 
@@ -276,8 +278,6 @@ class _Writer:
 
     # -- search spaces -------------------------------------------------------------------------------
     def _search_part(self, search: list[str]) -> list[str]:
-        from archbuilder.search.markers import MARKER_KEYS, MODIFIERS
-
         lines = [
             "## Search spaces", "",
             "A search space is a blueprint in which any value may be a **marker** (a mapping with one marker "
@@ -413,8 +413,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    from archbuilder.artifacts import write_text_atomic
-
     write_text_atomic(args.output, text)
     print(f"wrote {args.output}")
     return 0

@@ -25,6 +25,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from archbuilder import __version__
+from archbuilder.blueprint.model import Blueprint
+from archbuilder.search.settings import SearchSettings
+
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _PACKAGE = Path(__file__).parent
 #: The blueprint schema shipped beside the zoo (``blueprints/*.yaml`` name ``../archbuilder-blueprint.schema.json``).
@@ -43,8 +47,6 @@ __all__ = ["BLUEPRINT_SCHEMA_FILE", "SCHEMA_DRAFT", "SPACE_SCHEMA_FILE", "bluepr
 
 
 def _header(kind: str, title: str, description: str) -> dict[str, Any]:
-    from archbuilder import __version__
-
     option = "" if kind == "blueprint" else f" --{kind}"
     return {
         "$schema": SCHEMA_DRAFT,
@@ -57,8 +59,6 @@ def _header(kind: str, title: str, description: str) -> dict[str, Any]:
 
 def blueprint_schema() -> dict[str, Any]:
     """The JSON Schema of a blueprint file (``extends`` included), with metadata for editors."""
-    from archbuilder.blueprint.model import Blueprint
-
     model = Blueprint.model_json_schema()
     description = model.get("description") or "A declarative CNN architecture for archbuilder."
     return {**_header("blueprint", "archbuilder blueprint", description), **_with_extends(model)}
@@ -209,9 +209,6 @@ _ANNOTATIONS = ("description", "default", "title", "examples", "deprecated")
 
 def space_schema() -> dict[str, Any]:
     """The JSON Schema of a search space: a blueprint whose values may be markers, plus ``search:``."""
-    from archbuilder.blueprint.model import Blueprint
-    from archbuilder.search.settings import SearchSettings
-
     blueprint = _with_extends(Blueprint.model_json_schema())
     searchable = _Searchable()
     defs = {name: searchable.inner(schema, name) for name, schema in blueprint["$defs"].items()}

@@ -234,5 +234,6 @@ class MlpConv(StridedBlock):
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 
-#: Every block class of this module, in definition order (the order of the kinds in the schema).
+#: Every block class defined above, in definition order (the order of the kinds in the schema): a new
+#: kind is listed by defining its class above this line.
 BLOCK_CLASSES: tuple[type[Kind], ...] = kinds_defined_in(__name__)

@@ -373,5 +373,6 @@ class Concatenate(Merge):
     type: Literal["concatenate"] = "concatenate"
 
 
-#: Every layer class of this module, in definition order (the order of the kinds in the schema).
+#: Every layer class defined above, in definition order (the order of the kinds in the schema): a new
+#: kind is listed by defining its class above this line.
 LAYER_CLASSES: tuple[type[Kind], ...] = kinds_defined_in(__name__)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path, printable
+from archbuilder.blueprint.yaml_source import parse_yaml
 
 __all__ = ["Override", "apply_overrides", "as_overrides", "parse_assignment", "parse_path"]
 
@@ -76,8 +77,6 @@ def parse_assignment(text: str) -> Override:
     Raises:
         ValueError: no ``=``, a malformed path, or a value that is not YAML.
     """
-    from archbuilder.blueprint.yaml_source import parse_yaml
-
     path, equals, value_text = text.partition("=")
     if not equals:
         raise ValueError(f"expected PATH=VALUE (e.g. head.classes=10). Received: '{printable(text)}'")

@@ -13,20 +13,11 @@ import Keras or KerasTuner; :func:`run` imports them when it starts training.
 
 from __future__ import annotations
 
-from typing import Any
-
 from archbuilder.search.results import SearchResult, TrialRecord
+from archbuilder.search.runner import run
 from archbuilder.search.screening import Candidate, Screen, SpaceCheck, examine, validate_space
 from archbuilder.search.settings import Budgets, Objective, SearchSettings
 from archbuilder.search.space import SearchSpace, list_spaces, load_space, locate_space
-
-
-def run(space: Any, **options: Any) -> SearchResult:
-    """Search ``space``; see :func:`archbuilder.search.runner.run` (Keras is imported here)."""
-    from archbuilder.search.runner import run as run_search
-
-    return run_search(space, **options)
-
 
 __all__ = ["Budgets", "Candidate", "Objective", "Screen", "SearchResult", "SearchSettings", "SearchSpace", "SpaceCheck",
            "TrialRecord", "examine", "list_spaces", "load_space", "locate_space", "run", "validate_space"]

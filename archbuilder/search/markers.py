@@ -26,7 +26,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypedDict
 
+from pydantic import BaseModel
+
 from archbuilder.blueprint.errors import Location, did_you_mean
+from archbuilder.blueprint.model import Blueprint
 from archbuilder.errors import ArchbuilderError
 
 MARKER_KEYS = ("choice", "int", "float", "bool", "expr", "list")
@@ -107,10 +110,6 @@ def _closest_marker(key: str) -> str | None:
 @functools.cache
 def _format_names() -> frozenset[str]:
     """Every key the blueprint format uses (fields of every model reachable from Blueprint)."""
-    from pydantic import BaseModel
-
-    from archbuilder.blueprint.model import Blueprint
-
     names: set[str] = set()
     seen: set[type] = set()
 

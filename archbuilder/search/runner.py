@@ -32,6 +32,7 @@ from archbuilder.search.results import (
 )
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.space import CandidateError, SearchSpace, load_space
+from archbuilder.train.environment import prepare_backend_environment
 from archbuilder.train.errors import RunError
 from archbuilder.train.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
 
@@ -89,9 +90,7 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
     if role != "worker":
         resume = prepare_folder(folder, space, resume, overwrite)
 
-    from archbuilder.train.environment import prepare_backend_environment
-
-    prepare_backend_environment()
+    prepare_backend_environment()  # before Keras is imported: the modules below import it
     from archbuilder.search.oracle_factory import create_oracle
     from archbuilder.search.trial import DataCache
     from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner

@@ -20,6 +20,7 @@ from archbuilder.analysis.analyzer import analyze
 from archbuilder.analysis.report import human
 from archbuilder.blueprint.errors import BlueprintError, Problem, format_path
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.search.expressions import ExpressionError
 from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter
 from archbuilder.search.space import COST_NAMES, CandidateError, Concrete, SearchSpace
 
@@ -110,8 +111,6 @@ def judge(space: SearchSpace, candidate: Candidate) -> None:
 
 
 def _check_constraint(space: SearchSpace, expression: Any, location: tuple[Any, ...], named: dict[str, Any]) -> None:
-    from archbuilder.search.expressions import ExpressionError
-
     try:
         holds = expression.evaluate(named)
     except ExpressionError as error:

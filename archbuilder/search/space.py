@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
+from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path
 from archbuilder.blueprint.io import Overrides, Sources, load_blueprint_data, problem_from_error, validate_blueprint
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.overrides import apply_overrides, as_overrides
@@ -459,8 +459,6 @@ class _Compiler:
 
 
 def _path(location: Location) -> str:
-    from archbuilder.blueprint.errors import format_path
-
     return format_path(location)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
+from archbuilder.plots import confusion_figure, save_figure
 from archbuilder.train.data import (
     IMAGE_SUFFIXES,
     NPY_MAGIC,
@@ -193,8 +194,6 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
                               "per_class": per_class_scores(matrix, names),
                               "confusion": {"classes": names, "matrix": matrix.tolist()}}
     if confusion is not None:
-        from archbuilder.plots import confusion_figure, save_figure
-
         title = (f"{Path(model_path).name} on {dataset.name}: {len(split)} images, accuracy "
                  f"{report.get('accuracy', float('nan')):.4f}")
         report["confusion_image"] = str(save_figure(confusion_figure(matrix, names, title=title), confusion))

@@ -23,6 +23,12 @@ from typing import Any
 import keras
 import numpy as np
 
+from archbuilder.analysis import analyze
+from archbuilder.analysis.graph import build_graph
+from archbuilder.blueprint.io import load_blueprint
+from archbuilder.blueprint.layers import KerasApplication
+from archbuilder.blueprint.resolve import resolve_with_origins
+from archbuilder.compile import build_model
 from archbuilder.compile.builders import keep_batch_norm_frozen
 from archbuilder.compile.model import load_model_file
 from archbuilder.train.errors import RunError
@@ -83,10 +89,6 @@ def _read_source(path: Path) -> dict[str, list[np.ndarray]]:
             raise RunError(f"init_weights: {path} holds weights only; archbuilder rebuilds its model from the "
                            f"blueprint.yaml beside it, and {blueprint_file} does not exist. Put the source blueprint "
                            "there, or pass the .keras model (a run folder's best.keras or last.keras).")
-        from archbuilder.analysis import analyze
-        from archbuilder.blueprint.io import load_blueprint
-        from archbuilder.compile import build_model
-
         source = build_model(analyze(load_blueprint(blueprint_file)).blueprint)
         try:
             source.load_weights(path)
@@ -232,10 +234,6 @@ def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
 def nested_networks(blueprint: Any) -> tuple[list[str], tuple[str, ...]]:
     """The layer names of a blueprint's keras.applications networks (its ``backbone``): those it
     freezes (``trainable: false``, the default when pretrained) and those that are pretrained."""
-    from archbuilder.analysis.graph import build_graph
-    from archbuilder.blueprint.layers import KerasApplication
-    from archbuilder.blueprint.resolve import resolve_with_origins
-
     networks = [(node.name, node.spec) for node in build_graph(resolve_with_origins(blueprint)).nodes
                 if isinstance(node.spec, KerasApplication)]
     return ([name for name, spec in networks if not spec.is_trainable],

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from archbuilder.blueprint import Activation, Blueprint, Conv, Regularizer, Residual
 from archbuilder.blueprint.errors import BlueprintError, Problem, did_you_mean, format_path
+from archbuilder.blueprint.fields import ACTIVATIONS
 from archbuilder.blueprint.io import load_blueprint, problem_from_error, user_location
 from archbuilder.blueprint.kinds import ALL_KINDS
 from archbuilder.blueprint.layers import Dropout
@@ -844,8 +845,8 @@ RULE_CASES = [
     case(
         "defaults: {activation: rellu}\nstem: [{type: relu}]\n",
         "defaults.activation",
-        "expected 'relu', 'relu6', 'leaky_relu', 'elu', 'gelu', 'swish', 'silu', 'sigmoid', 'hard_sigmoid', 'tanh', "
-        "'softmax' or 'linear'. Received: 'rellu'. Did you mean 'relu'?",
+        f"expected {', '.join(map(repr, ACTIVATIONS[:-1]))} or {ACTIVATIONS[-1]!r}. Received: 'rellu'. "
+        "Did you mean 'relu'?",
         3,
         24,
         id="activation-did-you-mean",
