@@ -1,0 +1,64 @@
+"""No import inside a function dodges an import loop.
+
+An ``import`` of an archbuilder module inside a function is allowed only when it defers a heavy
+dependency: the imported module imports Keras, TensorFlow, KerasTuner or matplotlib when it is
+loaded (so ``validate``, ``summary`` and ``import archbuilder`` stay fast and Keras-free), or the
+importer is a CLI command module (a command imports what it runs when it runs). Any other
+function-level import would be hiding a loop, and is listed here as a failure.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("keras", "tensorflow", "keras_tuner", "matplotlib", "jax", "torch")
+#: Known and explained: the resolver builds Blueprints and Blueprint.resolve() calls the resolver.
+#: Splitting model.py (section models vs the Blueprint document) removes it.
+KNOWN = {("archbuilder.blueprint.model", "archbuilder.blueprint.resolve")}
+
+
+def function_level_imports() -> list[tuple[str, str, int]]:
+    found = []
+    for path in sorted((ROOT / "archbuilder").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("archbuilder"):
+                    targets = [inner.module] if inner.module != "archbuilder.train" else \
+                        [f"archbuilder.train.{alias.name}" for alias in inner.names]
+                    found += [(module, target, inner.lineno) for target in targets]
+                elif isinstance(inner, ast.Import):
+                    found += [(module, alias.name, inner.lineno) for alias in inner.names
+                              if alias.name.startswith("archbuilder")]
+    return found
+
+
+def heavy_modules(modules: set[str]) -> set[str]:
+    """The modules whose import loads a heavy dependency (each checked in a fresh process)."""
+    program = ("import importlib, json, sys\nheavy = []\nfor name in sys.argv[1:]:\n"
+               "    importlib.import_module(name)\n"
+               f"    if any(m in sys.modules for m in {HEAVY!r}): heavy.append(name); break\n"
+               "print(json.dumps(heavy))\n")
+    heavy: set[str] = set()
+    for name in sorted(modules):  # one process each: a module's verdict must not depend on another's imports
+        result = subprocess.run([sys.executable, "-c", program, name], cwd=ROOT, capture_output=True, text=True,
+                                timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        assert result.returncode == 0, result.stderr[-2000:]
+        heavy.update(json.loads(result.stdout.strip().splitlines()[-1]))
+    return heavy
+
+
+def test_function_level_imports_only_defer_heavy_modules() -> None:
+    found = [(importer, target, line) for importer, target, line in function_level_imports()
+             if not importer.startswith("archbuilder.cli")]
+    heavy = heavy_modules({target for _, target, _ in found})
+    hiding = [f"{importer}:{line} imports {target} inside a function" for importer, target, line in found
+              if target not in heavy and (importer, target) not in KNOWN]
+    assert not hiding, "imports that may hide a loop (import at the top, or split the modules):\n" + "\n".join(hiding)
