@@ -26,11 +26,14 @@ $(STAMP): pyproject.toml $(LOCK) Makefile
 demo: $(STAMP)
 	$(VENV)/bin/archbuilder train lenet5 --data digits --resize --overwrite
 
-test: $(STAMP)
+# The tests run after the checks that keep the house clean: lint, format and types (pyproject.toml).
+test: lint
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check archbuilder tests benchmarks
+	$(VENV)/bin/ruff format --check archbuilder tests benchmarks
+	$(VENV)/bin/mypy
 
 # pip-compile (pip-tools) resolves pyproject.toml's ranges with the test, search, backends and export
 # extras, plus the CPU build of PyTorch (requirements/lock.in), into the lock.
