@@ -29,8 +29,9 @@ def build_model(blueprint: Any, **options: Any) -> keras.Model:
     return _build_model(blueprint, **options)
 
 
-def create_model(name: str, weights: Any = None, classes: int | None = None, input_shape: Any = None,
-                 **options: Any) -> keras.Model:
+def create_model(
+    name: str, weights: Any = None, classes: int | None = None, input_shape: Any = None, **options: Any
+) -> keras.Model:
     """A zoo network as a ``keras.Model``, with pretrained ``weights`` (``"imagenet"`` or a keras.applications
     weights file) for the keras.applications twins, a new ``classes`` (fresh head) or ``input_shape``
     (see :mod:`archbuilder.pretrained`)."""
@@ -39,5 +40,14 @@ def create_model(name: str, weights: Any = None, classes: int | None = None, inp
     return _create_model(name, weights, classes, input_shape, **options)
 
 
-__all__ = ["Analysis", "Blueprint", "BlueprintError", "analyze", "build_model", "create_model", "load_blueprint", "resolve",
-           "train"]
+__all__ = [
+    "Analysis",
+    "Blueprint",
+    "BlueprintError",
+    "analyze",
+    "build_model",
+    "create_model",
+    "load_blueprint",
+    "resolve",
+    "train",
+]

@@ -131,6 +131,14 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]
 
 
 __all__ = [
-    "PARTIAL_MARKER", "ArtifactError", "describe_os_error", "os_error_reason", "partial_path", "write_atomic", "write_bytes_atomic",
-    "write_csv_atomic", "write_json_atomic", "write_text_atomic",
+    "PARTIAL_MARKER",
+    "ArtifactError",
+    "describe_os_error",
+    "os_error_reason",
+    "partial_path",
+    "write_atomic",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
 ]

@@ -39,15 +39,25 @@ class ConversionError(ArchbuilderError, ValueError):
 #: Layers that may sit between the Flatten and the output and act on each position alone
 #: (elementwise, or along the channel axis only). Normalizations are allowed only after the first
 #: Dense: before it they normalize every (h, w, c) feature with its own statistics, which do not slide.
-_IDENTITY_AT_INFERENCE = (keras.layers.Dropout, keras.layers.GaussianDropout, keras.layers.GaussianNoise,
-                          keras.layers.AlphaDropout)
-_ELEMENTWISE = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
-                keras.layers.Softmax) + _IDENTITY_AT_INFERENCE
+_IDENTITY_AT_INFERENCE = (
+    keras.layers.Dropout,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+)
+_ELEMENTWISE = (
+    keras.layers.Activation,
+    keras.layers.ReLU,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+    keras.layers.Softmax,
+) + _IDENTITY_AT_INFERENCE
 _PER_CHANNEL = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
 _GLOBAL_POOLS = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
 
 
 # -- public API ---------------------------------------------------------------------------------
+
 
 def to_fully_convolutional(model: keras.Model) -> keras.Model:
     """The model with its Flatten+Dense head turned into convolutions and its input size left open.
@@ -74,12 +84,16 @@ def to_fully_convolutional(model: keras.Model) -> keras.Model:
     output = _single_output(model)
     flatten, flatten_input, head = _find_head(model, output)
     if len(flatten_input.shape) != 4 or flatten.data_format != "channels_last":
-        raise ConversionError(f"the Flatten '{flatten.name}' receives {_shape(flatten_input)}; only a channels-last "
-                              "image map (batch, height, width, channels) can be converted to convolutions")
+        raise ConversionError(
+            f"the Flatten '{flatten.name}' receives {_shape(flatten_input)}; only a channels-last "
+            "image map (batch, height, width, channels) can be converted to convolutions"
+        )
     height, width = flatten_input.shape[1:3]
     if height is None or width is None:
-        raise ConversionError(f"the Flatten '{flatten.name}' receives a map of unknown size {_shape(flatten_input)}; "
-                              "build the model with a fixed input size (the size it was trained on) and convert that")
+        raise ConversionError(
+            f"the Flatten '{flatten.name}' receives a map of unknown size {_shape(flatten_input)}; "
+            "build the model with a fixed input size (the size it was trained on) and convert that"
+        )
 
     inputs = keras.Input(shape=(None, None, image.shape[-1]), dtype=image.dtype, name=_layer_of(image).name)
     x = _clone_graph(keras.Model(model.inputs[0], flatten_input), inputs, "before the Flatten")
@@ -109,8 +123,12 @@ def with_open_input(model: keras.Model) -> keras.Model:
     image = _single_image_input(model)
     inputs = keras.Input(shape=(None, None, image.shape[-1]), dtype=image.dtype, name=_layer_of(image).name)
     flattens = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Flatten)]
-    outputs = _clone_graph(model, inputs, "", hint=(
-        f" (it has a Flatten: '{flattens[0]}'; use to_fully_convolutional)" if flattens else ""))
+    outputs = _clone_graph(
+        model,
+        inputs,
+        "",
+        hint=(f" (it has a Flatten: '{flattens[0]}'; use to_fully_convolutional)" if flattens else ""),
+    )
     return keras.Model(inputs, outputs, name=model.name)
 
 
@@ -125,8 +143,10 @@ def convert_file(source: str | os.PathLike[str], output: str | os.PathLike[str])
     source, output = Path(source), Path(output)
     for path, role in ((source, "MODEL"), (output, "-o")):
         if path.suffix != ".keras":
-            raise ConversionError(f"{path}: {role} must be a .keras file (make one from a blueprint with "
-                                  "`archbuilder build BLUEPRINT -o MODEL.keras`)")
+            raise ConversionError(
+                f"{path}: {role} must be a .keras file (make one from a blueprint with "
+                "`archbuilder build BLUEPRINT -o MODEL.keras`)"
+            )
     original = load_model_file(source, ConversionError)
     try:
         converted = to_fully_convolutional(original)
@@ -142,16 +162,22 @@ def describe_conversion(original: keras.Model, converted: keras.Model) -> str:
     for layer in converted.layers:
         if isinstance(layer, keras.layers.Conv2D) and _is_dense(original, layer.name):
             dense = original.get_layer(layer.name)
-            lines.append(f"  {layer.name}: Dense({dense.units}) -> Conv2D({layer.filters}, "
-                         f"kernel_size={layer.kernel_size[0]}x{layer.kernel_size[1]})")
+            lines.append(
+                f"  {layer.name}: Dense({dense.units}) -> Conv2D({layer.filters}, "
+                f"kernel_size={layer.kernel_size[0]}x{layer.kernel_size[1]})"
+            )
     image = original.inputs[0]
     height, width, channels = image.shape[1:]
-    lines.append(f"input: {height}x{width}x{channels} -> any size (None, None, {channels}); "
-                 f"a {height}x{width} image gives a 1x1 map of {converted.outputs[0].shape[-1]} scores")
+    lines.append(
+        f"input: {height}x{width}x{channels} -> any size (None, None, {channels}); "
+        f"a {height}x{width} image gives a 1x1 map of {converted.outputs[0].shape[-1]} scores"
+    )
     stride = output_stride(converted, (height, width, channels))
     if stride is not None:
-        lines.append(f"total stride {stride}: a {height + 2 * stride}x{width + 2 * stride} image gives a 3x3 map, "
-                     f"cell (i, j) scoring the {height}x{width} crop at ({stride}*i, {stride}*j)")
+        lines.append(
+            f"total stride {stride}: a {height + 2 * stride}x{width + 2 * stride} image gives a 3x3 map, "
+            f"cell (i, j) scoring the {height}x{width} crop at ({stride}*i, {stride}*j)"
+        )
     return "\n".join(lines)
 
 
@@ -171,29 +197,37 @@ def output_stride(converted: keras.Model, shape: tuple[int, int, int], limit: in
 
 # -- finding the head ---------------------------------------------------------------------------
 
+
 def _functional(model: Any) -> keras.Model:
     if isinstance(model, keras.Sequential):
         try:
             return keras.Model(model.inputs, model.outputs, name=model.name)
         except Exception as error:  # an unbuilt Sequential has no inputs
-            raise ConversionError(f"the Sequential model '{model.name}' is not built; call it once or give it an "
-                                  f"Input first ({type(error).__name__}: {error})") from None
+            raise ConversionError(
+                f"the Sequential model '{model.name}' is not built; call it once or give it an "
+                f"Input first ({type(error).__name__}: {error})"
+            ) from None
     if not isinstance(model, keras.Model):
         raise ConversionError(f"expected a keras.Model. Received: {type(model).__name__}")
     if not hasattr(model, "_run_through_graph") or not model.outputs:
-        raise ConversionError(f"model '{model.name}' is a subclassed model; only functional and Sequential models "
-                              "(such as archbuilder's build_model returns) have a layer graph to convert")
+        raise ConversionError(
+            f"model '{model.name}' is a subclassed model; only functional and Sequential models "
+            "(such as archbuilder's build_model returns) have a layer graph to convert"
+        )
     return model
 
 
 def _single_image_input(model: keras.Model) -> Any:
     if len(model.inputs) != 1:
-        raise ConversionError(f"model '{model.name}' has {len(model.inputs)} inputs; only a model with one image "
-                              "input can be converted")
+        raise ConversionError(
+            f"model '{model.name}' has {len(model.inputs)} inputs; only a model with one image input can be converted"
+        )
     image = model.inputs[0]
     if len(image.shape) != 4:
-        raise ConversionError(f"model '{model.name}' takes {_shape(image)}; only image models "
-                              "(batch, height, width, channels) can be converted")
+        raise ConversionError(
+            f"model '{model.name}' takes {_shape(image)}; only image models "
+            "(batch, height, width, channels) can be converted"
+        )
     return image
 
 
@@ -203,7 +237,8 @@ def _single_output(model: keras.Model) -> Any:
         raise ConversionError(
             f"model '{model.name}' has {len(model.outputs)} outputs ({names}); only a single-output classifier can be "
             "converted. Auxiliary heads matter only in training: convert the main output alone, "
-            "e.g. to_fully_convolutional(keras.Model(model.inputs, model.outputs[0]))")
+            "e.g. to_fully_convolutional(keras.Model(model.inputs, model.outputs[0]))"
+        )
     return model.outputs[0]
 
 
@@ -224,7 +259,8 @@ def _find_head(model: keras.Model, output: Any) -> tuple[keras.layers.Flatten, A
                 f"model '{model.name}' has no Flatten+Dense head that converts: going back from the output, "
                 f"'{layer.name}' ({type(layer).__name__}) comes before any Flatten and cannot be applied at each "
                 "position (between a Flatten and the output only Dense, dropout, activation and, after the first "
-                "Dense, BatchNormalization/LayerNormalization layers are converted)")
+                "Dense, BatchNormalization/LayerNormalization layers are converted)"
+            )
         head.insert(0, layer)
         tensor = _only_input(layer, tensor)
     flatten, tensor = layer, _only_input(layer, tensor)
@@ -233,18 +269,23 @@ def _find_head(model: keras.Model, output: Any) -> tuple[keras.layers.Flatten, A
         pool = _global_pool_before(tensor)
         if pool is not None:
             _no_flatten_head(model, output, pool)
-        raise ConversionError(f"model '{model.name}': its Flatten '{flatten.name}' is followed by no Dense layer, so "
-                              "there is no FC layer to turn into a convolution")
+        raise ConversionError(
+            f"model '{model.name}': its Flatten '{flatten.name}' is followed by no Dense layer, so "
+            "there is no FC layer to turn into a convolution"
+        )
     for layer in head[: denses[0]]:
         if isinstance(layer, _PER_CHANNEL):
             raise ConversionError(
                 f"layer '{layer.name}' ({type(layer).__name__}) normalizes the flattened features between the "
                 f"Flatten '{flatten.name}' and the first Dense: its statistics belong to fixed positions, so it "
-                "cannot slide over a larger input")
+                "cannot slide over a larger input"
+            )
     for layer in head:
         if isinstance(layer, _PER_CHANNEL + (keras.layers.Softmax,)) and _axes(layer) not in ([-1], [1]):
-            raise ConversionError(f"layer '{layer.name}' ({type(layer).__name__}) acts on axis {layer.axis}; only the "
-                                  "feature axis (-1) maps to the channel axis of a convolution")
+            raise ConversionError(
+                f"layer '{layer.name}' ({type(layer).__name__}) acts on axis {layer.axis}; only the "
+                "feature axis (-1) maps to the channel axis of a convolution"
+            )
     return flatten, tensor, head
 
 
@@ -254,12 +295,14 @@ def _no_flatten_head(model: keras.Model, output: Any, layer: keras.layers.Layer)
             f"model '{model.name}' has a global-pooling head ('{layer.name}', {type(layer).__name__}), not a "
             "Flatten+Dense one: its classifier sees the pooled features, so the network already applies to any input "
             "size and there is nothing to convert. To run it on larger images, give it an open input size with "
-            "archbuilder.convert.with_open_input(model) (one score vector per image)")
+            "archbuilder.convert.with_open_input(model) (one score vector per image)"
+        )
     last = _layer_of(output)
     raise ConversionError(
         f"model '{model.name}' has no Flatten+Dense head (its output {_shape(output)} comes from "
         f"'{last.name}', {type(last).__name__}); a network without FC layers is fully convolutional already: "
-        "give it an open input size with archbuilder.convert.with_open_input(model)")
+        "give it an open input size with archbuilder.convert.with_open_input(model)"
+    )
 
 
 def _global_pool_before(tensor: Any, depth: int = 4) -> keras.layers.Layer | None:
@@ -277,6 +320,7 @@ def _global_pool_before(tensor: Any, depth: int = 4) -> keras.layers.Layer | Non
 
 # -- building -----------------------------------------------------------------------------------
 
+
 def _clone_graph(part: keras.Model, inputs: Any, where: str, hint: str = "") -> Any:
     """``part`` called anew on ``inputs`` with cloned layers holding copies of its weights."""
     try:
@@ -284,8 +328,10 @@ def _clone_graph(part: keras.Model, inputs: Any, where: str, hint: str = "") -> 
         clone = keras.models.clone_model(part, input_tensors=structured)
     except Exception as error:
         place = f" {where}" if where else ""
-        raise ConversionError(f"a layer{place} cannot take an open input size (None, None, {inputs.shape[-1]})"
-                              f"{hint}: {type(error).__name__}: {error}") from None
+        raise ConversionError(
+            f"a layer{place} cannot take an open input size (None, None, {inputs.shape[-1]})"
+            f"{hint}: {type(error).__name__}: {error}"
+        ) from None
     for layer in clone.layers:
         if not isinstance(layer, keras.layers.InputLayer):
             _copy_weights(part.get_layer(layer.name), layer)
@@ -306,14 +352,26 @@ def _clone_layer(layer: keras.layers.Layer, x: Any) -> Any:
 
 def _dense_to_conv(dense: keras.layers.Dense, kernel_size: tuple[int, int], x: Any) -> Any:
     if getattr(dense, "quantization_mode", None):
-        raise ConversionError(f"the Dense '{dense.name}' is quantized ({dense.quantization_mode}); convert the "
-                              "float model, then quantize the result")
+        raise ConversionError(
+            f"the Dense '{dense.name}' is quantized ({dense.quantization_mode}); convert the "
+            "float model, then quantize the result"
+        )
     conv = keras.layers.Conv2D(
-        dense.units, kernel_size, padding="valid", activation=dense.activation, use_bias=dense.use_bias,
-        kernel_initializer=dense.kernel_initializer, bias_initializer=dense.bias_initializer,
-        kernel_regularizer=dense.kernel_regularizer, bias_regularizer=dense.bias_regularizer,
-        activity_regularizer=dense.activity_regularizer, kernel_constraint=dense.kernel_constraint,
-        bias_constraint=dense.bias_constraint, trainable=dense.trainable, dtype=dense.dtype_policy, name=dense.name,
+        dense.units,
+        kernel_size,
+        padding="valid",
+        activation=dense.activation,
+        use_bias=dense.use_bias,
+        kernel_initializer=dense.kernel_initializer,
+        bias_initializer=dense.bias_initializer,
+        kernel_regularizer=dense.kernel_regularizer,
+        bias_regularizer=dense.bias_regularizer,
+        activity_regularizer=dense.activity_regularizer,
+        kernel_constraint=dense.kernel_constraint,
+        bias_constraint=dense.bias_constraint,
+        trainable=dense.trainable,
+        dtype=dense.dtype_policy,
+        name=dense.name,
     )
     y = conv(x)
     kernel = np.asarray(keras.ops.convert_to_numpy(dense.kernel))  # merged when LoRA is on
@@ -341,6 +399,7 @@ def _with_sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
 
 # -- graph helpers (KerasTensor history: the operation that made a tensor, and its call) ---------
 
+
 def _layer_of(tensor: Any) -> Any:
     return tensor._keras_history.operation
 
@@ -354,8 +413,10 @@ def _only_input(layer: keras.layers.Layer, tensor: Any) -> Any:
     """The single input of the call of ``layer`` that produced ``tensor``."""
     inputs = _node(tensor).input_tensors
     if len(inputs) != 1:
-        raise ConversionError(f"layer '{layer.name}' ({type(layer).__name__}) in the head takes {len(inputs)} inputs; "
-                              "only a chain of single-input layers after the Flatten can be converted")
+        raise ConversionError(
+            f"layer '{layer.name}' ({type(layer).__name__}) in the head takes {len(inputs)} inputs; "
+            "only a chain of single-input layers after the Flatten can be converted"
+        )
     return inputs[0]
 
 
@@ -373,4 +434,3 @@ def _axes(layer: keras.layers.Layer) -> list[int]:
 
 def _shape(tensor: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in tensor.shape) + ")"
-

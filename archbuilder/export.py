@@ -45,8 +45,18 @@ from archbuilder.artifacts import PARTIAL_MARKER, ArtifactError, describe_os_err
 from archbuilder.errors import ArchbuilderError
 
 __all__ = [
-    "FORMATS", "INSTALL", "ExportError", "ExportFormat", "ExportResult", "check_export", "check_supported",
-    "default_output", "export_file", "export_model", "float32_model", "run_exported",
+    "FORMATS",
+    "INSTALL",
+    "ExportError",
+    "ExportFormat",
+    "ExportResult",
+    "check_export",
+    "check_supported",
+    "default_output",
+    "export_file",
+    "export_model",
+    "float32_model",
+    "run_exported",
 ]
 
 INSTALL = "pip install 'archbuilder[export]'"
@@ -64,12 +74,12 @@ class ExportError(ArchbuilderError, ValueError):
 class ExportFormat:
     """One deployment format and what it needs."""
 
-    name: str            # the command line's name
-    title: str           # how messages name it
-    keras_format: str    # ``keras.Model.export(format=...)``
-    suffix: str          # of the default output (``_saved_model`` names a folder)
-    folder: bool         # the artifact is a folder
-    runtime: str         # what runs it (and checks it)
+    name: str  # the command line's name
+    title: str  # how messages name it
+    keras_format: str  # ``keras.Model.export(format=...)``
+    suffix: str  # of the default output (``_saved_model`` names a folder)
+    folder: bool  # the artifact is a folder
+    runtime: str  # what runs it (and checks it)
     #: backend -> the modules the export needs there (import name, pip name)
     backends: dict[str, tuple[tuple[str, str], ...]]
     #: backend -> why it cannot export this format there
@@ -78,20 +88,39 @@ class ExportFormat:
 
 FORMATS: dict[str, ExportFormat] = {
     "saved_model": ExportFormat(
-        "saved_model", "SavedModel", "tf_saved_model", "_saved_model", True, "tf.saved_model.load",
+        "saved_model",
+        "SavedModel",
+        "tf_saved_model",
+        "_saved_model",
+        True,
+        "tf.saved_model.load",
         backends={"tensorflow": (), "jax": (("jax.experimental.jax2tf", "jax"),)},
-        refused={"torch": "Keras's SavedModel export under PyTorch goes through torch_xla, which archbuilder does not "
-                          "support"},
+        refused={
+            "torch": "Keras's SavedModel export under PyTorch goes through torch_xla, which archbuilder does not "
+            "support"
+        },
     ),
     "litert": ExportFormat(
-        "litert", "LiteRT", "litert", ".tflite", False, "ai_edge_litert.interpreter",
+        "litert",
+        "LiteRT",
+        "litert",
+        ".tflite",
+        False,
+        "ai_edge_litert.interpreter",
         backends={"tensorflow": ()},
-        refused={"jax": "Keras exports LiteRT only with the TensorFlow or PyTorch backend",
-                 "torch": "Keras's LiteRT export under PyTorch needs the litert-torch package, which archbuilder "
-                          "does not support"},
+        refused={
+            "jax": "Keras exports LiteRT only with the TensorFlow or PyTorch backend",
+            "torch": "Keras's LiteRT export under PyTorch needs the litert-torch package, which archbuilder "
+            "does not support",
+        },
     ),
     "onnx": ExportFormat(
-        "onnx", "ONNX", "onnx", ".onnx", False, "onnxruntime",
+        "onnx",
+        "ONNX",
+        "onnx",
+        ".onnx",
+        False,
+        "onnxruntime",
         backends={"tensorflow": (("tf2onnx", "tf2onnx"), ("onnx", "onnx")), "torch": (("onnx", "onnx"),)},
         refused={"jax": "Keras's ONNX export under JAX needs the jax2onnx package, which archbuilder does not support"},
     ),
@@ -104,8 +133,8 @@ class ExportResult:
 
     path: Path
     format: ExportFormat
-    output_names: tuple[str, ...]   # the model's outputs, in the artifact's order
-    float32: bool                   # the model had mixed-precision layers and was exported in float32
+    output_names: tuple[str, ...]  # the model's outputs, in the artifact's order
+    float32: bool  # the model had mixed-precision layers and was exported in float32
     max_abs_difference: float | None = None  # from the check, when asked
 
     def describe(self) -> str:
@@ -115,12 +144,12 @@ class ExportResult:
         if self.float32:
             line += "; mixed-precision layers exported in float32"
         if self.max_abs_difference is not None:
-            line += (f"; checked with {self.format.runtime}: max abs difference to Keras "
-                     f"{self.max_abs_difference:.2e}")
+            line += f"; checked with {self.format.runtime}: max abs difference to Keras {self.max_abs_difference:.2e}"
         return line
 
 
 # -- public API ---------------------------------------------------------------------------------
+
 
 def default_output(model_path: str | os.PathLike[str], format: str) -> Path:
     """Where ``format`` goes by default: beside the model (``m.keras`` -> ``m_saved_model/``, ``m.tflite``, ``m.onnx``)."""
@@ -129,8 +158,14 @@ def default_output(model_path: str | os.PathLike[str], format: str) -> Path:
     return path.with_name(path.stem + spec.suffix) if spec.folder else path.with_suffix(spec.suffix)
 
 
-def export_file(model_path: str | os.PathLike[str], format: str, output: str | os.PathLike[str] | None = None, *,
-                overwrite: bool = False, check: bool = False) -> ExportResult:
+def export_file(
+    model_path: str | os.PathLike[str],
+    format: str,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    check: bool = False,
+) -> ExportResult:
     """Export a saved ``.keras`` model to ``format`` (``saved_model``, ``litert`` or ``onnx``).
 
     Args:
@@ -179,12 +214,16 @@ def check_supported(format: str) -> None:
         reason = spec.refused.get(backend, f"archbuilder does not export {spec.title} under the {backend} backend")
         working = ", ".join(f.name for f in FORMATS.values() if backend in f.backends)
         elsewhere = f"; under {backend} archbuilder exports {working}" if working else ""
-        raise ExportError(f"cannot export {spec.title} with the {backend} backend: {reason}. "
-                          f"{USE_TENSORFLOW[0].upper()}{USE_TENSORFLOW[1:]}{elsewhere}.")
+        raise ExportError(
+            f"cannot export {spec.title} with the {backend} backend: {reason}. "
+            f"{USE_TENSORFLOW[0].upper()}{USE_TENSORFLOW[1:]}{elsewhere}."
+        )
     for module, package in spec.backends[backend]:
         if not _importable(module):
-            raise ExportError(f"{spec.title} export needs the '{package}' package, which is not installed. "
-                              f"Install the converters with: {INSTALL}")
+            raise ExportError(
+                f"{spec.title} export needs the '{package}' package, which is not installed. "
+                f"Install the converters with: {INSTALL}"
+            )
 
 
 def float32_model(model: Any) -> Any:
@@ -222,7 +261,9 @@ def run_exported(path: str | os.PathLike[str], format: str, images: Any) -> list
         outputs = loaded.serve(images)
         return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     if spec.name == "litert":
-        interpreter = _require("ai_edge_litert.interpreter", "ai-edge-litert", spec).Interpreter(model_path=os.fspath(path))
+        interpreter = _require("ai_edge_litert.interpreter", "ai-edge-litert", spec).Interpreter(
+            model_path=os.fspath(path)
+        )
         runner = interpreter.get_signature_runner("serving_default")
         [name] = runner.get_input_details()
         results = runner(**{name: images})
@@ -245,16 +286,21 @@ def check_export(model: Any, path: str | os.PathLike[str], format: str, *, batch
     shape = tuple(OPEN_SIZE if d is None else int(d) for d in model.input_shape[1:])
     images = np.random.default_rng(seed).random((batch, *shape), dtype="float32")
     expected = model(images, training=False)
-    expected = [keras.ops.convert_to_numpy(e) for e in (expected if isinstance(expected, (list, tuple)) else [expected])]
+    expected = [
+        keras.ops.convert_to_numpy(e) for e in (expected if isinstance(expected, (list, tuple)) else [expected])
+    ]
     with _quiet():
         actual = run_exported(path, format, images)
     if [a.shape for a in actual] != [e.shape for e in expected]:
-        raise ExportError(f"{path}: the {_format(format).title} artifact's outputs have shapes "
-                          f"{[a.shape for a in actual]}, the model's {[e.shape for e in expected]}")
+        raise ExportError(
+            f"{path}: the {_format(format).title} artifact's outputs have shapes "
+            f"{[a.shape for a in actual]}, the model's {[e.shape for e in expected]}"
+        )
     return max(float(np.max(np.abs(a.astype("float64") - e.astype("float64")))) for a, e in zip(actual, expected))
 
 
 # -- writing -------------------------------------------------------------------------------------
+
 
 def _export(model: Any, target: Path, spec: ExportFormat, *, source: str) -> Path:
     def write(temporary: Path) -> None:
@@ -275,12 +321,16 @@ def _convert(model: Any, path: Path, spec: ExportFormat, source: str) -> None:
     except (OSError, MemoryError):
         raise
     except ImportError as error:
-        raise ExportError(f"{spec.title} export needs a package that is not installed ({error}). Install the "
-                          f"converters with: {INSTALL}") from None
+        raise ExportError(
+            f"{spec.title} export needs a package that is not installed ({error}). Install the "
+            f"converters with: {INSTALL}"
+        ) from None
     except Exception as error:  # the converter rejected the model (an op it cannot express, ...)
         others = ", ".join(name for name in FORMATS if name != spec.name)
-        raise ExportError(f"{source}: the {spec.title} converter rejected this model ({type(error).__name__}: "
-                          f"{_first_line(error)}). Try another format ({others}).") from None
+        raise ExportError(
+            f"{source}: the {spec.title} converter rejected this model ({type(error).__name__}: "
+            f"{_first_line(error)}). Try another format ({others})."
+        ) from None
 
 
 def _refuse_inexpressible(model: Any, spec: ExportFormat, source: str) -> None:
@@ -296,7 +346,8 @@ def _refuse_inexpressible(model: Any, spec: ExportFormat, source: str) -> None:
             f"{source}: ONNX under the TensorFlow backend cannot express the grouped convolution "
             f"'{grouped[0].name}' (groups={grouped[0].groups}){more}: Keras runs grouped convolutions as an "
             "XLA-compiled function, which tf2onnx leaves unconverted. Export ONNX with KERAS_BACKEND=torch "
-            "(torch.onnx converts them), or export saved_model or litert.")
+            "(torch.onnx converts them), or export saved_model or litert."
+        )
 
 
 def _check_onnx_graph(path: Path) -> None:
@@ -316,8 +367,9 @@ def _signature(model: Any, spec: ExportFormat) -> dict[str, Any]:
 
     if spec.name != "onnx":
         return {}
-    return {"input_signature": [keras.InputSpec(shape=tuple(t.shape), dtype=t.dtype, name=t.name)
-                                for t in model.inputs]}
+    return {
+        "input_signature": [keras.InputSpec(shape=tuple(t.shape), dtype=t.dtype, name=t.name) for t in model.inputs]
+    }
 
 
 def _write_folder_atomic(target: Path, write: Callable[[Path], None]) -> Path:
@@ -374,16 +426,20 @@ def _check_output(target: Path, spec: ExportFormat, overwrite: bool) -> None:
     if not spec.folder and target.suffix != spec.suffix:
         raise ExportError(f"{target}: {spec.title} files end with {spec.suffix}; give -o NAME{spec.suffix}")
     if spec.folder and target.suffix in (".keras", ".tflite", ".onnx", ".h5"):
-        raise ExportError(f"{target}: a SavedModel is a folder; give a folder name without {target.suffix}, "
-                          f"e.g. {target.with_suffix('').name}_saved_model")
+        raise ExportError(
+            f"{target}: a SavedModel is a folder; give a folder name without {target.suffix}, "
+            f"e.g. {target.with_suffix('').name}_saved_model"
+        )
     if not (target.exists() or target.is_symlink()):
         return
     if spec.folder:
         if not target.is_dir():
             raise ExportError(f"{target}: exists and is not a folder; remove it or give another -o")
         if not (target / "saved_model.pb").is_file() and any(target.iterdir()):
-            raise ExportError(f"{target}: exists and is not a SavedModel folder (no saved_model.pb); archbuilder "
-                              "replaces only a SavedModel. Give another -o")
+            raise ExportError(
+                f"{target}: exists and is not a SavedModel folder (no saved_model.pb); archbuilder "
+                "replaces only a SavedModel. Give another -o"
+            )
     elif target.is_dir():
         raise ExportError(f"{target}: is a folder; give a file name ending with {spec.suffix}")
     if not overwrite:
@@ -391,6 +447,7 @@ def _check_output(target: Path, spec: ExportFormat, overwrite: bool) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
 
 def _format(name: str) -> ExportFormat:
     try:
@@ -412,8 +469,10 @@ def _require(module: str, package: str, spec: ExportFormat) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ExportError(f"running a {spec.title} artifact needs the '{package}' package, which is not installed. "
-                          f"Install it with: {INSTALL}") from None
+        raise ExportError(
+            f"running a {spec.title} artifact needs the '{package}' package, which is not installed. "
+            f"Install it with: {INSTALL}"
+        ) from None
 
 
 def _all_layers(model: Any) -> Iterator[Any]:

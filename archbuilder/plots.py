@@ -45,6 +45,7 @@ TRAIN_COLOR, VALIDATION_COLOR, FRONT_COLOR, TRIAL_COLOR = "#1f77b4", "#ff7f0e", 
 
 # -- figures and files -----------------------------------------------------------------------------
 
+
 def new_figure(width: float, height: float) -> Figure:
     """A figure of ``width`` x ``height`` inches on an Agg canvas (no pyplot, so nothing is kept alive)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -68,13 +69,16 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 10
     kind = FORMATS.get(target.suffix.lower())
     if kind is None:
         raise ValueError(f"{target}: cannot draw a {target.suffix or 'suffix-less'} file; use {', '.join(FORMATS)}")
-    metadata: dict[str, dict[str, Any]] = {"png": {"Software": "archbuilder"},
-                                           "svg": {"Date": None, "Creator": "archbuilder"},
-                                           "pdf": {"CreationDate": None, "Creator": "archbuilder"}}
+    metadata: dict[str, dict[str, Any]] = {
+        "png": {"Software": "archbuilder"},
+        "svg": {"Date": None, "Creator": "archbuilder"},
+        "pdf": {"CreationDate": None, "Creator": "archbuilder"},
+    }
     # Text stays text in an SVG (small, searchable); the salt makes its ids the same on every run.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "archbuilder"}):
-        return write_atomic(target, lambda temporary: figure.savefig(temporary, format=kind, dpi=dpi,
-                                                                     metadata=metadata[kind]))
+        return write_atomic(
+            target, lambda temporary: figure.savefig(temporary, format=kind, dpi=dpi, metadata=metadata[kind])
+        )
 
 
 def _integer_epochs(axes: Axes) -> None:
@@ -84,6 +88,7 @@ def _integer_epochs(axes: Axes) -> None:
 
 
 # -- training curves ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -99,8 +104,11 @@ def curve_panels(history: dict[str, list[float]]) -> list[str]:
 
     Each panel holds the metric and its ``val_`` twin; a metric with no finite value is left out.
     """
+
     def drawn(key: str) -> bool:
-        return any(math.isfinite(v) for v in history.get(key, ())) or any(math.isfinite(v) for v in history.get(f"val_{key}", ()))
+        return any(math.isfinite(v) for v in history.get(key, ())) or any(
+            math.isfinite(v) for v in history.get(f"val_{key}", ())
+        )
 
     keys = [key for key in history if key != "epoch" and not key.startswith("val_") and drawn(key)]
     keys += [key[4:] for key in history if key.startswith("val_") and key[4:] not in history and drawn(key[4:])]
@@ -108,7 +116,9 @@ def curve_panels(history: dict[str, list[float]]) -> list[str]:
     return sorted(keys, key=lambda k: (order.get(k, 3 if k == "learning_rate" else 1 if k.endswith("loss") else 2), k))
 
 
-def curves_figure(history: dict[str, list[float]], *, phases: Sequence[Phase] = (), title: str = "training curves") -> Figure:
+def curves_figure(
+    history: dict[str, list[float]], *, phases: Sequence[Phase] = (), title: str = "training curves"
+) -> Figure:
     """One panel per metric (:func:`curve_panels`): training (solid) and validation (dashed) per epoch.
 
     ``history`` is ``history.csv`` as columns (:func:`archbuilder.train.run_folder.read_history`); the
@@ -128,7 +138,10 @@ def curves_figure(history: dict[str, list[float]], *, phases: Sequence[Phase] = 
             axes.set_visible(False)
             continue
         key = panels[index]
-        for name, label, color, style in ((key, "train", TRAIN_COLOR, "-"), (f"val_{key}", "validation", VALIDATION_COLOR, "--")):
+        for name, label, color, style in (
+            (key, "train", TRAIN_COLOR, "-"),
+            (f"val_{key}", "validation", VALIDATION_COLOR, "--"),
+        ):
             values = history.get(name)
             if values is None or not any(math.isfinite(v) for v in values):
                 continue
@@ -159,10 +172,18 @@ def _mark_phases(axes: Axes, phases: Sequence[Phase], epochs: list[int]) -> None
         if phase.first > last:
             break
         if number % 2:
-            axes.axvspan(phase.first - 0.5, min(phase.end, last + 1) - 0.5, color="#000000", alpha=0.06, linewidth=0,
-                         gid=f"phase:{number + 1}")
+            axes.axvspan(
+                phase.first - 0.5,
+                min(phase.end, last + 1) - 0.5,
+                color="#000000",
+                alpha=0.06,
+                linewidth=0,
+                gid=f"phase:{number + 1}",
+            )
         if phase.first > min(epochs):
-            axes.axvline(phase.first - 0.5, color="#555555", linestyle=":", linewidth=1, gid=f"phase_start:{number + 1}")
+            axes.axvline(
+                phase.first - 0.5, color="#555555", linestyle=":", linewidth=1, gid=f"phase_start:{number + 1}"
+            )
 
 
 def phases_text(phases: Sequence[Phase], width: int = 120) -> str:
@@ -171,7 +192,9 @@ def phases_text(phases: Sequence[Phase], width: int = 120) -> str:
         return ""
     import textwrap
 
-    parts = [f"{number}) epochs {phase.first}-{phase.end - 1}: {phase.label}" for number, phase in enumerate(phases, start=1)]
+    parts = [
+        f"{number}) epochs {phase.first}-{phase.end - 1}: {phase.label}" for number, phase in enumerate(phases, start=1)
+    ]
     return "\n".join(textwrap.wrap("phases (dotted lines, every second shaded): " + "; ".join(parts), width))
 
 
@@ -182,8 +205,16 @@ def _mark_best(axes: Axes, history: dict[str, list[float]], epochs: list[int]) -
     if not finite:
         return
     value, epoch = min(finite, key=lambda pair: pair[0])  # the first of equal values, as the checkpoint keeps it
-    axes.plot([epoch], [value], marker="*", markersize=13, color=FRONT_COLOR, linestyle="none",
-              label=f"best {monitor}", gid="best")
+    axes.plot(
+        [epoch],
+        [value],
+        marker="*",
+        markersize=13,
+        color=FRONT_COLOR,
+        linestyle="none",
+        label=f"best {monitor}",
+        gid="best",
+    )
 
 
 def run_phases(recipe: Any) -> list[Phase]:
@@ -224,11 +255,15 @@ def write_curves(folder: str | os.PathLike[str]) -> Path | None:
 
 # -- search --------------------------------------------------------------------------------------------
 
+
 def pareto_figure(result: SearchResult) -> Figure:
     """Every completed trial (grey) and the Pareto front (red): the objective's metric against the cost (log scale)."""
     metric, cost = result.settings.objective_spec.metric, result.settings.pareto
-    every = [(float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id) for t in result.trials
-             if t.completed and t.metric(metric) is not None and cost in t.costs]
+    every = [
+        (float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id)
+        for t in result.trials
+        if t.completed and t.metric(metric) is not None and cost in t.costs
+    ]
     front = [(float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id) for t in result.pareto]
     figure = new_figure(6.4, 4.4)
     axes = figure.subplots()
@@ -236,10 +271,24 @@ def pareto_figure(result: SearchResult) -> Figure:
     axes.set_xlabel(f"{cost} (log scale)")
     axes.set_ylabel(metric)
     if every:
-        axes.scatter([x for x, _, _ in every], [y for _, y, _ in every], s=22, color=TRIAL_COLOR, label="trials",
-                     gid="trials", zorder=2)
-        axes.plot([x for x, _, _ in front], [y for _, y, _ in front], "o-", color=FRONT_COLOR,
-                  label="Pareto front (#trial)", gid="front", zorder=3)
+        axes.scatter(
+            [x for x, _, _ in every],
+            [y for _, y, _ in every],
+            s=22,
+            color=TRIAL_COLOR,
+            label="trials",
+            gid="trials",
+            zorder=2,
+        )
+        axes.plot(
+            [x for x, _, _ in front],
+            [y for _, y, _ in front],
+            "o-",
+            color=FRONT_COLOR,
+            label="Pareto front (#trial)",
+            gid="front",
+            zorder=3,
+        )
         for x, y, trial in front:
             axes.annotate(f"#{trial}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7, color=FRONT_COLOR)
         axes.set_xscale("log")
@@ -256,7 +305,9 @@ def trials_figure(result: SearchResult) -> Figure:
     objective, maximize = result.objective, result.direction == "max"
     trials = [(int(t.trial_id) if t.trial_id.isdigit() else index, t) for index, t in enumerate(result.trials)]
     trials.sort(key=lambda pair: pair[0])
-    scored = [(n, float(t.metric(objective) or 0.0)) for n, t in trials if t.completed and t.metric(objective) is not None]
+    scored = [
+        (n, float(t.metric(objective) or 0.0)) for n, t in trials if t.completed and t.metric(objective) is not None
+    ]
     failed = [n for n, t in trials if not t.completed and t.status != "running"]
     figure = new_figure(6.4, 4.2)
     axes = figure.subplots()
@@ -270,8 +321,16 @@ def trials_figure(result: SearchResult) -> Figure:
             best.append(value if not best else (max if maximize else min)(best[-1], value))
         axes.step([n for n, _ in scored], best, where="post", color=FRONT_COLOR, label="best so far", gid="best")
     if failed:
-        axes.plot(failed, [0.03] * len(failed), "x", color="#555555", markersize=8, transform=axes.get_xaxis_transform(),
-                  label=f"failed ({len(failed)}: nan, out of memory or error)", gid="failed")
+        axes.plot(
+            failed,
+            [0.03] * len(failed),
+            "x",
+            color="#555555",
+            markersize=8,
+            transform=axes.get_xaxis_transform(),
+            label=f"failed ({len(failed)}: nan, out of memory or error)",
+            gid="failed",
+        )
     if not scored and not failed:
         axes.text(0.5, 0.5, "no trial", transform=axes.transAxes, ha="center", va="center")
     else:
@@ -282,6 +341,7 @@ def trials_figure(result: SearchResult) -> Figure:
 
 
 # -- evaluate --------------------------------------------------------------------------------------------
+
 
 def confusion_figure(matrix: Any, classes: Sequence[str], *, title: str = "confusion matrix") -> Figure:
     """Counts (``matrix``, nested lists or an array) of true class (rows) against predicted class (columns),
@@ -304,14 +364,25 @@ def confusion_figure(matrix: Any, classes: Sequence[str], *, title: str = "confu
     axes.set_ylabel("true class")
     if len(classes) <= 60:
         ticks = range(len(classes))
-        axes.set_xticks(ticks, [str(c) for c in classes], rotation=90 if max(map(len, map(str, classes)), default=0) > 3 else 0,
-                        fontsize=8)
+        axes.set_xticks(
+            ticks,
+            [str(c) for c in classes],
+            rotation=90 if max(map(len, map(str, classes)), default=0) > 3 else 0,
+            fontsize=8,
+        )
         axes.set_yticks(ticks, [str(c) for c in classes], fontsize=8)
     if len(classes) <= 30:
         for (row, column), count in np.ndenumerate(counts):
             if count:
-                axes.text(column, row, str(count), ha="center", va="center", fontsize=8,
-                          color="white" if shares[row, column] > 0.5 else "black")
+                axes.text(
+                    column,
+                    row,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if shares[row, column] > 0.5 else "black",
+                )
     return figure
 
 
@@ -323,7 +394,9 @@ _COLORS = {
     **dict.fromkeys(("conv", "separable_conv", "depthwise_conv"), "#cfe2f3"),
     **dict.fromkeys(("max_pool", "avg_pool", "global_avg_pool", "global_max_pool"), "#d9ead3"),
     "dense": "#fce5cd",
-    **dict.fromkeys(("batch_norm", "layer_norm", "lrn", "normalization", "rescaling", "imagenet_preprocessing"), "#eeeeee"),
+    **dict.fromkeys(
+        ("batch_norm", "layer_norm", "lrn", "normalization", "rescaling", "imagenet_preprocessing"), "#eeeeee"
+    ),
     **dict.fromkeys(ACTIVATIONS, "#fff2cc"),
     **dict.fromkeys(("add", "multiply", "concatenate"), "#e4d2f0"),
     "keras_application": "#f4cccc",
@@ -349,8 +422,9 @@ class Layout:
     rows: int
 
 
-def architecture_layout(names: Sequence[str], inputs: Mapping[str, Sequence[str]],
-                        rows_per_column: int | None = None) -> Layout:
+def architecture_layout(
+    names: Sequence[str], inputs: Mapping[str, Sequence[str]], rows_per_column: int | None = None
+) -> Layout:
     """Layers by rank top to bottom, branches side by side, wrapped into columns.
 
     A long network is cut where as few edges as possible cross from one column to the next
@@ -364,9 +438,12 @@ def architecture_layout(names: Sequence[str], inputs: Mapping[str, Sequence[str]
     for name in names:
         taken = used.setdefault(rank[name], set())
         want = slot[inputs[name][0]] if inputs[name] else 0
-        place = next(candidate for step in range(2 * len(names) + 2)
-                     for candidate in (want + (step + 1) // 2 * (1 if step % 2 else -1),)
-                     if candidate >= 0 and candidate not in taken)
+        place = next(
+            candidate
+            for step in range(2 * len(names) + 2)
+            for candidate in (want + (step + 1) // 2 * (1 if step % 2 else -1),)
+            if candidate >= 0 and candidate not in taken
+        )
         taken.add(place)
         slot[name] = place
     ranks = max(rank.values(), default=-1) + 1
@@ -407,19 +484,28 @@ def architecture_figure(analysis: Analysis) -> Figure:
     layout = architecture_layout([layer.name for layer in layers], inputs)
     edges = [(source, layer.name) for layer in layers for source in layer.inputs]
     outputs = list(analysis.outputs)
-    slots = [1 + max((layout.slot[n] for n in layout.slot if layout.column[n] == c), default=0) for c in range(layout.columns)]
+    slots = [
+        1 + max((layout.slot[n] for n in layout.slot if layout.column[n] == c), default=0)
+        for c in range(layout.columns)
+    ]
     occupied = {(layout.column[n], layout.row[n], layout.slot[n]) for n in layout.slot}
 
     def clear(source: str, target: str) -> bool:
         """Whether the straight arrow from ``source`` down to ``target`` (same column) misses every other box."""
-        (s_row, s_slot), (t_row, t_slot) = (layout.row[source], layout.slot[source]), (layout.row[target], layout.slot[target])
+        (s_row, s_slot), (t_row, t_slot) = (
+            (layout.row[source], layout.slot[source]),
+            (layout.row[target], layout.slot[target]),
+        )
         x0, y0 = s_slot * _SLOT + _BOX_WIDTH / 2, s_row * _ROW + _BOX_HEIGHT
         x1, y1 = t_slot * _SLOT + _BOX_WIDTH / 2, t_row * _ROW
         for row in range(s_row + 1, t_row):
             xs = [x0 + (x1 - x0) * (y - y0) / (y1 - y0) for y in (row * _ROW, row * _ROW + _BOX_HEIGHT)]
             for slot in range(slots[layout.column[source]]):
-                if (layout.column[source], row, slot) in occupied and \
-                        min(xs) < slot * _SLOT + _BOX_WIDTH + 0.05 and max(xs) > slot * _SLOT - 0.05:
+                if (
+                    (layout.column[source], row, slot) in occupied
+                    and min(xs) < slot * _SLOT + _BOX_WIDTH + 0.05
+                    and max(xs) > slot * _SLOT - 0.05
+                ):
                     return False
         return True
 
@@ -441,8 +527,10 @@ def architecture_figure(analysis: Analysis) -> Figure:
                 lane += 1
             taken.append((first, last, lane))
             routes[source, target] = (gap, lane)
-    gaps = [0.2 + _LANE * max((1 + at for (c, _), taken in lanes.items() if c == column for _, _, at in taken), default=1)
-            for column in range(layout.columns)]
+    gaps = [
+        0.2 + _LANE * max((1 + at for (c, _), taken in lanes.items() if c == column for _, _, at in taken), default=1)
+        for column in range(layout.columns)
+    ]
     widths = [count * (_BOX_WIDTH + gap) + _GAP for count, gap in zip(slots, gaps)]
     left = [0.3 + sum(widths[:column]) for column in range(layout.columns)]
     top = 1.0
@@ -456,8 +544,14 @@ def architecture_figure(analysis: Analysis) -> Figure:
     axes.axis("off")
     blueprint = analysis.blueprint
     axes.text(0.3, 0.35, blueprint.name, fontsize=12, fontweight="bold", va="center", gid="title")
-    axes.text(0.3, 0.68, f"input {shape_text(blueprint.input.shape)} -> output {shape_text(analysis.output_shape)}; "
-              f"{len(layers) - 1} layers, {analysis.params:,} params, {human(analysis.macs)} MACs", fontsize=9, va="center")
+    axes.text(
+        0.3,
+        0.68,
+        f"input {shape_text(blueprint.input.shape)} -> output {shape_text(analysis.output_shape)}; "
+        f"{len(layers) - 1} layers, {analysis.params:,} params, {human(analysis.macs)} MACs",
+        fontsize=9,
+        va="center",
+    )
 
     def corner(name: str) -> tuple[float, float]:
         column = layout.column[name]
@@ -466,36 +560,83 @@ def architecture_figure(analysis: Analysis) -> Figure:
     for layer, label in zip(layers, labels):
         x, y = corner(layer.name)
         head = layer.name in outputs
-        axes.add_patch(FancyBboxPatch((x, y), _BOX_WIDTH, _BOX_HEIGHT, boxstyle="round,pad=0,rounding_size=0.06",
-                                      facecolor=_COLORS.get(layer.type, "#ffffff"), edgecolor="#333333",
-                                      linewidth=2.0 if head else 0.7, gid=f"layer:{layer.name}", zorder=2))
+        axes.add_patch(
+            FancyBboxPatch(
+                (x, y),
+                _BOX_WIDTH,
+                _BOX_HEIGHT,
+                boxstyle="round,pad=0,rounding_size=0.06",
+                facecolor=_COLORS.get(layer.type, "#ffffff"),
+                edgecolor="#333333",
+                linewidth=2.0 if head else 0.7,
+                gid=f"layer:{layer.name}",
+                zorder=2,
+            )
+        )
         axes.text(x + 0.08, y + 0.16, label, fontsize=7.5, fontweight="bold", va="center", ha="left", zorder=3)
-        axes.text(x + _BOX_WIDTH - 0.08, y + 0.16, shape_text(layer.output_shape), fontsize=7.5, va="center", ha="right",
-                  zorder=3)
+        axes.text(
+            x + _BOX_WIDTH - 0.08,
+            y + 0.16,
+            shape_text(layer.output_shape),
+            fontsize=7.5,
+            va="center",
+            ha="right",
+            zorder=3,
+        )
         path = layer.path or layer.name
-        axes.text(x + 0.08, y + 0.34, path if len(path) <= 34 else "…" + path[-33:], fontsize=6, color="#666666",
-                  va="center", ha="left", zorder=3)
+        axes.text(
+            x + 0.08,
+            y + 0.34,
+            path if len(path) <= 34 else "…" + path[-33:],
+            fontsize=6,
+            color="#666666",
+            va="center",
+            ha="left",
+            zorder=3,
+        )
         if head:
-            axes.text(x + _BOX_WIDTH - 0.08, y + 0.34, "output" if layer.name == outputs[0] else "aux head",
-                      fontsize=6.5, color=FRONT_COLOR, va="center", ha="right", fontweight="bold", zorder=3)
+            axes.text(
+                x + _BOX_WIDTH - 0.08,
+                y + 0.34,
+                "output" if layer.name == outputs[0] else "aux head",
+                fontsize=6.5,
+                color=FRONT_COLOR,
+                va="center",
+                ha="right",
+                fontweight="bold",
+                zorder=3,
+            )
 
     for source, target in edges:
         (sx, sy), (tx, ty) = corner(source), corner(target)
         route = routes[source, target]
-        style: dict[str, Any] = dict(arrowstyle="-|>", mutation_scale=8, color="#444444", linewidth=0.8, shrinkA=0,
-                                     shrinkB=0, gid=f"edge:{source}->{target}", zorder=1)
+        style: dict[str, Any] = dict(
+            arrowstyle="-|>",
+            mutation_scale=8,
+            color="#444444",
+            linewidth=0.8,
+            shrinkA=0,
+            shrinkB=0,
+            gid=f"edge:{source}->{target}",
+            zorder=1,
+        )
         if route == "straight":
             arrow = FancyArrowPatch((sx + _BOX_WIDTH / 2, sy + _BOX_HEIGHT), (tx + _BOX_WIDTH / 2, ty), **style)
         elif route == "across":
-            arrow = FancyArrowPatch((sx + _BOX_WIDTH, sy + _BOX_HEIGHT / 2), (tx, ty + _BOX_HEIGHT / 2),
-                                    connectionstyle="arc3,rad=-0.05", **{**style, "color": "#999999", "linestyle": "--"})
+            arrow = FancyArrowPatch(
+                (sx + _BOX_WIDTH, sy + _BOX_HEIGHT / 2),
+                (tx, ty + _BOX_HEIGHT / 2),
+                connectionstyle="arc3,rad=-0.05",
+                **{**style, "color": "#999999", "linestyle": "--"},
+            )
         else:  # along a rail in the gap right of the boxes
             assert isinstance(route, tuple)
             column, (gap, lane) = layout.column[source], route
             rail = left[column] + gap * (_BOX_WIDTH + gaps[column]) + _BOX_WIDTH + 0.12 + _LANE * lane
             start, end = (sx + _BOX_WIDTH, sy + _BOX_HEIGHT * 0.35), (tx + _BOX_WIDTH, ty + _BOX_HEIGHT * 0.65)
-            arrow = FancyArrowPatch(path=Polyline([start, (rail, start[1]), (rail, end[1]), end]),
-                                    **{**style, "color": "#7a5aa6"})
+            arrow = FancyArrowPatch(
+                path=Polyline([start, (rail, start[1]), (rail, end[1]), end]), **{**style, "color": "#7a5aa6"}
+            )
         axes.add_patch(arrow)
     return figure
 
@@ -505,6 +646,22 @@ def architecture_dpi(figure: Figure, dpi: float = 100) -> float:
     return min(dpi, _MAX_PIXELS / max(figure.get_size_inches()))
 
 
-__all__ = ["FORMATS", "Layout", "Phase", "architecture_dpi", "architecture_figure", "architecture_layout",
-           "confusion_figure", "curve_panels", "curves_figure", "new_figure", "pareto_figure", "phases_text", "run_curves_figure",
-           "run_phases", "save_figure", "trials_figure", "write_curves"]
+__all__ = [
+    "FORMATS",
+    "Layout",
+    "Phase",
+    "architecture_dpi",
+    "architecture_figure",
+    "architecture_layout",
+    "confusion_figure",
+    "curve_panels",
+    "curves_figure",
+    "new_figure",
+    "pareto_figure",
+    "phases_text",
+    "run_curves_figure",
+    "run_phases",
+    "save_figure",
+    "trials_figure",
+    "write_curves",
+]

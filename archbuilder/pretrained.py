@@ -70,24 +70,35 @@ def application_of(name: str) -> tuple[str, str]:
         BuildError: ``name`` is not one of the twins (the message lists them).
     """
     if any(separator in str(name) for separator in ("/", os.sep)):
-        raise BuildError(f"pretrained weights load into zoo entries, named: pass the zoo name (one of {twin_names()}), "
-                         f"not a file. Received: {name}")
+        raise BuildError(
+            f"pretrained weights load into zoo entries, named: pass the zoo name (one of {twin_names()}), "
+            f"not a file. Received: {name}"
+        )
     stem = str(name)
     for suffix in (".yaml", ".yml"):
         stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
     by_lower = {zoo.lower(): zoo for zoo in TWINS} | {app.lower(): zoo for zoo, app in TWINS.items()}
     zoo = by_lower.get(stem.lower())
     if zoo is None:
-        raise BuildError(f"'{name}' has no pretrained weights: weights load into the zoo entries that are twins of "
-                         f"keras.applications networks only: {twin_names()}. To start another network from a "
-                         "model you trained, pass --init-weights MODEL.keras to `archbuilder train` (weights by layer name).")
+        raise BuildError(
+            f"'{name}' has no pretrained weights: weights load into the zoo entries that are twins of "
+            f"keras.applications networks only: {twin_names()}. To start another network from a "
+            "model you trained, pass --init-weights MODEL.keras to `archbuilder train` (weights by layer name)."
+        )
     return zoo, TWINS[zoo]
 
 
 # -- the blueprint -------------------------------------------------------------------------------
 
-def pretrained_blueprint(name: str, *, classes: int | None = None, input_shape: Sequence[int] | None = None,
-                         preprocessing: bool = False, pretrained: bool = True) -> Blueprint:
+
+def pretrained_blueprint(
+    name: str,
+    *,
+    classes: int | None = None,
+    input_shape: Sequence[int] | None = None,
+    preprocessing: bool = False,
+    pretrained: bool = True,
+) -> Blueprint:
     """The zoo entry ``name``, resolved, with another ``classes`` and ``input_shape`` where given.
 
     ``preprocessing`` puts the application's ``preprocess_input`` first in the model (it then takes
@@ -118,8 +129,9 @@ def pretrained_blueprint(name: str, *, classes: int | None = None, input_shape: 
     return blueprint
 
 
-def training_blueprint(blueprint: Blueprint, weights: str | os.PathLike[str],
-                       init_weights: str | os.PathLike[str] | None = None) -> Blueprint:
+def training_blueprint(
+    blueprint: Blueprint, weights: str | os.PathLike[str], init_weights: str | os.PathLike[str] | None = None
+) -> Blueprint:
     """The blueprint ``archbuilder train --weights`` trains: a twin (by its name), with its
     preprocessing in the model and its recipe feeding it pixels in [0, 255].
 
@@ -130,15 +142,20 @@ def training_blueprint(blueprint: Blueprint, weights: str | os.PathLike[str],
     zoo, application = application_of(blueprint.name)
     recipe_init = blueprint.training.init_weights if blueprint.training else None
     if init_weights is not None or recipe_init:
-        raise BuildError(f"weights {weights} and init_weights {init_weights or recipe_init} both say where {zoo}'s "
-                         "weights come from; pass one of them")
+        raise BuildError(
+            f"weights {weights} and init_weights {init_weights or recipe_init} both say where {zoo}'s "
+            "weights come from; pass one of them"
+        )
     if str(weights) != PRETRAINED and not Path(weights).is_file():
-        raise BuildError(f"weights: {weights} is not a file. Pass 'imagenet', or the path of a keras.applications "
-                         f"weights file (.h5, .weights.h5) or a .keras model of {application}")
+        raise BuildError(
+            f"weights: {weights} is not a file. Pass 'imagenet', or the path of a keras.applications "
+            f"weights file (.h5, .weights.h5) or a .keras model of {application}"
+        )
     resolved = blueprint.resolve()
     _check_input_shape(zoo, resolved.input.shape, pretrained=True)
-    updates: dict[str, Any] = {"training": (resolved.training or TrainingRecipe()).model_copy(
-        update={"pixel_range": PIXEL_RANGE})}
+    updates: dict[str, Any] = {
+        "training": (resolved.training or TrainingRecipe()).model_copy(update={"pixel_range": PIXEL_RANGE})
+    }
     mode = APPLICATIONS[application].preprocessing
     if mode and not (resolved.stem and isinstance(resolved.stem[0], ImagenetPreprocessing)):
         updates["stem"] = [ImagenetPreprocessing(mode=mode), *resolved.stem]
@@ -152,20 +169,27 @@ def _check_input_shape(zoo: str, input_shape: Sequence[int], pretrained: bool) -
     except (TypeError, ValueError):
         valid = False
     if not valid:
-        raise BuildError(f"input_shape must be (height, width, channels), 3 positive integers. Received: {input_shape!r}")
+        raise BuildError(
+            f"input_shape must be (height, width, channels), 3 positive integers. Received: {input_shape!r}"
+        )
     if pretrained:
         smallest = APPLICATIONS[TWINS[zoo]].min_size
         if shape[2] != 3:
-            raise BuildError(f"input_shape {shape}: pretrained {zoo} takes 3 channels (RGB; its first convolution's "
-                             "weights are for 3). Convert the images (archbuilder train --resize does) and keep 3.")
+            raise BuildError(
+                f"input_shape {shape}: pretrained {zoo} takes 3 channels (RGB; its first convolution's "
+                "weights are for 3). Convert the images (archbuilder train --resize does) and keep 3."
+            )
         if min(shape[:2]) < smallest:
-            raise BuildError(f"input_shape {shape}: keras.applications.{TWINS[zoo]} takes inputs of at least "
-                             f"{smallest}x{smallest}. Resize the images to {smallest}x{smallest} or more.")
+            raise BuildError(
+                f"input_shape {shape}: keras.applications.{TWINS[zoo]} takes inputs of at least "
+                f"{smallest}x{smallest}. Resize the images to {smallest}x{smallest} or more."
+            )
     height, width, channels = shape  # three (valid)
     return height, width, channels
 
 
 # -- the report ----------------------------------------------------------------------------------
+
 
 @dataclass
 class PretrainedReport:
@@ -180,14 +204,22 @@ class PretrainedReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "application": self.application,
-                "loaded": [name for name, _ in self.loaded], "tensors": self.tensors, "values": self.values,
-                "new": [{"layer": name, "reason": reason} for name, reason in self.new], "notes": self.notes}
+        return {
+            "source": self.source,
+            "application": self.application,
+            "loaded": [name for name, _ in self.loaded],
+            "tensors": self.tensors,
+            "values": self.values,
+            "new": [{"layer": name, "reason": reason} for name, reason in self.new],
+            "notes": self.notes,
+        }
 
     def format(self) -> str:
         total = len(self.loaded) + len(self.new)
-        lines = [f"weights {self.source} (keras.applications.{self.application}): loaded {len(self.loaded)} of "
-                 f"{total} layers with weights ({self.tensors} tensors, {self.values:,} values), {len(self.new)} new"]
+        lines = [
+            f"weights {self.source} (keras.applications.{self.application}): loaded {len(self.loaded)} of "
+            f"{total} layers with weights ({self.tensors} tensors, {self.values:,} values), {len(self.new)} new"
+        ]
         lines += [f"  new (fresh weights): {name}: {reason}" for name, reason in self.new]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
@@ -195,9 +227,16 @@ class PretrainedReport:
 
 # -- the weights ---------------------------------------------------------------------------------
 
-def create_model(name: str, weights: str | os.PathLike[str] | None = None, classes: int | None = None,
-                 input_shape: Sequence[int] | None = None, *, preprocessing: bool = False,
-                 verbose: bool = True) -> keras.Model:
+
+def create_model(
+    name: str,
+    weights: str | os.PathLike[str] | None = None,
+    classes: int | None = None,
+    input_shape: Sequence[int] | None = None,
+    *,
+    preprocessing: bool = False,
+    verbose: bool = True,
+) -> keras.Model:
     """The zoo network ``name`` as a ``keras.Model``, with pretrained ``weights`` (timm's ``create_model``).
 
     ``weights``: ``None`` (fresh initialization; any zoo name), ``"imagenet"`` (keras.applications
@@ -217,14 +256,21 @@ def create_model(name: str, weights: str | os.PathLike[str] | None = None, class
     return pretrained_model(name, weights, classes, input_shape, preprocessing=preprocessing, verbose=verbose)[0]
 
 
-def pretrained_model(name: str, weights: str | os.PathLike[str] | None = None, classes: int | None = None,
-                     input_shape: Sequence[int] | None = None, *, preprocessing: bool = False,
-                     verbose: bool = True) -> tuple[keras.Model, PretrainedReport | None]:
+def pretrained_model(
+    name: str,
+    weights: str | os.PathLike[str] | None = None,
+    classes: int | None = None,
+    input_shape: Sequence[int] | None = None,
+    *,
+    preprocessing: bool = False,
+    verbose: bool = True,
+) -> tuple[keras.Model, PretrainedReport | None]:
     """:func:`create_model`, and its report (``None`` without ``weights``)."""
     if weights is not None:
         _check_weights_argument(weights)
-    blueprint = pretrained_blueprint(name, classes=classes, input_shape=input_shape, preprocessing=preprocessing,
-                                     pretrained=weights is not None)
+    blueprint = pretrained_blueprint(
+        name, classes=classes, input_shape=input_shape, preprocessing=preprocessing, pretrained=weights is not None
+    )
     model = build_model(blueprint)
     if weights is None:
         return model, None
@@ -233,12 +279,15 @@ def pretrained_model(name: str, weights: str | os.PathLike[str] | None = None, c
 
 def _check_weights_argument(weights: Any) -> None:
     if not isinstance(weights, (str, os.PathLike)) or not str(weights):
-        raise BuildError(f"weights must be 'imagenet' or the path of a keras.applications weights file (.h5, "
-                         f".weights.h5) or .keras model. Received: {weights!r}")
+        raise BuildError(
+            f"weights must be 'imagenet' or the path of a keras.applications weights file (.h5, "
+            f".weights.h5) or .keras model. Received: {weights!r}"
+        )
 
 
-def load_pretrained(model: keras.Model, blueprint: Blueprint, weights: str | os.PathLike[str], *,
-                    verbose: bool = True) -> PretrainedReport:
+def load_pretrained(
+    model: keras.Model, blueprint: Blueprint, weights: str | os.PathLike[str], *, verbose: bool = True
+) -> PretrainedReport:
     """Load ``weights`` into ``model``, built from ``blueprint`` (a twin, as :func:`pretrained_blueprint` gives).
 
     The body's layers must all load; the top loads when the weights have one and it fits (same
@@ -267,9 +316,11 @@ def load_pretrained(model: keras.Model, blueprint: Blueprint, weights: str | os.
         report = _transfer(model, source, application, label, top_layers, reason, classes)
         folded = _fold_imagenet_rescaling(model, source, report, imagenet=imagenet)
         if not folded and application.startswith("EfficientNet") and Path(label).suffix in (".h5", ".hdf5"):
-            report.notes.append("keras.applications adds a per-channel Rescaling after the Normalization with "
-                                "weights='imagenet' only; a file of ImageNet weights not recognized as Keras's own "
-                                "predicts without it, as keras.applications does with that file")
+            report.notes.append(
+                "keras.applications adds a per-channel Rescaling after the Normalization with "
+                "weights='imagenet' only; a file of ImageNet weights not recognized as Keras's own "
+                "predicts without it, as keras.applications does with that file"
+            )
     finally:
         del source
     if verbose:
@@ -285,8 +336,10 @@ def _top_reason(resolved: Blueprint, native: Blueprint, classes: int | None) -> 
         return f"{classes} classes instead of the weights' {native.head.classes}"
     if resolved.head.pool == "flatten" and tuple(resolved.input.shape) != tuple(native.input.shape):
         size = "x".join(str(d) for d in native.input.shape)
-        return (f"input {'x'.join(str(d) for d in resolved.input.shape)} instead of {size}: the FC layers after "
-                "the Flatten take another size")
+        return (
+            f"input {'x'.join(str(d) for d in resolved.input.shape)} instead of {size}: the FC layers after "
+            "the Flatten take another size"
+        )
     return None
 
 
@@ -298,15 +351,18 @@ def _imagenet(application: str, shape: tuple[int, ...], *, include_top: bool) ->
         text = " ".join(str(error).split())
         fetch = re.search(r"URL fetch failure on (\S+): (.*)", text)
         if fetch is None:
-            raise BuildError(f"weights imagenet: keras.applications.{application}(include_top={include_top}, "
-                             f"weights='imagenet') failed: {type(error).__name__}: {text[:300]}") from None
+            raise BuildError(
+                f"weights imagenet: keras.applications.{application}(include_top={include_top}, "
+                f"weights='imagenet') failed: {type(error).__name__}: {text[:300]}"
+            ) from None
         url, why = fetch.groups()
         why = re.sub(r"^None -- ", "", why)
         file_name = url.rsplit("/", 1)[-1]
         raise BuildError(
             f"weights imagenet: cannot download the ImageNet weights of {application} ({why[:200]}). Is this machine "
             f"offline? Fetch {url} where there is internet access and put it at {_keras_cache() / file_name} "
-            "(Keras looks there first), or pass the file with --weights PATH (weights=PATH in Python)") from None
+            "(Keras looks there first), or pass the file with --weights PATH (weights=PATH in Python)"
+        ) from None
 
 
 def _keras_cache() -> Path:
@@ -323,11 +379,15 @@ def _from_file(application: str, path: Path, shape: tuple[int, ...]) -> tuple[ke
     """The source model holding the file's weights, whether they are Keras's ImageNet weights, and
     why its top was not loaded when the file has one that does not fit."""
     if not path.is_file():
-        raise BuildError(f"weights: {path} is not a file. Pass 'imagenet', or the path of a keras.applications "
-                         f"weights file (.h5, .weights.h5) or a .keras model of {application}")
+        raise BuildError(
+            f"weights: {path} is not a file. Pass 'imagenet', or the path of a keras.applications "
+            f"weights file (.h5, .weights.h5) or a .keras model of {application}"
+        )
     if path.suffix not in WEIGHTS_SUFFIXES:
-        raise BuildError(f"weights: {path} must be a keras.applications weights file (.h5, .weights.h5) or a .keras "
-                         f"model of {application}. Received a '{path.suffix}' file")
+        raise BuildError(
+            f"weights: {path} must be a keras.applications weights file (.h5, .weights.h5) or a .keras "
+            f"model of {application}. Received a '{path.suffix}' file"
+        )
     if path.suffix == ".keras":
         from archbuilder.compile.model import load_model_file
 
@@ -348,9 +408,11 @@ def _from_file(application: str, path: Path, shape: tuple[int, ...]) -> tuple[ke
         if not include_top and _tensor_count(path) > len(source.weights):
             unfit = f"the weights' top does not fit this model ({problems[0]})"
         return source, _is_imagenet_file(application, path, include_top), unfit
-    raise BuildError(f"weights: {path} does not hold the weights of keras.applications.{application} (with or "
-                     f"without its top): {problems[-1]}. Save them with keras.applications.{application}(weights=...)"
-                     ".save_weights('NAME.weights.h5'), or pass 'imagenet'")
+    raise BuildError(
+        f"weights: {path} does not hold the weights of keras.applications.{application} (with or "
+        f"without its top): {problems[-1]}. Save them with keras.applications.{application}(weights=...)"
+        ".save_weights('NAME.weights.h5'), or pass 'imagenet'"
+    )
 
 
 def _tensor_count(path: Path) -> int:
@@ -392,20 +454,31 @@ def _shapes(layer: keras.layers.Layer) -> list[tuple[int, ...]]:
     return [tuple(int(d) for d in w.shape) for w in layer.weights]
 
 
-def _transfer(model: keras.Model, source: keras.Model, application: str, label: str, top_layers: int,
-              reason: str | None, classes: int | None) -> PretrainedReport:
+def _transfer(
+    model: keras.Model,
+    source: keras.Model,
+    application: str,
+    label: str,
+    top_layers: int,
+    reason: str | None,
+    classes: int | None,
+) -> PretrainedReport:
     """Copy the source's weights in order (the zoo test's transfer), layer by layer; report it."""
     ours, theirs = _weighted(model), _weighted(source)
     body = len(ours) - top_layers
     if len(theirs) not in (body, len(ours)):
-        raise BuildError(f"weights: {label} holds {len(theirs)} layers with weights; keras.applications.{application} "
-                         f"has {body} without its top and {len(ours)} with it. Pass the weights of {application}")
+        raise BuildError(
+            f"weights: {label} holds {len(theirs)} layers with weights; keras.applications.{application} "
+            f"has {body} without its top and {len(ours)} with it. Pass the weights of {application}"
+        )
     report = PretrainedReport(label, application)
     pairs = list(zip(ours, theirs))
     for index, (mine, other) in enumerate(pairs[:body]):
         if _shapes(mine) != _shapes(other):
-            raise BuildError(f"weights: {label} is not {application}'s: its layer {index} with weights ('{other.name}') "
-                             f"has shapes {_shapes(other)} where {application}'s ('{mine.name}' here) has {_shapes(mine)}")
+            raise BuildError(
+                f"weights: {label} is not {application}'s: its layer {index} with weights ('{other.name}') "
+                f"has shapes {_shapes(other)} where {application}'s ('{mine.name}' here) has {_shapes(mine)}"
+            )
     if len(theirs) == body:
         reason = reason or "the weights have no top (saved with include_top=False)"
     elif reason is None:
@@ -425,8 +498,9 @@ def _transfer(model: keras.Model, source: keras.Model, application: str, label: 
     return report
 
 
-def _fold_imagenet_rescaling(model: keras.Model, source: keras.Model, report: PretrainedReport, *,
-                             imagenet: bool) -> bool:
+def _fold_imagenet_rescaling(
+    model: keras.Model, source: keras.Model, report: PretrainedReport, *, imagenet: bool
+) -> bool:
     """Fold the per-channel Rescaling keras.applications puts after an EfficientNet's Normalization
     with ImageNet weights into the model's Normalization (its variance); whether there was one.
 
@@ -436,8 +510,11 @@ def _fold_imagenet_rescaling(model: keras.Model, source: keras.Model, report: Pr
     """
     normalizations = [layer for layer in _weighted(source) if isinstance(layer, keras.layers.Normalization)]
     for layer in source.layers:
-        before = getattr(getattr(layer.input, "_keras_history", None), "operation", None) \
-            if isinstance(layer, keras.layers.Rescaling) and np.ndim(layer.scale) > 0 else None
+        before = (
+            getattr(getattr(layer.input, "_keras_history", None), "operation", None)
+            if isinstance(layer, keras.layers.Rescaling) and np.ndim(layer.scale) > 0
+            else None
+        )
         if isinstance(before, keras.layers.Normalization):
             return _fold(model, source, before, np.asarray(layer.scale, dtype="float64"), report)
     if imagenet and normalizations:
@@ -448,8 +525,13 @@ def _fold_imagenet_rescaling(model: keras.Model, source: keras.Model, report: Pr
     return False
 
 
-def _fold(model: keras.Model, source: keras.Model, normalization: keras.layers.Layer, scale: np.ndarray,
-          report: PretrainedReport) -> bool:
+def _fold(
+    model: keras.Model,
+    source: keras.Model,
+    normalization: keras.layers.Layer,
+    scale: np.ndarray,
+    report: PretrainedReport,
+) -> bool:
     """Scale the output of the model's Normalization matching the source's ``normalization`` by ``scale``."""
     target = _weighted(model)[_weighted(source).index(normalization)]
     values = target.get_weights()
@@ -457,10 +539,20 @@ def _fold(model: keras.Model, source: keras.Model, normalization: keras.layers.L
     variance = np.asarray(values[index], dtype="float64")
     values[index] = (variance / scale.reshape(variance.shape) ** 2).astype(values[index].dtype)
     target.set_weights(values)
-    report.notes.append(f"keras.applications.{report.application}(weights='imagenet') rescales per channel after its "
-                        f"Normalization; that Rescaling is folded into '{target.name}''s variance")
+    report.notes.append(
+        f"keras.applications.{report.application}(weights='imagenet') rescales per channel after its "
+        f"Normalization; that Rescaling is folded into '{target.name}''s variance"
+    )
     return True
 
 
-__all__ = ["TWINS", "PretrainedReport", "application_of", "create_model", "load_pretrained", "pretrained_blueprint",
-           "pretrained_model", "training_blueprint"]
+__all__ = [
+    "TWINS",
+    "PretrainedReport",
+    "application_of",
+    "create_model",
+    "load_pretrained",
+    "pretrained_blueprint",
+    "pretrained_model",
+    "training_blueprint",
+]

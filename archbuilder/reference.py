@@ -36,20 +36,19 @@ _REF = "#/$defs/"
 #: What each marker means (the keys and their modifiers come from archbuilder.search.markers).
 MARKER_MEANINGS = {
     "choice": "One of the options, each a plain value or a whole spec (a block, a layer, a list).",
-    "int": "An integer in `[min, max]` (both included); `step` spaces the values; with `log: true` `step` "
-           "is a factor.",
+    "int": "An integer in `[min, max]` (both included); `step` spaces the values; with `log: true` `step` is a factor.",
     "float": "A number in `[min, max]`, continuous unless `step` is given; `log: true` samples on a log scale.",
     "bool": "`true` or `false`: write `{bool: {}}`.",
-    "expr": "A value computed from named values, e.g. `{expr: \"round(32 * gamma)\"}` (not searched itself).",
+    "expr": 'A value computed from named values, e.g. `{expr: "round(32 * gamma)"}` (not searched itself).',
     "list": "A list whose length is searched: `{list: TEMPLATE, length: {int: [2, 4]}}`; `list` is one template "
-            "for every item or a list of per-item templates; `length` is an integer or an int/choice marker.",
+    "for every item or a list of per-item templates; `length` is an integer or an int/choice marker.",
 }
 MARKER_EXAMPLES = {
     "choice": "{choice: [16, 32, 64], default: 32}",
     "int": "{int: [1, 4], step: 1}",
     "float": "{float: [0.0001, 0.01], log: true}",
     "bool": "{bool: {}}",
-    "expr": "{expr: \"int(round(32 * gamma))\"}",
+    "expr": '{expr: "int(round(32 * gamma))"}',
     "list": "{list: {block: {type: residual, filters: 32}}, length: {int: [2, 4]}}",
 }
 
@@ -63,8 +62,13 @@ def format_reference() -> str:
 
 
 class _Writer:
-    def __init__(self, root: type[BaseModel], layers: Sequence[type[BaseModel]], blocks: Sequence[type[BaseModel]],
-                 settings: type[BaseModel]) -> None:
+    def __init__(
+        self,
+        root: type[BaseModel],
+        layers: Sequence[type[BaseModel]],
+        blocks: Sequence[type[BaseModel]],
+        settings: type[BaseModel],
+    ) -> None:
         self.root, self.layers, self.blocks, self.settings = root, tuple(layers), tuple(blocks), settings
         self.schema = root.model_json_schema()
         self.defs: dict[str, Any] = dict(self.schema.get("$defs", {}))
@@ -149,12 +153,10 @@ class _Writer:
             "",
             "## Contents",
             "",
-            f"- [Blueprint](#{self.anchors[self.root.__name__]}): "
-            + ", ".join(self._link(name) for name in main[1:]),
+            f"- [Blueprint](#{self.anchors[self.root.__name__]}): " + ", ".join(self._link(name) for name in main[1:]),
             "- [Kinds](#kinds): [layers](#layer-kinds), [blocks](#block-kinds)"
             + (": " + ", ".join(self._link(name) for name in others) if others else ""),
-            "- [Search spaces](#search-spaces): [markers](#markers), "
-            + ", ".join(self._link(name) for name in search),
+            "- [Search spaces](#search-spaces): [markers](#markers), " + ", ".join(self._link(name) for name in search),
             "",
         ]
         for name in main:
@@ -162,22 +164,31 @@ class _Writer:
             if name == self.root.__name__:
                 lines += ["## Sections", ""]
         lines += [
-            "## Kinds", "",
+            "## Kinds",
+            "",
             "A layer or block is a mapping with a `type` tag; the tag picks the kind. Every kind takes `id` (a name "
-            "for its output) and `inputs` (the ids it reads; default: the previous output).", "",
-            "| tag | kind | |", "|---|---|---|",
+            "for its output) and `inputs` (the ids it reads; default: the previous output).",
+            "",
+            "| tag | kind | |",
+            "|---|---|---|",
         ]
         for cls in (*self.layers, *self.blocks):
             summary = _first_sentence(cls.__doc__ or "")
             group = "layer" if cls in self.layers else "block"
-            lines.append(f"| {', '.join(f'`{tag}`' for tag in _tags(cls))} | [{cls.__name__}](#{self.anchors[cls.__name__]}) "
-                         f"({group}) | {_cell(summary)} |")
+            lines.append(
+                f"| {', '.join(f'`{tag}`' for tag in _tags(cls))} | [{cls.__name__}](#{self.anchors[cls.__name__]}) "
+                f"({group}) | {_cell(summary)} |"
+            )
         lines += ["", "### Layer kinds", ""]
         for cls in self.layers:
             lines += self._kind_section(cls)
-        lines += ["### Block kinds", "",
-                  "Blocks expand into several layers; the names of the Keras layers come from the block's path "
-                  "(`stages[1].blocks[0].conv1` -> `stages_1_blocks_0_conv1`).", ""]
+        lines += [
+            "### Block kinds",
+            "",
+            "Blocks expand into several layers; the names of the Keras layers come from the block's path "
+            "(`stages[1].blocks[0].conv1` -> `stages_1_blocks_0_conv1`).",
+            "",
+        ]
         for cls in self.blocks:
             lines += self._kind_section(cls)
         if others:
@@ -213,8 +224,11 @@ class _Writer:
         rows = []
         for field_name, field in cls.model_fields.items():
             prop = properties.get(field_name, {})
-            if field_name == "type" and "const" in prop or (field_name == "type" and "enum" in prop
-                                                            and cls.__name__ in self.kind_names):
+            if (
+                field_name == "type"
+                and "const" in prop
+                or (field_name == "type" and "enum" in prop and cls.__name__ in self.kind_names)
+            ):
                 kind_tags = ", ".join(f"`{tag}`" for tag in _tags(cls))
                 rows.append(f"| `type` | {kind_tags} | | The kind's tag. |")
                 continue
@@ -229,10 +243,10 @@ class _Writer:
         if not isinstance(schema, dict) or not schema:
             return "any"
         if "$ref" in schema:
-            return self._link(schema["$ref"][len(_REF):])
+            return self._link(schema["$ref"][len(_REF) :])
         if "discriminator" in schema and ("oneOf" in schema or "anyOf" in schema):
             members = schema.get("oneOf") or schema.get("anyOf") or []
-            names = [member["$ref"][len(_REF):] for member in members if "$ref" in member]
+            names = [member["$ref"][len(_REF) :] for member in members if "$ref" in member]
             if names and set(names) >= self.kind_names and len(self.kind_names) > 4:
                 return "a [kind](#kinds) (layer or block)"
             return " or ".join(self._link(name) for name in dict.fromkeys(names))
@@ -279,27 +293,39 @@ class _Writer:
     # -- search spaces -------------------------------------------------------------------------------
     def _search_part(self, search: list[str]) -> list[str]:
         lines = [
-            "## Search spaces", "",
+            "## Search spaces",
+            "",
             "A search space is a blueprint in which any value may be a **marker** (a mapping with one marker "
             "key), plus a `search:` section. `archbuilder search SPACE --check` and `archbuilder validate SPACE` "
-            "check one without training; `archbuilder schema --space` prints its JSON Schema.", "",
-            "### Markers", "",
-            "| marker | also takes | example | meaning |", "|---|---|---|---|",
+            "check one without training; `archbuilder schema --space` prints its JSON Schema.",
+            "",
+            "### Markers",
+            "",
+            "| marker | also takes | example | meaning |",
+            "|---|---|---|---|",
         ]
         for key in MARKER_KEYS:
             modifiers = ", ".join(f"`{name}`" for name in MODIFIERS.get(key, ())) or "-"
             example = MARKER_EXAMPLES.get(key, "")
-            lines.append(f"| `{key}` | {modifiers} | {_cell(f'`{example}`') if example else ''} | "
-                         f"{_cell(MARKER_MEANINGS.get(key, ''))} |")
-        lines += ["", "`name: x` on a choice, int, float or bool marker makes its value usable in `expr` values and "
-                  "`search.constraints`; `default` is the value used when the space is checked.", ""]
+            lines.append(
+                f"| `{key}` | {modifiers} | {_cell(f'`{example}`') if example else ''} | "
+                f"{_cell(MARKER_MEANINGS.get(key, ''))} |"
+            )
+        lines += [
+            "",
+            "`name: x` on a choice, int, float or bool marker makes its value usable in `expr` values and "
+            "`search.constraints`; `default` is the value used when the space is checked.",
+            "",
+        ]
         for name in search:
-            lines += self._section(name, "###", heading=("`search:` " + name) if name == self.settings.__name__
-                                   else None)
+            lines += self._section(
+                name, "###", heading=("`search:` " + name) if name == self.settings.__name__ else None
+            )
         return lines
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The model classes inside a type annotation (unions, lists, Annotated, dicts...)."""
@@ -319,7 +345,7 @@ def _refs(schema: Any) -> list[str]:
     if isinstance(schema, dict):
         for key, value in schema.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(_REF):
-                found.append(value[len(_REF):])
+                found.append(value[len(_REF) :])
             elif key not in ("$defs", "discriminator"):
                 found.extend(_refs(value))
     elif isinstance(schema, list):
@@ -359,9 +385,11 @@ def _flow(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        plain = (re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", value) is not None
-                 and re.fullmatch(r"[-+.0-9eE_]+", value) is None
-                 and value.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n"))
+        plain = (
+            re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", value) is not None
+            and re.fullmatch(r"[-+.0-9eE_]+", value) is None
+            and value.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n")
+        )
         return value if plain else json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_flow(item) for item in value) + "]"
@@ -375,7 +403,9 @@ def _bounds(schema: dict[str, Any]) -> str:
     for key, sign in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if key in schema:
             number = schema[key]
-            parts.append(f"{sign} {number:,}" if isinstance(number, int) and abs(number) >= 10_000 else f"{sign} {number:g}")
+            parts.append(
+                f"{sign} {number:,}" if isinstance(number, int) and abs(number) >= 10_000 else f"{sign} {number:g}"
+            )
     return f" ({', '.join(parts)})" if parts else ""
 
 

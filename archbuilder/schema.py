@@ -39,7 +39,8 @@ SPACE_SCHEMA_FILE = _PACKAGE / "search" / "archbuilder-space.schema.json"
 EXTENDS_DESCRIPTION = (
     "Start from another blueprint: a path relative to this file (.yaml is added when it has no suffix) or a zoo "
     "name (`archbuilder zoo list`); a file at that path wins over the zoo entry of the same name. Mappings merge "
-    "key by key (this file's values win); lists and other values replace the base's.")
+    "key by key (this file's values win); lists and other values replace the base's."
+)
 _PARTIAL = "{}_partial"
 _REF = "#/$defs/"
 
@@ -93,7 +94,7 @@ def _partial(schema: Any, defs: dict[str, Any]) -> Any:
         return schema
     result = dict(schema)
     if "$ref" in result:
-        name = result["$ref"][len(_REF):]
+        name = result["$ref"][len(_REF) :]
         target = defs.get(name, {})
         if target.get("type") == "object" and "properties" in target:
             partial_name = _PARTIAL.format(name)
@@ -101,8 +102,9 @@ def _partial(schema: Any, defs: dict[str, Any]) -> Any:
                 defs[partial_name] = {}  # reserved first: a model may contain itself
                 partial = {key: value for key, value in target.items() if key != "required"}
                 partial["properties"] = {key: _partial(value, defs) for key, value in target["properties"].items()}
-                partial["description"] = (target.get("description", "") + " (Partial: in a file with `extends`, "
-                                          "only the fields that change.)").strip()
+                partial["description"] = (
+                    target.get("description", "") + " (Partial: in a file with `extends`, only the fields that change.)"
+                ).strip()
                 defs[partial_name] = partial
             result["$ref"] = _REF + partial_name
         return result
@@ -115,15 +117,23 @@ def _partial(schema: Any, defs: dict[str, Any]) -> Any:
 
 # -- search spaces -----------------------------------------------------------------------------------
 
-_NAME = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
-         "description": "Makes the value usable in `expr` values and search.constraints."}
+_NAME = {
+    "type": "string",
+    "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+    "description": "Makes the value usable in `expr` values and search.constraints.",
+}
 _MARKERS: dict[str, Any] = {
     "marker.int": {
         "type": "object",
         "description": "An integer searched in [min, max]; with log: true, step is a factor.",
         "properties": {
-            "int": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "integer"}], "minItems": 2,
-                    "maxItems": 2, "description": "[min, max], both included."},
+            "int": {
+                "type": "array",
+                "prefixItems": [{"type": "integer"}, {"type": "integer"}],
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[min, max], both included.",
+            },
             "step": {"type": "integer", "exclusiveMinimum": 0},
             "log": {"type": "boolean"},
             "default": {"type": "integer"},
@@ -135,10 +145,15 @@ _MARKERS: dict[str, Any] = {
     "marker.float": {
         "type": "object",
         "description": "A number searched in [min, max], continuous unless step is given; log: true samples on a "
-                       "log scale.",
+        "log scale.",
         "properties": {
-            "float": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "minItems": 2,
-                      "maxItems": 2, "description": "[min, max], both included."},
+            "float": {
+                "type": "array",
+                "prefixItems": [{"type": "number"}, {"type": "number"}],
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[min, max], both included.",
+            },
             "step": {"type": "number", "exclusiveMinimum": 0},
             "log": {"type": "boolean"},
             "default": {"type": "number"},
@@ -160,7 +175,7 @@ _MARKERS: dict[str, Any] = {
     },
     "marker.expr": {
         "type": "object",
-        "description": "A value computed from named values (not searched itself), e.g. {expr: \"round(32 * gamma)\"}.",
+        "description": 'A value computed from named values (not searched itself), e.g. {expr: "round(32 * gamma)"}.',
         "properties": {"expr": {"type": "string", "minLength": 1}},
         "required": ["expr"],
         "additionalProperties": False,
@@ -189,14 +204,16 @@ _MARKERS["marker.length"] = {
 _MARKERS["marker.list"] = {
     "type": "object",
     "description": "A list whose length is searched: {list: TEMPLATE (or per-item templates), length: ...}.",
-    "properties": {"list": {"description": "One template for every item, or a list of per-item templates."},
-                   "length": {"$ref": _REF + "marker.length"}},
+    "properties": {
+        "list": {"description": "One template for every item, or a list of per-item templates."},
+        "length": {"$ref": _REF + "marker.length"},
+    },
     "required": ["list", "length"],
     "additionalProperties": False,
 }
 _MARKERS["marker.any"] = {
     "description": "A marker: {choice: [...]}, {int: [lo, hi]}, {float: [lo, hi]}, {bool: {}}, {expr: ...} or "
-                   "{list: ..., length: ...}.",
+    "{list: ..., length: ...}.",
     "anyOf": [{"$ref": _REF + name} for name in ("marker.scalar", "marker.choice", "marker.list")],
 }
 _MARKERS["marker.variable"] = {
@@ -219,19 +236,26 @@ def space_schema() -> dict[str, Any]:
         defs[name] = schema
     settings.pop("title", None)
     settings["properties"]["variables"] = {
-        **settings["properties"]["variables"], "additionalProperties": {"$ref": _REF + "marker.variable"}}
+        **settings["properties"]["variables"],
+        "additionalProperties": {"$ref": _REF + "marker.variable"},
+    }
     defs["SearchSettings"] = settings
     search = {"$ref": _REF + "SearchSettings", "description": settings.get("description", "How to search.")}
-    root = blueprint["else"]["$ref"][len(_REF):]
+    root = blueprint["else"]["$ref"][len(_REF) :]
     defs[root]["properties"]["search"] = search
-    properties = {name: searchable.value(schema, f"{root}.{name}") for name, schema in blueprint["properties"].items()
-                  if name != "extends"}
+    properties = {
+        name: searchable.value(schema, f"{root}.{name}")
+        for name, schema in blueprint["properties"].items()
+        if name != "extends"
+    }
     properties["extends"] = blueprint["properties"]["extends"]
     properties["search"] = search
     defs.update(copy.deepcopy(_MARKERS))
     defs.update(searchable.shared)
-    description = ("A search space: a blueprint in which any value may be a marker ({choice: [...]}, {int: [lo, hi]}, "
-                   "{float: [lo, hi]}, {bool: {}}, {list: ..., length: ...}, {expr: ...}), plus a `search:` section.")
+    description = (
+        "A search space: a blueprint in which any value may be a marker ({choice: [...]}, {int: [lo, hi]}, "
+        "{float: [lo, hi]}, {bool: {}}, {list: ..., length: ...}, {expr: ...}), plus a `search:` section."
+    )
     return {
         **_header("space", "archbuilder search space", description),
         **{**blueprint, "$defs": dict(sorted(defs.items())), "properties": properties},
@@ -266,23 +290,30 @@ class _Searchable:
             inner = self._share(inner, where)
             choice = {
                 "type": "object",
-                "properties": {"choice": {"type": "array", "minItems": 1, "maxItems": 1000, "items": inner},
-                               "default": {"description": "One of the options (default: the first)."},
-                               "name": {"$ref": _REF + "marker.name"}},
+                "properties": {
+                    "choice": {"type": "array", "minItems": 1, "maxItems": 1000, "items": inner},
+                    "default": {"description": "One of the options (default: the first)."},
+                    "name": {"$ref": _REF + "marker.name"},
+                },
                 "required": ["choice"],
                 "additionalProperties": False,
             }
             alternatives = [inner, {"$ref": _REF + "marker.scalar"}, choice]
             if items is not None:
-                alternatives.append({
-                    "type": "object",
-                    "properties": {"list": {"anyOf": [items, {"type": "array", "items": items}],
-                                            "description": "One template for every item, or a list of per-item "
-                                                           "templates."},
-                                   "length": {"$ref": _REF + "marker.length"}},
-                    "required": ["list", "length"],
-                    "additionalProperties": False,
-                })
+                alternatives.append(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "list": {
+                                "anyOf": [items, {"type": "array", "items": items}],
+                                "description": "One template for every item, or a list of per-item templates.",
+                            },
+                            "length": {"$ref": _REF + "marker.length"},
+                        },
+                        "required": ["list", "length"],
+                        "additionalProperties": False,
+                    }
+                )
         annotations = {key: value for key, value in schema.items() if key in _ANNOTATIONS}
         return {**annotations, "anyOf": alternatives}
 
@@ -290,8 +321,9 @@ class _Searchable:
         """``schema`` with markers allowed in its fields, items and union members (not at itself)."""
         result = dict(schema)
         if isinstance(result.get("properties"), dict):
-            result["properties"] = {name: self.value(value, f"{where}.{name}")
-                                    for name, value in result["properties"].items()}
+            result["properties"] = {
+                name: self.value(value, f"{where}.{name}") for name, value in result["properties"].items()
+            }
         if isinstance(result.get("additionalProperties"), dict):
             result["additionalProperties"] = self.value(result["additionalProperties"], f"{where}.value")
         if isinstance(result.get("items"), dict):
@@ -301,8 +333,9 @@ class _Searchable:
         for union in ("anyOf", "oneOf"):
             if union in result:
                 # A marker may stand for a discriminating `type`, so members may overlap: anyOf, no discriminator.
-                result["anyOf"] = [self.inner(member, where) if isinstance(member, dict) else member
-                                   for member in result.pop(union)]
+                result["anyOf"] = [
+                    self.inner(member, where) if isinstance(member, dict) else member for member in result.pop(union)
+                ]
                 result.pop("discriminator", None)
         return result
 

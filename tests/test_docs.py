@@ -57,8 +57,9 @@ def page_blocks(page: Path) -> list[Block]:
     for match in FENCE.finditer(text):
         kind, value, language, body = match.groups()
         line = text.count("\n", 0, match.start(3)) + 1
-        found.append(Block(page, line, language, body, value if kind == "file" else None,
-                           value if kind == "not run" else None))
+        found.append(
+            Block(page, line, language, body, value if kind == "file" else None, value if kind == "not run" else None)
+        )
     return found
 
 
@@ -82,8 +83,9 @@ def test_blocks_are_found_and_every_skipped_one_says_why() -> None:
         assert block.not_run is None or len(block.not_run) > 10, f"{block.id}: say why it cannot run here"
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.language == "yaml" and not b.not_run and not b.file],
-                         ids=lambda b: b.id)
+@pytest.mark.parametrize(
+    "block", [b for b in BLOCKS if b.language == "yaml" and not b.not_run and not b.file], ids=lambda b: b.id
+)
 def test_yaml_blocks_validate(block: Block) -> None:
     """(A block marked as a file is checked by the transcript that uses it, which may show its errors.)"""
     import archbuilder
@@ -101,11 +103,15 @@ def test_yaml_blocks_validate(block: Block) -> None:
         archbuilder.load_blueprint({**minimal, **{k: v for k, v in data.items() if k != "name"}})
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.language == "python" and not b.not_run
-                                   and b.page.name != "README.md"], ids=lambda b: b.id)
+@pytest.mark.parametrize(
+    "block",
+    [b for b in BLOCKS if b.language == "python" and not b.not_run and b.page.name != "README.md"],
+    ids=lambda b: b.id,
+)
 def test_python_blocks_of_the_docs_run(block: Block) -> None:
-    result = subprocess.run([sys.executable, "-c", block.text], cwd=ROOT, env=QUIET, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", block.text], cwd=ROOT, env=QUIET, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -120,13 +126,16 @@ def commands(block: Block) -> list[tuple[str, list[str]]]:
     return steps
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.language in ("sh", "bash") and not b.not_run],
-                         ids=lambda b: b.id)
+@pytest.mark.parametrize(
+    "block", [b for b in BLOCKS if b.language in ("sh", "bash") and not b.not_run], ids=lambda b: b.id
+)
 def test_shell_blocks_run(block: Block, tmp_path: Path) -> None:
     for name, text in files_of(block.page).items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     script = "set -e\n" + block.text.replace("archbuilder ", f"{sys.executable} -m archbuilder ")
-    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=QUIET, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, f"{block.id}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
 
 
@@ -138,8 +147,14 @@ def test_transcripts_run_as_shown(block: Block, tmp_path: Path) -> None:
     for command, shown in commands(block):
         words = command.split()
         assert words[0] == "archbuilder", f"{block.id}: transcripts show archbuilder commands"
-        result = subprocess.run([sys.executable, "-m", "archbuilder", *words[1:]], cwd=tmp_path, env=QUIET,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            [sys.executable, "-m", "archbuilder", *words[1:]],
+            cwd=tmp_path,
+            env=QUIET,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         expected = 1 if any("invalid (" in line for line in shown) else 0
         assert result.returncode == expected, f"{block.id}: {command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         if words[1] in DETERMINISTIC:
@@ -149,4 +164,5 @@ def test_transcripts_run_as_shown(block: Block, tmp_path: Path) -> None:
                     continue
                 start = line.split("...")[0].rstrip()
                 assert any(actual.startswith(start) for actual in printed), (
-                    f"{block.id}: `{command}` did not print\n  {line}\nit printed:\n" + "\n".join(printed))
+                    f"{block.id}: `{command}` did not print\n  {line}\nit printed:\n" + "\n".join(printed)
+                )

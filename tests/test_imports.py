@@ -31,34 +31,54 @@ def function_level_imports() -> list[tuple[str, str, int]]:
                 continue
             for inner in ast.walk(node):
                 if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("archbuilder"):
-                    targets = [inner.module] if inner.module != "archbuilder.train" else \
-                        [f"archbuilder.train.{alias.name}" for alias in inner.names]
+                    targets = (
+                        [inner.module]
+                        if inner.module != "archbuilder.train"
+                        else [f"archbuilder.train.{alias.name}" for alias in inner.names]
+                    )
                     found += [(module, target, inner.lineno) for target in targets]
                 elif isinstance(inner, ast.Import):
-                    found += [(module, alias.name, inner.lineno) for alias in inner.names
-                              if alias.name.startswith("archbuilder")]
+                    found += [
+                        (module, alias.name, inner.lineno)
+                        for alias in inner.names
+                        if alias.name.startswith("archbuilder")
+                    ]
     return found
 
 
 def heavy_modules(modules: set[str]) -> set[str]:
     """The modules whose import loads a heavy dependency (each checked in a fresh process)."""
-    program = ("import importlib, json, sys\nheavy = []\nfor name in sys.argv[1:]:\n"
-               "    importlib.import_module(name)\n"
-               f"    if any(m in sys.modules for m in {HEAVY!r}): heavy.append(name); break\n"
-               "print(json.dumps(heavy))\n")
+    program = (
+        "import importlib, json, sys\nheavy = []\nfor name in sys.argv[1:]:\n"
+        "    importlib.import_module(name)\n"
+        f"    if any(m in sys.modules for m in {HEAVY!r}): heavy.append(name); break\n"
+        "print(json.dumps(heavy))\n"
+    )
     heavy: set[str] = set()
     for name in sorted(modules):  # one process each: a module's verdict must not depend on another's imports
-        result = subprocess.run([sys.executable, "-c", program, name], cwd=ROOT, capture_output=True, text=True,
-                                timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        result = subprocess.run(
+            [sys.executable, "-c", program, name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         heavy.update(json.loads(result.stdout.strip().splitlines()[-1]))
     return heavy
 
 
 def test_function_level_imports_only_defer_heavy_modules() -> None:
-    found = [(importer, target, line) for importer, target, line in function_level_imports()
-             if not importer.startswith("archbuilder.cli")]
+    found = [
+        (importer, target, line)
+        for importer, target, line in function_level_imports()
+        if not importer.startswith("archbuilder.cli")
+    ]
     heavy = heavy_modules({target for _, target, _ in found})
-    hiding = [f"{importer}:{line} imports {target} inside a function" for importer, target, line in found
-              if target not in heavy and (importer, target) not in KNOWN]
+    hiding = [
+        f"{importer}:{line} imports {target} inside a function"
+        for importer, target, line in found
+        if target not in heavy and (importer, target) not in KNOWN
+    ]
     assert not hiding, "imports that may hide a loop (import at the top, or split the modules):\n" + "\n".join(hiding)

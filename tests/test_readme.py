@@ -25,8 +25,14 @@ def blocks(language: str) -> list[str]:
 def test_python_examples_run(index: int) -> None:
     """Each Python block runs as a user pastes it: alone, in a fresh interpreter, from the checkout."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", blocks("python")[index]], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", blocks("python")[index]],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -40,7 +46,10 @@ def test_yaml_examples_are_the_zoo_files(name: str) -> None:
 def test_training_example_is_the_lenet5_recipe() -> None:
     shown = next(block for block in blocks("yaml") if block.startswith("training:"))
     recipe = archbuilder.load_blueprint(ROOT / "blueprints" / "lenet5.yaml").training
-    assert archbuilder.load_blueprint(f"name: x\ninput: {{shape: [8, 8, 1]}}\nstem: [{{type: flatten}}]\n{shown}").training == recipe
+    assert (
+        archbuilder.load_blueprint(f"name: x\ninput: {{shape: [8, 8, 1]}}\nstem: [{{type: flatten}}]\n{shown}").training
+        == recipe
+    )
 
 
 BAD = next(block for block in blocks("yaml") if block.startswith("name: x\ninput: {shape: [32, 32, 3]}"))  # bad.yaml
@@ -58,8 +67,9 @@ def test_error_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
         assert actual.startswith(expected)
 
 
-def test_transfer_learning_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_transfer_learning_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The README's two-step transfer example runs and reports what it took, as shown."""
     monkeypatch.chdir(tmp_path)
     body = next(block for block in blocks("yaml") if block.startswith("# body.yaml"))
@@ -80,8 +90,9 @@ def _flowers() -> str:
     return next(block for block in blocks("yaml") if block.startswith("# flowers.yaml"))
 
 
-def test_backbone_summary_is_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_backbone_summary_is_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "flowers.yaml").write_text(_flowers())
     assert main(["summary", "flowers.yaml"]) == 0
@@ -102,8 +113,14 @@ def test_backbone_example_trains_its_phases(tmp_path: Path, monkeypatch: pytest.
             layer.momentum = 0.0
     source(np.random.default_rng(0).uniform(-1, 1, (64, 32, 32, 3)).astype("float32"), training=True)
     source.save_weights(tmp_path / "mobilenet_v2.weights.h5")
-    text = (_flowers().replace("[160, 160, 3]", "[32, 32, 3]").replace("weights: imagenet", "weights: mobilenet_v2.weights.h5")
-            .replace("classes: 5", "classes: 4").replace("{epochs: 5}", "{epochs: 1}").replace("{epochs: 5,", "{epochs: 1,"))
+    text = (
+        _flowers()
+        .replace("[160, 160, 3]", "[32, 32, 3]")
+        .replace("weights: imagenet", "weights: mobilenet_v2.weights.h5")
+        .replace("classes: 5", "classes: 4")
+        .replace("{epochs: 5}", "{epochs: 1}")
+        .replace("{epochs: 5,", "{epochs: 1,")
+    )
     result = archbuilder.train(text, data="shapes:64", batch_size=16, output=tmp_path / "run", verbose=0)
     network = result.model.get_layer("backbone")
     # Phase 2 trained blocks 10-16 and left blocks 1-9, the stem and every BatchNorm as loaded.

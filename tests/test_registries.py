@@ -18,13 +18,21 @@ import archbuilder
 ROOT = Path(__file__).resolve().parents[1]
 # Modules that import Keras take seconds each; the light ones are all checked, and the Keras side
 # through the modules that build models (compile, the training run, the search's trials).
-HEAVY_ENTRY_POINTS = ["archbuilder.compile", "archbuilder.compile.builders", "archbuilder.compile.model",
-                      "archbuilder.train.runner", "archbuilder.search.tuner"]
+HEAVY_ENTRY_POINTS = [
+    "archbuilder.compile",
+    "archbuilder.compile.builders",
+    "archbuilder.compile.model",
+    "archbuilder.train.runner",
+    "archbuilder.search.tuner",
+]
 
 
 def public_modules() -> list[str]:
-    names = [info.name for info in pkgutil.walk_packages(archbuilder.__path__, "archbuilder.")
-             if not any(part.startswith("_") for part in info.name.split("."))]
+    names = [
+        info.name
+        for info in pkgutil.walk_packages(archbuilder.__path__, "archbuilder.")
+        if not any(part.startswith("_") for part in info.name.split("."))
+    ]
     return sorted(names)
 
 
@@ -46,14 +54,22 @@ print(json.dumps(found))
 
 def light_modules() -> list[str]:
     """Modules that import no Keras (checked by importing each in a fresh process below)."""
-    return [name for name in public_modules()
-            if name.split(".")[1] in ("blueprint", "analysis", "errors", "artifacts", "zoo")
-            or name == "archbuilder"]
+    return [
+        name
+        for name in public_modules()
+        if name.split(".")[1] in ("blueprint", "analysis", "errors", "artifacts", "zoo") or name == "archbuilder"
+    ]
 
 
 def check(module: str) -> dict[str, list[str]]:
-    result = subprocess.run([sys.executable, "-c", PROGRAM, module], capture_output=True, text=True, cwd=ROOT,
-                            timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM, module],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -36,14 +36,17 @@ def test_zoo_dir_is_the_package_folder() -> None:
     assert (folder / "vgg16.yaml").is_file()
 
 
-@pytest.mark.parametrize(("pattern", "expected"), [
-    ("*", ["mobilenet", "resnet18", "resnet50", "vgg16"]),
-    ("*resnet*", ["resnet18", "resnet50"]),
-    ("vgg16", ["vgg16"]),
-    ("resnet?0", ["resnet50"]),
-    ("ResNet*", []),  # case-sensitive, like file names
-    ("nothing*", []),
-])
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("*", ["mobilenet", "resnet18", "resnet50", "vgg16"]),
+        ("*resnet*", ["resnet18", "resnet50"]),
+        ("vgg16", ["vgg16"]),
+        ("resnet?0", ["resnet50"]),
+        ("ResNet*", []),  # case-sensitive, like file names
+        ("nothing*", []),
+    ],
+)
 def test_list_blueprints(fake_zoo: Path, pattern: str, expected: list[str]) -> None:
     assert zoo.list_blueprints(pattern) == expected
 
@@ -60,12 +63,21 @@ def test_blueprint_path(fake_zoo: Path, name: str) -> None:
     assert zoo.blueprint_path(name).stem == name.split(".")[0]
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("resnt50", "unknown zoo blueprint 'resnt50'. Did you mean 'resnet50'? See `archbuilder zoo list` for the 4 available."),
-    ("vgg_16.yaml", "unknown zoo blueprint 'vgg_16.yaml'. Did you mean 'vgg16'? See `archbuilder zoo list` for the 4 available."),
-    ("inception", "unknown zoo blueprint 'inception'. See `archbuilder zoo list` for the 4 available."),
-    ("notes", "unknown zoo blueprint 'notes'. See `archbuilder zoo list` for the 4 available."),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "resnt50",
+            "unknown zoo blueprint 'resnt50'. Did you mean 'resnet50'? See `archbuilder zoo list` for the 4 available.",
+        ),
+        (
+            "vgg_16.yaml",
+            "unknown zoo blueprint 'vgg_16.yaml'. Did you mean 'vgg16'? See `archbuilder zoo list` for the 4 available.",
+        ),
+        ("inception", "unknown zoo blueprint 'inception'. See `archbuilder zoo list` for the 4 available."),
+        ("notes", "unknown zoo blueprint 'notes'. See `archbuilder zoo list` for the 4 available."),
+    ],
+)
 def test_unknown_name(fake_zoo: Path, name: str, message: str) -> None:
     with pytest.raises(BlueprintError) as caught:
         zoo.blueprint_path(name)
@@ -104,5 +116,7 @@ def test_zoo_imports_no_keras() -> None:
     tree = ast.parse(Path(zoo.__file__).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert all(name.split(".")[0] in {"archbuilder", "__future__", "fnmatch", "os", "importlib", "pathlib"}
-               for name in imported), imported
+    assert all(
+        name.split(".")[0] in {"archbuilder", "__future__", "fnmatch", "os", "importlib", "pathlib"}
+        for name in imported
+    ), imported

@@ -57,18 +57,25 @@ class LayerReport:
             "non_trainable_params": self.non_trainable_params,
             "macs": self.macs,
             "activation_elements": self.activation_elements,
-            "receptive_field": None if self.receptive_field is None else {
-                "size": list(self.receptive_field), "jump": list(self.jump or (1, 1))},
+            "receptive_field": None
+            if self.receptive_field is None
+            else {"size": list(self.receptive_field), "jump": list(self.jump or (1, 1))},
         }
 
 
 def _report(node: Node) -> LayerReport:
     effect = node.effect
     return LayerReport(
-        path=format_path(node.path), name=node.name, type=node.type, inputs=node.inputs,
-        output_shape=effect.output.shape, trainable_params=effect.trainable,
-        non_trainable_params=effect.non_trainable, macs=effect.macs,
-        receptive_field=effect.output.receptive_field, jump=effect.output.jump,
+        path=format_path(node.path),
+        name=node.name,
+        type=node.type,
+        inputs=node.inputs,
+        output_shape=effect.output.shape,
+        trainable_params=effect.trainable,
+        non_trainable_params=effect.non_trainable,
+        macs=effect.macs,
+        receptive_field=effect.output.receptive_field,
+        jump=effect.output.jump,
         inner_activations=effect.inner_activations,
     )
 
@@ -129,7 +136,9 @@ class Analysis:
     def activation_bytes(self, dtype: Dtype = "float32") -> int:
         return self.activation_elements * DTYPE_BYTES[dtype]
 
-    def training_memory(self, batch_size: int = 32, dtype: Dtype = "float32", optimizer: str = "adam") -> dict[str, int]:
+    def training_memory(
+        self, batch_size: int = 32, dtype: Dtype = "float32", optimizer: str = "adam"
+    ) -> dict[str, int]:
         """Estimate of training memory in bytes: activations kept for backward, weights, gradients, slots.
 
         Weights, gradients and optimizer slots are float32 (Keras keeps float32 variables under
@@ -162,8 +171,11 @@ class Analysis:
             "activation_elements": self.activation_elements,
             "activation_bytes": self.activation_bytes(dtype),
             "dtype": dtype,
-            "training_memory": {"batch_size": batch_size, "optimizer": optimizer,
-                                **self.training_memory(batch_size, dtype, optimizer)},
+            "training_memory": {
+                "batch_size": batch_size,
+                "optimizer": optimizer,
+                **self.training_memory(batch_size, dtype, optimizer),
+            },
             "layers": [layer.to_dict() for layer in self.layers],
             "warnings": [str(w) for w in self.warnings],
         }
@@ -190,8 +202,13 @@ def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> A
         check_input(resolution.blueprint.input.shape, ("scaling", "resolution") if scaled else ("input", "shape"))
         graph = build_graph(resolution)
         layers = [_report(node) for node in graph.nodes]
-        check_totals(((node.path, layer.name, layer.params, layer.macs, layer.activation_elements)
-                      for node, layer in zip(graph.nodes, layers)), resolution.origin_of)
+        check_totals(
+            (
+                (node.path, layer.name, layer.params, layer.macs, layer.activation_elements)
+                for node, layer in zip(graph.nodes, layers)
+            ),
+            resolution.origin_of,
+        )
     except BlueprintError as error:
         if sources is None:
             raise

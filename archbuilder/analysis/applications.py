@@ -26,16 +26,23 @@ def application_effect(spec: L.KerasApplication, tensor: Tensor) -> Effect:
     height, width, _ = tensor.shape
     minimum = APPLICATIONS[spec.application].min_size
     if min(height, width) < minimum:
-        raise GeometryError(f"{spec.application} needs an input of at least {minimum}x{minimum} (Keras's limit). "
-                            f"Received: {height}x{width}. Enlarge the blueprint input (archbuilder train --resize "
-                            "resizes the images to it)")
+        raise GeometryError(
+            f"{spec.application} needs an input of at least {minimum}x{minimum} (Keras's limit). "
+            f"Received: {height}x{width}. Enlarge the blueprint input (archbuilder train --resize "
+            "resizes the images to it)"
+        )
     inner, batch_norm_trainable = _body_effect(spec.application, (height, width, 3))
     total = inner.trainable + inner.non_trainable
     # A pretrained network keeps its BatchNormalization layers frozen, even when it is trained.
     trainable = (inner.trainable - (batch_norm_trainable if spec.pretrained else 0)) if spec.is_trainable else 0
     rf, jump = _compose(tensor, inner.output)
-    return Effect(Tensor(inner.output.shape, rf, jump), trainable=trainable, non_trainable=total - trainable,
-                  macs=inner.macs, inner_activations=inner.inner_activations)
+    return Effect(
+        Tensor(inner.output.shape, rf, jump),
+        trainable=trainable,
+        non_trainable=total - trainable,
+        macs=inner.macs,
+        inner_activations=inner.inner_activations,
+    )
 
 
 @lru_cache(maxsize=64)
@@ -44,15 +51,21 @@ def _body_effect(application: str, shape: tuple[int, int, int]) -> tuple[Effect,
     pixel), and the trainable parameters of its BatchNormalization layers."""
     twin = resolve(_twin(application))
     tail = list(twin.head.layers) if twin.head is not None else []
-    body = twin.model_copy(update={
-        "input": InputSpec(shape=shape), "head": None, "aux_heads": [], "training": None,
-        "stages": list(twin.stages) + ([Stage(blocks=tail)] if tail else []),
-    })
+    body = twin.model_copy(
+        update={
+            "input": InputSpec(shape=shape),
+            "head": None,
+            "aux_heads": [],
+            "training": None,
+            "stages": list(twin.stages) + ([Stage(blocks=tail)] if tail else []),
+        }
+    )
     try:
         graph = build_graph(Resolution(body))
     except BlueprintError as error:
-        raise GeometryError(f"{application} cannot take a {shape[0]}x{shape[1]} input: "
-                            f"{error.problems[0].message}") from None
+        raise GeometryError(
+            f"{application} cannot take a {shape[0]}x{shape[1]} input: {error.problems[0].message}"
+        ) from None
     nodes = graph.nodes[1:]
     last = nodes[-1].effect.output
     batch_norm = sum(node.effect.trainable for node in nodes if node.type == "batch_norm")

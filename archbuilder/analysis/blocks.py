@@ -44,8 +44,9 @@ def squeeze_excite(g: GraphBuilder, path: Location, x: str, reduced: int, activa
     return merge(g, path + ("scale",), L.Multiply, [x, gate])
 
 
-def _shortcut(g: GraphBuilder, path: Location, block: Any, x: str, source: str, out_channels: int,
-              batch_norm: bool) -> str:
+def _shortcut(
+    g: GraphBuilder, path: Location, block: Any, x: str, source: str, out_channels: int, batch_norm: bool
+) -> str:
     """Identity, strided subsampling, or 1x1 projection.
 
     ``shortcut: auto`` projects when the channel count changes; when only the stride changes it
@@ -54,15 +55,25 @@ def _shortcut(g: GraphBuilder, path: Location, block: Any, x: str, source: str, 
     strides = pair(block.strides)
     in_channels = g.channels(x)
     if block.shortcut == "identity" and in_channels != out_channels:
-        raise g.error(path + ("shortcut",), (
-            f"an identity shortcut needs the input channels ({in_channels}) to equal the output channels "
-            f"({out_channels}); use shortcut: projection (or auto)"
-        ))
+        raise g.error(
+            path + ("shortcut",),
+            (
+                f"an identity shortcut needs the input channels ({in_channels}) to equal the output channels "
+                f"({out_channels}); use shortcut: projection (or auto)"
+            ),
+        )
     if block.shortcut == "zero_pad":
         return _zero_pad_shortcut(g, path, block, x, out_channels)
     if block.shortcut == "projection" or (block.shortcut == "auto" and in_channels != out_channels):
-        return g.conv(path + ("shortcut",), source, out_channels, 1, strides=block.strides, activation="linear",
-                      batch_norm=batch_norm)
+        return g.conv(
+            path + ("shortcut",),
+            source,
+            out_channels,
+            1,
+            strides=block.strides,
+            activation="linear",
+            batch_norm=batch_norm,
+        )
     if max(strides) > 1:
         # 'same' with a 1x1 window pads nothing: it only subsamples, dropping no border.
         return g.add(path + ("shortcut",), L.MaxPool(pool_size=1, strides=block.strides, padding="same"), [x])
@@ -81,10 +92,13 @@ def _zero_pad_shortcut(g: GraphBuilder, path: Location, block: Any, x: str, out_
     zero channels (a 0x rescaling of the subsampled input, concatenated), as fb.resnet.torch does."""
     in_channels = g.channels(x)
     if out_channels not in (in_channels, 2 * in_channels):
-        raise g.error(path + ("shortcut",), (
-            f"a zero_pad shortcut appends as many zero channels as the input has: it gives {in_channels} or "
-            f"{2 * in_channels} channels, and the block outputs {out_channels}; use shortcut: projection"
-        ))
+        raise g.error(
+            path + ("shortcut",),
+            (
+                f"a zero_pad shortcut appends as many zero channels as the input has: it gives {in_channels} or "
+                f"{2 * in_channels} channels, and the block outputs {out_channels}; use shortcut: projection"
+            ),
+        )
     if max(pair(block.strides)) > 1:
         x = g.add(path + ("shortcut",), L.MaxPool(pool_size=1, strides=block.strides, padding="same"), [x])
     if out_channels == in_channels:
@@ -107,12 +121,25 @@ def lower_residual(g: GraphBuilder, path: Location, block: B.Residual, x: str) -
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     source = preactivate(g, path, x, activation, batch_norm) if block.preact else x
     shortcut = _shortcut(g, path, block, x, source, block.filters, batch_norm and not block.preact)
-    h = g.conv(path + ("conv1",), source, block.filters, block.kernel_size, strides=block.strides,
-               activation=activation, batch_norm=batch_norm)
+    h = g.conv(
+        path + ("conv1",),
+        source,
+        block.filters,
+        block.kernel_size,
+        strides=block.strides,
+        activation=activation,
+        batch_norm=batch_norm,
+    )
     if block.dropout:
         h = g.add(path + ("dropout",), L.Dropout(rate=block.dropout), [h])
-    h = g.conv(path + ("conv2",), h, block.filters, block.kernel_size, activation="linear",
-               batch_norm=batch_norm and not block.preact)
+    h = g.conv(
+        path + ("conv2",),
+        h,
+        block.filters,
+        block.kernel_size,
+        activation="linear",
+        batch_norm=batch_norm and not block.preact,
+    )
     return _residual_output(g, path, block, shortcut, h, activation)
 
 
@@ -123,20 +150,45 @@ def lower_bottleneck(g: GraphBuilder, path: Location, block: B.Bottleneck, x: st
     shortcut = _shortcut(g, path, block, x, source, block.out_filters, batch_norm and not block.preact)
     stride_1x1 = block.strides if block.stride_on == "1x1" else 1
     stride_3x3 = block.strides if block.stride_on == "3x3" else 1
-    h = g.conv(path + ("conv1",), source, block.inner_filters, 1, strides=stride_1x1,
-               activation=activation, batch_norm=batch_norm)
-    h = g.conv(path + ("conv2",), h, block.inner_filters, 3, strides=stride_3x3, padding=block.padding,
-               groups=block.groups, activation=activation, batch_norm=batch_norm)
-    h = g.conv(path + ("conv3",), h, block.out_filters, 1, activation="linear",
-               batch_norm=batch_norm and not block.preact)
+    h = g.conv(
+        path + ("conv1",),
+        source,
+        block.inner_filters,
+        1,
+        strides=stride_1x1,
+        activation=activation,
+        batch_norm=batch_norm,
+    )
+    h = g.conv(
+        path + ("conv2",),
+        h,
+        block.inner_filters,
+        3,
+        strides=stride_3x3,
+        padding=block.padding,
+        groups=block.groups,
+        activation=activation,
+        batch_norm=batch_norm,
+    )
+    h = g.conv(
+        path + ("conv3",), h, block.out_filters, 1, activation="linear", batch_norm=batch_norm and not block.preact
+    )
     return _residual_output(g, path, block, shortcut, h, activation)
 
 
 @lowering("depthwise")
 def lower_depthwise(g: GraphBuilder, path: Location, block: B.Depthwise, x: str) -> str:
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
-    h = g.depthwise(path + ("depthwise",), x, block.kernel_size, strides=block.strides, padding=block.padding,
-                    depth_multiplier=block.depth_multiplier, activation=activation, batch_norm=batch_norm)
+    h = g.depthwise(
+        path + ("depthwise",),
+        x,
+        block.kernel_size,
+        strides=block.strides,
+        padding=block.padding,
+        depth_multiplier=block.depth_multiplier,
+        activation=activation,
+        batch_norm=batch_norm,
+    )
     return g.conv(path + ("pointwise",), h, block.filters, 1, activation=activation, batch_norm=batch_norm)
 
 
@@ -145,17 +197,28 @@ def lower_inverted_residual(g: GraphBuilder, path: Location, block: B.InvertedRe
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     in_channels = g.channels(x)
     if in_channels * block.expansion > MAX_INT:
-        raise g.error(path + ("expansion",), (
-            f"the expanded width input channels x expansion = {in_channels} x {block.expansion} = "
-            f"{in_channels * block.expansion:,} is over the limit of {MAX_INT:,}. Use expansion <= "
-            f"{MAX_INT // in_channels} here (the block's input has {in_channels} channels)"
-        ))
+        raise g.error(
+            path + ("expansion",),
+            (
+                f"the expanded width input channels x expansion = {in_channels} x {block.expansion} = "
+                f"{in_channels * block.expansion:,} is over the limit of {MAX_INT:,}. Use expansion <= "
+                f"{MAX_INT // in_channels} here (the block's input has {in_channels} channels)"
+            ),
+        )
     h = x
     if block.expansion != 1:
-        h = g.conv(path + ("expand",), h, in_channels * block.expansion, 1, activation=activation,
-                   batch_norm=batch_norm)
-    h = g.depthwise(path + ("depthwise",), h, block.kernel_size, strides=block.strides, padding=block.padding,
-                    activation=activation, batch_norm=batch_norm)
+        h = g.conv(
+            path + ("expand",), h, in_channels * block.expansion, 1, activation=activation, batch_norm=batch_norm
+        )
+    h = g.depthwise(
+        path + ("depthwise",),
+        h,
+        block.kernel_size,
+        strides=block.strides,
+        padding=block.padding,
+        activation=activation,
+        batch_norm=batch_norm,
+    )
     if block.se_ratio is not None:
         h = squeeze_excite(g, path + ("se",), h, max(1, int(in_channels * block.se_ratio)), activation)
     h = g.conv(path + ("project",), h, block.filters, 1, activation="linear", batch_norm=batch_norm)
@@ -200,8 +263,14 @@ def lower_dense_block(g: GraphBuilder, path: Location, block: B.DenseBlock, x: s
         layer_path = path + ("layers", index)
         h = preactivate(g, layer_path, x, activation, batch_norm)
         if block.bottleneck_width is not None:
-            h = g.conv(layer_path + ("conv1",), h, block.bottleneck_width * block.growth_rate, 1,
-                       activation=activation, batch_norm=batch_norm)
+            h = g.conv(
+                layer_path + ("conv1",),
+                h,
+                block.bottleneck_width * block.growth_rate,
+                1,
+                activation=activation,
+                batch_norm=batch_norm,
+            )
         h = g.conv(layer_path + ("conv2",), h, block.growth_rate, 3, activation="linear", batch_norm=False)
         x = merge(g, layer_path + ("concat",), L.Concatenate, [x, h])
     return x
@@ -210,8 +279,9 @@ def lower_dense_block(g: GraphBuilder, path: Location, block: B.DenseBlock, x: s
 @lowering("transition")
 def lower_transition(g: GraphBuilder, path: Location, block: B.Transition, x: str) -> str:
     h = preactivate(g, path, x, _activation(g, block), _batch_norm(g, block))
-    h = g.conv(path + ("conv",), h, max(1, int(g.channels(x) * block.reduction)), 1, activation="linear",
-               batch_norm=False)
+    h = g.conv(
+        path + ("conv",), h, max(1, int(g.channels(x) * block.reduction)), 1, activation="linear", batch_norm=False
+    )
     return g.add(path + ("pool",), L.AvgPool(pool_size=2, strides=2), [h])
 
 
@@ -219,10 +289,12 @@ def lower_transition(g: GraphBuilder, path: Location, block: B.Transition, x: st
 def lower_fire(g: GraphBuilder, path: Location, block: B.Fire, x: str) -> str:
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     squeezed = g.conv(path + ("squeeze",), x, block.squeeze, 1, activation=activation, batch_norm=batch_norm)
-    expand_1x1 = g.conv(path + ("expand1x1",), squeezed, block.expand_1x1, 1, activation=activation,
-                        batch_norm=batch_norm)
-    expand_3x3 = g.conv(path + ("expand3x3",), squeezed, block.expand_3x3, 3, activation=activation,
-                        batch_norm=batch_norm)
+    expand_1x1 = g.conv(
+        path + ("expand1x1",), squeezed, block.expand_1x1, 1, activation=activation, batch_norm=batch_norm
+    )
+    expand_3x3 = g.conv(
+        path + ("expand3x3",), squeezed, block.expand_3x3, 3, activation=activation, batch_norm=batch_norm
+    )
     return merge(g, path + ("concat",), L.Concatenate, [expand_1x1, expand_3x3])
 
 
@@ -231,7 +303,14 @@ def lower_mlpconv(g: GraphBuilder, path: Location, block: B.MlpConv, x: str) -> 
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     for index, filters in enumerate(block.filters):
         first = index == 0
-        x = g.conv(path + ("conv", index), x, filters, block.kernel_size if first else 1,
-                   strides=block.strides if first else 1, padding=block.padding if first else "same",
-                   activation=activation, batch_norm=batch_norm)
+        x = g.conv(
+            path + ("conv", index),
+            x,
+            filters,
+            block.kernel_size if first else 1,
+            strides=block.strides if first else 1,
+            padding=block.padding if first else "same",
+            activation=activation,
+            batch_norm=batch_norm,
+        )
     return x

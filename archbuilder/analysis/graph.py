@@ -93,8 +93,14 @@ class GraphBuilder:
     (other branches wired by ``inputs``, ids, auxiliary heads) are still checked.
     """
 
-    def __init__(self, input_shape: tuple[int, ...], defaults: Defaults, resolution: Resolution | None = None,
-                 strict_fit: bool = False, collect: bool = False) -> None:
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        defaults: Defaults,
+        resolution: Resolution | None = None,
+        strict_fit: bool = False,
+        collect: bool = False,
+    ) -> None:
         self.defaults = defaults
         self.resolution = resolution
         self.strict_fit = strict_fit
@@ -128,8 +134,14 @@ class GraphBuilder:
             return self._broken(path)
 
     # -- primitives ------------------------------------------------------------------------------
-    def add(self, path: Location, spec: Kind, inputs: list[str], name: str | None = None,
-            trailing_padding: tuple[int, int] = (0, 0)) -> str:
+    def add(
+        self,
+        path: Location,
+        spec: Kind,
+        inputs: list[str],
+        name: str | None = None,
+        trailing_padding: tuple[int, int] = (0, 0),
+    ) -> str:
         """Analyze ``spec`` on ``inputs`` and record it; returns the node's name.
 
         ``trailing_padding``: zero rows/columns a preceding zero_padding added at the bottom/right;
@@ -143,8 +155,11 @@ class GraphBuilder:
         tensors = [self.by_name[i].output for i in inputs]
 
         def warn(loss: FitLoss) -> None:
-            loss = FitLoss(max(0, loss.rows - trailing_padding[0]), max(0, loss.columns - trailing_padding[1]),
-                           loss.described + (f" after zero padding {list(trailing_padding)}" if any(trailing_padding) else ""))
+            loss = FitLoss(
+                max(0, loss.rows - trailing_padding[0]),
+                max(0, loss.columns - trailing_padding[1]),
+                loss.described + (f" after zero padding {list(trailing_padding)}" if any(trailing_padding) else ""),
+            )
             if not (loss.rows or loss.columns):
                 return
             if self.strict_fit:
@@ -189,10 +204,14 @@ class GraphBuilder:
         if use_bias == "auto" or use_bias is None:
             use_bias = not batch_norm
         fused = not batch_norm and activation in FUSABLE_ACTIVATIONS
-        spec = spec.model_copy(update={
-            "batch_norm": False, "use_bias": use_bias, "activation": activation if fused else "linear",
-            "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,
-        })
+        spec = spec.model_copy(
+            update={
+                "batch_norm": False,
+                "use_bias": use_bias,
+                "activation": activation if fused else "linear",
+                "kernel_initializer": spec.kernel_initializer or self.defaults.kernel_initializer,
+            }
+        )
         out = self.add(path, spec, [x], trailing_padding=trailing)
         if batch_norm:
             out = self.batch_norm(path + ("bn",), out)
@@ -217,14 +236,35 @@ class GraphBuilder:
         spec = KIND_BY_TAG[activation](type=activation)  # Activation, or the class of one with a parameter
         return self.add(path + (activation,), spec, [x])
 
-    def conv(self, path: Location, x: str, filters: int, kernel_size: Any = 1, *, strides: Any = 1,
-             padding: Any = "same", groups: int = 1, activation: str | None = None, batch_norm: bool,
-             use_bias: Any = None) -> str:
+    def conv(
+        self,
+        path: Location,
+        x: str,
+        filters: int,
+        kernel_size: Any = 1,
+        *,
+        strides: Any = 1,
+        padding: Any = "same",
+        groups: int = 1,
+        activation: str | None = None,
+        batch_norm: bool,
+        use_bias: Any = None,
+    ) -> str:
         """A block's conv, taking initializer, regularizer and bias from ``defaults``."""
-        spec = self.spec(path, L.Conv, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         groups=groups, activation=activation, batch_norm=batch_norm, use_bias=self._bias(use_bias),
-                         kernel_initializer=self.defaults.kernel_initializer,
-                         kernel_regularizer=self.defaults.kernel_regularizer)
+        spec = self.spec(
+            path,
+            L.Conv,
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            groups=groups,
+            activation=activation,
+            batch_norm=batch_norm,
+            use_bias=self._bias(use_bias),
+            kernel_initializer=self.defaults.kernel_initializer,
+            kernel_regularizer=self.defaults.kernel_regularizer,
+        )
         return self.unit(path, spec, x)
 
     def spec(self, path: Location, kind: type[_K], **fields: Any) -> _K:
@@ -233,15 +273,37 @@ class GraphBuilder:
             return kind(**fields)
         except ValidationError as exc:
             first = problem_from_error(exc.errors()[0], root=kind)
-            raise self.error(path, f"this block would need a '{kind.model_fields['type'].default}' with "
-                                   f"{first.path} out of range: {first.message}") from None
+            raise self.error(
+                path,
+                f"this block would need a '{kind.model_fields['type'].default}' with "
+                f"{first.path} out of range: {first.message}",
+            ) from None
 
-    def depthwise(self, path: Location, x: str, kernel_size: Any, *, strides: Any = 1, padding: Any = "same",
-                  depth_multiplier: int = 1, activation: str, batch_norm: bool) -> str:
-        spec = self.spec(path, L.DepthwiseConv, kernel_size=kernel_size, strides=strides, padding=padding,
-                         depth_multiplier=depth_multiplier, activation=activation, batch_norm=batch_norm,
-                         use_bias=self._bias(None), kernel_initializer=self.defaults.kernel_initializer,
-                         kernel_regularizer=self.defaults.kernel_regularizer)
+    def depthwise(
+        self,
+        path: Location,
+        x: str,
+        kernel_size: Any,
+        *,
+        strides: Any = 1,
+        padding: Any = "same",
+        depth_multiplier: int = 1,
+        activation: str,
+        batch_norm: bool,
+    ) -> str:
+        spec = self.spec(
+            path,
+            L.DepthwiseConv,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            depth_multiplier=depth_multiplier,
+            activation=activation,
+            batch_norm=batch_norm,
+            use_bias=self._bias(None),
+            kernel_initializer=self.defaults.kernel_initializer,
+            kernel_regularizer=self.defaults.kernel_regularizer,
+        )
         return self.unit(path, spec, x)
 
     def _bias(self, use_bias: Any) -> Any:
@@ -284,7 +346,10 @@ class GraphBuilder:
         """The node an ``inputs``/``at`` id names; ``path`` is the field that holds the reference."""
         if identifier not in self.ids:
             known = ", ".join(sorted(self.ids)) or "none yet"
-            raise self.error(path, f"'{identifier}' is not the id of any layer, block or stage before this point (known ids: {known})")
+            raise self.error(
+                path,
+                f"'{identifier}' is not the id of any layer, block or stage before this point (known ids: {known})",
+            )
         return self.ids[identifier]
 
     def head(self, prefix: Location, head: Head, x: str) -> str:
@@ -300,9 +365,14 @@ class GraphBuilder:
         elif head.pool == "global_max":
             x = self.add(prefix + ("pool",), L.GlobalMaxPool(keepdims=keepdims), [x])
         for index, units in enumerate(head.fc):
-            dense = L.Dense(units=units, activation=self.defaults.activation, batch_norm=False, use_bias=True,
-                            kernel_initializer=head.kernel_initializer or self.defaults.kernel_initializer,
-                            kernel_regularizer=self.defaults.kernel_regularizer)
+            dense = L.Dense(
+                units=units,
+                activation=self.defaults.activation,
+                batch_norm=False,
+                use_bias=True,
+                kernel_initializer=head.kernel_initializer or self.defaults.kernel_initializer,
+                kernel_regularizer=self.defaults.kernel_regularizer,
+            )
             x = self.unit(prefix + ("fc", index), dense, x)
             if head.fc_dropout:
                 x = self.add(prefix + ("fc", index, "dropout"), L.Dropout(rate=head.fc_dropout), [x])
@@ -313,16 +383,25 @@ class GraphBuilder:
     def classifier(self, prefix: Location, head: Head, x: str) -> str:
         """The last layer, named after the output (``predictions``, ``aux1``, ...)."""
         path = prefix + ("classifier",)
-        options = {"kernel_initializer": head.kernel_initializer or self.defaults.kernel_initializer,
-                   "kernel_regularizer": self.defaults.kernel_regularizer, "batch_norm": False, "use_bias": True}
+        options = {
+            "kernel_initializer": head.kernel_initializer or self.defaults.kernel_initializer,
+            "kernel_regularizer": self.defaults.kernel_regularizer,
+            "batch_norm": False,
+            "use_bias": True,
+        }
         if head.classifier == "dense":
-            return self.add(path, L.Dense(units=head.classes, activation=head.activation, **options), [x], name=head.name)
+            return self.add(
+                path, L.Dense(units=head.classes, activation=head.activation, **options), [x], name=head.name
+            )
         if head.classifier == "conv":
             x = self.add(path, L.Conv(filters=head.classes, kernel_size=1, activation="linear", **options), [x])
             x = self.add(prefix + ("flatten",), L.Flatten(), [x])
         elif self.channels(x) != head.classes:
-            raise self.error(path, f"with no classifier layer (classifier: none) the head needs features with `classes` ({head.classes}) channels; "
-                                   f"the head receives {self.channels(x)}. Make the last conv have {head.classes} filters")
+            raise self.error(
+                path,
+                f"with no classifier layer (classifier: none) the head needs features with `classes` ({head.classes}) channels; "
+                f"the head receives {self.channels(x)}. Make the last conv have {head.classes} filters",
+            )
         return self.add(path, L.Activation(type=head.activation), [x], name=head.name)
 
     def finish(self, outputs: list[str]) -> Graph:
@@ -351,7 +430,9 @@ def build_graph(resolution: Resolution) -> Graph:
             x = builder.item(("stages", s, "blocks", b), block, x)
         if stage.id is not None:
             builder.define(("stages", s), stage.id, x)
-    outputs = [builder.attempt(("head",), builder.head, ("head",), blueprint.head, x) if blueprint.head is not None else x]
+    outputs = [
+        builder.attempt(("head",), builder.head, ("head",), blueprint.head, x) if blueprint.head is not None else x
+    ]
     for index, aux in enumerate(blueprint.aux_heads):
         at = ("aux_heads", index, "at")
         start = builder.attempt(at, builder.reference, at, aux.at)
@@ -359,4 +440,3 @@ def build_graph(resolution: Resolution) -> Graph:
     if builder.problems:
         raise BlueprintError(builder.problems)
     return builder.finish(outputs)
-

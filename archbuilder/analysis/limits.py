@@ -85,20 +85,27 @@ def check_input(shape: tuple[int, ...], location: Location) -> None:
     values = math.prod(shape)
     if values * ACTIVATION_DTYPE_BYTES <= limit:
         return
-    raise BlueprintError([Problem(
-        f"the input alone is {'x'.join(map(str, shape))} = {count(values)} values, "
-        f"{count(values * ACTIVATION_DTYPE_BYTES)} bytes per example (float32), over the activation limit of "
-        f"{count(limit)} bytes. Use a smaller input, or raise the limit: {MAX_ACTIVATION_BYTES.variable}=<bytes>",
-        location,
-    )])
+    raise BlueprintError(
+        [
+            Problem(
+                f"the input alone is {'x'.join(map(str, shape))} = {count(values)} values, "
+                f"{count(values * ACTIVATION_DTYPE_BYTES)} bytes per example (float32), over the activation limit of "
+                f"{count(limit)} bytes. Use a smaller input, or raise the limit: {MAX_ACTIVATION_BYTES.variable}=<bytes>",
+                location,
+            )
+        ]
+    )
 
 
 #: How each total reads in a message: (limit, verb phrase, advice).
 _TOTALS = (
     (MAX_PARAMS, "has {} parameters", "Use fewer or narrower layers"),
     (MAX_MACS, "needs {} MACs per example", "Use a smaller input, or fewer or narrower layers"),
-    (MAX_ACTIVATION_BYTES, "keeps {} bytes of activations per example (float32)",
-     "Use a smaller input, or fewer or narrower layers"),
+    (
+        MAX_ACTIVATION_BYTES,
+        "keeps {} bytes of activations per example (float32)",
+        "Use a smaller input, or fewer or narrower layers",
+    ),
 )
 
 
@@ -126,11 +133,14 @@ def check_totals(layers: Iterable[tuple[Location, str, int, int, int]], origin: 
         if where is None:
             continue
         path, name = where
-        problems.append(Problem(
-            f"the network {phrase.format(count(value))}, over the limit of {count(bound)} (the total passes it at "
-            f"layer '{name}'). {advice}, or raise the limit: {limit.variable}=<number>",
-            path, origin=origin(path),
-        ))
+        problems.append(
+            Problem(
+                f"the network {phrase.format(count(value))}, over the limit of {count(bound)} (the total passes it at "
+                f"layer '{name}'). {advice}, or raise the limit: {limit.variable}=<number>",
+                path,
+                origin=origin(path),
+            )
+        )
     if problems:
         raise BlueprintError(problems)
 
@@ -144,5 +154,15 @@ def count(n: int) -> str:
     return f"{digits[0]}.{digits[1]}e+{len(digits) - 1}"
 
 
-__all__ = ["ACTIVATION_DTYPE_BYTES", "LIMITS", "Limit", "LimitSettingError", "MAX_ACTIVATION_BYTES", "MAX_MACS",
-           "MAX_PARAMS", "check_input", "check_totals", "count"]
+__all__ = [
+    "ACTIVATION_DTYPE_BYTES",
+    "LIMITS",
+    "Limit",
+    "LimitSettingError",
+    "MAX_ACTIVATION_BYTES",
+    "MAX_MACS",
+    "MAX_PARAMS",
+    "check_input",
+    "check_totals",
+    "count",
+]

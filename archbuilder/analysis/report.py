@@ -24,11 +24,23 @@ _BEYOND_UNITS = 10**18
 
 #: Short labels in the CS231n style for kinds without sizes of their own.
 _LABELS = {
-    "input": "INPUT", "batch_norm": "BN", "layer_norm": "LN", "lrn": "LRN", "flatten": "FLATTEN",
-    "zero_padding": "PAD", "global_avg_pool": "GAP", "global_max_pool": "GMP", "add": "ADD",
-    "multiply": "MUL", "concatenate": "CONCAT", "dropout": "DROPOUT", "spatial_dropout": "SDROPOUT",
+    "input": "INPUT",
+    "batch_norm": "BN",
+    "layer_norm": "LN",
+    "lrn": "LRN",
+    "flatten": "FLATTEN",
+    "zero_padding": "PAD",
+    "global_avg_pool": "GAP",
+    "global_max_pool": "GMP",
+    "add": "ADD",
+    "multiply": "MUL",
+    "concatenate": "CONCAT",
+    "dropout": "DROPOUT",
+    "spatial_dropout": "SDROPOUT",
     "stochastic_depth": "DROPPATH",
-    "rescaling": "RESCALE", "normalization": "NORM", "leaky_relu": "LRELU",
+    "rescaling": "RESCALE",
+    "normalization": "NORM",
+    "leaky_relu": "LRELU",
 }
 
 
@@ -113,8 +125,17 @@ def layer_rows(analysis: Analysis) -> list[tuple[str, ...]]:
     for layer, node in zip(analysis.layers, nodes):
         spec = node.spec if node is not None else None
         label = layer_label(layer.type, spec) if spec is not None or layer.type == "input" else layer.type.upper()
-        rows.append((label, layer.path, shape_text(layer.output_shape), human(layer.activation_elements),
-                     f"{layer.params:,}", human(layer.macs), receptive_field_text(layer)))
+        rows.append(
+            (
+                label,
+                layer.path,
+                shape_text(layer.output_shape),
+                human(layer.activation_elements),
+                f"{layer.params:,}",
+                human(layer.macs),
+                receptive_field_text(layer),
+            )
+        )
     return rows
 
 
@@ -123,8 +144,10 @@ def format_table(rows: list[tuple[str, ...]], headers: tuple[str, ...] = _HEADER
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
     lines = []
     for row in (headers, *rows):
-        cells = [cell.rjust(width) if header in _RIGHT_ALIGNED else cell.ljust(width)
-                 for cell, width, header in zip(row, widths, headers)]
+        cells = [
+            cell.rjust(width) if header in _RIGHT_ALIGNED else cell.ljust(width)
+            for cell, width, header in zip(row, widths, headers)
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -149,18 +172,35 @@ def format_totals(analysis: Analysis, *, dtype: Dtype, batch_size: int, optimize
     return "\n".join(lines)
 
 
-def format_summary(analysis: Analysis, *, dtype: Dtype = "float32", batch_size: int = 32,
-                   optimizer: str = "adam") -> str:
+def format_summary(
+    analysis: Analysis, *, dtype: Dtype = "float32", batch_size: int = 32, optimizer: str = "adam"
+) -> str:
     """The whole summary: a title, the layer table, the totals and the warnings."""
     blueprint = analysis.blueprint
-    title = (f"{blueprint.name}: input {shape_text(blueprint.input.shape)} -> output "
-             f"{shape_text(analysis.output_shape)}, {len(analysis.layers) - 1} layers")
-    parts = [title, "", format_table(layer_rows(analysis)), "",
-             format_totals(analysis, dtype=dtype, batch_size=batch_size, optimizer=optimizer)]
+    title = (
+        f"{blueprint.name}: input {shape_text(blueprint.input.shape)} -> output "
+        f"{shape_text(analysis.output_shape)}, {len(analysis.layers) - 1} layers"
+    )
+    parts = [
+        title,
+        "",
+        format_table(layer_rows(analysis)),
+        "",
+        format_totals(analysis, dtype=dtype, batch_size=batch_size, optimizer=optimizer),
+    ]
     if analysis.warnings:
         parts += ["", f"{len(analysis.warnings)} warning(s):"] + [f"  {problem}" for problem in analysis.warnings]
     return "\n".join(parts)
 
 
-__all__ = ["format_summary", "format_table", "format_totals", "human", "human_bytes", "layer_label", "layer_rows",
-           "receptive_field_text", "shape_text"]
+__all__ = [
+    "format_summary",
+    "format_table",
+    "format_totals",
+    "human",
+    "human_bytes",
+    "layer_label",
+    "layer_rows",
+    "receptive_field_text",
+    "shape_text",
+]

@@ -57,11 +57,17 @@ class FitLoss:
     described: str
 
     def message(self, strict: bool = False) -> str:
-        lost = " and ".join(text for text in (
-            f"the last {self.rows} row(s)" if self.rows else "",
-            f"the last {self.columns} column(s)" if self.columns else "",
-        ) if text)
-        advice = "Adjust the padding or input size" + ("." if strict else ", or set strict_fit: true to make this an error.")
+        lost = " and ".join(
+            text
+            for text in (
+                f"the last {self.rows} row(s)" if self.rows else "",
+                f"the last {self.columns} column(s)" if self.columns else "",
+            )
+            if text
+        )
+        advice = "Adjust the padding or input size" + (
+            "." if strict else ", or set strict_fit: true to make this an error."
+        )
         return f"inexact fit: ({self.described}) does not tile the input; Keras drops {lost} of the input. {advice}"
 
 
@@ -107,7 +113,9 @@ def output_length(size: int, kernel: int, stride: int, dilation: int, padding: s
     return (size - effective) // stride + 1, (size - effective) % stride
 
 
-def _window(spec: Kind, tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair, padding: str, warn: Warn) -> tuple[int, int]:
+def _window(
+    spec: Kind, tensor: Tensor, kernel: Pair, strides: Pair, dilation: Pair, padding: str, warn: Warn
+) -> tuple[int, int]:
     """Output height and width of a sliding window; errors on an empty output, warns on an inexact fit."""
     height, width, _ = _spatial(spec, tensor)
     out_h, lost_h = output_length(height, kernel[0], strides[0], dilation[0], padding)
@@ -222,8 +230,11 @@ def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:
     features = tensor.shape[-1]
     keeps_map = len(tensor.shape) == 3
     return Effect(
-        Tensor(tensor.shape[:-1] + (spec.units,), tensor.receptive_field if keeps_map else None,
-               tensor.jump if keeps_map else None),
+        Tensor(
+            tensor.shape[:-1] + (spec.units,),
+            tensor.receptive_field if keeps_map else None,
+            tensor.jump if keeps_map else None,
+        ),
         trainable=features * spec.units + _bias(spec, spec.units),
         macs=positions * features * spec.units,
     )
@@ -349,7 +360,9 @@ def elementwise_merge_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effe
         merged = list(longer[:offset])
         for axis, (size, other) in enumerate(zip(longer[offset:], shorter), start=offset):
             if size != other and 1 not in (size, other):
-                aligned = "aligned on their last axis (as Keras aligns them), " if len({len(s) for s in shapes}) > 1 else ""
+                aligned = (
+                    "aligned on their last axis (as Keras aligns them), " if len({len(s) for s in shapes}) > 1 else ""
+                )
                 raise GeometryError(
                     f"cannot {spec.type} shapes {' and '.join(_fmt(s) for s in shapes)}: {aligned}they differ on axis "
                     f"{axis} ({size} vs {other}) and Keras broadcasts only a size of 1. Use a 1x1 conv (projection), "

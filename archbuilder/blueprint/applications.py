@@ -52,8 +52,17 @@ PRETRAINED = "imagenet"
 NO_WEIGHTS = "none"
 
 #: The ``weights`` and ``trainable`` fields, shared by ``backbone:`` and the ``keras_application`` layer.
-WEIGHTS_FIELD = Field(PRETRAINED, min_length=1, max_length=4096, description=(
-    "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
-    ".weights.h5 file saved from the same application with include_top=False."))
-TRAINABLE_FIELD = Field(None, description="Train its weights (default: false with pretrained weights, true with "
-                        "weights: none). Pretrained, its BatchNormalization layers stay frozen (inference mode).")
+WEIGHTS_FIELD = Field(
+    PRETRAINED,
+    min_length=1,
+    max_length=4096,
+    description=(
+        "'imagenet' (downloaded once into ~/.keras/models), 'none' (random initialization), or the path of a "
+        ".weights.h5 file saved from the same application with include_top=False."
+    ),
+)
+TRAINABLE_FIELD = Field(
+    None,
+    description="Train its weights (default: false with pretrained weights, true with "
+    "weights: none). Pretrained, its BatchNormalization layers stay frozen (inference mode).",
+)

@@ -22,7 +22,8 @@ SHORTCUT_DESCRIPTION = (
     "change, a 1x1 projection conv with the block's strides (and batch norm when the block has it, except in the "
     "preact form). identity: the input as it is (subsampled by the same 1x1 max pool when strided; the channels "
     "must match). projection: always the 1x1 conv. zero_pad: the paper's option A, the input subsampled and padded "
-    "with zero channels (no parameters; for an output of the same or twice the input's channels).")
+    "with zero channels (no parameters; for an output of the same or twice the input's channels)."
+)
 
 
 def _smallest_factor(filters: int) -> str:
@@ -48,12 +49,18 @@ def _smallest_count(factor: float) -> int:
 class Block(Kind):
     """Options every block template takes; unset ones come from ``defaults``."""
 
-    activation: ActivationName | None = Field(None, description="Activation inside the block (default: defaults.activation).")
-    batch_norm: bool | None = Field(None, description="BatchNormalization after each conv (default: defaults.batch_norm).")
+    activation: ActivationName | None = Field(
+        None, description="Activation inside the block (default: defaults.activation)."
+    )
+    batch_norm: bool | None = Field(
+        None, description="BatchNormalization after each conv (default: defaults.batch_norm)."
+    )
 
 
 class StridedBlock(Block):
-    strides: IntPair = Field(1, description="Downsampling of this block (a stage's `strides` sets it on its first block).")
+    strides: IntPair = Field(
+        1, description="Downsampling of this block (a stage's `strides` sets it on its first block)."
+    )
 
 
 class ShortcutBlock(StridedBlock):
@@ -62,8 +69,11 @@ class ShortcutBlock(StridedBlock):
 
     shortcut: Shortcut = Field("auto", description=SHORTCUT_DESCRIPTION)
     preact: bool = Field(False, description="Pre-activation form (BN-ReLU before each conv, ResNet v2).")
-    drop_path: Rate | None = Field(None, description="Stochastic depth: the rate at which a training example skips "
-                                   "the residual branch (default: from defaults.stochastic_depth).")
+    drop_path: Rate | None = Field(
+        None,
+        description="Stochastic depth: the rate at which a training example skips "
+        "the residual branch (default: from defaults.stochastic_depth).",
+    )
 
 
 class Inception(Block):
@@ -76,9 +86,16 @@ class Inception(Block):
     reduce_5x5: PositiveInt | None = Field(None, description="1x1 reduction before the 5x5 (not in the naive form).")
     filters_5x5: PositiveInt = Field(description="Width of the 5x5 branch.")
     pool_proj: PositiveInt | None = Field(None, description="1x1 after the 3x3 max pool (not in the naive form).")
-    naive: bool = Field(False, description="The naive module: no 1x1 reductions; the pool branch passes its input channels.")
+    naive: bool = Field(
+        False, description="The naive module: no 1x1 reductions; the pool branch passes its input channels."
+    )
     width_fields: ClassVar[tuple[str, ...]] = (
-        "filters_1x1", "reduce_3x3", "filters_3x3", "reduce_5x5", "filters_5x5", "pool_proj",
+        "filters_1x1",
+        "reduce_3x3",
+        "filters_3x3",
+        "reduce_5x5",
+        "filters_5x5",
+        "pool_proj",
     )
 
     @model_validator(mode="after")
@@ -87,11 +104,15 @@ class Inception(Block):
         if self.naive:
             given = [name for name, value in reductions.items() if value is not None]
             if given:
-                raise ValueError(f"the naive inception module has no 1x1 reductions; remove {', '.join(given)} or set naive: false")
+                raise ValueError(
+                    f"the naive inception module has no 1x1 reductions; remove {', '.join(given)} or set naive: false"
+                )
         else:
             missing = [name for name, value in reductions.items() if value is None]
             if missing:
-                raise ValueError(f"the dimension-reduced inception module needs {', '.join(missing)} (or set naive: true)")
+                raise ValueError(
+                    f"the dimension-reduced inception module needs {', '.join(missing)} (or set naive: true)"
+                )
         return self
 
 
@@ -101,7 +122,9 @@ class Residual(ShortcutBlock):
     type: Literal["residual"] = "residual"
     filters: PositiveInt = Field(description="Width of both convs and of the output.")
     kernel_size: IntPair = Field(3, description="Kernel of both convs.")
-    se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio.")
+    se_ratio: float | None = Field(
+        None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = filters * se_ratio."
+    )
     dropout: Rate = Field(0.0, description="Dropout between the two convs (Wide ResNet).")
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
@@ -112,11 +135,20 @@ class Bottleneck(ShortcutBlock):
     type: Literal["bottleneck"] = "bottleneck"
     filters: PositiveInt = Field(description="Base width; the output has filters * expansion channels.")
     expansion: PositiveInt = Field(4, description="Output channels = filters * expansion.")
-    width_factor: float = Field(1.0, gt=0.0, description="Inner (3x3) width = int(filters * width_factor): 2 for ResNeXt-50 32x4d and WRN-50-2.")
+    width_factor: float = Field(
+        1.0, gt=0.0, description="Inner (3x3) width = int(filters * width_factor): 2 for ResNeXt-50 32x4d and WRN-50-2."
+    )
     groups: PositiveInt = Field(1, description="Groups (cardinality) of the 3x3 conv, ResNeXt.")
-    stride_on: Literal["1x1", "3x3"] = Field("1x1", description="Where the block's stride goes: the first 1x1 (Keras ResNet50) or the 3x3 (ResNet v1.5).")
+    stride_on: Literal["1x1", "3x3"] = Field(
+        "1x1", description="Where the block's stride goes: the first 1x1 (Keras ResNet50) or the 3x3 (ResNet v1.5)."
+    )
     padding: Padding = Field("same", description="Padding of the 3x3 conv ('same' or explicit).")
-    se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.")
+    se_ratio: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Squeeze-excite on the residual branch; reduced width = output channels * se_ratio.",
+    )
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
     @property
@@ -132,21 +164,34 @@ class Bottleneck(ShortcutBlock):
         inner = f"the inner width int(filters x width_factor) = int({self.filters} x {self.width_factor:g}) = {self.inner_filters:,}"
         if self.inner_filters < 1:
             smallest_filters = _smallest_count(self.width_factor)
-            other = f", or filters >= {smallest_filters} (with width_factor {self.width_factor:g})" if smallest_filters <= MAX_INT else ""
-            raise FieldError(("width_factor",), (
-                f"{inner}; a conv needs at least 1 filter. Use width_factor >= {_smallest_factor(self.filters)} "
-                f"(with filters {self.filters}){other}"
-            ))
+            other = (
+                f", or filters >= {smallest_filters} (with width_factor {self.width_factor:g})"
+                if smallest_filters <= MAX_INT
+                else ""
+            )
+            raise FieldError(
+                ("width_factor",),
+                (
+                    f"{inner}; a conv needs at least 1 filter. Use width_factor >= {_smallest_factor(self.filters)} "
+                    f"(with filters {self.filters}){other}"
+                ),
+            )
         if self.inner_filters > MAX_INT:
-            raise FieldError(("width_factor",), (
-                f"{inner}, over the limit of {MAX_INT:,}. Use width_factor <= {MAX_INT // self.filters} "
-                f"(with filters {self.filters})"
-            ))
+            raise FieldError(
+                ("width_factor",),
+                (
+                    f"{inner}, over the limit of {MAX_INT:,}. Use width_factor <= {MAX_INT // self.filters} "
+                    f"(with filters {self.filters})"
+                ),
+            )
         if self.out_filters > MAX_INT:
-            raise FieldError(("expansion",), (
-                f"the output width filters x expansion = {self.filters} x {self.expansion} = {self.out_filters:,} is "
-                f"over the limit of {MAX_INT:,}. Use expansion <= {MAX_INT // self.filters} (with filters {self.filters})"
-            ))
+            raise FieldError(
+                ("expansion",),
+                (
+                    f"the output width filters x expansion = {self.filters} x {self.expansion} = {self.out_filters:,} is "
+                    f"over the limit of {MAX_INT:,}. Use expansion <= {MAX_INT // self.filters} (with filters {self.filters})"
+                ),
+            )
         if self.inner_filters % self.groups:
             raise ValueError(
                 "the inner width must be evenly divisible by the number of groups. "
@@ -174,9 +219,17 @@ class InvertedResidual(StridedBlock):
     expansion: PositiveInt = Field(6, description="Expanded width = input channels * expansion (1: no expand conv).")
     kernel_size: IntPair = Field(3, description="Depthwise kernel.")
     padding: Padding = Field("same", description="Padding of the depthwise conv.")
-    se_ratio: float | None = Field(None, gt=0.0, le=1.0, description="Squeeze-excite; reduced width = max(1, int(input channels * se_ratio)) (EfficientNet).")
-    drop_path: Rate | None = Field(None, description="Stochastic depth on the residual branch, when the block has one "
-                                   "(stride 1, same width) (default: from defaults.stochastic_depth).")
+    se_ratio: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Squeeze-excite; reduced width = max(1, int(input channels * se_ratio)) (EfficientNet).",
+    )
+    drop_path: Rate | None = Field(
+        None,
+        description="Stochastic depth on the residual branch, when the block has one "
+        "(stride 1, same width) (default: from defaults.stochastic_depth).",
+    )
     width_fields: ClassVar[tuple[str, ...]] = ("filters",)
 
 
@@ -184,26 +237,35 @@ class SqueezeExcite(Block):
     """Squeeze-and-excitation: global pool, 1x1 reduce + activation, 1x1 expand + sigmoid, rescale."""
 
     type: Literal["squeeze_excite"] = "squeeze_excite"
-    ratio: float = Field(0.25, gt=0.0, le=1.0, description="Reduced width = max(1, int(channels * ratio)); SENet's r=16 is 0.0625.")
+    ratio: float = Field(
+        0.25, gt=0.0, le=1.0, description="Reduced width = max(1, int(channels * ratio)); SENet's r=16 is 0.0625."
+    )
 
 
 class DenseBlock(Block):
     """DenseNet dense block: each layer (BN-act-1x1-BN-act-3x3) adds growth_rate channels by concatenation."""
 
     type: Literal["dense_block"] = "dense_block"
-    num_layers: int = Field(ge=1, le=1000, description="Number of layers in the block (at most 1,000; DenseNet-264 has 64).")
+    num_layers: int = Field(
+        ge=1, le=1000, description="Number of layers in the block (at most 1,000; DenseNet-264 has 64)."
+    )
     growth_rate: PositiveInt = Field(32, description="Channels each layer adds.")
-    bottleneck_width: PositiveInt | None = Field(4, description="1x1 bottleneck of bottleneck_width * growth_rate channels (DenseNet-BC); null for none.")
+    bottleneck_width: PositiveInt | None = Field(
+        4, description="1x1 bottleneck of bottleneck_width * growth_rate channels (DenseNet-BC); null for none."
+    )
     width_fields: ClassVar[tuple[str, ...]] = ("growth_rate",)
 
     @model_validator(mode="after")
     def _check_widths(self) -> DenseBlock:
         if self.bottleneck_width is not None and self.bottleneck_width * self.growth_rate > MAX_INT:
-            raise FieldError(("bottleneck_width",), (
-                f"the 1x1 bottleneck width bottleneck_width x growth_rate = {self.bottleneck_width} x "
-                f"{self.growth_rate} = {self.bottleneck_width * self.growth_rate:,} is over the limit of {MAX_INT:,}. "
-                f"Use bottleneck_width <= {MAX_INT // self.growth_rate} (with growth_rate {self.growth_rate})"
-            ))
+            raise FieldError(
+                ("bottleneck_width",),
+                (
+                    f"the 1x1 bottleneck width bottleneck_width x growth_rate = {self.bottleneck_width} x "
+                    f"{self.growth_rate} = {self.bottleneck_width * self.growth_rate:,} is over the limit of {MAX_INT:,}. "
+                    f"Use bottleneck_width <= {MAX_INT // self.growth_rate} (with growth_rate {self.growth_rate})"
+                ),
+            )
         return self
 
 

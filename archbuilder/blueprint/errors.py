@@ -108,8 +108,15 @@ class BlueprintError(ArchbuilderError, ValueError):
         return "\n".join(lines)
 
     @classmethod
-    def single(cls, message: str, location: Location = (), *, file: str | None = None, line: int | None = None,
-               column: int | None = None) -> BlueprintError:
+    def single(
+        cls,
+        message: str,
+        location: Location = (),
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> BlueprintError:
         return cls([Problem(message, location, "error", file, line, column)])
 
 
@@ -135,7 +142,12 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     if not matches:  # 'convolution' -> 'conv', 'batchnorm' -> 'batch_norm'
         folded = word.lower().replace("_", "").replace("-", "")
         matches = sorted(
-            (o for o in options if len(o) >= 3 and (folded.startswith(o.replace("_", "")) or o.replace("_", "") == folded)),
-            key=len, reverse=True,
+            (
+                o
+                for o in options
+                if len(o) >= 3 and (folded.startswith(o.replace("_", "")) or o.replace("_", "") == folded)
+            ),
+            key=len,
+            reverse=True,
         )
     return f" Did you mean '{matches[0]}'?" if matches else ""

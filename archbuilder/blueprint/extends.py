@@ -49,7 +49,7 @@ class Sources:
     def override_at(self, location: Location) -> str | None:
         """The label of the last override that set ``location`` or a value above it, else ``None``."""
         for where, label in reversed(self.overrides):
-            if tuple(location[:len(where)]) == where:
+            if tuple(location[: len(where)]) == where:
                 return label
         return None
 
@@ -118,8 +118,9 @@ def extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tupl
         # A problem inside the base file stays there; one with the file itself is the `extends` line's.
         unplaced = [problem for problem in error.problems if problem.line is None]
         if unplaced:
-            raise fail(f"`extends: {_shown(reference)}` cannot be used: {unplaced[0].message} "
-                       f"({_shown(str(base_path), 200)})") from None
+            raise fail(
+                f"`extends: {_shown(reference)}` cannot be used: {unplaced[0].message} ({_shown(str(base_path), 200)})"
+            ) from None
         raise
     merged_base, base_sources = extend(base_data, [base_map], base_path.parent, depth + 1)
     child = {key: value for key, value in data.items() if key != "extends"}
@@ -134,8 +135,10 @@ def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
         return None, f"`extends` holds a NUL byte (\\0), which no file name can contain. Received: {_shown(reference)}"
     names = [name for name in reference.replace("\\", "/").split("/") if _size(name) > MAX_NAME_BYTES]
     if names:
-        return None, (f"`extends` names a file or folder of {_size(names[0]):,} bytes ({_shown(names[0], 24)}); "
-                      f"file names have at most {MAX_NAME_BYTES} bytes")
+        return None, (
+            f"`extends` names a file or folder of {_size(names[0]):,} bytes ({_shown(names[0], 24)}); "
+            f"file names have at most {MAX_NAME_BYTES} bytes"
+        )
     if _size(reference) > MAX_PATH_BYTES:
         return None, f"`extends` is a path of {_size(reference):,} bytes; paths have at most {MAX_PATH_BYTES:,} bytes"
     try:
@@ -145,8 +148,10 @@ def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
             return candidate, ""
         if path.is_dir() or candidate.is_dir():
             folder = path if path.is_dir() else candidate
-            return None, (f"`extends: {_shown(reference)}` names a folder ({_shown(str(folder))}), not a file; "
-                          "give the path of a blueprint file")
+            return None, (
+                f"`extends: {_shown(reference)}` names a folder ({_shown(str(folder))}), not a file; "
+                "give the path of a blueprint file"
+            )
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop (pathlib)
         reason = getattr(exc, "strerror", None) or str(exc)
         return None, f"`extends: {_shown(reference)}` cannot be used: {reason}"
@@ -157,8 +162,10 @@ def _target(reference: str, base_dir: Path) -> tuple[Path | None, str]:
         return catalog.blueprint_path(reference), ""
     except BlueprintError:
         hint = did_you_mean(Path(reference).stem if Path(reference).suffix else reference, catalog.list_blueprints())
-        return None, (f"{looked_for} and no zoo blueprint has that name.{hint} Give a path relative to this file, "
-                      "or a zoo name (`archbuilder zoo list`)")
+        return None, (
+            f"{looked_for} and no zoo blueprint has that name.{hint} Give a path relative to this file, "
+            "or a zoo name (`archbuilder zoo list`)"
+        )
 
 
 def _is_bare_name(reference: str) -> bool:

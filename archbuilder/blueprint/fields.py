@@ -65,8 +65,11 @@ class Spec(BaseModel):
         for index, item in enumerate(items):
             if isinstance(item, float) and abs(item) > MAX_FLOAT:
                 where = (index,) if items is value else ()
-                raise FieldError(where, f"expected a number between {-MAX_FLOAT:g} and {MAX_FLOAT:g} (Keras keeps it "
-                                        f"as a float32). Received: {item!r}")
+                raise FieldError(
+                    where,
+                    f"expected a number between {-MAX_FLOAT:g} and {MAX_FLOAT:g} (Keras keeps it "
+                    f"as a float32). Received: {item!r}",
+                )
         return value
 
     @model_serializer(mode="wrap")
@@ -113,15 +116,17 @@ def _parse_padding(value: Any) -> PaddingValue:
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) and v >= 0 for v in value):
         return (value[0], value[1])
     raise ValueError(
-        "expected 'same', 'valid', an integer, or a pair [rows, columns] of integers >= 0. "
-        f"Received: {value!r}"
+        f"expected 'same', 'valid', an integer, or a pair [rows, columns] of integers >= 0. Received: {value!r}"
     )
 
 
 def _parse_zero_padding(value: Any) -> ZeroPaddingAmount:
-    if isinstance(value, str) or (isinstance(value, (list, tuple)) and len(value) == 2
-                                  and all(isinstance(v, (list, tuple)) for v in value)
-                                  and not all(len(v) == 2 and all(_is_int(x) and x >= 0 for x in v) for v in value)):
+    if isinstance(value, str) or (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (list, tuple)) for v in value)
+        and not all(len(v) == 2 and all(_is_int(x) and x >= 0 for x in v) for v in value)
+    ):
         raise ValueError(
             "expected an integer, [rows, cols], or [[top, bottom], [left, right]] of integers >= 0. "
             f"Received: {value!r}"
@@ -169,16 +174,10 @@ _ZERO_PADDING_SCHEMA = {
     ]
 }
 
-_SERIALIZE_AS_LIST = PlainSerializer(
-    lambda v: [_as_list(x) for x in v] if isinstance(v, tuple) else v, return_type=Any
-)
+_SERIALIZE_AS_LIST = PlainSerializer(lambda v: [_as_list(x) for x in v] if isinstance(v, tuple) else v, return_type=Any)
 
-IntPair = Annotated[
-    PairValue, BeforeValidator(_parse_pair), _SERIALIZE_AS_LIST, WithJsonSchema(_PAIR_SCHEMA)
-]
-Padding = Annotated[
-    PaddingValue, BeforeValidator(_parse_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_PADDING_SCHEMA)
-]
+IntPair = Annotated[PairValue, BeforeValidator(_parse_pair), _SERIALIZE_AS_LIST, WithJsonSchema(_PAIR_SCHEMA)]
+Padding = Annotated[PaddingValue, BeforeValidator(_parse_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_PADDING_SCHEMA)]
 ZeroPaddingValue = Annotated[
     ZeroPaddingAmount, BeforeValidator(_parse_zero_padding), _SERIALIZE_AS_LIST, WithJsonSchema(_ZERO_PADDING_SCHEMA)
 ]

@@ -14,8 +14,19 @@ from pydantic import Field, model_validator
 from archbuilder.blueprint.fields import Spec
 
 InitializerName = Literal[
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal",
-    "zeros", "ones", "random_normal", "random_uniform", "truncated_normal", "variance_scaling",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "zeros",
+    "ones",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
 ]
 
 
@@ -26,7 +37,8 @@ class VarianceScaling(Spec):
     scale: float = Field(1.0, gt=0.0, description="Scaling factor.")
     mode: Literal["fan_in", "fan_out", "fan_avg"] = Field("fan_in", description="Which fan n counts.")
     distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = Field(
-        "truncated_normal", description="The distribution drawn from.")
+        "truncated_normal", description="The distribution drawn from."
+    )
 
 
 class Normal(Spec):

@@ -28,16 +28,27 @@ from archbuilder.blueprint.yaml_dump import dump_yaml
 from archbuilder.blueprint.yaml_source import parse_yaml, read_yaml_file
 
 __all__ = [
-    "MAX_EXTENDS_DEPTH", "Overrides", "Sources", "deep_merge", "describe_location", "dump_yaml", "load_blueprint",
-    "load_blueprint_data", "problem_from_error", "relevant_errors", "user_location", "validate_blueprint",
+    "MAX_EXTENDS_DEPTH",
+    "Overrides",
+    "Sources",
+    "deep_merge",
+    "describe_location",
+    "dump_yaml",
+    "load_blueprint",
+    "load_blueprint_data",
+    "problem_from_error",
+    "relevant_errors",
+    "user_location",
+    "validate_blueprint",
 ]
 
 
 Overrides = Mapping[str, Any] | Iterable[Override]
 
 
-def load_blueprint(source: str | os.PathLike[str] | dict[str, Any] | Blueprint,
-                   overrides: Overrides | None = None) -> Blueprint:
+def load_blueprint(
+    source: str | os.PathLike[str] | dict[str, Any] | Blueprint, overrides: Overrides | None = None
+) -> Blueprint:
     """Load and validate a blueprint from a path, a zoo name, YAML text, a dict or a Blueprint.
 
     Args:
@@ -66,8 +77,10 @@ def load_blueprint(source: str | os.PathLike[str] | dict[str, Any] | Blueprint,
 def load_blueprint_data(source: str | os.PathLike[str], overrides: Overrides | None = None) -> tuple[Any, Sources]:
     """Parse YAML (text, a file or a zoo name), apply ``extends``, then ``overrides``; no validation yet."""
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError("a blueprint source is a path, a zoo name, YAML text, a dict or a Blueprint. "
-                        f"Received: {type(source).__name__}")
+        raise TypeError(
+            "a blueprint source is a path, a zoo name, YAML text, a dict or a Blueprint. "
+            f"Received: {type(source).__name__}"
+        )
     if isinstance(source, str) and _looks_like_yaml(source):
         data, source_map = parse_yaml(source)
         data, sources = extend(data, [source_map], base_dir=Path.cwd(), depth=0)
@@ -139,7 +152,6 @@ def _unique(problems: list[Problem]) -> list[Problem]:
             seen.add((problem.location, problem.message))
             unique.append(problem)
     return unique
-
 
 
 def describe_location(location: Location) -> str:

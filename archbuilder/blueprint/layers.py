@@ -67,11 +67,11 @@ class Kind(Spec):
     @model_validator(mode="after")
     def _check_inputs(self) -> Kind:
         if self.inputs == []:
-            raise ValueError("`inputs` is empty; give the id(s) to read from, or leave `inputs` out to read the previous output")
-        if self.inputs is not None and len(self.inputs) < self.min_inputs:
             raise ValueError(
-                f"'{self.type}' needs at least {self.min_inputs} inputs. Received: inputs={self.inputs}"
+                "`inputs` is empty; give the id(s) to read from, or leave `inputs` out to read the previous output"
             )
+        if self.inputs is not None and len(self.inputs) < self.min_inputs:
+            raise ValueError(f"'{self.type}' needs at least {self.min_inputs} inputs. Received: inputs={self.inputs}")
         if self.inputs is not None and self.min_inputs == 1 and len(self.inputs) > 1:
             raise ValueError(
                 f"'{self.type}' takes one input; merge several with add, concatenate or multiply. "
@@ -83,20 +83,28 @@ class Kind(Spec):
 def kinds_defined_in(module: str) -> tuple[type[Kind], ...]:
     """The kinds a module defines (its classes with ``type`` tags), in definition order: a class is
     listed by being defined, with no second list to keep in sync."""
-    return tuple(dict.fromkeys(
-        value for value in vars(sys.modules[module]).values()
-        if isinstance(value, type) and issubclass(value, Kind) and value.__module__ == module and value.tags()
-    ))
+    return tuple(
+        dict.fromkeys(
+            value
+            for value in vars(sys.modules[module]).values()
+            if isinstance(value, type) and issubclass(value, Kind) and value.__module__ == module and value.tags()
+        )
+    )
 
 
 class UnitOptions(Spec):
     """What follows a conv's product (its activation, batch norm and bias): conv-like layers and the
     conv template of ``pattern:`` share these fields."""
 
-    activation: ActivationName | None = Field(None, description="Activation after the layer (default: defaults.activation).")
-    batch_norm: bool | None = Field(None, description="Insert BatchNormalization before the activation (default: defaults.batch_norm).")
-    use_bias: UseBias | None = Field(None, description="true, false, or 'auto': bias only when no batch norm follows "
-                                     "(default: defaults.use_bias).")
+    activation: ActivationName | None = Field(
+        None, description="Activation after the layer (default: defaults.activation)."
+    )
+    batch_norm: bool | None = Field(
+        None, description="Insert BatchNormalization before the activation (default: defaults.batch_norm)."
+    )
+    use_bias: UseBias | None = Field(
+        None, description="true, false, or 'auto': bias only when no batch norm follows (default: defaults.use_bias)."
+    )
 
 
 class KernelOptions(Spec):
@@ -104,7 +112,9 @@ class KernelOptions(Spec):
 
     kernel_size: IntPair = Field(3, description="Kernel height and width.")
     strides: IntPair = Field(1, description="Step of the sliding window.")
-    padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding (an integer or [rows, cols]).")
+    padding: Padding = Field(
+        "valid", description="'valid', 'same', or explicit zero padding (an integer or [rows, cols])."
+    )
     dilation_rate: IntPair = Field(1, description="Dilation (atrous) rate.")
 
     @model_validator(mode="after")
@@ -118,9 +128,12 @@ class KernelOptions(Spec):
 class ConvOptions(UnitOptions, Kind):
     """What a conv-like layer can take from ``defaults``."""
 
-    kernel_initializer: Initializer | None = Field(None, description="A Keras initializer name or a configured one "
-                                                   "(default: defaults.kernel_initializer).")
-    kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer).")
+    kernel_initializer: Initializer | None = Field(
+        None, description="A Keras initializer name or a configured one (default: defaults.kernel_initializer)."
+    )
+    kernel_regularizer: Regularizer | None = Field(
+        None, description="L1/L2 on the kernel (default: defaults.kernel_regularizer)."
+    )
 
 
 class SpatialOptions(KernelOptions, ConvOptions):
@@ -280,8 +293,11 @@ class Reshape(Kind):
 
     type: Literal["reshape"] = "reshape"
     target_shape: list[ReshapeSize] = Field(
-        max_length=3, json_schema_extra={"minItems": 1}, description="The new shape without the batch axis ([1, 1, 16]); one entry may be "
-        "-1, inferred from the input's element count ([1, 1, -1] keeps the channels, also under width scaling).")
+        max_length=3,
+        json_schema_extra={"minItems": 1},
+        description="The new shape without the batch axis ([1, 1, 16]); one entry may be "
+        "-1, inferred from the input's element count ([1, 1, -1] keeps the channels, also under width scaling).",
+    )
 
     @model_validator(mode="after")
     def _check_target_shape(self) -> Reshape:
@@ -292,8 +308,10 @@ class Reshape(Kind):
             if size == 0:
                 raise FieldError(("target_shape", index), "a size must be >= 1, or -1 (inferred). Received: 0")
         if len(unknown) > 1:
-            raise FieldError(("target_shape", unknown[1]), (
-                f"only one size may be -1 (inferred from the input). Received: target_shape={self.target_shape}"))
+            raise FieldError(
+                ("target_shape", unknown[1]),
+                (f"only one size may be -1 (inferred from the input). Received: target_shape={self.target_shape}"),
+            )
         return self
 
 
@@ -323,8 +341,10 @@ class ImagenetPreprocessing(Kind):
     """A keras.applications network's ``preprocess_input``, as a layer: RGB pixels in [0, 255] in."""
 
     type: Literal["imagenet_preprocessing"] = "imagenet_preprocessing"
-    mode: PreprocessingMode = Field(description="caffe (RGB to BGR, minus the ImageNet mean), tf (to [-1, 1]), "
-                                    "torch (to [0, 1], minus the ImageNet mean, over its std).")
+    mode: PreprocessingMode = Field(
+        description="caffe (RGB to BGR, minus the ImageNet mean), tf (to [-1, 1]), "
+        "torch (to [0, 1], minus the ImageNet mean, over its std)."
+    )
 
 
 class KerasApplication(Kind):

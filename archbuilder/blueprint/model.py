@@ -51,7 +51,9 @@ def _big(value: float, magnitude: float) -> str:
 
 
 class InputSpec(Spec):
-    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(description="[height, width, channels] (channels-last).")
+    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
+        description="[height, width, channels] (channels-last)."
+    )
 
 
 class Defaults(Spec):
@@ -60,22 +62,34 @@ class Defaults(Spec):
     activation: ActivationName = Field("relu", description="Activation after conv/dense layers and inside blocks.")
     batch_norm: bool = Field(False, description="BatchNormalization after every conv (before its activation).")
     batch_norm_epsilon: float = Field(1e-3, gt=0.0, description="BatchNormalization epsilon (Keras default 1e-3).")
-    batch_norm_momentum: float = Field(0.99, gt=0.0, lt=1.0, description="BatchNormalization momentum (Keras default 0.99).")
-    use_bias: UseBias = Field(True, description="true, false, or 'auto' (bias only on convs not followed by batch norm).")
-    kernel_initializer: Initializer = Field("glorot_uniform", description="Conv and dense kernels' initializer: a Keras "
-                                            "name (he_normal, ...) or {type: variance_scaling|random_normal|"
-                                            "truncated_normal|random_uniform, ...}.")
+    batch_norm_momentum: float = Field(
+        0.99, gt=0.0, lt=1.0, description="BatchNormalization momentum (Keras default 0.99)."
+    )
+    use_bias: UseBias = Field(
+        True, description="true, false, or 'auto' (bias only on convs not followed by batch norm)."
+    )
+    kernel_initializer: Initializer = Field(
+        "glorot_uniform",
+        description="Conv and dense kernels' initializer: a Keras "
+        "name (he_normal, ...) or {type: variance_scaling|random_normal|"
+        "truncated_normal|random_uniform, ...}.",
+    )
     kernel_regularizer: Regularizer | None = Field(None, description="L1/L2 on every kernel (weight decay as l2).")
     dropout: Rate = Field(0.0, description="Rate for dropout layers without one, and after each head fc layer.")
-    stochastic_depth: Rate = Field(0.0, description="Largest stochastic-depth rate: the i-th of the n residual blocks "
-                                   "(residual, bottleneck, inverted_residual) gets drop_path = rate x i / n, from 0 "
-                                   "(Keras EfficientNet's drop_connect_rate, timm's drop_path_rate).")
+    stochastic_depth: Rate = Field(
+        0.0,
+        description="Largest stochastic-depth rate: the i-th of the n residual blocks "
+        "(residual, bottleneck, inverted_residual) gets drop_path = rate x i / n, from 0 "
+        "(Keras EfficientNet's drop_connect_rate, timm's drop_path_rate).",
+    )
 
 
 class Scaling(Spec):
     """Compound scaling (EfficientNet): a transform of the blueprint, applied when it is resolved."""
 
-    width_multiplier: float = Field(1.0, gt=0.0, le=16.0, description="Multiplies every channel width (make-divisible rounding).")
+    width_multiplier: float = Field(
+        1.0, gt=0.0, le=16.0, description="Multiplies every channel width (make-divisible rounding)."
+    )
     depth_multiplier: float = Field(1.0, gt=0.0, le=16.0, description="Multiplies every stage's repeat (rounded up).")
     resolution: PositiveInt | None = Field(None, description="New input height and width.")
     divisor: PositiveInt = Field(8, description="Scaled widths are rounded to a multiple of this.")
@@ -109,11 +123,14 @@ class FilterProgression(Spec):
             if self.max is not None:
                 value = min(value, self.max)
             if value >= MAX_INT + 0.5:
-                raise FieldError(("growth",), (
-                    f"stage {m} (from 0) would have {self.start} x {self.growth:g}^{m} = {_big(value, magnitude)} "
-                    f"filters, over the limit of {MAX_INT:,}. Use growth <= {self._largest_growth(stages)} "
-                    f"(with start {self.start} and {stages} stages), or cap the widths with `max`"
-                ))
+                raise FieldError(
+                    ("growth",),
+                    (
+                        f"stage {m} (from 0) would have {self.start} x {self.growth:g}^{m} = {_big(value, magnitude)} "
+                        f"filters, over the limit of {MAX_INT:,}. Use growth <= {self._largest_growth(stages)} "
+                        f"(with start {self.start} and {stages} stages), or cap the widths with `max`"
+                    ),
+                )
             widths.append(max(1, round(value)))
         return widths
 
@@ -142,12 +159,21 @@ class Pattern(Spec):
     stages: list[PatternStage] | None = Field(None, max_length=64, description="Per-stage filters and conv counts.")
     N: int | None = Field(None, ge=0, le=MAX_REPEAT, description="Compact form: convs per stage.")
     M: int | None = Field(None, ge=1, le=64, description="Compact form: number of stages.")
-    K: int | None = Field(None, ge=0, le=64, description="Number of FC layers before the classifier; K > 0 needs `fc` "
-                              "(their units, or a list of K widths).")
-    filters: FilterProgression | PositiveInt | None = Field(None, description="Compact form: filters per stage: a "
-                                                           "number (the same in every stage) or {start, growth, max}.")
-    pool: Annotated[MaxPool | AvgPool, Field(discriminator="type")] | None = Field(default_factory=lambda: MaxPool(pool_size=2, strides=2), description="Pool ending each stage (null: none).")
-    fc: list[PositiveInt] | PositiveInt | None = Field(None, description="FC layers before the classifier: a list of units, or units repeated K times.")
+    K: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="Number of FC layers before the classifier; K > 0 needs `fc` (their units, or a list of K widths).",
+    )
+    filters: FilterProgression | PositiveInt | None = Field(
+        None, description="Compact form: filters per stage: a number (the same in every stage) or {start, growth, max}."
+    )
+    pool: Annotated[MaxPool | AvgPool, Field(discriminator="type")] | None = Field(
+        default_factory=lambda: MaxPool(pool_size=2, strides=2), description="Pool ending each stage (null: none)."
+    )
+    fc: list[PositiveInt] | PositiveInt | None = Field(
+        None, description="FC layers before the classifier: a list of units, or units repeated K times."
+    )
     dropout: Rate | None = Field(None, description="Dropout after each FC layer.")
 
     @field_validator("filters", mode="before")
@@ -157,8 +183,10 @@ class Pattern(Spec):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise ValueError("expected an integer (the filters of every stage, e.g. filters: 32) or a progression "
-                         f"{{start: 32, growth: 2, max: 256}}. Received: {value!r}")
+        raise ValueError(
+            "expected an integer (the filters of every stage, e.g. filters: 32) or a progression "
+            f"{{start: 32, growth: 2, max: 256}}. Received: {value!r}"
+        )
 
     @model_validator(mode="after")
     def _check_form(self) -> Pattern:
@@ -166,29 +194,42 @@ class Pattern(Spec):
         if self.stages is not None:
             given = [name for name, value in compact.items() if value is not None]
             if given:
-                raise ValueError(f"give either `stages` or the compact form (N, M, filters), not both; remove {', '.join(given)}")
+                raise ValueError(
+                    f"give either `stages` or the compact form (N, M, filters), not both; remove {', '.join(given)}"
+                )
             if not self.stages:
-                raise FieldError(("stages",), "`stages` is empty; list at least one stage (e.g. {filters: 32, convs: 2}) "
-                                              "or use the compact form (N, M, filters)")
+                raise FieldError(
+                    ("stages",),
+                    "`stages` is empty; list at least one stage (e.g. {filters: 32, convs: 2}) "
+                    "or use the compact form (N, M, filters)",
+                )
             for m, stage in enumerate(self.stages):
                 if not stage.convs and not (stage.pool and self.pool is not None):
                     raise FieldError(("stages", m), _EMPTY_STAGE)
         else:
             missing = [name for name, value in compact.items() if value is None]
             if missing:
-                raise ValueError(f"the pattern needs `stages`, or the compact form with N, M and filters; missing {', '.join(missing)}")
+                raise ValueError(
+                    f"the pattern needs `stages`, or the compact form with N, M and filters; missing {', '.join(missing)}"
+                )
             if not self.N and self.pool is None:
-                raise FieldError(("N",), "N: 0 convs per stage and no pool (pool: null) leaves every stage empty; "
-                                         "set N >= 1 or give a pool")
+                raise FieldError(
+                    ("N",),
+                    "N: 0 convs per stage and no pool (pool: null) leaves every stage empty; set N >= 1 or give a pool",
+                )
             try:
                 self.widths()
             except FieldError as error:
                 raise FieldError(("filters",) + error.location, str(error)) from None
         if self.K and self.fc is None:
-            raise FieldError(("K",), (
-                f"K={self.K} asks for {self.K} FC layer{'s' if self.K > 1 else ''} but the pattern has no `fc` to give "
-                "their units; add fc: <units> (the same for each, e.g. fc: 128) or fc: [units, ...] (one per layer), "
-                "or set K: 0"))
+            raise FieldError(
+                ("K",),
+                (
+                    f"K={self.K} asks for {self.K} FC layer{'s' if self.K > 1 else ''} but the pattern has no `fc` to give "
+                    "their units; add fc: <units> (the same for each, e.g. fc: 128) or fc: [units, ...] (one per layer), "
+                    "or set K: 0"
+                ),
+            )
         if isinstance(self.fc, int) and self.K is None:
             raise ValueError("`fc` as a single number needs `K` (how many FC layers)")
         if isinstance(self.fc, list) and self.K is not None and len(self.fc) != self.K:
@@ -211,10 +252,16 @@ class Stage(Spec):
     """A block template repeated, or an explicit list of blocks/layers (optionally repeated)."""
 
     block: AnyKind | None = Field(None, description="The block (or layer) of this stage.")
-    blocks: list[AnyKind] | None = Field(None, max_length=MAX_RESOLVED_ITEMS, description="An explicit sequence instead of `block`.")
+    blocks: list[AnyKind] | None = Field(
+        None, max_length=MAX_RESOLVED_ITEMS, description="An explicit sequence instead of `block`."
+    )
     repeat: int = Field(1, ge=1, le=MAX_REPEAT, description="How many times the block (or the sequence) is repeated.")
-    strides: IntPair | None = Field(None, description="Downsampling, applied to the first (or last) block; 1 (none) is accepted on any kind.")
-    stride_block: Literal["first", "last"] = Field("first", description="Which block takes `strides` (ResNet v2 strides its last).")
+    strides: IntPair | None = Field(
+        None, description="Downsampling, applied to the first (or last) block; 1 (none) is accepted on any kind."
+    )
+    stride_block: Literal["first", "last"] = Field(
+        "first", description="Which block takes `strides` (ResNet v2 strides its last)."
+    )
     id: Identifier | None = Field(None, description="Name for this stage's output.")
 
     @model_validator(mode="after")
@@ -229,45 +276,61 @@ class Stage(Spec):
 class Backbone(Spec):
     """A keras.applications network as the body: its own preprocessing, then the network without its top."""
 
-    keras_application: ApplicationName = Field(description="The keras.applications network (ResNet50, MobileNetV2, "
-                                               "EfficientNetB0, ...).")
+    keras_application: ApplicationName = Field(
+        description="The keras.applications network (ResNet50, MobileNetV2, EfficientNetB0, ...)."
+    )
     weights: str = WEIGHTS_FIELD
     trainable: bool | None = TRAINABLE_FIELD
-    preprocessing: bool = Field(True, description="Put the application's preprocess_input in the model (it then "
-                                "takes RGB pixels in [0, 255]); EfficientNet rescales its input itself.")
+    preprocessing: bool = Field(
+        True,
+        description="Put the application's preprocess_input in the model (it then "
+        "takes RGB pixels in [0, 255]); EfficientNet rescales its input itself.",
+    )
 
     def layers(self) -> list[tuple[str, Kind]]:
         """``(name, layer)`` of what the backbone lowers to: its preprocessing (if any), then the network."""
         mode = APPLICATIONS[self.keras_application].preprocessing
         network = KerasApplication(application=self.keras_application, weights=self.weights, trainable=self.trainable)
-        steps: list[tuple[str, Kind]] = [("preprocessing", ImagenetPreprocessing(mode=mode))] if mode and self.preprocessing else []
+        steps: list[tuple[str, Kind]] = (
+            [("preprocessing", ImagenetPreprocessing(mode=mode))] if mode and self.preprocessing else []
+        )
         return steps + [("", network)]
 
 
 class Head(Spec):
     """Classifier: optional layers, pooling, FC layers, dropout, the final dense."""
 
-    layers: list[AnyKind] = Field(default_factory=list, max_length=64, description="Layers before pooling (e.g. a final 1x1 conv).")
-    pool: Literal["flatten", "global_avg", "global_max", "none"] | None = Field(
-        None, description="How the feature map becomes a vector (default: flatten for the pattern form, else global_avg)."
+    layers: list[AnyKind] = Field(
+        default_factory=list, max_length=64, description="Layers before pooling (e.g. a final 1x1 conv)."
     )
-    fc: list[PositiveInt] = Field(default_factory=list, max_length=64, description="Hidden FC layers (each with defaults.activation).")
+    pool: Literal["flatten", "global_avg", "global_max", "none"] | None = Field(
+        None,
+        description="How the feature map becomes a vector (default: flatten for the pattern form, else global_avg).",
+    )
+    fc: list[PositiveInt] = Field(
+        default_factory=list, max_length=64, description="Hidden FC layers (each with defaults.activation)."
+    )
     fc_dropout: Rate | None = Field(None, description="Dropout after each hidden FC layer (default: defaults.dropout).")
-    kernel_initializer: Initializer | None = Field(None, description="Initializer of the FC layers and the classifier "
-                                                   "(default: defaults.kernel_initializer).")
+    kernel_initializer: Initializer | None = Field(
+        None, description="Initializer of the FC layers and the classifier (default: defaults.kernel_initializer)."
+    )
     dropout: Rate = Field(0.0, description="Dropout right before the classifier.")
     classes: PositiveInt = Field(description="Number of classes (units of the classifier).")
     activation: Literal["softmax", "sigmoid", "linear"] = Field("softmax", description="Output activation.")
     classifier: Literal["dense", "conv", "none"] = Field(
-        "dense", description="dense: a Dense layer; conv: a 1x1 conv on the pooled map (MobileNet); "
-        "none: the features already have `classes` channels (NIN, All-CNN, SqueezeNet).")
+        "dense",
+        description="dense: a Dense layer; conv: a 1x1 conv on the pooled map (MobileNet); "
+        "none: the features already have `classes` channels (NIN, All-CNN, SqueezeNet).",
+    )
     name: Identifier = Field("predictions", description="Name of the output.")
 
     @model_validator(mode="after")
     def _check_classifier(self) -> Head:
         if self.classifier == "conv" and (self.pool not in (None, "global_avg", "global_max") or self.fc):
-            raise ValueError("classifier: conv needs pool: global_avg or global_max and no `fc` layers "
-                             f"(it is a 1x1 conv on the pooled 1x1 map). Received: pool={self.pool!r}, fc={self.fc}")
+            raise ValueError(
+                "classifier: conv needs pool: global_avg or global_max and no `fc` layers "
+                f"(it is a 1x1 conv on the pooled 1x1 map). Received: pool={self.pool!r}, fc={self.fc}"
+            )
         return self
 
 
@@ -292,8 +355,11 @@ class Blueprint(Spec):
     defaults: Defaults = Field(default_factory=Defaults, description="Settings applied wherever not overridden.")
     scaling: Scaling | None = Field(None, description="Width/depth/resolution multipliers (compound scaling).")
     strict_fit: bool = Field(False, description="Make an inexact 'valid' fit (dropped border pixels) an error.")
-    backbone: Backbone | None = Field(None, description="A keras.applications network as the body (transfer "
-                                      "learning); `stages` may follow it, `pattern` and `stem` may not.")
+    backbone: Backbone | None = Field(
+        None,
+        description="A keras.applications network as the body (transfer "
+        "learning); `stages` may follow it, `pattern` and `stem` may not.",
+    )
     pattern: Pattern | None = Field(None, description="The plain-stack form; excludes stem and stages.")
     stem: list[AnyKind] = Field(default_factory=list, max_length=MAX_REPEAT, description="Layers before the stages.")
     stages: list[Stage] = Field(default_factory=list, max_length=256, description="Stages of blocks.")
@@ -306,8 +372,10 @@ class Blueprint(Spec):
         if self.pattern is not None and (self.stem or self.stages):
             raise ValueError("give either `pattern` or `stem`/`stages`, not both")
         if self.backbone is not None and (self.pattern is not None or self.stem):
-            raise ValueError("a `backbone` is the start of the body: remove `pattern` and `stem` (blocks after the "
-                             "backbone go in `stages`)")
+            raise ValueError(
+                "a `backbone` is the start of the body: remove `pattern` and `stem` (blocks after the "
+                "backbone go in `stages`)"
+            )
         if self.pattern is None and not self.stem and not self.stages and self.backbone is None:
             raise ValueError("the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`")
         if self.pattern is not None and self.pattern.fc and self.head is not None and self.head.fc:
@@ -315,7 +383,8 @@ class Blueprint(Spec):
         if self.pattern is not None:
             self._check_pattern_heads(self.pattern)
         names = ([("head", self.head.name)] if self.head else []) + [
-            (f"aux_heads[{i}]", aux.name) for i, aux in enumerate(self.aux_heads)]
+            (f"aux_heads[{i}]", aux.name) for i, aux in enumerate(self.aux_heads)
+        ]
         for name in dict.fromkeys(n for _, n in names):
             users = [where for where, n in names if n == name]
             if len(users) > 1:
@@ -326,21 +395,30 @@ class Blueprint(Spec):
         """What resolving the pattern form does to the heads (flatten by default, pattern.fc moved into
         the head) must leave them valid: say so here, at what the user wrote."""
         if pattern.fc and self.head is None:
-            raise FieldError(("pattern", "fc"), "the pattern has FC layers but the blueprint has no `head`; "
-                                                "add head: {classes: N}")
+            raise FieldError(
+                ("pattern", "fc"), "the pattern has FC layers but the blueprint has no `head`; add head: {classes: N}"
+            )
         heads: list[tuple[Location, Head]] = [(("head",), self.head)] if self.head is not None else []
         heads += [(("aux_heads", index), aux) for index, aux in enumerate(self.aux_heads)]
         for where, head in heads:
             if head.classifier != "conv":
                 continue
             if head.pool is None:
-                raise FieldError(where + ("classifier",), (
-                    "classifier: conv needs pool: global_avg or global_max, and the pattern form flattens by "
-                    "default (pool: flatten); add pool: global_avg to this head (or use classifier: dense)"))
+                raise FieldError(
+                    where + ("classifier",),
+                    (
+                        "classifier: conv needs pool: global_avg or global_max, and the pattern form flattens by "
+                        "default (pool: flatten); add pool: global_avg to this head (or use classifier: dense)"
+                    ),
+                )
             if pattern.fc and where == ("head",):
-                raise FieldError(where + ("classifier",), (
-                    f"classifier: conv takes no FC layers, and pattern.fc gives {_fc_text(pattern)} (they move into "
-                    "the head); remove pattern.fc or use classifier: dense"))
+                raise FieldError(
+                    where + ("classifier",),
+                    (
+                        f"classifier: conv takes no FC layers, and pattern.fc gives {_fc_text(pattern)} (they move into "
+                        "the head); remove pattern.fc or use classifier: dense"
+                    ),
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, defaults left out; ``Blueprint.model_validate(bp.to_dict()) == bp``."""

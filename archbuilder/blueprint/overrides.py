@@ -58,8 +58,10 @@ def parse_path(text: str) -> Location:
             # A key follows a dot, except the first; an index follows something.
             valid = (text[position] == ".") == bool(location) if key is not None else bool(location)
         if match is None or not valid:
-            raise ValueError(f"'{printable(text)}' is not a path (at character {position + 1}); write it as errors "
-                             f"show it, e.g. {PATH_EXAMPLES}")
+            raise ValueError(
+                f"'{printable(text)}' is not a path (at character {position + 1}); write it as errors "
+                f"show it, e.g. {PATH_EXAMPLES}"
+            )
         key, index = match.groups()
         location.append(key if key is not None else int(index))
         position = match.end()
@@ -88,8 +90,10 @@ def parse_assignment(text: str) -> Override:
         value, _ = parse_yaml(value_text, source="--set")
     except BlueprintError as error:
         reason = error.problems[0].message
-        raise ValueError(f"{path.strip()}: the value '{printable(value_text)}' is not valid YAML ({reason}); "
-                         "quote it for the shell, e.g. --set 'head.fc=[64, 32]'") from None
+        raise ValueError(
+            f"{path.strip()}: the value '{printable(value_text)}' is not valid YAML ({reason}); "
+            "quote it for the shell, e.g. --set 'head.fc=[64, 32]'"
+        ) from None
     return Override(location, value, label)
 
 
@@ -107,8 +111,14 @@ def as_overrides(overrides: Mapping[str, Any] | Iterable[Override] | None) -> li
         for path, value in overrides.items():
             label = f"overrides[{path!r}]"
             if not isinstance(path, str):
-                problems.append(Problem(f"an override's key is a path such as {PATH_EXAMPLES}. "
-                                        f"Received: {path!r}", (), "error", "overrides"))
+                problems.append(
+                    Problem(
+                        f"an override's key is a path such as {PATH_EXAMPLES}. Received: {path!r}",
+                        (),
+                        "error",
+                        "overrides",
+                    )
+                )
                 continue
             try:
                 parsed.append(Override(parse_path(path), value, label))
@@ -154,21 +164,31 @@ def _set(data: Any, override: Override) -> str | None:
                 container[step] = copy.deepcopy(override.value)
                 return None
             if step not in container:
-                missing = format_path(location[:depth + 1])
+                missing = format_path(location[: depth + 1])
                 hint = did_you_mean(step, [str(key) for key in container])
-                return (f"cannot set it: `{missing}` does not exist (nearest existing parent: {_parent(here)})."
-                        f"{hint} Set `{missing}` as a whole instead")
+                return (
+                    f"cannot set it: `{missing}` does not exist (nearest existing parent: {_parent(here)})."
+                    f"{hint} Set `{missing}` as a whole instead"
+                )
             container = container[step]
         else:
             if not isinstance(container, list):
                 return _not_a(container, here, f"a list, so it has no item [{step}]")
             if step >= len(container):
                 count = len(container)
-                items = "no items" if count == 0 else (f"1 item ({format_path(here + (0,))})" if count == 1 else
-                                                       f"{count} items ({format_path(here + (0,))} to "
-                                                       f"{format_path(here + (count - 1,))})")
-                return (f"cannot set it: `{format_path(here + (step,))}` does not exist: `{format_path(here)}` (the "
-                        f"nearest existing parent) has {items}. Set `{format_path(here)}` to a whole list instead")
+                items = (
+                    "no items"
+                    if count == 0
+                    else (
+                        f"1 item ({format_path(here + (0,))})"
+                        if count == 1
+                        else f"{count} items ({format_path(here + (0,))} to {format_path(here + (count - 1,))})"
+                    )
+                )
+                return (
+                    f"cannot set it: `{format_path(here + (step,))}` does not exist: `{format_path(here)}` (the "
+                    f"nearest existing parent) has {items}. Set `{format_path(here)}` to a whole list instead"
+                )
             if last:
                 container[step] = copy.deepcopy(override.value)
                 return None

@@ -74,19 +74,22 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
     if blueprint.pattern is not None:
         resolver.origins[("stages",)] = ("pattern", "stages") if blueprint.pattern.stages is not None else ("pattern",)
     resolution = Resolution(blueprint, resolver.origins)
-    resolution.blueprint = _revalidated_blueprint(resolution, dict(
-        name=blueprint.name,
-        description=blueprint.description,
-        input={"shape": input_shape},
-        defaults=blueprint.defaults,
-        strict_fit=blueprint.strict_fit,
-        backbone=backbone,
-        stem=stem,
-        stages=stages,
-        head=resolver.resolve_head(head, pool_default) if head is not None else None,
-        aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
-        training=training,
-    ))
+    resolution.blueprint = _revalidated_blueprint(
+        resolution,
+        dict(
+            name=blueprint.name,
+            description=blueprint.description,
+            input={"shape": input_shape},
+            defaults=blueprint.defaults,
+            strict_fit=blueprint.strict_fit,
+            backbone=backbone,
+            stem=stem,
+            stages=stages,
+            head=resolver.resolve_head(head, pool_default) if head is not None else None,
+            aux_heads=[resolver.resolve_head(aux, pool_default) for aux in blueprint.aux_heads],
+            training=training,
+        ),
+    )
     return resolution
 
 
@@ -151,11 +154,15 @@ class _Resolver:
     def count(self, number: int) -> None:
         self.items += number
         if self.items > MAX_RESOLVED_ITEMS:
-            raise BlueprintError([Problem(
-                f"the resolved network has more than {MAX_RESOLVED_ITEMS:,} layers and blocks; "
-                "check the `repeat`, `convs` and `N` values (and scaling.depth_multiplier)",
-                ("stages",),
-            )])
+            raise BlueprintError(
+                [
+                    Problem(
+                        f"the resolved network has more than {MAX_RESOLVED_ITEMS:,} layers and blocks; "
+                        "check the `repeat`, `convs` and `N` values (and scaling.depth_multiplier)",
+                        ("stages",),
+                    )
+                ]
+            )
 
     # -- defaults and width scaling ------------------------------------------------------------
     def fill(self, kind: Kind) -> Kind:
@@ -184,12 +191,18 @@ class _Resolver:
         except ValidationError as exc:
             first = problem_from_error(exc.errors()[0], root=type(kind))
             reason = f"{first.path}: {first.message}" if first.location else first.message
-            scaled = ", ".join(f"{name} {getattr(kind, name)} -> {update[name]}" for name in kind.width_fields if name in update)
-            raise BlueprintError([Problem(
-                f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): {reason}. "
-                "Choose a multiplier (or divisor) that keeps it valid",
-                ("scaling", "width_multiplier"),
-            )]) from None
+            scaled = ", ".join(
+                f"{name} {getattr(kind, name)} -> {update[name]}" for name in kind.width_fields if name in update
+            )
+            raise BlueprintError(
+                [
+                    Problem(
+                        f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): {reason}. "
+                        "Choose a multiplier (or divisor) that keeps it valid",
+                        ("scaling", "width_multiplier"),
+                    )
+                ]
+            ) from None
 
     def scale_width(self, value: int | list[int]) -> int | list[int]:
         if isinstance(value, list):
@@ -232,30 +245,42 @@ class _Resolver:
                 raise self._strides_set_twice(strides, block, source)
             return block
         if "strides" not in type(block).model_fields:
-            raise BlueprintError([Problem(
-                f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; "
-                "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
-                ("stages", index, "strides"),
-            )])
+            raise BlueprintError(
+                [
+                    Problem(
+                        f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; "
+                        "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
+                        ("stages", index, "strides"),
+                    )
+                ]
+            )
         dilation_rate = getattr(block, "dilation_rate", 1)
         if max(pair(dilation_rate)) > 1:
-            raise BlueprintError([Problem(
-                f"the stage's strides={strides} cannot go on a dilated '{block.type}' "
-                f"(dilation_rate={dilation_rate}): Keras rejects strides > 1 with dilation_rate > 1. "
-                "Start the stage with a pooling layer or an undilated conv",
-                ("stages", index, "strides"),
-            )])
+            raise BlueprintError(
+                [
+                    Problem(
+                        f"the stage's strides={strides} cannot go on a dilated '{block.type}' "
+                        f"(dilation_rate={dilation_rate}): Keras rejects strides > 1 with dilation_rate > 1. "
+                        "Start the stage with a pooling layer or an undilated conv",
+                        ("stages", index, "strides"),
+                    )
+                ]
+            )
         if getattr(block, "strides", None) not in (None, 1, (1, 1)):
             raise self._strides_set_twice(strides, block, source)
         return block.model_copy(update={"strides": strides})
 
     @staticmethod
     def _strides_set_twice(strides: Any, block: Kind, source: Location) -> BlueprintError:
-        return BlueprintError([Problem(
-            f"strides are set twice: on the stage (strides={strides}) and on its block "
-            f"(strides={getattr(block, 'strides', None)}); keep one",
-            source + ("strides",),
-        )])
+        return BlueprintError(
+            [
+                Problem(
+                    f"strides are set twice: on the stage (strides={strides}) and on its block "
+                    f"(strides={getattr(block, 'strides', None)}); keep one",
+                    source + ("strides",),
+                )
+            ]
+        )
 
     @staticmethod
     def _check_repeated_ids(blocks: list[Kind], sources: list[Location]) -> None:
@@ -263,11 +288,15 @@ class _Resolver:
             return
         for block, source in zip(blocks, sources):
             if block.id is not None:
-                raise BlueprintError([Problem(
-                    f"id '{block.id}' would be repeated by `repeat`; ids must be unique. "
-                    "Put the id on the stage (its output) instead",
-                    source + ("id",),
-                )])
+                raise BlueprintError(
+                    [
+                        Problem(
+                            f"id '{block.id}' would be repeated by `repeat`; ids must be unique. "
+                            "Put the id on the stage (its output) instead",
+                            source + ("id",),
+                        )
+                    ]
+                )
 
     # -- the pattern form -----------------------------------------------------------------------
     def expand_pattern(self, pattern: Pattern, head: Head | None) -> tuple[list[Stage], Head | None]:
@@ -283,11 +312,15 @@ class _Resolver:
                 raise BlueprintError([Problem(str(error), ("pattern", "filters") + error.location)]) from None
         for m, (filters, convs, pool) in enumerate(plan):
             source: Location = ("pattern", "stages", m) if pattern.stages is not None else ("pattern",)
-            layers: list[Kind] = [Conv(filters=filters, **conv_fields) for _ in range(self.scale_depth(convs) if convs else 0)]
+            layers: list[Kind] = [
+                Conv(filters=filters, **conv_fields) for _ in range(self.scale_depth(convs) if convs else 0)
+            ]
             if pool and pattern.pool is not None:
                 layers.append(pattern.pool)
             if not layers:
-                raise BlueprintError([Problem("this stage has no convs and no pool; remove it or give it convs", source)])
+                raise BlueprintError(
+                    [Problem("this stage has no convs and no pool; remove it or give it convs", source)]
+                )
             self.count(len(layers))
             for position in range(len(layers)):
                 self.origins[("stages", m, "blocks", position)] = source
@@ -295,7 +328,14 @@ class _Resolver:
         fc = pattern.fc if isinstance(pattern.fc, list) else [pattern.fc] * (pattern.K or 0) if pattern.fc else []
         if head is None:
             if fc:
-                raise BlueprintError([Problem("the pattern has FC layers but the blueprint has no `head`; add head: {classes: N}", ("pattern", "fc"))])
+                raise BlueprintError(
+                    [
+                        Problem(
+                            "the pattern has FC layers but the blueprint has no `head`; add head: {classes: N}",
+                            ("pattern", "fc"),
+                        )
+                    ]
+                )
             return stages, None
         update: dict[str, Any] = {}
         if fc:
@@ -312,7 +352,6 @@ class _Resolver:
         if head.fc_dropout is None:
             update["fc_dropout"] = self.defaults.dropout
         return head.model_copy(update=update)
-
 
 
 def fill_defaults(kind: Kind, defaults: Defaults) -> Kind:

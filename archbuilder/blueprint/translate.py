@@ -35,8 +35,11 @@ def problem_from_error(error: ErrorDetails, root: type[BaseModel] = Blueprint) -
     if kind == "finite_number":
         return Problem(f"expected a finite number. Received: {_short(received)}", location)
     if kind == "float_type" and isinstance(received, int) and not isinstance(received, bool):  # beyond a float
-        return Problem(f"expected a number between {-MAX_FLOAT:g} and {MAX_FLOAT:g} (Keras keeps it as a float32). "
-                       f"Received: {_short(received)}", location)
+        return Problem(
+            f"expected a number between {-MAX_FLOAT:g} and {MAX_FLOAT:g} (Keras keeps it as a float32). "
+            f"Received: {_short(received)}",
+            location,
+        )
     if kind == "int_parsing_size":
         return Problem(f"expected an integer; this one is far too large. Received: {_short(received)}", location)
     if kind in ("extra_forbidden", "invalid_key"):
@@ -45,22 +48,25 @@ def problem_from_error(error: ErrorDetails, root: type[BaseModel] = Blueprint) -
         hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
         listing = f" Valid keys here: {', '.join(allowed)}." if allowed else ""
         if kind == "invalid_key":  # a number (or true/false) as a key: the path is the mapping's
-            return Problem(f"unknown key {error.get('input', key)!r} (keys are names).{listing}", location[:-1],
-                           origin=location)
+            return Problem(
+                f"unknown key {error.get('input', key)!r} (keys are names).{listing}", location[:-1], origin=location
+            )
         return Problem(f"unknown key {quoted(str(key))}.{hint}{listing}", location)
     if location[:2] == ("input", "shape") and kind in ("missing", "too_long", "too_short"):
         return Problem(f"expected 3 values [height, width, channels]. Received: {_short(received)}", ("input", "shape"))
     if kind == "missing" and isinstance(location[-1], int):
-        return Problem(f"expected more values: item {location[-1]} is missing. Received: {_short(received)}",
-                       location[:-1])
+        return Problem(
+            f"expected more values: item {location[-1]} is missing. Received: {_short(received)}", location[:-1]
+        )
     if kind == "missing":
         return Problem(f"missing required key '{location[-1]}'", location)
     if kind == "union_tag_invalid":
         tag = str(error["ctx"]["tag"])
         allowed = sorted(t.strip().strip("'") for t in error["ctx"]["expected_tags"].split(","))
         if tag in ALL_KINDS:
-            return Problem(f"type '{tag}' is not allowed here; expected one of: {', '.join(allowed)}.",
-                           location + ("type",))
+            return Problem(
+                f"type '{tag}' is not allowed here; expected one of: {', '.join(allowed)}.", location + ("type",)
+            )
         return Problem(
             f"unknown type {quoted(tag)}.{did_you_mean(tag, allowed)} Known types: {', '.join(allowed)}.",
             location + ("type",),
@@ -151,7 +157,7 @@ def _fits(label: str, value: Any) -> bool:
 def _expected(label: str) -> str:
     """A union member's pydantic label as the user would say it."""
     if label.startswith("literal["):
-        return "one of " + ", ".join(label[len("literal["):-1].split(","))
+        return "one of " + ", ".join(label[len("literal[") : -1].split(","))
     if label.startswith("tagged-union["):
         return "a mapping with a `type`"
     return label.replace("constrained-", "")
@@ -181,8 +187,14 @@ def relevant_errors(errors: list[ErrorDetails], data: Any, root: type[BaseModel]
     for path, labels in unmatched.items():
         value = _value_at(data, path)
         expected = " or ".join(dict.fromkeys(_expected(label) for label in labels))
-        kept.append({"type": "value_error", "loc": path, "input": value,
-                     "msg": f"expected {expected}. Received: {_short(value)}"})
+        kept.append(
+            {
+                "type": "value_error",
+                "loc": path,
+                "input": value,
+                "msg": f"expected {expected}. Received: {_short(value)}",
+            }
+        )
     return kept
 
 
@@ -195,7 +207,11 @@ def _step(annotation: Any, item: str | int) -> tuple[Any, bool, type[BaseModel] 
         models = [m for m in unwrapped if isinstance(m, type) and issubclass(m, BaseModel)]
         if isinstance(item, str):
             if discriminated:
-                tagged = [m for m in models if "type" in m.model_fields and item in get_args(m.model_fields["type"].annotation)]
+                tagged = [
+                    m
+                    for m in models
+                    if "type" in m.model_fields and item in get_args(m.model_fields["type"].annotation)
+                ]
                 if tagged:
                     return tagged[0], False, None
             owners = [m for m in models if item in m.model_fields]

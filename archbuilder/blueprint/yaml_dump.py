@@ -21,9 +21,11 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = len(data) <= 6 and all(not isinstance(v, (dict, list)) or (isinstance(v, list) and len(v) <= 4 and
-                                                                        all(not isinstance(x, (dict, list)) for x in v))
-                                  for v in data.values())
+    flow = len(data) <= 6 and all(
+        not isinstance(v, (dict, list))
+        or (isinstance(v, list) and len(v) <= 4 and all(not isinstance(x, (dict, list)) for x in v))
+        for v in data.values()
+    )
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 

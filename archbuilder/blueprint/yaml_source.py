@@ -39,9 +39,7 @@ _SEQ = _TAG_PREFIX + "seq"
 _MAP = _TAG_PREFIX + "map"
 _MERGE = _TAG_PREFIX + "merge"
 _EMPTY = "empty document; a blueprint needs at least `name` and `input`"
-_SUPPORTED = (
-    "a blueprint holds only strings, numbers, booleans, null, lists and mappings"
-)
+_SUPPORTED = "a blueprint holds only strings, numbers, booleans, null, lists and mappings"
 
 Position = tuple[int, int]
 Pair = tuple[Node, Node]
@@ -60,9 +58,7 @@ MAX_INT_DIGITS = 100
 _KIND_NAMES = {ScalarNode: "a scalar", SequenceNode: "a list", MappingNode: "a mapping"}
 
 # `1e-3`, `5E4`, `1.5e3`: YAML 1.2 floats that PyYAML's YAML 1.1 rules read as strings.
-_EXPONENT_FLOAT = re.compile(
-    r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"
-)
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
 # Implicit tags that would produce something other than plain data (dates) or cannot be built at all.
 _DROPPED_IMPLICIT = {
     _TAG_PREFIX + "timestamp",
@@ -82,9 +78,7 @@ class _BoundError(Exception):
 def _implicit_resolvers() -> dict[str | None, list[tuple[str, re.Pattern[str]]]]:
     table: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
     for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items():
-        kept = [
-            (tag, regexp) for tag, regexp in entries if tag not in _DROPPED_IMPLICIT
-        ]
+        kept = [(tag, regexp) for tag, regexp in entries if tag not in _DROPPED_IMPLICIT]
         if kept:
             table[first] = kept
     for first in "-+0123456789.":
@@ -104,6 +98,7 @@ class _Loader(yaml.SafeLoader):
         self.anchor_names: dict[int, str] = {}
 
     if TYPE_CHECKING:  # types-PyYAML leaves these two parser methods unannotated
+
         def peek_event(self) -> Event: ...
         def get_event(self) -> Event: ...
 
@@ -133,11 +128,7 @@ class _Loader(yaml.SafeLoader):
         if self.depth > MAX_DEPTH:
             mark = self.peek_event().start_mark
             position = (mark.line + 1, mark.column + 1) if mark is not None else None
-            raise _BoundError(
-                _problem(
-                    _depth_message(), (), self.source, position
-                )
-            )
+            raise _BoundError(_problem(_depth_message(), (), self.source, position))
 
     def _remember(self, anchor: str | None, node: _N) -> _N:
         if anchor is not None:
@@ -186,9 +177,7 @@ class SourceMap:
         A problem that already has a line keeps its position (only a missing file is filled in).
         """
         if problem.line is not None:
-            return problem.with_source(
-                problem.file or self.file, problem.line, problem.column
-            )
+            return problem.with_source(problem.file or self.file, problem.line, problem.column)
         found = self.locate(problem.location, key=key)
         line, column = found if found is not None else (None, None)
         return problem.with_source(self.file, line, column)
@@ -207,9 +196,7 @@ def parse_yaml(text: str | bytes, source: str = "<string>") -> tuple[object, Sou
     Raises:
         BlueprintError: With every problem found (syntax, duplicate keys, tags, bounds, ...).
     """
-    size = (
-        len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
-    )
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
     if size > MAX_FILE_BYTES:
         raise BlueprintError.single(_size_message("input", size), file=source)
     decoded = _decode(text, source) if isinstance(text, bytes) else text
@@ -234,13 +221,9 @@ def read_yaml_file(path: str | os.PathLike[str]) -> tuple[object, SourceMap]:
     try:
         info = os.stat(source)
         if not stat.S_ISREG(info.st_mode):
-            raise BlueprintError.single(
-                "not a file; expected a YAML blueprint file", file=source
-            )
+            raise BlueprintError.single("not a file; expected a YAML blueprint file", file=source)
         if info.st_size > MAX_FILE_BYTES:
-            raise BlueprintError.single(
-                _size_message("file", info.st_size), file=source
-            )
+            raise BlueprintError.single(_size_message("file", info.st_size), file=source)
         with open(source, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except BlueprintError:
@@ -252,9 +235,7 @@ def read_yaml_file(path: str | os.PathLike[str]) -> tuple[object, SourceMap]:
             "the path holds a NUL byte (\\0), which no file name can contain", file=repr(source)
         ) from None
     except OSError as exc:
-        raise BlueprintError.single(
-            f"cannot read the file: {exc.strerror or exc}", file=source
-        ) from None
+        raise BlueprintError.single(f"cannot read the file: {exc.strerror or exc}", file=source) from None
     if len(data) > MAX_FILE_BYTES:
         message = f"file is more than {MAX_FILE_BYTES:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"
         raise BlueprintError.single(message, file=source)
@@ -279,9 +260,7 @@ def _parse_text(text: str, source: str) -> tuple[object, SourceMap]:
     finally:
         loader.dispose()
     if builder.problems:
-        raise BlueprintError(
-            sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0))
-        )
+        raise BlueprintError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
     if data is None:
         raise BlueprintError.single(
             _EMPTY,
@@ -307,9 +286,7 @@ def _compose_single(loader: _Loader, source: str) -> Node:
             f"more than one YAML document (the second starts at line {mark.line + 1}, "
             f"column {mark.column + 1}); a blueprint file holds exactly one document"
         )
-        raise BlueprintError.single(
-            message, file=source, line=mark.line + 1, column=mark.column + 1
-        )
+        raise BlueprintError.single(message, file=source, line=mark.line + 1, column=mark.column + 1)
     return root
 
 
@@ -343,9 +320,7 @@ def _check_expansion(root: Node, loader: _Loader, source: str) -> None:
             raise _BoundError(_recursive_alias(node, loader, source))
         open_nodes.add(id(node))
         stack.append((node, True))
-        stack.extend(
-            (child, False) for child in _children(node) if id(child) not in sizes
-        )
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
     if sizes[id(root)] > MAX_NODES:
         message = (
             f"the document expands to more than {MAX_NODES:,} values (each use of an alias "
@@ -356,9 +331,7 @@ def _check_expansion(root: Node, loader: _Loader, source: str) -> None:
 
 def _recursive_alias(node: Node, loader: _Loader, source: str) -> Problem:
     name = loader.anchor_names.get(id(node), "?")
-    message = (
-        f"recursive alias: the value anchored as '&{name}' contains '*{name}' itself"
-    )
+    message = f"recursive alias: the value anchored as '&{name}' contains '*{name}' itself"
     return _problem(message, (), source, _position(node))
 
 
@@ -386,16 +359,11 @@ class _Builder:
             value = self.scalar(node, path)
             return None if value is _INVALID else value
         if depth + 1 > MAX_DEPTH:
-            raise _BoundError(
-                _problem(_depth_message(), path, self.source, _position(node))
-            )
+            raise _BoundError(_problem(_depth_message(), path, self.source, _position(node)))
         if not self.check_tag(node, path):
             return None
         if isinstance(node, SequenceNode):
-            return [
-                self.build(child, (*path, index), depth + 1)
-                for index, child in enumerate(node.value)
-            ]
+            return [self.build(child, (*path, index), depth + 1) for index, child in enumerate(node.value)]
         assert isinstance(node, MappingNode)  # the composer makes scalars, sequences and mappings only
         return self.mapping(node, path, depth + 1)
 
@@ -403,9 +371,7 @@ class _Builder:
         """True when ``node``'s tag is plain data of the node's kind; reports otherwise."""
         collection_tags: dict[type[Node], str] = {SequenceNode: _SEQ, MappingNode: _MAP}
         expected = collection_tags.get(type(node))
-        if node.tag == expected or (
-            expected is None and node.tag in _SCALAR_CONSTRUCTORS
-        ):
+        if node.tag == expected or (expected is None and node.tag in _SCALAR_CONSTRUCTORS):
             return True
         if node.tag in _SCALAR_CONSTRUCTORS or node.tag in (_SEQ, _MAP):
             self.report(
@@ -414,9 +380,7 @@ class _Builder:
                 f"tag '{_short_tag(node.tag)}' cannot be used on {_KIND_NAMES[type(node)]}",
             )
         else:
-            self.report(
-                node, path, f"unsupported tag '{_short_tag(node.tag)}'; {_SUPPORTED}"
-            )
+            self.report(node, path, f"unsupported tag '{_short_tag(node.tag)}'; {_SUPPORTED}")
         return False
 
     def scalar(self, node: ScalarNode, path: Location) -> object:
@@ -424,20 +388,20 @@ class _Builder:
         if not self.check_tag(node, path):
             return _INVALID
         if node.tag == _TAG_PREFIX + "int" and len(node.value) > MAX_INT_DIGITS:
-            self.report(node, path, f"an integer of {len(node.value):,} characters; integers in a blueprint have at "
-                                    f"most {MAX_INT_DIGITS} digits")
+            self.report(
+                node,
+                path,
+                f"an integer of {len(node.value):,} characters; integers in a blueprint have at "
+                f"most {MAX_INT_DIGITS} digits",
+            )
             return _INVALID
         try:
             return _SCALAR_CONSTRUCTORS[node.tag](self.loader, node)
         except (ValueError, KeyError, IndexError):
-            self.report(
-                node, path, f"cannot read {node.value!r} as '{_short_tag(node.tag)}'"
-            )
+            self.report(node, path, f"cannot read {node.value!r} as '{_short_tag(node.tag)}'")
             return _INVALID
 
-    def mapping(
-        self, node: MappingNode, path: Location, depth: int
-    ) -> dict[object, object]:
+    def mapping(self, node: MappingNode, path: Location, depth: int) -> dict[object, object]:
         entries: dict[str | int, Pair] = {}
         for key, pair in self.flatten(node, path):
             entries[key] = pair  # later entries win: explicit keys override merged ones
@@ -488,9 +452,7 @@ class _Builder:
                         "a merge key '<<' takes a mapping or a list of mappings",
                     )
             return [entry for part in reversed(parts) for entry in part]
-        self.report(
-            node, path, "a merge key '<<' takes a mapping or a list of mappings"
-        )
+        self.report(node, path, "a merge key '<<' takes a mapping or a list of mappings")
         return []
 
     def key(self, node: Node, path: Location) -> str | int | _Invalid:
@@ -506,14 +468,10 @@ class _Builder:
         if isinstance(value, (_Invalid, str, int)):
             return value
         kind = "null" if value is None else f"a {type(value).__name__}"
-        self.report(
-            node, path, f"a mapping key must be a string or an integer, not {kind}"
-        )
+        self.report(node, path, f"a mapping key must be a string or an integer, not {kind}")
         return _INVALID
 
-    def report_duplicate(
-        self, key: str | int, first: Node, again: Node, path: Location
-    ) -> None:
+    def report_duplicate(self, key: str | int, first: Node, again: Node, path: Location) -> None:
         line, column = _position(first)
         message = (
             f"duplicate key {key!r} (first defined at line {line}, column {column}); "
@@ -538,9 +496,7 @@ def _position(node: Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _problem(
-    message: str, location: Location, source: str, position: Position | None
-) -> Problem:
+def _problem(message: str, location: Location, source: str, position: Position | None) -> Problem:
     line, column = position if position is not None else (None, None)
     return Problem(message, location, "error", source, line, column)
 
@@ -572,19 +528,13 @@ def _decode(data: bytes, source: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, column = _line_column(data, exc.start)
-        message = (
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
-        )
-        raise BlueprintError.single(
-            message, file=source, line=line, column=column
-        ) from None
+        message = f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        raise BlueprintError.single(message, file=source, line=line, column=column) from None
 
 
 def _reader_error(exc: ReaderError, text: str, source: str) -> BlueprintError:
     line, column = _line_column(text, exc.position)
-    message = (
-        f"invalid YAML: character {exc.character:#06x} is not allowed ({exc.reason})"
-    )
+    message = f"invalid YAML: character {exc.character:#06x} is not allowed ({exc.reason})"
     return BlueprintError.single(message, file=source, line=line, column=column)
 
 
@@ -600,6 +550,4 @@ def _syntax_error(exc: yaml.MarkedYAMLError, source: str) -> BlueprintError:
         message = f"invalid YAML: {context}: {problem}"
     if mark is None:
         return BlueprintError.single(message, file=source)
-    return BlueprintError.single(
-        message, file=source, line=mark.line + 1, column=mark.column + 1
-    )
+    return BlueprintError.single(message, file=source, line=mark.line + 1, column=mark.column + 1)

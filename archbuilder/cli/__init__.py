@@ -44,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     from archbuilder import __version__
 
     parser = argparse.ArgumentParser(
-        prog="archbuilder", description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot, train.",
+        prog="archbuilder",
+        description="Declarative CNN blueprints for Keras 3: validate, analyze, build, plot, train.",
         epilog="A zoo name (see `archbuilder zoo list`) works wherever a blueprint file does. Exit codes: 0 ok, "
-               "1 invalid input, 2 usage error, 3 a bug in archbuilder (traceback in a log file), 130 interrupted.",
+        "1 invalid input, 2 usage error, 3 a bug in archbuilder (traceback in a log file), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"archbuilder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -72,6 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "EXIT_BUG", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "analyze_file", "blueprint_schema",
-    "build_parser", "command_convert", "main", "resolve_source", "resolved_blueprint_path",
+    "EXIT_BUG",
+    "EXIT_INTERRUPTED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "analyze_file",
+    "blueprint_schema",
+    "build_parser",
+    "command_convert",
+    "main",
+    "resolve_source",
+    "resolved_blueprint_path",
 ]

@@ -38,6 +38,7 @@ from archbuilder.schema import blueprint_schema, space_schema
 
 # -- validate, summary, schema, zoo (no Keras) ---------------------------------------------------
 
+
 def command_validate(args: argparse.Namespace) -> int:
     """Every problem of every file, one per line, then one status line per file. A search space (a
     ``search:`` section or markers) is checked as one, as ``archbuilder search SPACE --check`` does."""
@@ -60,7 +61,9 @@ def _validate_one(argument: str, overrides: list[Override]) -> bool:
         return False
     for warning in analysis.warnings:
         print(with_file(warning, display_name(argument)))
-    noted = f", {len(analysis.warnings)} warning{'s' if len(analysis.warnings) != 1 else ''}" if analysis.warnings else ""
+    noted = (
+        f", {len(analysis.warnings)} warning{'s' if len(analysis.warnings) != 1 else ''}" if analysis.warnings else ""
+    )
     print(f"{display_name(argument)}: ok ({len(analysis.layers) - 1} layers, {analysis.params:,} params{noted})")
     return True
 
@@ -83,8 +86,10 @@ def _validate_space(argument: str, path: Path, overrides: list[Override]) -> boo
 
     space = load_space(path, set_values=overrides)
     check = validate_space(space)
-    print(f"{display_name(argument)}: ok (search space: {len(space.parameters)} hyperparameters, {check.valid} of "
-          f"{check.sampled} sampled candidates valid; details: archbuilder search {argument} --check)")
+    print(
+        f"{display_name(argument)}: ok (search space: {len(space.parameters)} hyperparameters, {check.valid} of "
+        f"{check.sampled} sampled candidates valid; details: archbuilder search {argument} --check)"
+    )
     return True
 
 
@@ -120,7 +125,10 @@ def command_zoo_list(args: argparse.Namespace) -> int:
     rows = [_zoo_row(name) for name in names]
     if rows:
         print(format_table(rows, headers=("name", "input", "output", "params", "MACs", "problems")))
-    print(f"{len(names)} blueprint{'s' if len(names) != 1 else ''}" + (f" matching '{args.pattern}'" if args.pattern != "*" else ""))
+    print(
+        f"{len(names)} blueprint{'s' if len(names) != 1 else ''}"
+        + (f" matching '{args.pattern}'" if args.pattern != "*" else "")
+    )
     return EXIT_OK
 
 
@@ -132,8 +140,14 @@ def _zoo_row(name: str) -> tuple[str, ...]:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return (name, "?", "?", "?", "?", f"error: {errors[0]}{more}")
     notes = f"{len(analysis.warnings)} warning(s)" if analysis.warnings else ""
-    return (name, shape_text(analysis.blueprint.input.shape), shape_text(analysis.output_shape),
-            f"{analysis.params:,}", human(analysis.macs), notes)
+    return (
+        name,
+        shape_text(analysis.blueprint.input.shape),
+        shape_text(analysis.output_shape),
+        f"{analysis.params:,}",
+        human(analysis.macs),
+        notes,
+    )
 
 
 def command_zoo_show(args: argparse.Namespace) -> int:
@@ -142,6 +156,7 @@ def command_zoo_show(args: argparse.Namespace) -> int:
 
 
 # -- build, plot (Keras imported inside) ---------------------------------------------------------
+
 
 def _build(source: str, overrides: list[Override] | None = None) -> tuple[Analysis, Any]:
     analysis = analyze_source(source, overrides)
@@ -156,8 +171,9 @@ def _build_pretrained(args: argparse.Namespace) -> tuple[Analysis, Any]:
     from archbuilder.compile import build_model
     from archbuilder.pretrained import load_pretrained, pretrained_blueprint
 
-    blueprint = pretrained_blueprint(args.source, classes=args.classes, input_shape=args.input_shape,
-                                     preprocessing=args.preprocessing)
+    blueprint = pretrained_blueprint(
+        args.source, classes=args.classes, input_shape=args.input_shape, preprocessing=args.preprocessing
+    )
     analysis = analyze(blueprint)
     model = build_model(analysis.blueprint)
     load_pretrained(model, analysis.blueprint, args.weights)
@@ -178,14 +194,25 @@ def input_shape_arg(text: str) -> tuple[int, int, int]:
 
 def add_weights_options(parser: argparse.ArgumentParser) -> None:
     """``--weights``, ``--classes``, ``--input-shape`` of build and train (zoo twins of keras.applications)."""
-    parser.add_argument("--weights", metavar="imagenet|PATH",
-                        help="pretrained weights for a zoo twin of keras.applications (vgg16, resnet50, mobilenet, "
-                        "efficientnet_b0, ...): imagenet (downloaded once into ~/.keras/models) or a keras.applications "
-                        "weights file (.h5, .weights.h5) or .keras model of the same network")
-    parser.add_argument("--classes", type=positive_int, metavar="N",
-                        help="with --weights: a new classifier for N classes (fresh weights; the body stays pretrained)")
-    parser.add_argument("--input-shape", type=input_shape_arg, metavar="H,W,C",
-                        help="with --weights: another input size (3 channels, at least keras.applications' smallest)")
+    parser.add_argument(
+        "--weights",
+        metavar="imagenet|PATH",
+        help="pretrained weights for a zoo twin of keras.applications (vgg16, resnet50, mobilenet, "
+        "efficientnet_b0, ...): imagenet (downloaded once into ~/.keras/models) or a keras.applications "
+        "weights file (.h5, .weights.h5) or .keras model of the same network",
+    )
+    parser.add_argument(
+        "--classes",
+        type=positive_int,
+        metavar="N",
+        help="with --weights: a new classifier for N classes (fresh weights; the body stays pretrained)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=input_shape_arg,
+        metavar="H,W,C",
+        help="with --weights: another input size (3 channels, at least keras.applications' smallest)",
+    )
 
 
 def resolved_blueprint_path(model_path: Path) -> Path:
@@ -199,12 +226,18 @@ def command_build(args: argparse.Namespace) -> int:
         print(f"archbuilder build: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
         return EXIT_USAGE
     if args.weights is None and (args.classes is not None or args.input_shape is not None or args.preprocessing):
-        print("archbuilder build: --classes, --input-shape and --preprocessing go with --weights (a zoo entry with "
-              "pretrained weights); for another network, edit its blueprint (archbuilder zoo show NAME)", file=sys.stderr)
+        print(
+            "archbuilder build: --classes, --input-shape and --preprocessing go with --weights (a zoo entry with "
+            "pretrained weights); for another network, edit its blueprint (archbuilder zoo show NAME)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.weights is not None and getattr(args, "overrides", None):
-        print("archbuilder build: --set does not go with --weights (the network must stay keras.applications' twin); "
-              "use --classes and --input-shape", file=sys.stderr)
+        print(
+            "archbuilder build: --set does not go with --weights (the network must stay keras.applications' twin); "
+            "use --classes and --input-shape",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     analysis, model = _build(args.source, args.overrides) if args.weights is None else _build_pretrained(args)
     write_atomic(output, model.save)
@@ -214,8 +247,7 @@ def command_build(args: argparse.Namespace) -> int:
         f"# Resolved blueprint of {output.name}, written by `archbuilder build {args.source}"
         f"{'' if args.weights is None else ' --weights ' + args.weights}`.\n"
         f"# Rebuild the model{'' if args.weights is None else ' (fresh weights)'} with: archbuilder build "
-        f"{blueprint_file.name} -o {output.name}\n"
-        + analysis.blueprint.to_yaml(),
+        f"{blueprint_file.name} -o {output.name}\n" + analysis.blueprint.to_yaml(),
     )
     model.summary(line_length=110)
     print(f"wrote {output} ({analysis.params:,} params) and {blueprint_file}")
@@ -235,9 +267,11 @@ def command_plot(args: argparse.Namespace) -> int:
     output = Path(args.output)
     suffixes = PLOT_SUFFIXES[args.engine]
     if output.suffix.lower() not in suffixes:
-        print(f"archbuilder plot: -o must end with {', '.join(suffixes[:-1])} or {suffixes[-1]}"
-              f"{' (.dot with --engine keras)' if args.engine == 'matplotlib' else ''}. Received: {args.output}",
-              file=sys.stderr)
+        print(
+            f"archbuilder plot: -o must end with {', '.join(suffixes[:-1])} or {suffixes[-1]}"
+            f"{' (.dot with --engine keras)' if args.engine == 'matplotlib' else ''}. Received: {args.output}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.engine == "matplotlib":
         analysis = analyze_source(args.source)
@@ -255,71 +289,124 @@ def _plot_with_keras(source: str, output: Path) -> int:
     import shutil
 
     if importlib.util.find_spec("pydot") is None or shutil.which("dot") is None:
-        missing = [name for name, ok in (("pydot", importlib.util.find_spec("pydot") is not None),
-                                         ("dot", shutil.which("dot") is not None)) if not ok]
+        missing = [
+            name
+            for name, ok in (
+                ("pydot", importlib.util.find_spec("pydot") is not None),
+                ("dot", shutil.which("dot") is not None),
+            )
+            if not ok
+        ]
         print(f"{PLOT_REQUIREMENTS} Missing: {', '.join(missing)}.", file=sys.stderr)
         return EXIT_INVALID
     _, model = _build(source)
     import keras
 
-    write_atomic(output, lambda temporary: keras.utils.plot_model(
-        model, to_file=str(temporary), show_shapes=True, show_layer_names=True))
+    write_atomic(
+        output,
+        lambda temporary: keras.utils.plot_model(
+            model, to_file=str(temporary), show_shapes=True, show_layer_names=True
+        ),
+    )
     print(f"wrote {output}")
     return EXIT_OK
 
 
 def add_blueprint_commands(commands: Any) -> None:
     """validate, summary, schema, build, plot and zoo."""
-    validate = add_command(commands, "validate", command_validate,
-                           "Check blueprints: every problem with file:line:column and blueprint path.")
-    validate.add_argument("files", nargs="+", metavar="FILE", help="blueprint files or zoo names (a search space "
-                          "is checked as `archbuilder search SPACE --check` does)")
+    validate = add_command(
+        commands,
+        "validate",
+        command_validate,
+        "Check blueprints: every problem with file:line:column and blueprint path.",
+    )
+    validate.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="blueprint files or zoo names (a search space is checked as `archbuilder search SPACE --check` does)",
+    )
     add_override_option(validate)
 
-    summary = add_command(commands, "summary", command_summary,
-                          "Per-layer shapes, memory, params, MACs and receptive field, and totals (no Keras).")
+    summary = add_command(
+        commands,
+        "summary",
+        command_summary,
+        "Per-layer shapes, memory, params, MACs and receptive field, and totals (no Keras).",
+    )
     summary.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
-    summary.add_argument("--batch-size", type=positive_int, default=32, help="for the training-memory estimate (default: 32)")
-    summary.add_argument("--dtype", choices=sorted(DTYPE_BYTES), default="float32", help="activation dtype (default: float32)")
-    summary.add_argument("--optimizer", choices=sorted(OPTIMIZER_SLOTS), default="adam",
-                         help="optimizer whose slots count (default: adam)")
+    summary.add_argument(
+        "--batch-size", type=positive_int, default=32, help="for the training-memory estimate (default: 32)"
+    )
+    summary.add_argument(
+        "--dtype", choices=sorted(DTYPE_BYTES), default="float32", help="activation dtype (default: float32)"
+    )
+    summary.add_argument(
+        "--optimizer",
+        choices=sorted(OPTIMIZER_SLOTS),
+        default="adam",
+        help="optimizer whose slots count (default: adam)",
+    )
     summary.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     add_override_option(summary)
 
-    schema = add_command(commands, "schema", command_schema, "Print the JSON Schema of the blueprint format "
-                         "(or of search spaces, or the format reference in Markdown).")
+    schema = add_command(
+        commands,
+        "schema",
+        command_schema,
+        "Print the JSON Schema of the blueprint format (or of search spaces, or the format reference in Markdown).",
+    )
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     what = schema.add_mutually_exclusive_group()
     what.add_argument("--space", action="store_true", help="the JSON Schema of search spaces (values may be markers)")
-    what.add_argument("--markdown", action="store_true",
-                      help="the format reference, every kind and field, in Markdown (docs/format.md)")
+    what.add_argument(
+        "--markdown",
+        action="store_true",
+        help="the format reference, every kind and field, in Markdown (docs/format.md)",
+    )
 
-    build = add_command(commands, "build", command_build,
-                        "Compile a blueprint into a Keras model file; the resolved blueprint is written beside it.")
+    build = add_command(
+        commands,
+        "build",
+        command_build,
+        "Compile a blueprint into a Keras model file; the resolved blueprint is written beside it.",
+    )
     build.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
     add_override_option(build)
     build.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="the model file to write")
     add_weights_options(build)
-    build.add_argument("--preprocessing", action="store_true",
-                       help="with --weights: put the network's preprocess_input in the model (it then takes RGB "
-                       "pixels in [0, 255])")
+    build.add_argument(
+        "--preprocessing",
+        action="store_true",
+        help="with --weights: put the network's preprocess_input in the model (it then takes RGB pixels in [0, 255])",
+    )
 
-    plot = add_command(commands, "plot", command_plot,
-                       "Draw the network: a box per layer with its output shape, arrows for the graph (merges, "
-                       "auxiliary heads).")
+    plot = add_command(
+        commands,
+        "plot",
+        command_plot,
+        "Draw the network: a box per layer with its output shape, arrows for the graph (merges, auxiliary heads).",
+    )
     plot.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
     plot.add_argument("-o", "--output", required=True, metavar="FILE.png|svg|pdf", help="the image to write")
-    plot.add_argument("--engine", choices=sorted(PLOT_SUFFIXES), default="matplotlib",
-                      help="matplotlib (default): drawn from the analysis, without Keras or Graphviz; keras: "
-                      "keras.utils.plot_model of the compiled model (needs pydot and Graphviz; also writes .dot)")
+    plot.add_argument(
+        "--engine",
+        choices=sorted(PLOT_SUFFIXES),
+        default="matplotlib",
+        help="matplotlib (default): drawn from the analysis, without Keras or Graphviz; keras: "
+        "keras.utils.plot_model of the compiled model (needs pydot and Graphviz; also writes .dot)",
+    )
 
 
 def add_zoo_command(commands: Any) -> None:
     """zoo list, zoo show."""
-    zoo_parser = commands.add_parser("zoo", help="The blueprints shipped with archbuilder.",
-                                     description="The blueprints shipped with archbuilder.")
+    zoo_parser = commands.add_parser(
+        "zoo", help="The blueprints shipped with archbuilder.", description="The blueprints shipped with archbuilder."
+    )
     zoo_commands = zoo_parser.add_subparsers(dest="zoo_command", required=True, metavar="ZOO_COMMAND")
     listing = add_command(zoo_commands, "list", command_zoo_list, "Name, input, output, params and MACs of each entry.")
-    listing.add_argument("pattern", nargs="?", default="*", metavar="PATTERN", help="shell-style filter, e.g. '*resnet*'")
+    listing.add_argument(
+        "pattern", nargs="?", default="*", metavar="PATTERN", help="shell-style filter, e.g. '*resnet*'"
+    )
     show = add_command(zoo_commands, "show", command_zoo_show, "Print a zoo blueprint's YAML.")
     show.add_argument("name", metavar="NAME")

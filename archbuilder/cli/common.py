@@ -24,9 +24,21 @@ from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 Handler = Callable[[argparse.Namespace], int]
 
 __all__ = [
-    "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "Handler", "add_command", "add_folder_options", "add_override_option",
-    "analyze_file", "analyze_loaded", "analyze_source", "display_name", "is_search_space", "positive_int",
-    "resolve_source", "with_file",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Handler",
+    "add_command",
+    "add_folder_options",
+    "add_override_option",
+    "analyze_file",
+    "analyze_loaded",
+    "analyze_source",
+    "display_name",
+    "is_search_space",
+    "positive_int",
+    "resolve_source",
+    "with_file",
 ]
 
 
@@ -41,8 +53,9 @@ def resolve_source(argument: str) -> Path:
     if isinstance(located, Path):
         return located
     if "\0" in argument:
-        raise BlueprintError.single("the file name contains a NUL byte; give a file name without one",
-                                    file=display_name(repr(argument)))
+        raise BlueprintError.single(
+            "the file name contains a NUL byte; give a file name without one", file=display_name(repr(argument))
+        )
     try:
         exists = Path(argument).exists()
     except OSError as error:
@@ -135,17 +148,26 @@ def _override(text: str) -> Override:
 def add_override_option(parser: argparse.ArgumentParser, what: str = "blueprint") -> None:
     """``--set PATH=VALUE`` (repeatable) into ``args.overrides``: values set in the ``what`` before validation."""
     parser.add_argument(
-        "--set", dest="overrides", action="append", type=_override, default=[], metavar="PATH=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_override,
+        default=[],
+        metavar="PATH=VALUE",
         help=f"set a value of the {what} before it is checked, by its path as errors show it; the value is YAML "
-             "(repeatable), e.g. --set head.classes=10 --set stages[1].repeat=2 --set 'head.fc=[256, 128]'")
+        "(repeatable), e.g. --set head.classes=10 --set stages[1].repeat=2 --set 'head.fc=[256, 128]'",
+    )
 
 
 def add_folder_options(parser: argparse.ArgumentParser, what: str) -> None:
     """``--resume`` and ``--overwrite`` (exclusive) for a command that writes a ``what`` folder."""
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help=f"continue the interrupted {what} in the output folder")
-    start.add_argument("--overwrite", action="store_true",
-                       help=f"start over in a folder that holds a {what} (its outputs are replaced; other files kept)")
+    start.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"start over in a folder that holds a {what} (its outputs are replaced; other files kept)",
+    )
 
 
 def add_command(subparsers: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:

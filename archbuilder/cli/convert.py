@@ -34,8 +34,12 @@ def add_convert_command(commands: Any) -> None:
     """convert fully-convolutional."""
     convert = commands.add_parser("convert", help="Convert a model file.", description="Convert a model file.")
     conversions = convert.add_subparsers(dest="conversion", required=True, metavar="CONVERSION")
-    fully = add_command(conversions, "fully-convolutional", command_convert,
-                        "Turn a Flatten+Dense head into convolutions (FC -> CONV) and open the input size: "
-                        "a larger image then gives a map of class scores in one forward pass.")
+    fully = add_command(
+        conversions,
+        "fully-convolutional",
+        command_convert,
+        "Turn a Flatten+Dense head into convolutions (FC -> CONV) and open the input size: "
+        "a larger image then gives a map of class scores in one forward pass.",
+    )
     fully.add_argument("model", metavar="MODEL.keras", help="a model file with a Flatten+Dense head")
     fully.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="the converted model file to write")

@@ -43,8 +43,9 @@ LOG_DIR_VARIABLE = "ARCHBUILDER_LOG_DIR"
 _default_format = warnings.formatwarning
 
 
-def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                    line: str | None = None) -> str:
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
     """archbuilder's own warnings (``DataWarning``, ...) as one line; others as Python formats them."""
     if category.__module__.startswith("archbuilder"):
         return f"warning: {message}\n"
@@ -82,13 +83,21 @@ def error_object(message: str, exit_code: int, error: BaseException | None = Non
     else:
         problems = [{"message": message}]
     kind = {EXIT_INVALID: "invalid_input", EXIT_USAGE: "usage", EXIT_BUG: "bug", EXIT_INTERRUPTED: "interrupted"}
-    return {"error": {"exit_code": exit_code, "kind": kind.get(exit_code, "error"),
-                      "type": None if error is None else type(error).__name__, "message": message,
-                      "problems": problems, **extra}}
+    return {
+        "error": {
+            "exit_code": exit_code,
+            "kind": kind.get(exit_code, "error"),
+            "type": None if error is None else type(error).__name__,
+            "message": message,
+            "problems": problems,
+            **extra,
+        }
+    }
 
 
-def report(args: argparse.Namespace | None, message: str, exit_code: int, error: BaseException | None = None,
-           **extra: Any) -> int:
+def report(
+    args: argparse.Namespace | None, message: str, exit_code: int, error: BaseException | None = None, **extra: Any
+) -> int:
     """Print a failure on standard error, as its line(s) or, under ``--json``, as :func:`error_object`; returns ``exit_code``."""
     if args is not None and wants_json(args):
         print(json.dumps(error_object(message.strip(), exit_code, error, **extra)), file=sys.stderr)
@@ -108,8 +117,13 @@ def _run(handler: Handler, args: argparse.Namespace, argv: list[str]) -> int:
     except KeyboardInterrupt as error:
         return report(args, "\ninterrupted", EXIT_INTERRUPTED, error)
     except MemoryError as error:
-        return report(args, "out of memory. Use a smaller --batch-size or a smaller network (`archbuilder summary FILE` "
-                      "estimates the training memory), or a machine with more memory.", EXIT_INVALID, error)
+        return report(
+            args,
+            "out of memory. Use a smaller --batch-size or a smaller network (`archbuilder summary FILE` "
+            "estimates the training memory), or a machine with more memory.",
+            EXIT_INVALID,
+            error,
+        )
     except OSError as error:
         if error.filename is None or os.environ.get(DEBUG_VARIABLE) == "1":
             return _report_bug(error, argv, args)
@@ -125,10 +139,17 @@ def _report_bug(error: BaseException, argv: list[str], args: argparse.Namespace 
     if len(summary) > 300:
         summary = summary[:300] + "..."
     log = _write_crash_log(error, argv)
-    where = (f"The traceback is in {log}; please report it with that file." if log is not None
-             else "The traceback follows.")
-    report(args, f"archbuilder: internal error (a bug in archbuilder, not in your input): {summary}. {where} "
-           f"Set {DEBUG_VARIABLE}=1 to see it here.", EXIT_BUG, error, log=None if log is None else str(log))
+    where = (
+        f"The traceback is in {log}; please report it with that file." if log is not None else "The traceback follows."
+    )
+    report(
+        args,
+        f"archbuilder: internal error (a bug in archbuilder, not in your input): {summary}. {where} "
+        f"Set {DEBUG_VARIABLE}=1 to see it here.",
+        EXIT_BUG,
+        error,
+        log=None if log is None else str(log),
+    )
     if log is None:
         traceback.print_exception(error, file=sys.stderr)
     return EXIT_BUG

@@ -30,15 +30,26 @@ def command_export(args: argparse.Namespace) -> int:
 
 def add_export_command(commands: Any) -> None:
     """export."""
-    export = add_command(commands, "export", command_export,
-                         "Export a trained model for deployment: a TensorFlow SavedModel, a LiteRT (.tflite) "
-                         "or an ONNX file (converters: pip install 'archbuilder[export]').")
+    export = add_command(
+        commands,
+        "export",
+        command_export,
+        "Export a trained model for deployment: a TensorFlow SavedModel, a LiteRT (.tflite) "
+        "or an ONNX file (converters: pip install 'archbuilder[export]').",
+    )
     export.add_argument("model", metavar="MODEL.keras", help="a model file, e.g. runs/lenet5/best.keras")
-    export.add_argument("--format", required=True, choices=FORMAT_NAMES,
-                        help="saved_model (a folder), litert (.tflite) or onnx (.onnx)")
-    export.add_argument("-o", "--output", metavar="PATH",
-                        help="where to write (default: beside the model: NAME_saved_model/, NAME.tflite, NAME.onnx)")
+    export.add_argument(
+        "--format", required=True, choices=FORMAT_NAMES, help="saved_model (a folder), litert (.tflite) or onnx (.onnx)"
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where to write (default: beside the model: NAME_saved_model/, NAME.tflite, NAME.onnx)",
+    )
     export.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
-    export.add_argument("--check", action="store_true",
-                        help="run the artifact in its own runtime on random images and print its largest "
-                             "difference to Keras")
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="run the artifact in its own runtime on random images and print its largest difference to Keras",
+    )

@@ -20,12 +20,18 @@ def command_search(args: argparse.Namespace) -> int:
     if args.space == "show":
         return command_show(args)
     if args.folder is not None:
-        print(f"archbuilder search: unexpected argument {args.folder!r} (did you mean `archbuilder search show "
-              f"{args.folder}`?)", file=sys.stderr)
+        print(
+            f"archbuilder search: unexpected argument {args.folder!r} (did you mean `archbuilder search show "
+            f"{args.folder}`?)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed", "final_epochs")}
-    space = (load_space(args.space, set_values=args.overrides, **overrides) if args.check
-             else load_space(args.space, set_values=args.overrides))
+    space = (
+        load_space(args.space, set_values=args.overrides, **overrides)
+        if args.check
+        else load_space(args.space, set_values=args.overrides)
+    )
     if args.check:
         check = validate_space(space)
         print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner} tuner)")
@@ -36,8 +42,15 @@ def command_search(args: argparse.Namespace) -> int:
     from archbuilder.search.runner import run
 
     try:
-        run(space, **overrides, output=args.output, resume=args.resume, overwrite=args.overwrite,
-            save_top=args.save_top, tensorboard=args.tensorboard)
+        run(
+            space,
+            **overrides,
+            output=args.output,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            save_top=args.save_top,
+            tensorboard=args.tensorboard,
+        )
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -49,8 +62,10 @@ def command_show(args: argparse.Namespace) -> int:
     from archbuilder.search.show import show
 
     if args.folder is None:
-        print("archbuilder search show: which search? Give its folder: archbuilder search show searches/NAME",
-              file=sys.stderr)
+        print(
+            "archbuilder search show: which search? Give its folder: archbuilder search show searches/NAME",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     print(show(args.folder))
     return EXIT_OK
@@ -60,24 +75,42 @@ def add_search_command(commands: Any) -> None:
     """search SPACE."""
     from archbuilder.search.space import list_spaces
 
-    search = add_command(commands, "search", command_search,
-                         "Search a space of blueprints with KerasTuner; writes the trained winner (best.keras, "
-                         "test-evaluated), best.yaml, top/, pareto/, trials.csv. `search show DIR` prints a search.")
-    search.add_argument("space", metavar="SPACE", help="a search space file, or a shipped space: "
-                        + ", ".join(list_spaces()) + "; or `show` to print the search in DIR")
+    search = add_command(
+        commands,
+        "search",
+        command_search,
+        "Search a space of blueprints with KerasTuner; writes the trained winner (best.keras, "
+        "test-evaluated), best.yaml, top/, pareto/, trials.csv. `search show DIR` prints a search.",
+    )
+    search.add_argument(
+        "space",
+        metavar="SPACE",
+        help="a search space file, or a shipped space: "
+        + ", ".join(list_spaces())
+        + "; or `show` to print the search in DIR",
+    )
     search.add_argument("folder", metavar="DIR", nargs="?", help="with `show`: the search's folder")
     search.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, ... (default: search.data)")
     search.add_argument("--max-trials", type=positive_int, metavar="N", help="override search.max_trials")
     search.add_argument("--epochs", type=positive_int, metavar="E", help="override search.epochs (per trial)")
     search.add_argument("--tuner", choices=get_args(Tuner), help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
-    search.add_argument("--final-epochs", type=positive_int, metavar="N",
-                        help="retrain the top_k trials for N epochs with their full recipe and keep the best")
+    search.add_argument(
+        "--final-epochs",
+        type=positive_int,
+        metavar="N",
+        help="retrain the top_k trials for N epochs with their full recipe and keep the best",
+    )
     search.add_argument("--save-top", action="store_true", help="also write the top trials' models (top/*.keras)")
-    search.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
-                        help="no TensorBoard logs per trial (default: tensorboard/, TensorFlow backend)")
+    search.add_argument(
+        "--no-tensorboard",
+        dest="tensorboard",
+        action="store_false",
+        help="no TensorBoard logs per trial (default: tensorboard/, TensorFlow backend)",
+    )
     search.add_argument("-o", "--output", metavar="DIR", help="output folder (default: searches/<space name>)")
     add_folder_options(search, "search")
-    search.add_argument("--check", action="store_true",
-                        help="only validate the space and sample it (no training, no Keras)")
+    search.add_argument(
+        "--check", action="store_true", help="only validate the space and sample it (no training, no Keras)"
+    )
     add_override_option(search, "search space (markers allowed)")

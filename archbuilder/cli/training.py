@@ -24,18 +24,35 @@ from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.train.environment import prepare_backend_environment
 
 #: The train options that override the blueprint's recipe (argparse dest names = ``train()`` keywords).
-TRAIN_OVERRIDES = ("data", "epochs", "batch_size", "learning_rate", "seed", "resize", "deterministic",
-                   "mixed_precision", "jit_compile", "init_weights", "distribution")
+TRAIN_OVERRIDES = (
+    "data",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "resize",
+    "deterministic",
+    "mixed_precision",
+    "jit_compile",
+    "init_weights",
+    "distribution",
+)
 
 
 def command_train(args: argparse.Namespace) -> int:
     if args.weights is None and (args.classes is not None or args.input_shape is not None):
-        print("archbuilder train: --classes and --input-shape go with --weights (a zoo entry with pretrained "
-              "weights); for another network, edit its blueprint (archbuilder zoo show NAME)", file=sys.stderr)
+        print(
+            "archbuilder train: --classes and --input-shape go with --weights (a zoo entry with pretrained "
+            "weights); for another network, edit its blueprint (archbuilder zoo show NAME)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.weights is not None and getattr(args, "overrides", None):
-        print("archbuilder train: --set does not go with --weights (the network must stay keras.applications' twin); "
-              "use --classes and --input-shape, and the train options for the recipe", file=sys.stderr)
+        print(
+            "archbuilder train: --set does not go with --weights (the network must stay keras.applications' twin); "
+            "use --classes and --input-shape, and the train options for the recipe",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     prepare_backend_environment(deterministic=bool(args.deterministic))
     if args.weights is None:
@@ -48,8 +65,14 @@ def command_train(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
     try:
-        train(blueprint, output=args.output, resume=args.resume, overwrite=args.overwrite, weights=args.weights,
-              **overrides)
+        train(
+            blueprint,
+            output=args.output,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            weights=args.weights,
+            **overrides,
+        )
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -59,8 +82,11 @@ def command_train(args: argparse.Namespace) -> int:
 def command_evaluate(args: argparse.Namespace) -> int:
     confusion = Path(args.confusion) if args.confusion else Path(args.model).with_name("confusion.png")
     if confusion.suffix.lower() not in (".png", ".svg", ".pdf"):
-        return report(args, f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: "
-                      f"{args.confusion}", EXIT_USAGE)
+        return report(
+            args,
+            f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: {args.confusion}",
+            EXIT_USAGE,
+        )
     prepare_backend_environment()
     from archbuilder.train.predict import evaluate
 
@@ -77,19 +103,34 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 def format_class_table(per_class: list[dict[str, Any]]) -> str:
     """Precision, recall, F1 and support per class, and their means over the classes with test images."""
+
     def score(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"
 
-    rows: list[tuple[str, ...]] = [(str(entry["name"]), score(entry["precision"]), score(entry["recall"]), score(entry["f1"]),
-             str(entry["support"])) for entry in per_class]
+    rows: list[tuple[str, ...]] = [
+        (
+            str(entry["name"]),
+            score(entry["precision"]),
+            score(entry["recall"]),
+            score(entry["f1"]),
+            str(entry["support"]),
+        )
+        for entry in per_class
+    ]
     present = [entry for entry in per_class if entry["support"]]
-    means = [sum(entry[key] or 0.0 for entry in present) / len(present) if present else None
-             for key in ("precision", "recall", "f1")]
+    means = [
+        sum(entry[key] or 0.0 for entry in present) / len(present) if present else None
+        for key in ("precision", "recall", "f1")
+    ]
     rows.append(("macro average", *(score(mean) for mean in means), str(sum(entry["support"] for entry in per_class))))
     headers = ("class", "precision", "recall", "f1", "support")
     widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
-    return "\n".join("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                               for i, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in (headers, *rows))
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in (headers, *rows)
+    )
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -103,12 +144,20 @@ def command_predict(args: argparse.Namespace) -> int:
 
 def add_training_commands(commands: Any) -> None:
     """train, evaluate, predict."""
-    train = add_command(commands, "train", command_train,
-                        "Train a blueprint with its recipe on a dataset; writes the model, history and metrics.")
+    train = add_command(
+        commands,
+        "train",
+        command_train,
+        "Train a blueprint with its recipe on a dataset; writes the model, history and metrics.",
+    )
     train.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
     add_override_option(train)
-    train.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, fashion_mnist, cifar10, cifar100, "
-                       "images:DIR, npz:FILE (default: the recipe's training.data)")
+    train.add_argument(
+        "--data",
+        metavar="NAME",
+        help="digits, shapes[:N], mnist, fashion_mnist, cifar10, cifar100, "
+        "images:DIR, npz:FILE (default: the recipe's training.data)",
+    )
     train.add_argument("--epochs", type=positive_int, help="override training.epochs")
     train.add_argument("--batch-size", type=positive_int, help="override training.batch_size")
     train.add_argument("--learning-rate", type=float, metavar="LR", help="override training.optimizer.learning_rate")
@@ -116,34 +165,65 @@ def add_training_commands(commands: Any) -> None:
     train.add_argument("-o", "--output", metavar="DIR", help="run folder (default: runs/<blueprint name>)")
     add_folder_options(train, "run")
     train.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (slower)")
-    train.add_argument("--resize", action="store_true", default=None,
-                       help="resize the images (and repeat/convert channels) to the blueprint's input")
-    train.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false", default=None,
-                       help="train in float32 on a GPU (default there: mixed_float16)")
-    train.add_argument("--no-jit", dest="jit_compile", action="store_false", default=None,
-                       help="do not compile with XLA (default on a GPU: jit_compile=True)")
-    train.add_argument("--init-weights", metavar="MODEL.keras",
-                       help="start from this model's weights, matched by layer name (override training.init_weights)")
+    train.add_argument(
+        "--resize",
+        action="store_true",
+        default=None,
+        help="resize the images (and repeat/convert channels) to the blueprint's input",
+    )
+    train.add_argument(
+        "--no-mixed-precision",
+        dest="mixed_precision",
+        action="store_false",
+        default=None,
+        help="train in float32 on a GPU (default there: mixed_float16)",
+    )
+    train.add_argument(
+        "--no-jit",
+        dest="jit_compile",
+        action="store_false",
+        default=None,
+        help="do not compile with XLA (default on a GPU: jit_compile=True)",
+    )
+    train.add_argument(
+        "--init-weights",
+        metavar="MODEL.keras",
+        help="start from this model's weights, matched by layer name (override training.init_weights)",
+    )
     add_weights_options(train)
-    train.add_argument("--distribution", choices=("mirrored", "multi_worker", "data_parallel"),
-                       help="data-parallel training: mirrored (TensorFlow), data_parallel (JAX), multi_worker (JAX processes)")
+    train.add_argument(
+        "--distribution",
+        choices=("mirrored", "multi_worker", "data_parallel"),
+        help="data-parallel training: mirrored (TensorFlow), data_parallel (JAX), multi_worker (JAX processes)",
+    )
 
-    evaluate = add_command(commands, "evaluate", command_evaluate,
-                           "Loss, accuracy, per-class precision/recall/F1 and the confusion matrix of a trained model "
-                           "on a test set.")
+    evaluate = add_command(
+        commands,
+        "evaluate",
+        command_evaluate,
+        "Loss, accuracy, per-class precision/recall/F1 and the confusion matrix of a trained model on a test set.",
+    )
     evaluate.add_argument("model", metavar="MODEL.keras")
     evaluate.add_argument("--data", metavar="NAME", help="the dataset (default: the run's own)")
-    evaluate.add_argument("--resize", action="store_true", help="resize the images to the model's input "
-                          "(default: as the model's run did)")
+    evaluate.add_argument(
+        "--resize", action="store_true", help="resize the images to the model's input (default: as the model's run did)"
+    )
     evaluate.add_argument("--batch-size", type=positive_int, default=128)
-    evaluate.add_argument("--confusion", metavar="FILE.png|svg|pdf",
-                          help="where to draw the confusion matrix (default: confusion.png beside the model)")
-    evaluate.add_argument("--json", action="store_true",
-                          help="print one JSON object (scores, per-class scores, the confusion matrix as counts)")
+    evaluate.add_argument(
+        "--confusion",
+        metavar="FILE.png|svg|pdf",
+        help="where to draw the confusion matrix (default: confusion.png beside the model)",
+    )
+    evaluate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (scores, per-class scores, the confusion matrix as counts)",
+    )
 
     predict = add_command(commands, "predict", command_predict, "Print the top classes of images (png/jpg or .npy).")
     predict.add_argument("model", metavar="MODEL.keras")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="png/jpg files or .npy arrays")
     predict.add_argument("--top-k", type=positive_int, default=5, metavar="K")
-    predict.add_argument("--resize", action="store_true", help="resize the images to the model's input "
-                         "(default: as the model's run did)")
+    predict.add_argument(
+        "--resize", action="store_true", help="resize the images to the model's input (default: as the model's run did)"
+    )

@@ -74,31 +74,51 @@ def _conv_arguments(spec: Any) -> dict[str, Any]:
 
 @builder("conv")
 def build_conv(spec: L.Conv, name: str) -> keras.layers.Layer:
-    return keras.layers.Conv2D(spec.filters, groups=spec.groups, kernel_initializer=_initializer(spec.kernel_initializer),
-                               kernel_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+    return keras.layers.Conv2D(
+        spec.filters,
+        groups=spec.groups,
+        kernel_initializer=_initializer(spec.kernel_initializer),
+        kernel_regularizer=_regularizer(spec),
+        name=name,
+        **_conv_arguments(spec),
+    )
 
 
 @builder("depthwise_conv")
 def build_depthwise_conv(spec: L.DepthwiseConv, name: str) -> keras.layers.Layer:
-    return keras.layers.DepthwiseConv2D(depth_multiplier=spec.depth_multiplier,
-                                        depthwise_initializer=_initializer(spec.kernel_initializer),
-                                        depthwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+    return keras.layers.DepthwiseConv2D(
+        depth_multiplier=spec.depth_multiplier,
+        depthwise_initializer=_initializer(spec.kernel_initializer),
+        depthwise_regularizer=_regularizer(spec),
+        name=name,
+        **_conv_arguments(spec),
+    )
 
 
 @builder("separable_conv")
 def build_separable_conv(spec: L.SeparableConv, name: str) -> keras.layers.Layer:
-    return keras.layers.SeparableConv2D(spec.filters, depth_multiplier=spec.depth_multiplier,
-                                        depthwise_initializer=_initializer(spec.kernel_initializer),
-                                        pointwise_initializer=_initializer(spec.kernel_initializer),
-                                        depthwise_regularizer=_regularizer(spec),
-                                        pointwise_regularizer=_regularizer(spec), name=name, **_conv_arguments(spec))
+    return keras.layers.SeparableConv2D(
+        spec.filters,
+        depth_multiplier=spec.depth_multiplier,
+        depthwise_initializer=_initializer(spec.kernel_initializer),
+        pointwise_initializer=_initializer(spec.kernel_initializer),
+        depthwise_regularizer=_regularizer(spec),
+        pointwise_regularizer=_regularizer(spec),
+        name=name,
+        **_conv_arguments(spec),
+    )
 
 
 @builder("dense")
 def build_dense(spec: L.Dense, name: str) -> keras.layers.Layer:
-    return keras.layers.Dense(spec.units, activation=_activation(spec.activation), use_bias=bool(spec.use_bias),
-                              kernel_initializer=_initializer(spec.kernel_initializer),
-                              kernel_regularizer=_regularizer(spec), name=name)
+    return keras.layers.Dense(
+        spec.units,
+        activation=_activation(spec.activation),
+        use_bias=bool(spec.use_bias),
+        kernel_initializer=_initializer(spec.kernel_initializer),
+        kernel_regularizer=_regularizer(spec),
+        name=name,
+    )
 
 
 @builder("max_pool")
@@ -143,8 +163,9 @@ def build_elu(spec: L.Elu, name: str) -> keras.layers.Layer:
 
 @builder("batch_norm")
 def build_batch_norm(spec: L.BatchNorm, name: str) -> keras.layers.Layer:
-    return keras.layers.BatchNormalization(epsilon=spec.epsilon or 1e-3, momentum=spec.momentum or 0.99,
-                                           center=spec.center, scale=spec.scale, name=name)
+    return keras.layers.BatchNormalization(
+        epsilon=spec.epsilon or 1e-3, momentum=spec.momentum or 0.99, center=spec.center, scale=spec.scale, name=name
+    )
 
 
 @builder("layer_norm")
@@ -225,8 +246,10 @@ def build_keras_application(spec: L.KerasApplication, name: str, input_shape: tu
     """``keras.applications.<application>(include_top=False)`` as one nested model named ``name``."""
     weights = {PRETRAINED: PRETRAINED, NO_WEIGHTS: None}.get(spec.weights, spec.weights)
     if weights not in (None, PRETRAINED) and not Path(weights).is_file():
-        raise BuildError(f"weights: {weights} is not a file. Give the path of a .weights.h5 file saved from "
-                         f"keras.applications.{spec.application}(include_top=False), 'imagenet' or 'none'")
+        raise BuildError(
+            f"weights: {weights} is not a file. Give the path of a .weights.h5 file saved from "
+            f"keras.applications.{spec.application}(include_top=False), 'imagenet' or 'none'"
+        )
     constructor = getattr(keras.applications, spec.application)
     try:
         network = constructor(include_top=False, weights=weights, input_shape=tuple(input_shape), name=name)
@@ -256,11 +279,15 @@ def _weights_problem(spec: L.KerasApplication, weights: str | None, error: Excep
     if weights == PRETRAINED and "URL fetch failure" in str(error):
         from keras.src.backend.config import keras_home
 
-        return (f"could not download the ImageNet weights of {spec.application} ({error}). Is this machine "
-                f"offline? Download that file where there is internet access and put it in "
-                f"{Path(keras_home()) / 'models'} (Keras looks there first), or set `weights:` to a local "
-                ".weights.h5 file, or to none")
+        return (
+            f"could not download the ImageNet weights of {spec.application} ({error}). Is this machine "
+            f"offline? Download that file where there is internet access and put it in "
+            f"{Path(keras_home()) / 'models'} (Keras looks there first), or set `weights:` to a local "
+            ".weights.h5 file, or to none"
+        )
     if weights not in (None, PRETRAINED):
-        return (f"weights: {weights} does not hold the weights of {spec.application} without its top ({text}). "
-                f"Save them with keras.applications.{spec.application}(include_top=False, ...).save_weights(...)")
+        return (
+            f"weights: {weights} does not hold the weights of {spec.application} without its top ({text}). "
+            f"Save them with keras.applications.{spec.application}(include_top=False, ...).save_weights(...)"
+        )
     return f"keras.applications.{spec.application} failed ({text})"

@@ -17,7 +17,9 @@ class LocalResponseNormalization(keras.layers.Layer):
     ``size`` channels centred on ``c`` (the paper's n=5, k=2, alpha=1e-4, beta=0.75).
     """
 
-    def __init__(self, size: int = 5, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75, **kwargs: Any) -> None:
+    def __init__(
+        self, size: int = 5, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if size < 1 or size % 2 == 0:
             raise ValueError(f"size must be a positive odd number. Received: size={size}")

@@ -110,4 +110,3 @@ def build_block(block: Kind, inputs: Any, *, name: str = "block", defaults: Defa
     graph = Graph(graph_builder.nodes, [output], graph_builder.ids)
     tensors = build_nodes(graph.nodes[1:], {INPUT_NAME: inputs})
     return tensors[output]
-

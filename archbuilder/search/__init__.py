@@ -19,5 +19,20 @@ from archbuilder.search.screening import Candidate, Screen, SpaceCheck, examine,
 from archbuilder.search.settings import Budgets, Objective, SearchSettings
 from archbuilder.search.space import SearchSpace, list_spaces, load_space, locate_space
 
-__all__ = ["Budgets", "Candidate", "Objective", "Screen", "SearchResult", "SearchSettings", "SearchSpace", "SpaceCheck",
-           "TrialRecord", "examine", "list_spaces", "load_space", "locate_space", "run", "validate_space"]
+__all__ = [
+    "Budgets",
+    "Candidate",
+    "Objective",
+    "Screen",
+    "SearchResult",
+    "SearchSettings",
+    "SearchSpace",
+    "SpaceCheck",
+    "TrialRecord",
+    "examine",
+    "list_spaces",
+    "load_space",
+    "locate_space",
+    "run",
+    "validate_space",
+]

@@ -79,7 +79,7 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
     def population(self) -> list[str]:
         """Trial ids of the population, oldest first: the last ``population_size`` trials that ended with a score."""
         members = [trial_id for trial_id in self.end_order if _scored(self.trials[trial_id])]
-        return members[-self.population_size:]
+        return members[-self.population_size :]
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         self._pending, self._admitted = trial_id, None
@@ -114,8 +114,12 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         # `population` is for readers of oracle.json; set_state rebuilds it from end_order.
-        state["evolution"] = {"population_size": self.population_size, "sample_size": self.sample_size,
-                              "population": self.population, "lineage": self.lineage}
+        state["evolution"] = {
+            "population_size": self.population_size,
+            "sample_size": self.sample_size,
+            "population": self.population,
+            "lineage": self.lineage,
+        }
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:

@@ -20,16 +20,33 @@ MAX_EXPRESSION_LENGTH = 500
 MAX_EXPONENT = 64
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "round": round, "int": int, "float": float, "min": min, "max": max, "abs": abs,
-    "sqrt": math.sqrt, "log": math.log, "ceil": math.ceil, "floor": math.floor,
+    "round": round,
+    "int": int,
+    "float": float,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "ceil": math.ceil,
+    "floor": math.floor,
 }
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
 }
 
 
@@ -42,7 +59,7 @@ class Expression:
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str) or not text.strip():
-            raise ExpressionError(f"expected an expression as text, e.g. \"round(32 * gamma)\". Received: {text!r}")
+            raise ExpressionError(f'expected an expression as text, e.g. "round(32 * gamma)". Received: {text!r}')
         if len(text) > MAX_EXPRESSION_LENGTH:
             raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
         try:
@@ -93,8 +110,10 @@ def _check(node: ast.AST, names: set[str]) -> None:
         return
     allowed = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp)
     if not isinstance(node, allowed):
-        raise ExpressionError(f"'{ast.unparse(node)}' is not allowed in an expression (numbers, names, arithmetic, "
-                              "comparisons and the functions " + ", ".join(FUNCTIONS) + ")")
+        raise ExpressionError(
+            f"'{ast.unparse(node)}' is not allowed in an expression (numbers, names, arithmetic, "
+            "comparisons and the functions " + ", ".join(FUNCTIONS) + ")"
+        )
     if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
         raise ExpressionError(f"operator in '{ast.unparse(node)}' is not allowed")
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
@@ -119,7 +138,9 @@ def _evaluate(node: ast.AST, values: Mapping[str, Any]) -> Any:
         return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp):
         operand = _evaluate(node.operand, values)
-        return -operand if isinstance(node.op, ast.USub) else (not operand) if isinstance(node.op, ast.Not) else +operand
+        return (
+            -operand if isinstance(node.op, ast.USub) else (not operand) if isinstance(node.op, ast.Not) else +operand
+        )
     if isinstance(node, ast.BoolOp):
         results = (_evaluate(value, values) for value in node.values)
         return all(results) if isinstance(node.op, ast.And) else any(results)

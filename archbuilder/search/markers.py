@@ -73,8 +73,11 @@ def marker_key(value: Any) -> str | None:
     for other in value:
         if other not in allowed:
             article = "an" if key[0] in "aeiou" else "a"
-            raise MarkerError(f"unknown key '{other}' in {article} {key} marker.{did_you_mean(str(other), allowed)} "
-                              f"Valid keys here: {', '.join(allowed)}.", (str(other),))
+            raise MarkerError(
+                f"unknown key '{other}' in {article} {key} marker.{did_you_mean(str(other), allowed)} "
+                f"Valid keys here: {', '.join(allowed)}.",
+                (str(other),),
+            )
     return key
 
 
@@ -93,8 +96,11 @@ def mistyped_marker(value: Any) -> MarkerError | None:
     if not near or any(key not in modifiers and key not in near for key in value):
         return None
     key = near[0]
-    return MarkerError(f"unknown marker '{key}'. Did you mean '{suggestions[key]}'? A marker is a mapping with one of "
-                       f"{', '.join(MARKER_KEYS)}.", (key,))
+    return MarkerError(
+        f"unknown marker '{key}'. Did you mean '{suggestions[key]}'? A marker is a mapping with one of "
+        f"{', '.join(MARKER_KEYS)}.",
+        (key,),
+    )
 
 
 def _closest_marker(key: str) -> str | None:
@@ -365,6 +371,7 @@ def _same(a: Any, b: Any) -> bool:
 
 # -- parsing one marker --------------------------------------------------------------------------
 
+
 class _ParameterFields(TypedDict):
     """The fields every kind of :class:`Parameter` takes from its marker's place."""
 
@@ -374,8 +381,9 @@ class _ParameterFields(TypedDict):
     variable: str | None
 
 
-def parse_parameter(key: str, marker: dict[str, Any], name: str, location: Location,
-                    conditions: tuple[Condition, ...]) -> Parameter:
+def parse_parameter(
+    key: str, marker: dict[str, Any], name: str, location: Location, conditions: tuple[Condition, ...]
+) -> Parameter:
     """A choice/int/float/bool marker as a :class:`Parameter` (choice options are kept as written).
 
     Raises:
@@ -387,7 +395,9 @@ def parse_parameter(key: str, marker: dict[str, Any], name: str, location: Locat
         return _parse_choice(marker, common)
     if key == "bool":
         if marker["bool"] not in ({}, None, True):
-            raise MarkerError(f"write a boolean marker as {{bool: {{}}}}. Received: {{bool: {marker['bool']!r}}}", ("bool",))
+            raise MarkerError(
+                f"write a boolean marker as {{bool: {{}}}}. Received: {{bool: {marker['bool']!r}}}", ("bool",)
+            )
         default = marker.get("default", False)
         if not isinstance(default, bool):
             raise MarkerError(f"default must be true or false. Received: {default!r}", ("default",))
@@ -399,8 +409,11 @@ def _variable_name(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.isidentifier() or value in _RESERVED_NAMES or value.startswith("_"):
-        raise MarkerError(f"name must be an identifier (letters, digits, _) usable in expressions, and not one of "
-                          f"{', '.join(sorted(_RESERVED_NAMES))}. Received: {value!r}", ("name",))
+        raise MarkerError(
+            f"name must be an identifier (letters, digits, _) usable in expressions, and not one of "
+            f"{', '.join(sorted(_RESERVED_NAMES))}. Received: {value!r}",
+            ("name",),
+        )
     return value
 
 
@@ -413,14 +426,17 @@ def _parse_choice(marker: dict[str, Any], common: _ParameterFields) -> ChoicePar
     texts = [json.dumps(option, sort_keys=True) for option in options]
     for index, text in enumerate(texts):
         if text in texts[:index]:
-            raise MarkerError(f"option {index} repeats option {texts.index(text)}: {_short(options[index])}",
-                              ("choice", index))
+            raise MarkerError(
+                f"option {index} repeats option {texts.index(text)}: {_short(options[index])}", ("choice", index)
+            )
     labels = option_labels(options)
     default_label = labels[0]
     if "default" in marker:
         given = json.dumps(marker["default"], sort_keys=True)
         if given not in texts:
-            raise MarkerError(f"default must be one of the options. Received: {_short(marker['default'])}", ("default",))
+            raise MarkerError(
+                f"default must be one of the options. Received: {_short(marker['default'])}", ("default",)
+            )
         default_label = labels[texts.index(given)]
     return ChoiceParameter(**common, options=list(options), labels=labels, default_label=default_label)
 
@@ -455,8 +471,11 @@ def _spec_label(option: Any) -> str | None:
 def _parse_range(key: str, marker: dict[str, Any], common: _ParameterFields) -> Parameter:
     bounds = marker[key]
     is_int = key == "int"
-    number = (lambda v: isinstance(v, int) and not isinstance(v, bool)) if is_int else (
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+    number = (
+        (lambda v: isinstance(v, int) and not isinstance(v, bool))
+        if is_int
+        else (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+    )
     what = "integers" if is_int else "numbers"
     if not isinstance(bounds, list) or len(bounds) != 2 or not all(number(v) for v in bounds):
         raise MarkerError(f"{key} takes [min, max] with two {what}. Received: {_short(bounds)}", (key,))
@@ -471,20 +490,25 @@ def _parse_range(key: str, marker: dict[str, Any], common: _ParameterFields) -> 
     step = marker.get("step")
     if step is not None:
         if not number(step) or step <= 0:
-            raise MarkerError(f"step must be a positive {'integer' if is_int else 'number'}. Received: {step!r}", ("step",))
+            raise MarkerError(
+                f"step must be a positive {'integer' if is_int else 'number'}. Received: {step!r}", ("step",)
+            )
         if log and step <= 1:
-            raise MarkerError(f"with log: true, step is a factor (min, min*step, ...) and must be > 1. Received: {step}",
-                              ("step",))
+            raise MarkerError(
+                f"with log: true, step is a factor (min, min*step, ...) and must be > 1. Received: {step}", ("step",)
+            )
     if is_int:
         parameter: IntParameter | FloatParameter = IntParameter(**common, low=low, high=high, step=step, log=log)
     else:
         parameter = FloatParameter(**common, low=float(low), high=float(high), step=step, log=log)
     if "default" in marker:
         default = marker["default"]
-        if not parameter.contains(default) or (not is_int and step is not None
-                                               and not any(math.isclose(default, v) for v in parameter.grid())):
-            raise MarkerError(f"default must be a value of the marker ({parameter.describe()}). Received: {default!r}",
-                              ("default",))
+        if not parameter.contains(default) or (
+            not is_int and step is not None and not any(math.isclose(default, v) for v in parameter.grid())
+        ):
+            raise MarkerError(
+                f"default must be a value of the marker ({parameter.describe()}). Received: {default!r}", ("default",)
+            )
         if isinstance(parameter, IntParameter):
             parameter.default_value = default
         else:
@@ -497,5 +521,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-__all__ = ["MARKER_KEYS", "BoolParameter", "ChoiceParameter", "Condition", "FloatParameter", "IntParameter",
-           "MarkerError", "Parameter", "clean_float", "marker_key", "mistyped_marker", "option_labels", "parse_parameter"]
+__all__ = [
+    "MARKER_KEYS",
+    "BoolParameter",
+    "ChoiceParameter",
+    "Condition",
+    "FloatParameter",
+    "IntParameter",
+    "MarkerError",
+    "Parameter",
+    "clean_float",
+    "marker_key",
+    "mistyped_marker",
+    "option_labels",
+    "parse_parameter",
+]

@@ -38,11 +38,14 @@ def create_oracle(space: SearchSpace) -> kt.Oracle:
         return EvolutionOracle(space, max_trials=settings.max_trials, **common)
     if settings.tuner == "bayesian":
         if importlib.util.find_spec("sklearn") is None:
-            raise RunError("search.tuner 'bayesian' needs scikit-learn (KerasTuner's Gaussian process): "
-                           "pip install scikit-learn, or use tuner: random, grid, hyperband or evolution.")
+            raise RunError(
+                "search.tuner 'bayesian' needs scikit-learn (KerasTuner's Gaussian process): "
+                "pip install scikit-learn, or use tuner: random, grid, hyperband or evolution."
+            )
         return BayesianOracle(space, max_trials=settings.max_trials, **common)
-    oracle = HyperbandOracle(space, max_epochs=settings.epochs, factor=settings.hyperband_factor,
-                             hyperband_iterations=1, **common)
+    oracle = HyperbandOracle(
+        space, max_epochs=settings.epochs, factor=settings.hyperband_factor, hyperband_iterations=1, **common
+    )
     oracle.max_trials = settings.max_trials
     return oracle
 

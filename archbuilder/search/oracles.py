@@ -30,6 +30,7 @@ RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
 
 # -- the space as KerasTuner hyperparameters -----------------------------------------------------
 
+
 def declare_hyperparameters(space: SearchSpace, hp: kt.HyperParameters) -> None:
     """Register every parameter of ``space`` on ``hp``, each under the conditional scopes that make it active."""
     for parameter in space.parameters:
@@ -43,11 +44,23 @@ def _declare(hp: kt.HyperParameters, parameter: Parameter) -> None:
     if isinstance(parameter, ChoiceParameter):
         hp.Choice(parameter.name, list(parameter.labels), default=parameter.default_label)
     elif isinstance(parameter, IntParameter):
-        hp.Int(parameter.name, parameter.low, parameter.high, step=parameter.step,
-               sampling="log" if parameter.log else "linear", default=parameter.default)
+        hp.Int(
+            parameter.name,
+            parameter.low,
+            parameter.high,
+            step=parameter.step,
+            sampling="log" if parameter.log else "linear",
+            default=parameter.default,
+        )
     elif isinstance(parameter, FloatParameter):
-        hp.Float(parameter.name, parameter.low, parameter.high, step=parameter.step,
-                 sampling="log" if parameter.log else "linear", default=parameter.default)
+        hp.Float(
+            parameter.name,
+            parameter.low,
+            parameter.high,
+            step=parameter.step,
+            sampling="log" if parameter.log else "linear",
+            default=parameter.default,
+        )
     elif isinstance(parameter, BoolParameter):
         hp.Boolean(parameter.name, default=parameter.default)
     else:  # pragma: no cover - the marker kinds are closed
@@ -98,8 +111,11 @@ class ScreeningMixin(_OracleBase):
                 self._admitted = values
                 return values
         self.exhausted = True
-        print(f"the space is exhausted: {self.space.settings.max_attempts} candidates in a row were rejected or "
-              f"duplicates ({self.screen.report()})", file=sys.stderr)
+        print(
+            f"the space is exhausted: {self.space.settings.max_attempts} candidates in a row were rejected or "
+            f"duplicates ({self.screen.report()})",
+            file=sys.stderr,
+        )
         return None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
@@ -196,10 +212,19 @@ def write_search_json(path: str, data: Any) -> None:
     try:
         write_json_atomic(path, data, indent=None)
     except ArtifactError as error:
-        raise SearchWriteError(f"{error} The search is saved up to its last finished trial: continue it with "
-                               "--resume.") from error
+        raise SearchWriteError(
+            f"{error} The search is saved up to its last finished trial: continue it with --resume."
+        ) from error
 
 
-
-__all__ = ["BayesianOracle", "GridOracle", "HyperbandOracle", "RandomOracle", "ScreeningMixin", "SearchWriteError",
-           "declare_hyperparameters", "space_values", "write_search_json"]
+__all__ = [
+    "BayesianOracle",
+    "GridOracle",
+    "HyperbandOracle",
+    "RandomOracle",
+    "ScreeningMixin",
+    "SearchWriteError",
+    "declare_hyperparameters",
+    "space_values",
+    "write_search_json",
+]

@@ -116,31 +116,41 @@ class SearchResult:
         counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
         total_rejected = sum(self.rejected.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in self.rejected.items() if n)
-        lines = [f"{len(self.trials)} trials ({counts or 'none'}); {total_rejected} candidates rejected before building"
-                 + (f" ({reasons})" if reasons else "") + f"; {self.duplicates} duplicates skipped"]
+        lines = [
+            f"{len(self.trials)} trials ({counts or 'none'}); {total_rejected} candidates rejected before building"
+            + (f" ({reasons})" if reasons else "")
+            + f"; {self.duplicates} duplicates skipped"
+        ]
         for reason, example in self.rejection_examples.items():
             lines.append(f"  e.g. {reason}: {example}")
         for entry in self.final:
-            lines.append(f"final training of trial {entry['trial']} ({entry['epochs']} epochs): "
-                         + ", ".join(f"{k} {v:.4f}" for k, v in entry["metrics"].items() if k.startswith("val_")))
+            lines.append(
+                f"final training of trial {entry['trial']} ({entry['epochs']} epochs): "
+                + ", ".join(f"{k} {v:.4f}" for k, v in entry["metrics"].items() if k.startswith("val_"))
+            )
         best = self.best
         if best is not None:
-            lines.append(f"best: trial {best.trial_id}, {self.objective} {best.metric(self.objective):.4f}, "
-                         f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs"
-                         + (f"; {self.test_line()}" if self.model is not None else ""))
+            lines.append(
+                f"best: trial {best.trial_id}, {self.objective} {best.metric(self.objective):.4f}, "
+                f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs"
+                + (f"; {self.test_line()}" if self.model is not None else "")
+            )
         front = self.pareto
         if front:
-            lines.append(f"Pareto front ({self.settings.objective_spec.metric} vs {self.settings.pareto}): "
-                         + ", ".join(f"trial {t.trial_id}" for t in front))
+            lines.append(
+                f"Pareto front ({self.settings.objective_spec.metric} vs {self.settings.pareto}): "
+                + ", ".join(f"trial {t.trial_id}" for t in front)
+            )
         return "\n".join(lines)
-
 
     def test_line(self) -> str:
         """``test accuracy 0.9500, loss 0.17 (360 images): best.keras``, or why there is no test score."""
         where = self.model.name if self.model is not None else "no model"
         if self.test is None:
             return f"no test set (the data has no test split): {where}"
-        scores = ", ".join(f"{name} {value:.4f}" for name, value in sorted(self.test.items(), key=lambda kv: kv[0] == "loss"))
+        scores = ", ".join(
+            f"{name} {value:.4f}" for name, value in sorted(self.test.items(), key=lambda kv: kv[0] == "loss")
+        )
         return f"test {scores} ({self.test_images} images): {where}"
 
 
@@ -157,11 +167,13 @@ def near_chance(result: SearchResult, classes: int) -> str | None:
     chance = 1.0 / classes
     if max(scores) > chance + 0.15 * (1.0 - chance):
         return None
-    return (f"every trial of '{result.space_name}' is near chance: best {metric} {max(scores):.4f} "
-            f"(chance {chance:.4f} for {classes} classes). Likely causes: too few epochs or steps per trial "
-            f"(--epochs); BatchNorm moving statistics that short trials do not train (set batch_norm momentum to "
-            f"0.9 or lower); a learning rate far off for the optimizer; data that does not match the input "
-            f"(pixel range, --resize, labels).")
+    return (
+        f"every trial of '{result.space_name}' is near chance: best {metric} {max(scores):.4f} "
+        f"(chance {chance:.4f} for {classes} classes). Likely causes: too few epochs or steps per trial "
+        f"(--epochs); BatchNorm moving statistics that short trials do not train (set batch_norm momentum to "
+        f"0.9 or lower); a learning rate far off for the optimizer; data that does not match the input "
+        f"(pixel range, --resize, labels)."
+    )
 
 
 def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: str) -> list[TrialRecord]:
@@ -171,8 +183,11 @@ def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: s
     with the same metric and cost, the first is kept.
     """
     sign = 1.0 if direction == "max" else -1.0
-    points = [(t, sign * value, t.costs[cost]) for t in trials
-              if t.completed and (value := t.metric(metric)) is not None and cost in t.costs]
+    points = [
+        (t, sign * value, t.costs[cost])
+        for t in trials
+        if t.completed and (value := t.metric(metric)) is not None and cost in t.costs
+    ]
     front: list[tuple[TrialRecord, float, int]] = []
     for trial, goodness, price in points:
         dominated = any((g >= goodness and p <= price) and (g > goodness or p < price) for _, g, p in points)
@@ -184,6 +199,7 @@ def pareto_front(trials: list[TrialRecord], metric: str, cost: str, direction: s
 
 # -- files ---------------------------------------------------------------------------------------
 
+
 def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
     """Write trials.csv, best.yaml, top/, pareto/, pareto.png and .svg, trials.png, summary.json."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,11 +210,19 @@ def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
     if best is not None:
         written.append(_write_blueprint(result, best, folder / "best.yaml", "Best"))
     for rank, trial in enumerate(result.top, start=1):
-        written.append(_write_blueprint(result, trial, folder / "top" / f"{rank:02d}_trial_{trial.trial_id}.yaml", f"Top {rank}"))
+        written.append(
+            _write_blueprint(result, trial, folder / "top" / f"{rank:02d}_trial_{trial.trial_id}.yaml", f"Top {rank}")
+        )
     front = result.pareto
     for rank, trial in enumerate(front, start=1):
-        written.append(_write_blueprint(result, trial, folder / "pareto" / f"{rank:02d}_trial_{trial.trial_id}.yaml",
-                                        f"Pareto front point {rank} of {len(front)}"))
+        written.append(
+            _write_blueprint(
+                result,
+                trial,
+                folder / "pareto" / f"{rank:02d}_trial_{trial.trial_id}.yaml",
+                f"Pareto front point {rank} of {len(front)}",
+            )
+        )
     written += write_pareto_plots(result, folder)
     written.append(write_trials_plot(result, folder / "trials.png"))
     written.append(write_json_atomic(folder / "summary.json", summary_data(result)))
@@ -207,29 +231,48 @@ def write_outputs(result: SearchResult, folder: Path) -> list[Path]:
 
 def write_progress(result: SearchResult, folder: Path) -> list[Path]:
     """trials.csv and summary.json of a running search (after each trial), so ``search show`` can read them."""
-    return [write_trials_csv(result, folder / "trials.csv"),
-            write_json_atomic(folder / "summary.json", {**summary_data(result), "running": True})]
+    return [
+        write_trials_csv(result, folder / "trials.csv"),
+        write_json_atomic(folder / "summary.json", {**summary_data(result), "running": True}),
+    ]
 
 
 def summary_data(result: SearchResult) -> dict[str, Any]:
     best = result.best
     return {
         "space": result.space_name,
-        "objective": {"name": result.objective, "metric": result.settings.objective_spec.metric,
-                      "direction": result.direction},
+        "objective": {
+            "name": result.objective,
+            "metric": result.settings.objective_spec.metric,
+            "direction": result.direction,
+        },
         "settings": result.settings.model_dump(mode="json"),
         "trials": result.counts,
         "rejected": result.rejected,
         "rejection_examples": result.rejection_examples,
         "duplicates": result.duplicates,
-        "best": None if best is None else {"trial": best.trial_id, "values": best.values, "metrics": best.metrics,
-                                           **best.costs, "epochs": best.epochs},
+        "best": None
+        if best is None
+        else {
+            "trial": best.trial_id,
+            "values": best.values,
+            "metrics": best.metrics,
+            **best.costs,
+            "epochs": best.epochs,
+        },
         "model": None if result.model is None else result.model.name,
-        "test": None if result.model is None else {"metrics": result.test, "images": result.test_images,
-                                                   "model": result.model.name},
+        "test": None
+        if result.model is None
+        else {"metrics": result.test, "images": result.test_images, "model": result.model.name},
         "final": result.final,
-        "pareto": [{"trial": t.trial_id, result.settings.objective_spec.metric: t.metric(result.settings.objective_spec.metric),
-                    result.settings.pareto: t.costs[result.settings.pareto]} for t in result.pareto],
+        "pareto": [
+            {
+                "trial": t.trial_id,
+                result.settings.objective_spec.metric: t.metric(result.settings.objective_spec.metric),
+                result.settings.pareto: t.costs[result.settings.pareto],
+            }
+            for t in result.pareto
+        ],
     }
 
 
@@ -241,8 +284,13 @@ def trial_columns(result: SearchResult) -> list[str]:
                 metrics.append(name)
     first = [m for m in (result.objective, result.settings.objective_spec.metric) if m in metrics]
     metrics = list(dict.fromkeys(first + sorted(metrics)))
-    return (["trial", "status"] + result.parameters + metrics + list(COST_COLUMNS)
-            + ["epochs", "seconds", "batch_size", "message"])
+    return (
+        ["trial", "status"]
+        + result.parameters
+        + metrics
+        + list(COST_COLUMNS)
+        + ["epochs", "seconds", "batch_size", "message"]
+    )
 
 
 def write_trials_csv(result: SearchResult, path: Path) -> Path:
@@ -252,9 +300,14 @@ def write_trials_csv(result: SearchResult, path: Path) -> Path:
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     for trial in result.trials:
-        row: dict[str, Any] = {"trial": trial.trial_id, "status": trial.status, "message": trial.message,
-                               "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
-                               "batch_size": trial.batch_size or "", "epochs": "" if trial.epochs is None else trial.epochs}
+        row: dict[str, Any] = {
+            "trial": trial.trial_id,
+            "status": trial.status,
+            "message": trial.message,
+            "seconds": "" if trial.seconds is None else f"{trial.seconds:.2f}",
+            "batch_size": trial.batch_size or "",
+            "epochs": "" if trial.epochs is None else trial.epochs,
+        }
         row.update({name: _cell(value) for name, value in trial.values.items() if name in columns})
         row.update({name: _cell(value) for name, value in trial.metrics.items()})
         row.update(trial.costs)
@@ -275,11 +328,16 @@ def _cell(value: Any) -> Any:
 
 def _write_blueprint(result: SearchResult, trial: TrialRecord, path: Path, title: str) -> Path:
     assert trial.blueprint is not None
-    metrics = ", ".join(f"{name} {value:.4f}" for name, value in trial.metrics.items()
-                        if name not in COST_COLUMNS and name not in ("seconds", "batch_size") and math.isfinite(value))
+    metrics = ", ".join(
+        f"{name} {value:.4f}"
+        for name, value in trial.metrics.items()
+        if name not in COST_COLUMNS and name not in ("seconds", "batch_size") and math.isfinite(value)
+    )
     values = ", ".join(f"{name}={value}" for name, value in trial.values.items())
     recipe = trial.blueprint.training
-    retrain = f"archbuilder train {path.name}" + (f" --data {recipe.data}" if recipe is not None and recipe.data else "")
+    retrain = f"archbuilder train {path.name}" + (
+        f" --data {recipe.data}" if recipe is not None and recipe.data else ""
+    )
     header = [
         f"# {title} of search '{result.space_name}' (archbuilder search): trial {trial.trial_id} of {len(result.trials)}.",
         f"# Scores: {metrics}",
@@ -306,6 +364,7 @@ def _wrap_comment(line: str, width: int = 118) -> str:
 
 # -- the pictures ------------------------------------------------------------------------------
 
+
 def write_pareto_plots(result: SearchResult, folder: Path) -> list[Path]:
     """``pareto.png`` and ``pareto.svg``: the same figure (:func:`archbuilder.plots.pareto_figure`) in two formats."""
     figure = plots.pareto_figure(result)
@@ -317,5 +376,18 @@ def write_trials_plot(result: SearchResult, path: Path) -> Path:
     return plots.save_figure(plots.trials_figure(result), path)
 
 
-__all__ = ["STATUSES", "SearchResult", "SearchWarning", "near_chance", "TrialRecord", "pareto_front", "read_trials_csv", "summary_data",
-           "write_outputs", "write_pareto_plots", "write_progress", "write_trials_csv", "write_trials_plot"]
+__all__ = [
+    "STATUSES",
+    "SearchResult",
+    "SearchWarning",
+    "near_chance",
+    "TrialRecord",
+    "pareto_front",
+    "read_trials_csv",
+    "summary_data",
+    "write_outputs",
+    "write_pareto_plots",
+    "write_progress",
+    "write_trials_csv",
+    "write_trials_plot",
+]

@@ -39,8 +39,19 @@ from archbuilder.train.run_folder import existing_outputs, read_json_file, remov
 SEARCH_STATE = "search.json"
 TUNER_DIR = "tuner"
 TENSORBOARD_DIR = "tensorboard"
-OUTPUTS = ("trials.csv", "best.keras", "best.yaml", "top", "pareto", "pareto.svg", "pareto.png", "trials.png", "summary.json",
-           TUNER_DIR, TENSORBOARD_DIR)
+OUTPUTS = (
+    "trials.csv",
+    "best.keras",
+    "best.yaml",
+    "top",
+    "pareto",
+    "pareto.svg",
+    "pareto.png",
+    "trials.png",
+    "summary.json",
+    TUNER_DIR,
+    TENSORBOARD_DIR,
+)
 
 
 def distributed_role() -> str:
@@ -50,11 +61,24 @@ def distributed_role() -> str:
     return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
 
 
-def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: int | None = None,
-        tuner: str | None = None, seed: int | None = None, executions_per_trial: int | None = None,
-        batch_size: int | None = None, final_epochs: int | None = None,
-        output: str | os.PathLike[str] | None = None, resume: bool = False, overwrite: bool = False,
-        progress: bool = True, save_top: bool = False, tensorboard: bool = True) -> SearchResult:
+def run(
+    space: Any,
+    *,
+    data: Any = None,
+    max_trials: int | None = None,
+    epochs: int | None = None,
+    tuner: str | None = None,
+    seed: int | None = None,
+    executions_per_trial: int | None = None,
+    batch_size: int | None = None,
+    final_epochs: int | None = None,
+    output: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    save_top: bool = False,
+    tensorboard: bool = True,
+) -> SearchResult:
     """Search a space (a path, YAML text, a dict, a shipped space name or a SearchSpace) and keep the
     trained winner.
 
@@ -77,9 +101,16 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
         RunError: no data, the output folder holds another search, or an argument conflicts with the
             settings of the search being resumed.
     """
-    overrides = {"max_trials": max_trials, "epochs": epochs, "tuner": tuner, "seed": seed,
-                 "executions_per_trial": executions_per_trial, "batch_size": batch_size, "final_epochs": final_epochs,
-                 "data": data if isinstance(data, str) else None}
+    overrides = {
+        "max_trials": max_trials,
+        "epochs": epochs,
+        "tuner": tuner,
+        "seed": seed,
+        "executions_per_trial": executions_per_trial,
+        "batch_size": batch_size,
+        "final_epochs": final_epochs,
+        "data": data if isinstance(data, str) else None,
+    }
     space = load_space(space)
     role = distributed_role()
     folder = Path(output) if output is not None else Path("searches") / space.name
@@ -104,12 +135,18 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
         write_progress(collect_results(space, oracle, hypermodel, folder, role), folder)
 
-    search_tuner = BlueprintTuner(oracle, hypermodel, settings=settings, progress=progress,
-                                  tensorboard=folder / TENSORBOARD_DIR if tensorboard else None,
-                                  on_trial_done=record_progress if role != "worker" else None,
-                                  directory=str(folder), project_name=TUNER_DIR,
-                                  overwrite=not resume and role != "worker",
-                                  executions_per_trial=settings.executions_per_trial)
+    search_tuner = BlueprintTuner(
+        oracle,
+        hypermodel,
+        settings=settings,
+        progress=progress,
+        tensorboard=folder / TENSORBOARD_DIR if tensorboard else None,
+        on_trial_done=record_progress if role != "worker" else None,
+        directory=str(folder),
+        project_name=TUNER_DIR,
+        overwrite=not resume and role != "worker",
+        executions_per_trial=settings.executions_per_trial,
+    )
     if progress and check is not None:
         print(_header(space, check, source, role), flush=True)
     with accelerator.precision_policy(accelerator.choose_precision(None)):
@@ -128,9 +165,12 @@ def run(space: Any, *, data: Any = None, max_trials: int | None = None, epochs: 
         warnings.warn(warning, SearchWarning, stacklevel=2)
     if progress:
         print(result.summary())
-        print(f"wrote {folder}: " + ("best.keras, " if result.model is not None else "")
-              + f"best.yaml, top/, pareto/, trials.csv, pareto.png, pareto.svg, trials.png, summary.json, {TUNER_DIR}/"
-              + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else ""))
+        print(
+            f"wrote {folder}: "
+            + ("best.keras, " if result.model is not None else "")
+            + f"best.yaml, top/, pareto/, trials.csv, pareto.png, pareto.svg, trials.png, summary.json, {TUNER_DIR}/"
+            + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else "")
+        )
     return result
 
 
@@ -141,8 +181,9 @@ def _heads(result: SearchResult) -> list[Any]:
     return head_outputs(best.blueprint) if best is not None and best.blueprint is not None else []
 
 
-def effective_space(space: SearchSpace, overrides: dict[str, Any], state: dict[str, Any] | None,
-                    folder: Path) -> SearchSpace:
+def effective_space(
+    space: SearchSpace, overrides: dict[str, Any], state: dict[str, Any] | None, folder: Path
+) -> SearchSpace:
     """The space with the settings the search runs with: the file's with the arguments given, or, when
     resuming, the settings recorded in ``search.json`` (an argument may only raise ``max_trials``).
 
@@ -161,14 +202,21 @@ def effective_space(space: SearchSpace, overrides: dict[str, Any], state: dict[s
             continue
         if value != was:
             flag = "--" + key.replace("_", "-")
-            advice = ("a search cannot plan fewer trials than it was started with; interrupt it to stop early"
-                      if key == "max_trials" else f"resume without {flag} (the search keeps its settings)")
-            raise RunError(f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
-                           f"{advice}, or pass --overwrite to start over with {flag} {value}.")
+            advice = (
+                "a search cannot plan fewer trials than it was started with; interrupt it to stop early"
+                if key == "max_trials"
+                else f"resume without {flag} (the search keeps its settings)"
+            )
+            raise RunError(
+                f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
+                f"{advice}, or pass --overwrite to start over with {flag} {value}."
+            )
     resumed = space.with_settings(**{**recorded, **given})
-    differing = [f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
-                 for key in ("epochs", "max_trials", "seed", "batch_size", "executions_per_trial", "final_epochs", "data")
-                 if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)]
+    differing = [
+        f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
+        for key in ("epochs", "max_trials", "seed", "batch_size", "executions_per_trial", "final_epochs", "data")
+        if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)
+    ]
     if differing:
         print(f"resuming with the search's own settings: {', '.join(differing)}")
     return resumed
@@ -185,21 +233,26 @@ def data_name(space: SearchSpace) -> str:
     training = space.raw.get("training")
     if isinstance(training, dict) and isinstance(training.get("data"), str):
         return training["data"]
-    raise RunError("no data to search on: set search.data (or training.data) in the space, pass --data "
-                   "(digits, shapes, mnist, ...), or data=... in Python.")
+    raise RunError(
+        "no data to search on: set search.data (or training.data) in the space, pass --data "
+        "(digits, shapes, mnist, ...), or data=... in Python."
+    )
 
 
 def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> str:
     settings = space.settings
     data = source if isinstance(source, str) else source.name
     where = " (distributed chief)" if role == "chief" else ""
-    return (f"searching '{space.name}'{where}: {settings.tuner} tuner, up to {settings.max_trials} trials x "
-            f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''} on {data}, objective "
-            f"{settings.score_name} ({settings.objective_spec.direction}); {len(space.parameters)} hyperparameters, "
-            f"{check.valid} of {check.sampled} sampled candidates valid and within budget")
+    return (
+        f"searching '{space.name}'{where}: {settings.tuner} tuner, up to {settings.max_trials} trials x "
+        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''} on {data}, objective "
+        f"{settings.score_name} ({settings.objective_spec.direction}); {len(space.parameters)} hyperparameters, "
+        f"{check.valid} of {check.sampled} sampled candidates valid and within budget"
+    )
 
 
 # -- the output folder ---------------------------------------------------------------------------
+
 
 def start_over_advice(folder: Path) -> str:
     return f"Pass --overwrite to start the search over in {folder}, or --output DIR to search elsewhere."
@@ -224,11 +277,18 @@ def _write_state(folder: Path, space: SearchSpace, *, finished: bool, event: str
     previous = read_search_state(folder) if (folder / SEARCH_STATE).exists() else None
     history = list(previous.get("history", [])) if previous and isinstance(previous.get("history"), list) else []
     if event is not None or finished:
-        history.append({"event": event or "finished", "max_trials": space.settings.max_trials,
-                        "epochs": space.settings.epochs})
-    state = {"space": space.name, "source": space.source_name, "fingerprint": space.fingerprint(),
-             "finished": finished, "settings": space.settings.model_dump(mode="json"),
-             "parameters": [parameter.name for parameter in space.parameters], "history": history}
+        history.append(
+            {"event": event or "finished", "max_trials": space.settings.max_trials, "epochs": space.settings.epochs}
+        )
+    state = {
+        "space": space.name,
+        "source": space.source_name,
+        "fingerprint": space.fingerprint(),
+        "finished": finished,
+        "settings": space.settings.model_dump(mode="json"),
+        "parameters": [parameter.name for parameter in space.parameters],
+        "history": history,
+    }
     write_json_atomic(folder / SEARCH_STATE, state)
 
 
@@ -240,31 +300,41 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
             ``overwrite`` says what to do with it, holds a search of another space, or is damaged.
     """
     if resume and overwrite:
-        raise RunError(f"resume and overwrite exclude each other: pass --resume to continue the search in {folder}, "
-                       "or --overwrite to start it over.")
+        raise RunError(
+            f"resume and overwrite exclude each other: pass --resume to continue the search in {folder}, "
+            "or --overwrite to start it over."
+        )
     state = None if overwrite else read_search_state(folder)
     if resume and state is None:
         print(f"nothing to resume in {folder}; starting a new search")
         resume = False
     if resume and state is not None:
         if state.get("fingerprint") != space.fingerprint():
-            raise RunError(f"{folder} holds a search of a different space ('{state.get('space')}': its markers, "
-                           "variables, constraints, budgets, tuner or objective differ). Resume with the same space and "
-                           "tuner, or pass --output DIR for a new search.")
+            raise RunError(
+                f"{folder} holds a search of a different space ('{state.get('space')}': its markers, "
+                "variables, constraints, budgets, tuner or objective differ). Resume with the same space and "
+                "tuner, or pass --output DIR for a new search."
+            )
         for path in sorted((folder / TUNER_DIR).rglob("*.json")):  # KerasTuner's state: checked before it reads it
             read_json_file(path, RunError, f"The search cannot resume from it. {start_over_advice(folder)}")
     existing = existing_outputs(folder, (*OUTPUTS, SEARCH_STATE))
     if not resume and not overwrite:
         if state is None and existing:
-            raise RunError(f"{folder} holds {', '.join(existing)} but no {SEARCH_STATE}, so it is not a search folder; "
-                           "a search would replace them. Pass --output DIR to search into a new folder, or --overwrite "
-                           "to replace them.")
+            raise RunError(
+                f"{folder} holds {', '.join(existing)} but no {SEARCH_STATE}, so it is not a search folder; "
+                "a search would replace them. Pass --output DIR to search into a new folder, or --overwrite "
+                "to replace them."
+            )
         if state is not None and not state.get("finished"):
-            raise RunError(f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
-                           "it, --overwrite to start it over, or --output DIR to search elsewhere.")
+            raise RunError(
+                f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
+                "it, --overwrite to start it over, or --output DIR to search elsewhere."
+            )
         if state is not None:
-            raise RunError(f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
-                           "it, --resume with a larger --max-trials to continue it, or --output DIR to search elsewhere.")
+            raise RunError(
+                f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
+                "it, --resume with a larger --max-trials to continue it, or --output DIR to search elsewhere."
+            )
     if overwrite and existing:
         print(f"starting over in {folder}: replacing {', '.join(existing)}")
         remove_outputs(folder, (*OUTPUTS, SEARCH_STATE))
@@ -281,7 +351,10 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
 
 # -- results -------------------------------------------------------------------------------------
 
-def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Path | None, role: str = "single") -> SearchResult:
+
+def collect_results(
+    space: SearchSpace, oracle: Any, hypermodel: Any, folder: Path | None, role: str = "single"
+) -> SearchResult:
     """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order."""
     from archbuilder.search.oracles import space_values
     from archbuilder.search.tuner import EXTRA_METRICS, parse_failure
@@ -306,22 +379,62 @@ def collect_results(space: SearchSpace, oracle: Any, hypermodel: Any, folder: Pa
             logged = {}
         else:
             status, seconds, batch, message = "running", None, None, "interrupted; --resume runs it again"
-        records.append(TrialRecord(trial_id, status, active, {k: float(v) for k, v in logged.items()}, costs,
-                                   None if seconds is None else float(seconds), None if batch is None else int(batch),
-                                   message, blueprint, None if epochs is None or status != "completed" else int(epochs)))
+        records.append(
+            TrialRecord(
+                trial_id,
+                status,
+                active,
+                {k: float(v) for k, v in logged.items()},
+                costs,
+                None if seconds is None else float(seconds),
+                None if batch is None else int(batch),
+                message,
+                blueprint,
+                None if epochs is None or status != "completed" else int(epochs),
+            )
+        )
     screen = oracle.screen
-    return SearchResult(space.name, space.settings, records, dict(screen.rejected), dict(screen.examples),
-                        screen.duplicates, [p.name for p in space.parameters], folder, role)
+    return SearchResult(
+        space.name,
+        space.settings,
+        records,
+        dict(screen.rejected),
+        dict(screen.examples),
+        screen.duplicates,
+        [p.name for p in space.parameters],
+        folder,
+        role,
+    )
 
 
 def _worker_result(space: SearchSpace, tuner: Any) -> SearchResult:
-    records = [TrialRecord(trial_id, report["status"], report.get("values", {}),
-                           {k: v for k, v in report.get("metrics", {}).items()}, {}, report.get("seconds"),
-                           report.get("batch_size"), report.get("message", ""))
-               for trial_id, report in tuner.reports.items()]
-    return SearchResult(space.name, space.settings, records, {}, {}, 0, [p.name for p in space.parameters], None, "worker")
+    records = [
+        TrialRecord(
+            trial_id,
+            report["status"],
+            report.get("values", {}),
+            {k: v for k, v in report.get("metrics", {}).items()},
+            {},
+            report.get("seconds"),
+            report.get("batch_size"),
+            report.get("message", ""),
+        )
+        for trial_id, report in tuner.reports.items()
+    ]
+    return SearchResult(
+        space.name, space.settings, records, {}, {}, 0, [p.name for p in space.parameters], None, "worker"
+    )
 
 
-__all__ = ["SEARCH_STATE", "TENSORBOARD_DIR", "TUNER_DIR", "collect_results", "data_name", "distributed_role",
-           "effective_space", "prepare_folder",
-           "read_search_state", "run"]
+__all__ = [
+    "SEARCH_STATE",
+    "TENSORBOARD_DIR",
+    "TUNER_DIR",
+    "collect_results",
+    "data_name",
+    "distributed_role",
+    "effective_space",
+    "prepare_folder",
+    "read_search_state",
+    "run",
+]

@@ -88,7 +88,11 @@ def measure(space: SearchSpace, values: dict[str, Any]) -> tuple[Candidate, Conc
     except BlueprintError as error:
         problems = [space.locate(p, concrete) for p in error.problems if p.severity == "error"]
         raise CandidateError("geometry", problems or [Problem(str(error))]) from None
-    costs = {"params": analysis.params, "macs": analysis.macs, "activation_memory": analysis.activation_bytes("float32")}
+    costs = {
+        "params": analysis.params,
+        "macs": analysis.macs,
+        "activation_memory": analysis.activation_bytes("float32"),
+    }
     resolved = analysis.blueprint
     key = hashlib.sha256(json.dumps(resolved.to_dict(), sort_keys=True).encode()).hexdigest()[:24]
     return Candidate(concrete.active, resolved, concrete.named, costs, key), concrete
@@ -103,8 +107,15 @@ def judge(space: SearchSpace, candidate: Candidate) -> None:
     for budget, limit in space.settings.budgets.items():
         cost = COST_OF_BUDGET[budget]
         if candidate.costs[cost] > limit:
-            raise CandidateError(budget, [space.problem(
-                f"{candidate.costs[cost]:,} {COST_LABELS[cost]} is over {budget} {limit:,}", ("search", "budgets", budget))])
+            raise CandidateError(
+                budget,
+                [
+                    space.problem(
+                        f"{candidate.costs[cost]:,} {COST_LABELS[cost]} is over {budget} {limit:,}",
+                        ("search", "budgets", budget),
+                    )
+                ],
+            )
     for expression, location in space.constraints:
         if expression.names & set(COST_NAMES):
             _check_constraint(space, expression, location, {**candidate.named, **candidate.costs})
@@ -116,10 +127,13 @@ def _check_constraint(space: SearchSpace, expression: Any, location: tuple[Any, 
     except ExpressionError as error:
         raise CandidateError("expression", [space.problem(str(error), location)]) from None
     if not holds:
-        shown = ", ".join(f"{name}={named[name]:g}" if isinstance(named[name], float) else f"{name}={named[name]}"
-                          for name in sorted(expression.names))
-        raise CandidateError("constraint", [space.problem(f"constraint {expression.text!r} does not hold ({shown})",
-                                                          location)])
+        shown = ", ".join(
+            f"{name}={named[name]:g}" if isinstance(named[name], float) else f"{name}={named[name]}"
+            for name in sorted(expression.names)
+        )
+        raise CandidateError(
+            "constraint", [space.problem(f"constraint {expression.text!r} does not hold ({shown})", location)]
+        )
 
 
 def examine(space: SearchSpace, values: dict[str, Any]) -> Candidate | Rejection:
@@ -186,7 +200,9 @@ class Screen:
         """``9 candidates rejected before building (5 geometry, 4 max_macs); 2 duplicates skipped``."""
         total = sum(self.rejected.values())
         parts = ", ".join(f"{self.rejected[reason]} {reason}" for reason in REASONS if self.rejected.get(reason))
-        text = f"{total} candidate{'s' if total != 1 else ''} rejected before building" + (f" ({parts})" if parts else "")
+        text = f"{total} candidate{'s' if total != 1 else ''} rejected before building" + (
+            f" ({parts})" if parts else ""
+        )
         return f"{text}; {self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} skipped"
 
 
@@ -195,6 +211,7 @@ def _space_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- checking a space before any trial -----------------------------------------------------------
+
 
 @dataclass
 class SpaceCheck:
@@ -227,8 +244,9 @@ def validate_space(space: SearchSpace, samples: int = 256, seed: int = 0) -> Spa
     if space.settings.tuner == "grid":
         missing = [p for p in space.parameters if isinstance(p, FloatParameter) and p.step is None]
         if missing:
-            raise BlueprintError([space.problem("grid search needs a `step` on every float marker", p.location)
-                                  for p in missing])
+            raise BlueprintError(
+                [space.problem("grid search needs a `step` on every float marker", p.location) for p in missing]
+            )
     _check_options(space, seed)
     return _check_not_empty(space, samples, seed)
 
@@ -254,7 +272,7 @@ def _check_options(space: SearchSpace, seed: int, tries: int = 24) -> None:
             for problem in failure:
                 key = (tuple(problem.location), problem.message, problem.file, problem.line, problem.column)
                 by_parameter = seen.setdefault(key, {})
-                if problem.location[:len(parameter.location)] != parameter.location:  # not the value's own place
+                if problem.location[: len(parameter.location)] != parameter.location:  # not the value's own place
                     by_parameter.setdefault(parameter.name, [])
                     if shown not in by_parameter[parameter.name]:
                         by_parameter[parameter.name].append(shown)
@@ -280,7 +298,9 @@ def _schema_failure(space: SearchSpace, values: dict[str, Any]) -> list[Problem]
     return None
 
 
-def _draw_with(space: SearchSpace, name: str, value: Any, forced: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+def _draw_with(
+    space: SearchSpace, name: str, value: Any, forced: dict[str, Any], rng: random.Random
+) -> dict[str, Any] | None:
     fixed = {condition.parent: forced[condition.parent] for condition in space.by_name[name].conditions}
     fixed[name] = value
     values: dict[str, Any] = {}
@@ -296,7 +316,9 @@ def _lowest_values(space: SearchSpace) -> dict[str, Any]:
         if not parameter.active(values):
             continue
         if isinstance(parameter, (IntParameter, FloatParameter)):
-            values[parameter.name] = parameter.grid()[0] if parameter.step or isinstance(parameter, IntParameter) else parameter.low
+            values[parameter.name] = (
+                parameter.grid()[0] if parameter.step or isinstance(parameter, IntParameter) else parameter.low
+            )
         elif isinstance(parameter, BoolParameter):
             values[parameter.name] = False
         else:
@@ -326,7 +348,11 @@ def _check_not_empty(space: SearchSpace, samples: int, seed: int) -> SpaceCheck:
             examples.setdefault(error.reason, str(error.problems[0]))
             continue
         valid.append(candidate)
-    ranges = {cost: (min(c.costs[cost] for c in valid), max(c.costs[cost] for c in valid)) for cost in COST_NAMES} if valid else {}
+    ranges = (
+        {cost: (min(c.costs[cost] for c in valid), max(c.costs[cost] for c in valid)) for cost in COST_NAMES}
+        if valid
+        else {}
+    )
     check = SpaceCheck(len(pool), len(valid), rejected, examples, ranges)
     if not valid:
         raise BlueprintError(_empty_problems(space, measured, check))
@@ -337,29 +363,59 @@ def _empty_problems(space: SearchSpace, measured: list[Candidate], check: SpaceC
     if not measured:
         counts = ", ".join(f"{check.rejected[r]} {r}" for r in REASONS if check.rejected.get(r))
         first = next(check.examples[r] for r in REASONS if r in check.examples)
-        return [space.problem(f"the space has no valid network: all {check.sampled} sampled candidates are rejected "
-                              f"({counts}). First problem: {first}", ())]
+        return [
+            space.problem(
+                f"the space has no valid network: all {check.sampled} sampled candidates are rejected "
+                f"({counts}). First problem: {first}",
+                (),
+            )
+        ]
     budgets = dict(space.settings.budgets.items())
     alone = [name for name, limit in budgets.items() if all(c.costs[COST_OF_BUDGET[name]] > limit for c in measured)]
     problems = []
     for name in alone:
         cost = COST_OF_BUDGET[name]
         smallest = min(c.costs[cost] for c in measured)
-        problems.append(space.problem(
-            f"the space is empty under its budgets: {name} {budgets[name]:,} rejects every one of the {len(measured)} "
-            f"valid candidates sampled (the smallest has {smallest:,} {COST_LABELS[cost]}). Raise {name} to at least "
-            f"{smallest:,}, or search smaller networks", ("search", "budgets", name)))
+        problems.append(
+            space.problem(
+                f"the space is empty under its budgets: {name} {budgets[name]:,} rejects every one of the {len(measured)} "
+                f"valid candidates sampled (the smallest has {smallest:,} {COST_LABELS[cost]}). Raise {name} to at least "
+                f"{smallest:,}, or search smaller networks",
+                ("search", "budgets", name),
+            )
+        )
     if not problems and budgets:
         names = " and ".join(budgets)
-        problems.append(space.problem(
-            f"the space is empty under its budgets: {names} together reject every one of the {len(measured)} valid "
-            f"candidates sampled; raise one of them, or search smaller networks", ("search", "budgets")))
+        problems.append(
+            space.problem(
+                f"the space is empty under its budgets: {names} together reject every one of the {len(measured)} valid "
+                f"candidates sampled; raise one of them, or search smaller networks",
+                ("search", "budgets"),
+            )
+        )
     if not problems:  # only constraints over costs remain
-        problems.append(space.problem(f"the space is empty: the constraints reject every one of the {len(measured)} "
-                                      f"valid candidates sampled. First: {check.examples.get('constraint', '')}",
-                                      ("search", "constraints")))
+        problems.append(
+            space.problem(
+                f"the space is empty: the constraints reject every one of the {len(measured)} "
+                f"valid candidates sampled. First: {check.examples.get('constraint', '')}",
+                ("search", "constraints"),
+            )
+        )
     return problems
 
 
-__all__ = ["COST_LABELS", "Candidate", "Duplicate", "REASONS", "Rejection", "Screen", "SpaceCheck", "canonical_key",
-           "examine", "format_path", "judge", "measure", "validate_space"]
+__all__ = [
+    "COST_LABELS",
+    "Candidate",
+    "Duplicate",
+    "REASONS",
+    "Rejection",
+    "Screen",
+    "SpaceCheck",
+    "canonical_key",
+    "examine",
+    "format_path",
+    "judge",
+    "measure",
+    "validate_space",
+]

@@ -21,15 +21,18 @@ class Budgets(Spec):
     max_params: Count | None = Field(None, description="Most parameters (trainable and not) a candidate may have.")
     max_macs: Count | None = Field(None, description="Most multiply-accumulates per example (forward pass).")
     max_activation_memory: Count | None = Field(
-        None, description="Most bytes of layer outputs per example (float32 forward pass).")
+        None, description="Most bytes of layer outputs per example (float32 forward pass)."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _whole_floats(cls, data: Any) -> Any:
         # YAML `2e6` is a float; budgets are counts.
         if isinstance(data, dict):
-            return {key: int(value) if isinstance(value, float) and value.is_integer() else value
-                    for key, value in data.items()}
+            return {
+                key: int(value) if isinstance(value, float) and value.is_integer() else value
+                for key, value in data.items()
+            }
         return data
 
     def items(self) -> list[tuple[str, int]]:
@@ -44,7 +47,9 @@ class Objective(Spec):
     minimize: str | None = Field(None, description="Metric to minimize (e.g. val_loss).")
     penalize: Cost | None = Field(None, description="Cost that lowers the score: params, macs or activation_memory.")
     weight: float = Field(0.07, gt=0.0, le=10.0, description="Strength of the penalty (MnasNet uses 0.07).")
-    target: float | None = Field(None, gt=0.0, description="Cost at which the penalty is neutral (default: its budget).")
+    target: float | None = Field(
+        None, gt=0.0, description="Cost at which the penalty is neutral (default: its budget)."
+    )
 
     @model_validator(mode="after")
     def _one_metric(self) -> Objective:
@@ -67,30 +72,64 @@ class SearchSettings(Spec):
     """How to search: every field can be overridden from the command line or ``run(...)``."""
 
     tuner: Tuner = Field("random", description="random, grid, bayesian (needs scikit-learn), hyperband or evolution.")
-    objective: str | Objective = Field("val_accuracy", description="Metric to optimize, or {maximize|minimize, penalize, ...}.")
-    max_trials: PositiveInt = Field(10, le=100_000, description="Trained trials at most (rejected candidates do not count).")
+    objective: str | Objective = Field(
+        "val_accuracy", description="Metric to optimize, or {maximize|minimize, penalize, ...}."
+    )
+    max_trials: PositiveInt = Field(
+        10, le=100_000, description="Trained trials at most (rejected candidates do not count)."
+    )
     epochs: PositiveInt = Field(1, le=10_000, description="Epochs per trial (hyperband: the most epochs of a trial).")
     executions_per_trial: PositiveInt = Field(1, le=100, description="Trainings per trial, averaged.")
-    final_epochs: PositiveInt | None = Field(None, le=10_000, description=(
-        "Retrain the top_k trials for this many epochs with their full recipe and keep the best (default: keep "
-        "the best trial's own model)."))
+    final_epochs: PositiveInt | None = Field(
+        None,
+        le=10_000,
+        description=(
+            "Retrain the top_k trials for this many epochs with their full recipe and keep the best (default: keep "
+            "the best trial's own model)."
+        ),
+    )
     seed: int = Field(0, description="Seed of the sampling and of the trainings.")
     data: str | None = Field(None, description="Dataset (digits, shapes[:N], mnist, ...); default: training.data.")
-    batch_size: PositiveInt | None = Field(None, description="Batch size of every trial (default: training.batch_size).")
-    resize: bool = Field(False, description="Resize the data to each candidate's input (needed when resolution is searched on real images).")
+    batch_size: PositiveInt | None = Field(
+        None, description="Batch size of every trial (default: training.batch_size)."
+    )
+    resize: bool = Field(
+        False,
+        description="Resize the data to each candidate's input (needed when resolution is searched on real images).",
+    )
     budgets: Budgets = Field(default_factory=Budgets, description="Hard limits checked before building.")
-    variables: dict[str, Any] = Field(default_factory=dict, description="Named markers used by `expr` values and constraints.")
-    constraints: list[str] = Field(default_factory=list, max_length=64, description=(
-        "Expressions every candidate must satisfy, over named values and params, macs, activation_memory."))
+    variables: dict[str, Any] = Field(
+        default_factory=dict, description="Named markers used by `expr` values and constraints."
+    )
+    constraints: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description=(
+            "Expressions every candidate must satisfy, over named values and params, macs, activation_memory."
+        ),
+    )
     pareto: Cost = Field("macs", description="Cost of the Pareto front (objective vs this).")
     top_k: PositiveInt = Field(5, le=1000, description="How many of the best blueprints to export to top/.")
     hyperband_factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor.")
-    population: int = Field(20, ge=1, le=100_000, description=(
-        "evolution: members of the population (the first ones are random; at most half of max_trials)."))
-    sample_size: int = Field(5, ge=1, le=100_000, description=(
-        "evolution: members drawn per new trial, the best of them is mutated (at most the population)."))
-    max_attempts: PositiveInt = Field(2000, le=1_000_000, description=(
-        "Samples tried per trial before the space counts as exhausted (rejected and duplicates included)."))
+    population: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description=("evolution: members of the population (the first ones are random; at most half of max_trials)."),
+    )
+    sample_size: int = Field(
+        5,
+        ge=1,
+        le=100_000,
+        description=("evolution: members drawn per new trial, the best of them is mutated (at most the population)."),
+    )
+    max_attempts: PositiveInt = Field(
+        2000,
+        le=1_000_000,
+        description=(
+            "Samples tried per trial before the space counts as exhausted (rejected and duplicates included)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _sample_of_population(self) -> SearchSettings:

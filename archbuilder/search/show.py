@@ -38,11 +38,19 @@ def load_search(folder: str | Path) -> tuple[SearchResult, dict[str, Any], dict[
         raise RunError(f"{folder / 'search.json'}: damaged (its settings are not valid search settings).") from None
     rows = read_trials_csv(folder / "trials.csv") if (folder / "trials.csv").exists() else []
     parameters = [p for p in state.get("parameters", []) if isinstance(p, str)] or (
-        [c for c in rows[0] if c not in BOOKKEEPING and not _is_number(rows[0][c])] if rows else [])
+        [c for c in rows[0] if c not in BOOKKEEPING and not _is_number(rows[0][c])] if rows else []
+    )
     records = [_record(row, parameters) for row in rows]
-    result = SearchResult(str(state.get("space", folder.name)), settings, records, dict(summary.get("rejected", {})),
-                          dict(summary.get("rejection_examples", {})), int(summary.get("duplicates", 0)), parameters,
-                          folder)
+    result = SearchResult(
+        str(state.get("space", folder.name)),
+        settings,
+        records,
+        dict(summary.get("rejected", {})),
+        dict(summary.get("rejection_examples", {})),
+        int(summary.get("duplicates", 0)),
+        parameters,
+        folder,
+    )
     test = summary.get("test")
     if isinstance(test, dict) and (folder / str(test.get("model", "best.keras"))).exists():
         result.model = folder / str(test.get("model", "best.keras"))
@@ -66,13 +74,24 @@ def _is_number(text: str) -> bool:
 
 def _record(row: dict[str, str], parameters: list[str]) -> TrialRecord:
     values = {name: _value(row[name]) for name in parameters if row.get(name, "") != ""}
-    metrics = {name: float(text) for name, text in row.items()
-               if name not in BOOKKEEPING and name not in parameters and text not in ("", None) and _is_number(text)}
+    metrics = {
+        name: float(text)
+        for name, text in row.items()
+        if name not in BOOKKEEPING and name not in parameters and text not in ("", None) and _is_number(text)
+    }
     costs = {name: int(float(row[name])) for name in COST_COLUMNS if row.get(name)}
-    return TrialRecord(row.get("trial", ""), row.get("status", ""), values, metrics, costs,
-                       float(row["seconds"]) if row.get("seconds") else None,
-                       int(row["batch_size"]) if row.get("batch_size") else None, row.get("message", ""), None,
-                       int(row["epochs"]) if row.get("epochs") else None)
+    return TrialRecord(
+        row.get("trial", ""),
+        row.get("status", ""),
+        values,
+        metrics,
+        costs,
+        float(row["seconds"]) if row.get("seconds") else None,
+        int(row["batch_size"]) if row.get("batch_size") else None,
+        row.get("message", ""),
+        None,
+        int(row["epochs"]) if row.get("epochs") else None,
+    )
 
 
 def _value(text: str) -> Any:
@@ -90,15 +109,21 @@ def show(folder: str | Path) -> str:
     settings = result.settings
     done = sum(1 for t in result.trials if t.status != "running")
     status = "finished" if state.get("finished") else "running or interrupted (--resume continues it)"
-    lines = [f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials, "
-             f"{settings.tuner} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
-             f"objective {result.objective} ({result.direction})", ""]
+    lines = [
+        f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials, "
+        f"{settings.tuner} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
+        f"objective {result.objective} ({result.direction})",
+        "",
+    ]
     lines += trials_table(result)
     best = result.best
     if best is not None:
-        lines += ["", f"best: trial {best.trial_id}, {result.objective} {best.metric(result.objective):.4f}, "
-                      f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs, "
-                      f"{best.epochs or '?'} epochs"]
+        lines += [
+            "",
+            f"best: trial {best.trial_id}, {result.objective} {best.metric(result.objective):.4f}, "
+            f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs, "
+            f"{best.epochs or '?'} epochs",
+        ]
         lines.append("  values: " + (", ".join(f"{k}={v}" for k, v in best.values.items()) or "(none)"))
         if result.model is not None:
             lines.append("  " + result.test_line())
@@ -106,13 +131,18 @@ def show(folder: str | Path) -> str:
             lines.append(f"  blueprint: {Path(folder) / 'best.yaml'}")
     for entry in result.final:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in entry.get("metrics", {}).items() if k.startswith("val_"))
-        lines.append(f"  final training of trial {entry.get('trial')} ({entry.get('epochs')} epochs): "
-                     f"{shown or entry.get('message', '')}")
+        lines.append(
+            f"  final training of trial {entry.get('trial')} ({entry.get('epochs')} epochs): "
+            f"{shown or entry.get('message', '')}"
+        )
     front = result.pareto
     if front:
         metric, cost = settings.objective_spec.metric, settings.pareto
-        lines += ["", f"Pareto front ({metric} vs {cost}): "
-                  + ", ".join(f"trial {t.trial_id} ({t.metric(metric):.4f}, {human(t.costs[cost])})" for t in front)]
+        lines += [
+            "",
+            f"Pareto front ({metric} vs {cost}): "
+            + ", ".join(f"trial {t.trial_id} ({t.metric(metric):.4f}, {human(t.costs[cost])})" for t in front),
+        ]
     rejected = sum(result.rejected.values())
     if rejected or result.duplicates:
         lines.append(f"{rejected} candidates rejected before building, {result.duplicates} duplicates skipped")
@@ -129,16 +159,24 @@ def trials_table(result: SearchResult) -> list[str]:
     rows = []
     for trial in result.trials:
         score = trial.metric(metric)
-        rows.append(["*" if best is not None and trial.trial_id == best.trial_id else "", trial.trial_id, trial.status,
-                     "" if score is None or not math.isfinite(score) else f"{score:.4f}",
-                     f"{trial.costs['params']:,}" if "params" in trial.costs else "",
-                     human(trial.costs["macs"]) if "macs" in trial.costs else "",
-                     "" if trial.epochs is None else str(trial.epochs),
-                     "" if trial.seconds is None else f"{trial.seconds:.1f}",
-                     " ".join(f"{k}={v}" for k, v in trial.values.items()) if trial.completed else trial.message])
+        rows.append(
+            [
+                "*" if best is not None and trial.trial_id == best.trial_id else "",
+                trial.trial_id,
+                trial.status,
+                "" if score is None or not math.isfinite(score) else f"{score:.4f}",
+                f"{trial.costs['params']:,}" if "params" in trial.costs else "",
+                human(trial.costs["macs"]) if "macs" in trial.costs else "",
+                "" if trial.epochs is None else str(trial.epochs),
+                "" if trial.seconds is None else f"{trial.seconds:.1f}",
+                " ".join(f"{k}={v}" for k, v in trial.values.items()) if trial.completed else trial.message,
+            ]
+        )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths)) + "  " + row[-1]
-            for row in [header, *rows]]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths)) + "  " + row[-1]
+        for row in [header, *rows]
+    ]
 
 
 __all__ = ["load_search", "show", "trials_table"]

@@ -70,6 +70,7 @@ class CandidateError(ArchbuilderError, ValueError):
 
 # -- the tree ------------------------------------------------------------------------------------
 
+
 @dataclass(eq=False)
 class ChoiceNode:
     parameter: ChoiceParameter
@@ -112,12 +113,21 @@ class Concrete:
 
 # -- the space -----------------------------------------------------------------------------------
 
+
 class SearchSpace:
     """A parsed search space. Build one with :func:`load_space`."""
 
-    def __init__(self, template: dict[str, Any], variables: dict[str, ValueNode | ChoiceNode], parameters: list[Parameter],
-                 settings: SearchSettings, constraints: list[tuple[Expression, Location]], sources: Sources | None,
-                 source_name: str | None, raw: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        variables: dict[str, ValueNode | ChoiceNode],
+        parameters: list[Parameter],
+        settings: SearchSettings,
+        constraints: list[tuple[Expression, Location]],
+        sources: Sources | None,
+        source_name: str | None,
+        raw: dict[str, Any],
+    ) -> None:
         self.template = template
         self.variables = variables
         self.parameters = parameters
@@ -136,9 +146,16 @@ class SearchSpace:
     def fingerprint(self) -> str:
         """A hash of what the space searches and with which tuner (trials, epochs and seed may change on resume)."""
         text = json.dumps({k: v for k, v in self.raw.items() if k != "search"}, sort_keys=True)
-        extra = json.dumps({"variables": self.settings.variables, "constraints": self.settings.constraints,
-                            "budgets": self.settings.budgets.model_dump(), "tuner": self.settings.tuner,
-                            "objective": self.settings.score_name}, sort_keys=True)
+        extra = json.dumps(
+            {
+                "variables": self.settings.variables,
+                "constraints": self.settings.constraints,
+                "budgets": self.settings.budgets.model_dump(),
+                "tuner": self.settings.tuner,
+                "objective": self.settings.score_name,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256((text + extra).encode()).hexdigest()[:16]
 
     def with_settings(self, **overrides: Any) -> SearchSpace:
@@ -238,8 +255,11 @@ class SearchSpace:
         for variable in self.variables.values():
             walk.visit(variable, ())
         data = walk.visit(self.template, ())
-        named = {p.variable: p.value_of(walk.active[p.name]) for p in self.parameters
-                 if p.variable is not None and p.name in walk.active}
+        named = {
+            p.variable: p.value_of(walk.active[p.name])
+            for p in self.parameters
+            if p.variable is not None and p.name in walk.active
+        }
         try:
             data = _resolve_deferred(data, named)
         except ExpressionError as error:
@@ -278,8 +298,10 @@ class SearchSpace:
         """One line per parameter: name, what it searches, and when it is active."""
         lines = []
         for parameter in self.parameters:
-            when = " and ".join(f"{c.parent} in {list(c.values)}" if len(c.values) > 1 else f"{c.parent}={c.values[0]}"
-                                for c in parameter.conditions)
+            when = " and ".join(
+                f"{c.parent} in {list(c.values)}" if len(c.values) > 1 else f"{c.parent}={c.values[0]}"
+                for c in parameter.conditions
+            )
             lines.append(f"  {parameter.name}: {parameter.describe()}" + (f"  (when {when})" if when else ""))
         return "\n".join(lines)
 
@@ -295,8 +317,10 @@ class _Walk:
         if isinstance(parameter, FloatParameter) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not parameter.contains(value):
-            raise CandidateError("invalid", [Problem(f"{value!r} is not a value of this marker ({parameter.describe()})",
-                                                     parameter.location)])
+            raise CandidateError(
+                "invalid",
+                [Problem(f"{value!r} is not a value of this marker ({parameter.describe()})", parameter.location)],
+            )
         if isinstance(parameter, FloatParameter):
             value = clean_float(value)
         self.active[parameter.name] = value
@@ -339,6 +363,7 @@ def _resolve_deferred(data: Any, named: dict[str, Any]) -> Any:
 
 # -- parsing -------------------------------------------------------------------------------------
 
+
 def _join(name: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{name}[{key}]"
@@ -365,8 +390,11 @@ class _Compiler:
         if parameter.variable is not None:
             first = self.variables.get(parameter.variable)
             if first is not None:
-                self.report(f"name '{parameter.variable}' is already given to the marker at "
-                            f"{_path(first.location)}; names must be unique", parameter.location + ("name",))
+                self.report(
+                    f"name '{parameter.variable}' is already given to the marker at "
+                    f"{_path(first.location)}; names must be unique",
+                    parameter.location + ("name",),
+                )
                 return
             self.variables[parameter.variable] = parameter
         self.names[parameter.name] = parameter
@@ -405,14 +433,18 @@ class _Compiler:
             return None
         self.register(parameter)
         if isinstance(parameter, ChoiceParameter):
-            options = [self.node(option, location + ("choice", index), f"{name}({label})",
-                                 conditions + (Condition(name, (label,)),))
-                       for index, (option, label) in enumerate(zip(parameter.options, parameter.labels))]
+            options = [
+                self.node(
+                    option, location + ("choice", index), f"{name}({label})", conditions + (Condition(name, (label,)),)
+                )
+                for index, (option, label) in enumerate(zip(parameter.options, parameter.labels))
+            ]
             return ChoiceNode(parameter, options)
         return ValueNode(parameter)
 
-    def list_node(self, marker: dict[str, Any], location: Location, name: str,
-                  conditions: tuple[Condition, ...]) -> ListNode | None:
+    def list_node(
+        self, marker: dict[str, Any], location: Location, name: str, conditions: tuple[Condition, ...]
+    ) -> ListNode | None:
         if "length" not in marker:
             self.report("a list marker needs `length`: a number, or an int or choice marker", location)
             return None
@@ -422,7 +454,9 @@ class _Compiler:
             key = marker_key(length_spec)
             if key is None:
                 if not isinstance(length_spec, int) or isinstance(length_spec, bool) or length_spec < 0:
-                    raise MarkerError(f"length must be an integer >= 0 or an int/choice marker. Received: {length_spec!r}")
+                    raise MarkerError(
+                        f"length must be an integer >= 0 or an int/choice marker. Received: {length_spec!r}"
+                    )
                 length, lengths = length_spec, [length_spec]
             elif key in ("int", "choice"):
                 length = parse_parameter(key, length_spec, f"{name}.length", location + ("length",), conditions)
@@ -435,16 +469,21 @@ class _Compiler:
             self.report(error.message, location + ("length",) + error.location)
             return None
         if max(lengths) > MAX_LIST_LENGTH:
-            self.report(f"a searched list may have at most {MAX_LIST_LENGTH} items. Received: up to {max(lengths)}",
-                        location + ("length",))
+            self.report(
+                f"a searched list may have at most {MAX_LIST_LENGTH} items. Received: up to {max(lengths)}",
+                location + ("length",),
+            )
             return None
         if isinstance(length, Parameter):
             self.register(length)
         template = marker["list"]
         per_item = isinstance(template, list)
         if per_item and len(template) < max(lengths):
-            self.report(f"`list` gives {len(template)} items but the length can be {max(lengths)}; give at least "
-                        f"{max(lengths)} items, or one template (a mapping) for every item", location + ("list",))
+            self.report(
+                f"`list` gives {len(template)} items but the length can be {max(lengths)}; give at least "
+                f"{max(lengths)} items, or one template (a mapping) for every item",
+                location + ("list",),
+            )
             return None
         items, item_locations = [], []
         for index in range(max(lengths)):
@@ -464,6 +503,7 @@ def _path(location: Location) -> str:
 
 # -- loading -------------------------------------------------------------------------------------
 
+
 def locate_space(argument: str | os.PathLike[str]) -> Path:
     """A path, or the name of a space shipped in ``archbuilder/search/spaces`` (``pattern``).
 
@@ -477,9 +517,11 @@ def locate_space(argument: str | os.PathLike[str]) -> Path:
     if shipped.exists():
         return shipped
     known = list_spaces()
-    raise BlueprintError.single(f"no such file, and no shipped search space '{path.stem}'."
-                                f"{did_you_mean(path.stem, known)} Shipped spaces: {', '.join(known)}.",
-                                file=str(argument))
+    raise BlueprintError.single(
+        f"no such file, and no shipped search space '{path.stem}'."
+        f"{did_you_mean(path.stem, known)} Shipped spaces: {', '.join(known)}.",
+        file=str(argument),
+    )
 
 
 def list_spaces() -> list[str]:
@@ -487,8 +529,12 @@ def list_spaces() -> list[str]:
     return sorted(p.stem for p in SPACES_DIR.glob("*.yaml"))
 
 
-def load_space(source: str | os.PathLike[str] | dict[str, Any] | SearchSpace, *,
-               set_values: Overrides | None = None, **overrides: Any) -> SearchSpace:
+def load_space(
+    source: str | os.PathLike[str] | dict[str, Any] | SearchSpace,
+    *,
+    set_values: Overrides | None = None,
+    **overrides: Any,
+) -> SearchSpace:
     """Parse and check the markers and the ``search:`` section of a space (a path, YAML text, a dict,
     or the name of a shipped space). ``overrides`` replace ``search:`` settings (``max_trials=4``);
     ``set_values`` set values of the template by path before it is parsed, markers allowed
@@ -512,7 +558,9 @@ def load_space(source: str | os.PathLike[str] | dict[str, Any] | SearchSpace, *,
             source_name = str(source)
         data, sources = load_blueprint_data(source, set_values)
     if not isinstance(data, dict):
-        problem = Problem(f"a search space is a blueprint mapping with a `search:` section. Received: {type(data).__name__}")
+        problem = Problem(
+            f"a search space is a blueprint mapping with a `search:` section. Received: {type(data).__name__}"
+        )
         raise BlueprintError([sources.attach(problem) if sources else problem])
     space = _compile_space(data, sources, source_name)
     return space.with_settings(**overrides)
@@ -532,14 +580,19 @@ def _compile_space(data: dict[str, Any], sources: Sources | None, source_name: s
             compiler.report(problem.message, ("search",) + tuple(problem.location))
     spec = settings.objective_spec
     if spec.penalize is not None and spec.target is None and getattr(settings.budgets, f"max_{spec.penalize}") is None:
-        compiler.report(f"penalize: {spec.penalize} needs a target (the cost at which the score is the metric itself): "
-                        f"set objective.target, or budgets.max_{spec.penalize}", ("search", "objective", "penalize"))
+        compiler.report(
+            f"penalize: {spec.penalize} needs a target (the cost at which the score is the metric itself): "
+            f"set objective.target, or budgets.max_{spec.penalize}",
+            ("search", "objective", "penalize"),
+        )
     variables: dict[str, Any] = {}
     for variable, marker in settings.variables.items():
         location: Location = ("search", "variables", variable)
         if not variable.isidentifier() or variable in COST_NAMES:
-            compiler.report(f"a variable name must be an identifier and not one of {', '.join(COST_NAMES)}. "
-                            f"Received: {variable!r}", location)
+            compiler.report(
+                f"a variable name must be an identifier and not one of {', '.join(COST_NAMES)}. Received: {variable!r}",
+                location,
+            )
             continue
         key = _safe_marker_key(marker)
         mistyped = mistyped_marker(marker) if key is None else None
@@ -547,8 +600,10 @@ def _compile_space(data: dict[str, Any], sources: Sources | None, source_name: s
             compiler.report(mistyped.message, location + mistyped.location)
             continue
         if key not in ("choice", "int", "float", "bool"):
-            compiler.report(f"a variable is a choice, int, float or bool marker, e.g. {{float: [1.0, 1.4]}}. "
-                            f"Received: {marker!r}", location)
+            compiler.report(
+                f"a variable is a choice, int, float or bool marker, e.g. {{float: [1.0, 1.4]}}. Received: {marker!r}",
+                location,
+            )
             continue
         node = compiler.node({**marker, "name": variable}, location, variable, ())
         if node is not None:
@@ -583,9 +638,25 @@ def _safe_marker_key(value: Any) -> str | None:
 def _check_names(compiler: _Compiler, expression: Expression, location: Location, known: set[str]) -> None:
     for name in sorted(expression.names - known):
         listing = ", ".join(sorted(known)) or "none (give a marker `name: x`, or add search.variables)"
-        compiler.report(f"expression {expression.text!r} uses '{name}', which is not a named value."
-                        f"{did_you_mean(name, known)} Named values: {listing}.", location)
+        compiler.report(
+            f"expression {expression.text!r} uses '{name}', which is not a named value."
+            f"{did_you_mean(name, known)} Named values: {listing}.",
+            location,
+        )
 
 
-__all__ = ["COST_NAMES", "CandidateError", "ChoiceNode", "Concrete", "ExprNode", "IntParameter", "ListNode",
-           "SPACES_DIR", "SearchSpace", "ValueNode", "list_spaces", "load_space", "locate_space"]
+__all__ = [
+    "COST_NAMES",
+    "CandidateError",
+    "ChoiceNode",
+    "Concrete",
+    "ExprNode",
+    "IntParameter",
+    "ListNode",
+    "SPACES_DIR",
+    "SearchSpace",
+    "ValueNode",
+    "list_spaces",
+    "load_space",
+    "locate_space",
+]

@@ -44,7 +44,9 @@ class DataCache:
         key = (shape, classes, recipe.validation_split, tuple(recipe.pixel_range), recipe.seed)
         if key not in self._prepared:
             dataset = self._load(shape, classes, recipe.seed)
-            dataset = fit_to_input(dataset, shape, classes, resize=self.resize, blueprint_name=f"candidate '{blueprint.name}'")
+            dataset = fit_to_input(
+                dataset, shape, classes, resize=self.resize, blueprint_name=f"candidate '{blueprint.name}'"
+            )
             dataset = split_validation(dataset, recipe.validation_split, recipe.seed)
             self._prepared[key] = scale_pixels(dataset, recipe.pixel_range)
         return self._prepared[key]
@@ -54,8 +56,9 @@ class DataCache:
             return self.spec
         key = (shape, classes, seed) if self.spec.startswith("shapes") else ()
         if key not in self._loaded:
-            self._loaded[key] = load_dataset(self.spec, input_shape=shape, classes=classes,
-                                             resize=self.resize, seed=seed)
+            self._loaded[key] = load_dataset(
+                self.spec, input_shape=shape, classes=classes, resize=self.resize, seed=seed
+            )
         return self._loaded[key]
 
 
@@ -73,9 +76,18 @@ def steps_per_epoch(dataset: Dataset, batch_size: int) -> int:
     return max(1, math.ceil(len(dataset.train) / batch_size))
 
 
-def fit_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *, epochs: int, initial_epoch: int = 0,
-                  batch_size: int, seed: int, callbacks: list[keras.callbacks.Callback] | None = None,
-                  verbose: int = 0) -> dict[str, list[float]]:
+def fit_candidate(
+    model: keras.Model,
+    blueprint: Blueprint,
+    dataset: Dataset,
+    *,
+    epochs: int,
+    initial_epoch: int = 0,
+    batch_size: int,
+    seed: int,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: int = 0,
+) -> dict[str, list[float]]:
     """Fit for ``epochs`` (from ``initial_epoch``); the history under the recipe's plain metric names.
 
     Raises:
@@ -83,10 +95,22 @@ def fit_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *,
     """
     recipe = blueprint.training or TrainingRecipe()
     outputs = head_outputs(blueprint)
-    inputs = create_inputs(dataset.train, dataset.validation, batch_size=batch_size, outputs=outputs,
-                           encoding=label_encoding(recipe, outputs), seed=seed, workers=1)
-    history = model.fit(**inputs.fit_arguments, epochs=epochs, initial_epoch=initial_epoch, verbose=verbose,
-                        callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])])
+    inputs = create_inputs(
+        dataset.train,
+        dataset.validation,
+        batch_size=batch_size,
+        outputs=outputs,
+        encoding=label_encoding(recipe, outputs),
+        seed=seed,
+        workers=1,
+    )
+    history = model.fit(
+        **inputs.fit_arguments,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        verbose=verbose,
+        callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
+    )
     logged = {key: [float(v) for v in values] for key, values in history.history.items()}
     losses = logged.get("loss", [])
     if not losses or any(not math.isfinite(v) for v in losses):
@@ -131,7 +155,9 @@ class BestWeights(keras.callbacks.Callback):
             self.model.set_weights(self.weights)
 
 
-def evaluate_candidate(model: keras.Model, blueprint: Blueprint, dataset: Dataset, *, batch_size: int) -> dict[str, float] | None:
+def evaluate_candidate(
+    model: keras.Model, blueprint: Blueprint, dataset: Dataset, *, batch_size: int
+) -> dict[str, float] | None:
     """The test split's metrics under the recipe's plain names (``None`` when the data has no test split)."""
     if dataset.test is None:
         return None
@@ -158,5 +184,13 @@ def best_epoch(history: dict[str, list[float]], metric: str, direction: str) -> 
     return {name: series[index] for name, series in history.items() if index < len(series)}
 
 
-__all__ = ["BestWeights", "DataCache", "TrialFailure", "best_epoch", "build_candidate", "evaluate_candidate", "fit_candidate",
-           "steps_per_epoch"]
+__all__ = [
+    "BestWeights",
+    "DataCache",
+    "TrialFailure",
+    "best_epoch",
+    "build_candidate",
+    "evaluate_candidate",
+    "fit_candidate",
+    "steps_per_epoch",
+]

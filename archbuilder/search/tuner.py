@@ -50,6 +50,7 @@ TRIAL_MODEL = "model.keras"
 
 # -- the hypermodel: builds ----------------------------------------------------------------------
 
+
 class BlueprintHyperModel(kt.HyperModel):
     """Turns a trial's values into the candidate's blueprint (resolved, with the trial recipe) and model."""
 
@@ -71,8 +72,13 @@ class BlueprintHyperModel(kt.HyperModel):
         settings = self.space.settings
         data = self.data.spec if self.data is not None else settings.data
         data_name = data if isinstance(data, str) or data is None else data.name
-        recipe = effective_recipe(candidate.blueprint.training, epochs=settings.epochs, batch_size=settings.batch_size,
-                                  seed=settings.seed, data=data_name)
+        recipe = effective_recipe(
+            candidate.blueprint.training,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            seed=settings.seed,
+            data=data_name,
+        )
         return candidate.blueprint.model_copy(update={"training": recipe})
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
@@ -80,20 +86,39 @@ class BlueprintHyperModel(kt.HyperModel):
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
         batch_size = self.batch_size or blueprint.training.batch_size
-        return build_candidate(blueprint, steps_per_epoch(dataset, batch_size),
-                               jit_compile=accelerator.choose_jit_compile(None))
+        return build_candidate(
+            blueprint, steps_per_epoch(dataset, batch_size), jit_compile=accelerator.choose_jit_compile(None)
+        )
 
-    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, epochs: int = 1, initial_epoch: int = 0,
-            batch_size: int | None = None, seed: int = 0, callbacks: list[keras.callbacks.Callback] | None = None,
-            **kwargs: Any) -> dict[str, list[float]]:
+    def fit(
+        self,
+        hp: kt.HyperParameters,
+        model: keras.Model,
+        *args: Any,
+        epochs: int = 1,
+        initial_epoch: int = 0,
+        batch_size: int | None = None,
+        seed: int = 0,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, list[float]]:
         blueprint = self.trial_blueprint(self.candidate(hp.values))
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
-        return fit_candidate(model, blueprint, dataset, epochs=epochs, initial_epoch=initial_epoch,
-                             batch_size=batch_size or blueprint.training.batch_size, seed=seed, callbacks=callbacks)
+        return fit_candidate(
+            model,
+            blueprint,
+            dataset,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=batch_size or blueprint.training.batch_size,
+            seed=seed,
+            callbacks=callbacks,
+        )
 
 
 # -- the tuner: runs -----------------------------------------------------------------------------
+
 
 class BlueprintTuner(kt.Tuner):
     """Runs trials: trains each candidate, contains what only training reveals, reports costs and time.
@@ -106,12 +131,22 @@ class BlueprintTuner(kt.Tuner):
     after each trial (the runner rewrites trials.csv and summary.json there).
     """
 
-    def __init__(self, oracle: kt.Oracle, hypermodel: BlueprintHyperModel, *, settings: SearchSettings,
-                 progress: bool = True, tensorboard: str | os.PathLike[str] | None = None,
-                 on_trial_done: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        oracle: kt.Oracle,
+        hypermodel: BlueprintHyperModel,
+        *,
+        settings: SearchSettings,
+        progress: bool = True,
+        tensorboard: str | os.PathLike[str] | None = None,
+        on_trial_done: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.settings = settings
         self.progress = progress
-        self.tensorboard = Path(tensorboard) if tensorboard is not None and keras.backend.backend() == "tensorflow" else None
+        self.tensorboard = (
+            Path(tensorboard) if tensorboard is not None and keras.backend.backend() == "tensorflow" else None
+        )
         self.on_trial_done = on_trial_done
         self.reports: dict[str, dict[str, Any]] = {}
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
@@ -160,20 +195,32 @@ class BlueprintTuner(kt.Tuner):
             keras.backend.clear_session()  # Keras's graph and layer state of this trial go (gc included)
         metrics = {name: sum(run[name] for run in runs) / len(runs) for name in runs[0] if all(name in r for r in runs)}
         if spec.metric not in metrics:
-            self._fail(trial, "error", started, batch_size,
-                       f"the objective '{spec.metric}' was not logged (logged: {', '.join(metrics)})", candidate)
+            self._fail(
+                trial,
+                "error",
+                started,
+                batch_size,
+                f"the objective '{spec.metric}' was not logged (logged: {', '.join(metrics)})",
+                candidate,
+            )
         metrics.update({name: float(value) for name, value in candidate.costs.items()})
         metrics["seconds"] = time.perf_counter() - started
         metrics["batch_size"] = float(batch_size)
         metrics["epochs"] = float(trained)
         if spec.penalize:
-            metrics["score"] = penalized_score(metrics[spec.metric], candidate.costs[spec.penalize],
-                                               penalty_target(self.settings), spec.weight, spec.direction)
+            metrics["score"] = penalized_score(
+                metrics[spec.metric],
+                candidate.costs[spec.penalize],
+                penalty_target(self.settings),
+                spec.weight,
+                spec.direction,
+            )
         self.reports[trial.trial_id] = {"status": "completed", "metrics": metrics, "values": candidate.values}
         return metrics
 
-    def _execute(self, trial: Any, batch_size: int, epochs: int, initial_epoch: int,
-                 execution: int) -> tuple[dict[str, list[float]], int]:
+    def _execute(
+        self, trial: Any, batch_size: int, epochs: int, initial_epoch: int, execution: int
+    ) -> tuple[dict[str, list[float]], int]:
         """One training; on out-of-memory, halve the batch once, then the trial is infeasible.
 
         The last execution's model (its best epoch's weights) is saved as the trial's model.
@@ -188,9 +235,15 @@ class BlueprintTuner(kt.Tuner):
                 model = self.hypermodel.build(hp)
                 if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
                     model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
-                history = self.hypermodel.fit(hp, model, epochs=epochs, initial_epoch=initial_epoch,
-                                              batch_size=batch_size, seed=self.settings.seed + execution,
-                                              callbacks=self._callbacks(trial, epochs, execution))
+                history = self.hypermodel.fit(
+                    hp,
+                    model,
+                    epochs=epochs,
+                    initial_epoch=initial_epoch,
+                    batch_size=batch_size,
+                    seed=self.settings.seed + execution,
+                    callbacks=self._callbacks(trial, epochs, execution),
+                )
                 if self.settings.tuner == "hyperband":
                     save_weights(model, self._get_checkpoint_fname(trial.trial_id))
                 if execution == self.executions_per_trial - 1:
@@ -202,10 +255,14 @@ class BlueprintTuner(kt.Tuner):
                 if not accelerator.is_out_of_memory(error):
                     raise
                 if attempt == 1 or batch_size < 2:
-                    raise TrialFailure("oom", f"out of memory at batch size {batch_size} "
-                                              f"({type(error).__name__}); marked infeasible") from None
-                print(f"trial {trial.trial_id}: out of memory at batch size {batch_size}; retrying once with "
-                      f"batch size {batch_size // 2}", file=sys.stderr)
+                    raise TrialFailure(
+                        "oom", f"out of memory at batch size {batch_size} ({type(error).__name__}); marked infeasible"
+                    ) from None
+                print(
+                    f"trial {trial.trial_id}: out of memory at batch size {batch_size}; retrying once with "
+                    f"batch size {batch_size // 2}",
+                    file=sys.stderr,
+                )
                 batch_size //= 2
             finally:
                 model = None  # noqa: F841 - release the model before the next attempt
@@ -231,10 +288,17 @@ class BlueprintTuner(kt.Tuner):
         best = [t for t in self.oracle.get_best_trials(1) if t.status == "COMPLETED" and t.score is not None]
         return f"best so far: trial {best[0].trial_id}, {self.settings.score_name} {best[0].score:.4f}" if best else ""
 
-    def _fail(self, trial: Any, status: str, started: float, batch_size: int, message: str, candidate: Candidate) -> None:
+    def _fail(
+        self, trial: Any, status: str, started: float, batch_size: int, message: str, candidate: Candidate
+    ) -> None:
         seconds = time.perf_counter() - started
-        self.reports[trial.trial_id] = {"status": status, "message": message, "seconds": seconds,
-                                        "batch_size": batch_size, "values": candidate.values}
+        self.reports[trial.trial_id] = {
+            "status": status,
+            "message": message,
+            "seconds": seconds,
+            "batch_size": batch_size,
+            "values": candidate.values,
+        }
         text = message.replace("\n", " ")
         raise kt.errors.FailedTrialError(f"{FAILURE_PREFIX}:{status}:{seconds:.3f}:{batch_size}:{text}")
 
@@ -261,8 +325,10 @@ class BlueprintTuner(kt.Tuner):
         text = f"{self._trial_label(trial)} {report['status']}: "
         if report["status"] == "completed":
             metrics = report["metrics"]
-            text += (f"{name} {metrics[name]:.4f} ({int(metrics['params']):,} params, {human(int(metrics['macs']))} MACs, "
-                     f"{int(metrics['epochs'])} epochs, {metrics['seconds']:.1f} s)")
+            text += (
+                f"{name} {metrics[name]:.4f} ({int(metrics['params']):,} params, {human(int(metrics['macs']))} MACs, "
+                f"{int(metrics['epochs'])} epochs, {metrics['seconds']:.1f} s)"
+            )
         else:
             text += report["message"]
         best = self._best_so_far()
@@ -284,8 +350,11 @@ class EpochProgress(keras.callbacks.Callback):
         logs = logs or {}
         shown = ", ".join(f"{name} {float(logs[key]):.4f}" for name, key in self.names.items() if key in logs)
         best = self.best_so_far()
-        print(f"{self.label} epoch {epoch + 1}/{self.epochs}: {shown} ({time.perf_counter() - self.started:.1f} s)"
-              + (f"; {best}" if best else ""), flush=True)
+        print(
+            f"{self.label} epoch {epoch + 1}/{self.epochs}: {shown} ({time.perf_counter() - self.started:.1f} s)"
+            + (f"; {best}" if best else ""),
+            flush=True,
+        )
 
 
 def tensorboard_callbacks(folder: Path, trial: Any, execution: int, executions: int) -> list[keras.callbacks.Callback]:
@@ -295,8 +364,10 @@ def tensorboard_callbacks(folder: Path, trial: Any, execution: int, executions: 
 
     log_dir = folder / f"trial_{trial.trial_id}" / (f"execution_{execution}" if executions > 1 else "")
     hparams = tuner_utils.convert_hyperparams_to_hparams(trial.hyperparameters, hparams_api)
-    return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0),
-            hparams_api.KerasCallback(writer=str(log_dir), hparams=hparams, trial_id=trial.trial_id)]
+    return [
+        keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0),
+        hparams_api.KerasCallback(writer=str(log_dir), hparams=hparams, trial_id=trial.trial_id),
+    ]
 
 
 def save_weights(model: keras.Model, path: str) -> None:
@@ -337,12 +408,26 @@ def parse_failure(message: str | None) -> tuple[str, float | None, int | None, s
         found = _FAILURE.search(message)
         if found:
             status, seconds, batch, text = found.groups()
-            return (status, None if seconds == "-" else float(seconds), None if batch == "-" else int(batch),
-                    text.strip().splitlines()[0] if text.strip() else "")
+            return (
+                status,
+                None if seconds == "-" else float(seconds),
+                None if batch == "-" else int(batch),
+                text.strip().splitlines()[0] if text.strip() else "",
+            )
         lines = [line for line in message.strip().splitlines() if line.strip()]
         return "error", None, None, lines[-1] if lines else ""
     return "error", None, None, ""
 
 
-__all__ = ["TRIAL_MODEL", "BlueprintHyperModel", "BlueprintTuner", "EpochProgress", "SearchWriteError", "parse_failure", "penalized_score",
-           "penalty_target", "save_weights", "tensorboard_callbacks"]
+__all__ = [
+    "TRIAL_MODEL",
+    "BlueprintHyperModel",
+    "BlueprintTuner",
+    "EpochProgress",
+    "SearchWriteError",
+    "parse_failure",
+    "penalized_score",
+    "penalty_target",
+    "save_weights",
+    "tensorboard_callbacks",
+]

@@ -43,8 +43,9 @@ BEST_MODEL = "best.keras"
 FINAL_MODEL = "final.keras"
 
 
-def keep_winner(result: SearchResult, tuner: BlueprintTuner, folder: Path, *, final_epochs: int | None = None,
-                progress: bool = True) -> None:
+def keep_winner(
+    result: SearchResult, tuner: BlueprintTuner, folder: Path, *, final_epochs: int | None = None, progress: bool = True
+) -> None:
     """Write ``best.keras`` and evaluate it on the test split; fills ``result.model``, ``result.test``
     (and ``result.final``/``result.chosen`` after a final retraining)."""
     if final_epochs:
@@ -56,17 +57,25 @@ def keep_winner(result: SearchResult, tuner: BlueprintTuner, folder: Path, *, fi
     if result.final:
         source = source.with_name(FINAL_MODEL)
     if not source.exists():
-        print(f"note: the model of trial {best.trial_id} was not kept (a search started before archbuilder kept "
-              f"trained models, or its file was removed); train the winner with: archbuilder train "
-              f"{folder / 'best.yaml'}")
+        print(
+            f"note: the model of trial {best.trial_id} was not kept (a search started before archbuilder kept "
+            f"trained models, or its file was removed); train the winner with: archbuilder train "
+            f"{folder / 'best.yaml'}"
+        )
         return
     blueprint = best.blueprint
     assert blueprint.training is not None and tuner.hypermodel.data is not None
     dataset = tuner.hypermodel.data.get(blueprint, blueprint.training)
     recipe = blueprint.training
-    context = {"data": recipe.data or dataset.name, "resize": tuner.settings.resize,
-               "pixel_range": list(recipe.pixel_range), "seed": recipe.seed, "class_names": list(dataset.class_names),
-               "search": result.space_name, "trial": best.trial_id}
+    context = {
+        "data": recipe.data or dataset.name,
+        "resize": tuner.settings.resize,
+        "pixel_range": list(recipe.pixel_range),
+        "seed": recipe.seed,
+        "class_names": list(dataset.class_names),
+        "search": result.space_name,
+        "trial": best.trial_id,
+    }
 
     def write(temporary: Path) -> None:  # the model, and how it was trained (evaluate/predict read it)
         shutil.copyfile(source, temporary)
@@ -113,27 +122,41 @@ def retrain_top(result: SearchResult, tuner: BlueprintTuner, epochs: int, *, pro
         callbacks: list[keras.callbacks.Callback] = [BestWeights(metric_key(spec.metric, outputs), spec.direction)]
         if progress:
             names = {name: metric_key(name, outputs) for name in ("loss", spec.metric, "val_loss")}
-            callbacks.append(EpochProgress(f"[final {number}/{len(top)}] trial {trial.trial_id}", epochs, names,
-                                           lambda: ""))
-        model = build_candidate(blueprint, steps_per_epoch(dataset, batch_size),
-                                jit_compile=accelerator.choose_jit_compile(None))
+            callbacks.append(
+                EpochProgress(f"[final {number}/{len(top)}] trial {trial.trial_id}", epochs, names, lambda: "")
+            )
+        model = build_candidate(
+            blueprint, steps_per_epoch(dataset, batch_size), jit_compile=accelerator.choose_jit_compile(None)
+        )
         try:
-            history = fit_candidate(model, blueprint, dataset, epochs=epochs, batch_size=batch_size,
-                                    seed=settings.seed, callbacks=callbacks)
+            history = fit_candidate(
+                model, blueprint, dataset, epochs=epochs, batch_size=batch_size, seed=settings.seed, callbacks=callbacks
+            )
         except TrialFailure as failure:
-            entries.append({"trial": trial.trial_id, "epochs": epochs, "status": failure.status,
-                            "message": failure.message, "metrics": {}})
+            entries.append(
+                {
+                    "trial": trial.trial_id,
+                    "epochs": epochs,
+                    "status": failure.status,
+                    "message": failure.message,
+                    "metrics": {},
+                }
+            )
             continue
         metrics = best_epoch(history, spec.metric, spec.direction)
         if spec.penalize:
-            metrics["score"] = penalized_score(metrics[spec.metric], trial.costs[spec.penalize],
-                                               penalty_target(settings), spec.weight, spec.direction)
+            metrics["score"] = penalized_score(
+                metrics[spec.metric], trial.costs[spec.penalize], penalty_target(settings), spec.weight, spec.direction
+            )
         write_atomic(tuner.model_path(trial.trial_id).with_name(FINAL_MODEL), model.save)
         entries.append({"trial": trial.trial_id, "epochs": epochs, "status": "completed", "metrics": metrics})
         blueprints[trial.trial_id] = blueprint
         if progress:
-            print(f"[final {number}/{len(top)}] trial {trial.trial_id}: {settings.score_name} "
-                  f"{metrics.get(settings.score_name, float('nan')):.4f}", flush=True)
+            print(
+                f"[final {number}/{len(top)}] trial {trial.trial_id}: {settings.score_name} "
+                f"{metrics.get(settings.score_name, float('nan')):.4f}",
+                flush=True,
+            )
     keras.backend.clear_session()
     result.final = entries
     scored = [e for e in entries if e["status"] == "completed" and settings.score_name in e["metrics"]]
@@ -151,8 +174,13 @@ def final_blueprint(tuner: BlueprintTuner, trial: TrialRecord, epochs: int) -> B
     candidate = hypermodel.candidate(trial.values)
     trial_recipe = hypermodel.trial_blueprint(candidate).training
     assert trial_recipe is not None
-    recipe = effective_recipe(candidate.blueprint.training, epochs=epochs, batch_size=tuner.settings.batch_size,
-                              seed=tuner.settings.seed, data=trial_recipe.data)
+    recipe = effective_recipe(
+        candidate.blueprint.training,
+        epochs=epochs,
+        batch_size=tuner.settings.batch_size,
+        seed=tuner.settings.seed,
+        data=trial_recipe.data,
+    )
     return candidate.blueprint.model_copy(update={"training": recipe})
 
 

@@ -48,5 +48,15 @@ class _CallablePackage(types.ModuleType):
 
 sys.modules[__name__].__class__ = _CallablePackage
 
-__all__ = ["DataError", "Dataset", "RunError", "Split", "TrainError", "TrainResult", "evaluate", "load_dataset",
-           "predict", "train"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "RunError",
+    "Split",
+    "TrainError",
+    "TrainResult",
+    "evaluate",
+    "load_dataset",
+    "predict",
+    "train",
+]

@@ -113,6 +113,15 @@ def is_out_of_memory(error: BaseException) -> bool:
     return "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()
 
 
-__all__ = ["FLOAT32", "MIXED", "choose_jit_compile", "choose_precision", "describe_device",
-           "gpu_name", "is_out_of_memory", "keep_outputs_float32",
-           "precision_policy", "seed_everything"]
+__all__ = [
+    "FLOAT32",
+    "MIXED",
+    "choose_jit_compile",
+    "choose_precision",
+    "describe_device",
+    "gpu_name",
+    "is_out_of_memory",
+    "keep_outputs_float32",
+    "precision_policy",
+    "seed_everything",
+]

@@ -70,8 +70,15 @@ class RunCheckpoint(keras.callbacks.Callback):
     the logs or count patience.
     """
 
-    def __init__(self, folder: Path, monitor: str, state: dict[str, Any], *, resumed: bool = False,
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        monitor: str,
+        state: dict[str, Any],
+        *,
+        resumed: bool = False,
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.folder, self.monitor, self.state = folder, monitor, dict(state)
         #: How the model is trained (data, resize, pixel range, ...): recorded in every .keras file with its epoch.
@@ -91,9 +98,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         improved = value is not None and (best.get("value") is None or float(value) < best["value"])
         if improved and value is not None:
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
-        self.state.update(completed_epochs=epoch + 1,
-                          optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
-                          patience=patience_state(self.watched))
+        self.state.update(
+            completed_epochs=epoch + 1,
+            optimizer_step=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+            patience=patience_state(self.watched),
+        )
         save_epoch(self.folder, self.state, lambda path: self._save(path, epoch + 1), self.history, improved=improved)
         self.seconds.append(time.perf_counter() - started)
 
@@ -212,5 +221,16 @@ class EpochTimer(keras.callbacks.Callback):
         return times[len(times) // 2] if times else None
 
 
-__all__ = ["BEST_MODEL", "CHECKPOINT_STATE", "LAST_MODEL", "EpochTensorBoard", "EpochTimer", "HistoryLog",
-           "LearningRateLogger", "RestorePatience", "RunCheckpoint", "current_learning_rate", "patience_state"]
+__all__ = [
+    "BEST_MODEL",
+    "CHECKPOINT_STATE",
+    "LAST_MODEL",
+    "EpochTensorBoard",
+    "EpochTimer",
+    "HistoryLog",
+    "LearningRateLogger",
+    "RestorePatience",
+    "RunCheckpoint",
+    "current_learning_rate",
+    "patience_state",
+]

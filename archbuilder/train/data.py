@@ -108,11 +108,16 @@ class Dataset:
 
     def map_images(self, function: Callable[[np.ndarray], np.ndarray]) -> Dataset:
         """The same dataset with ``function`` applied to the images of every split."""
+
         def apply(split: Split) -> Split:
             return Split(function(split.x), split.y)
 
-        return replace(self, train=apply(self.train), test=None if self.test is None else apply(self.test),
-                       validation=None if self.validation is None else apply(self.validation))
+        return replace(
+            self,
+            train=apply(self.train),
+            test=None if self.test is None else apply(self.test),
+            validation=None if self.validation is None else apply(self.validation),
+        )
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,15 @@ Loader = Callable[[str | None, LoadOptions], Dataset]
 
 # -- the registry --------------------------------------------------------------------------------
 
-def load_dataset(spec: str, *, input_shape: tuple[int, int, int] | None = None, classes: int | None = None,
-                 resize: bool = False, seed: int = 0) -> Dataset:
+
+def load_dataset(
+    spec: str,
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    classes: int | None = None,
+    resize: bool = False,
+    seed: int = 0,
+) -> Dataset:
     """Load the dataset a specification names (``digits``, ``shapes:500``, ``npz:data.npz``, ...).
 
     Args:
@@ -146,8 +158,10 @@ def load_dataset(spec: str, *, input_shape: tuple[int, int, int] | None = None, 
         DataError: unknown name, missing argument, unreadable or malformed data, offline download.
     """
     if not isinstance(spec, str):
-        raise DataError(f"data must be a name such as 'digits', 'npz:FILE' or 'images:DIR' (or a Dataset where the "
-                        f"Python API accepts one). Received: {spec!r}")
+        raise DataError(
+            f"data must be a name such as 'digits', 'npz:FILE' or 'images:DIR' (or a Dataset where the "
+            f"Python API accepts one). Received: {spec!r}"
+        )
     name, argument = parse_spec(spec)
     loader, takes = DATASETS[name]
     if takes == "required" and not argument:
@@ -173,14 +187,19 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 
 
 def _digits(argument: str | None, options: LoadOptions) -> Dataset:
-    with resources.files(__package__).joinpath("data").joinpath(DIGITS_FILE).open("rb") as raw, gzip.open(raw, "rt") as text:
+    with (
+        resources.files(__package__).joinpath("data").joinpath(DIGITS_FILE).open("rb") as raw,
+        gzip.open(raw, "rt") as text,
+    ):
         table = np.loadtxt(text, delimiter=",", dtype="float32")
     x = (table[:, :64] / 16.0).reshape(-1, 8, 8, 1)
     y = table[:, 64].astype("int64")
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     cut = int(round(len(y) * (1 - DIGITS_TEST_FRACTION)))
     everything = Split(x, y)
-    return Dataset("digits", everything.take(order[:cut]), everything.take(order[cut:]), tuple(str(d) for d in range(10)))
+    return Dataset(
+        "digits", everything.take(order[:cut]), everything.take(order[cut:]), tuple(str(d) for d in range(10))
+    )
 
 
 def _shapes(argument: str | None, options: LoadOptions) -> Dataset:
@@ -191,15 +210,21 @@ def _shapes(argument: str | None, options: LoadOptions) -> Dataset:
     needed = (count + test_count) * height * width * channels * 4
     available = _physical_memory()
     if available and needed > available:
-        raise DataError(f"data 'shapes:{count}': {count + test_count:,} images of {height}x{width}x{channels} need "
-                        f"{needed / 2**30:,.1f} GiB of memory and this machine has {available / 2**30:,.1f} GiB. "
-                        "Ask for fewer images (shapes:N).")
+        raise DataError(
+            f"data 'shapes:{count}': {count + test_count:,} images of {height}x{width}x{channels} need "
+            f"{needed / 2**30:,.1f} GiB of memory and this machine has {available / 2**30:,.1f} GiB. "
+            "Ask for fewer images (shapes:N)."
+        )
     try:
         train = Split(*generate_shapes(count, height, width, channels, classes=classes, seed=options.seed))
-        test = Split(*generate_shapes(test_count, height, width, channels, classes=classes, seed=options.seed + 1_000_003))
+        test = Split(
+            *generate_shapes(test_count, height, width, channels, classes=classes, seed=options.seed + 1_000_003)
+        )
     except MemoryError:
-        raise DataError(f"data 'shapes:{count}': not enough memory for {count + test_count:,} images of "
-                        f"{height}x{width}x{channels}. Ask for fewer images (shapes:N).") from None
+        raise DataError(
+            f"data 'shapes:{count}': not enough memory for {count + test_count:,} images of "
+            f"{height}x{width}x{channels}. Ask for fewer images (shapes:N)."
+        ) from None
     return Dataset(f"shapes:{count}", train, test, SHAPE_NAMES[:classes])
 
 
@@ -248,17 +273,21 @@ def _keras_dataset(name: str) -> Loader:
 
 
 def _download_error(name: str, error: Exception) -> DataError:
-    other_ways = ("supply the data yourself with --data npz:FILE (arrays x, y and optionally x_test, y_test). "
-                  "Offline datasets: --data digits, --data shapes.")
+    other_ways = (
+        "supply the data yourself with --data npz:FILE (arrays x, y and optionally x_test, y_test). "
+        "Offline datasets: --data digits, --data shapes."
+    )
     if _is_offline(error):
         return DataError(
             f"could not download the '{name}' dataset: this machine looks offline ({error_reason(error)}). keras.datasets "
             f"downloads it on first use and caches it in {keras_cache_dir()}: connect to the internet and run again "
-            f"(once is enough), copy a cached download into that folder from another machine, or {other_ways}")
+            f"(once is enough), copy a cached download into that folder from another machine, or {other_ways}"
+        )
     return DataError(
         f"could not load the '{name}' dataset: keras.datasets downloads it on first use and caches it in "
         f"{keras_cache_dir()}, and that failed ({error_reason(error)}). Check that the folder is writable, delete a damaged "
-        f"download there to fetch it again, or {other_ways}")
+        f"download there to fetch it again, or {other_ways}"
+    )
 
 
 def _is_offline(error: BaseException | None) -> bool:
@@ -294,8 +323,11 @@ def _images(argument: str | None, options: LoadOptions) -> Dataset:
             raise DataError(f"{where}: is a file, not a folder. {FOLDER_LAYOUT}.{hint}")
         raise DataError(f"{where}: no such folder. {FOLDER_LAYOUT}.")
     named = _subfolders(root)
-    folders = ({"train": named["train"], "test": named.get("test"), "val": named.get("val") or named.get("validation")}
-               if "train" in named else {"train": root})
+    folders = (
+        {"train": named["train"], "test": named.get("test"), "val": named.get("val") or named.get("validation")}
+        if "train" in named
+        else {"train": root}
+    )
     class_names = _class_folders(named.get("train", root))
     files = {key: _image_files(folder, class_names) for key, folder in folders.items() if folder is not None}
     headers = {path: _image_header(path) for listed in files.values() for path, _ in listed}
@@ -305,8 +337,11 @@ def _images(argument: str | None, options: LoadOptions) -> Dataset:
     if len(sizes) > 1:
         if not (options.resize and options.input_shape):
             shown = ", ".join(f"{h}x{w}" for w, h in sizes[:5]) + (", ..." if len(sizes) > 5 else "")
-            fix = ("Pass input_shape=(height, width, channels) with resize=True" if options.resize else
-                   "Pass --resize to resize them all to the blueprint's input size")
+            fix = (
+                "Pass input_shape=(height, width, channels) with resize=True"
+                if options.resize
+                else "Pass --resize to resize them all to the blueprint's input size"
+            )
             raise DataError(f"{where}: the images have different sizes ({shown}). {fix}, or make them one size.")
         target = (options.input_shape[1], options.input_shape[0])
     splits = {key: _read_split(listed, mode, target) for key, listed in files.items()}
@@ -318,8 +353,10 @@ def _listing(folder: Path) -> list[Path]:
     try:
         return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     except OSError as error:
-        raise DataError(f"images:{folder}: cannot list this folder ({error_reason(error)}). Make it readable "
-                        "(chmod -R u+rX), or copy the images somewhere readable.") from None
+        raise DataError(
+            f"images:{folder}: cannot list this folder ({error_reason(error)}). Make it readable "
+            "(chmod -R u+rX), or copy the images somewhere readable."
+        ) from None
 
 
 def _subfolders(folder: Path) -> dict[str, Path]:
@@ -339,20 +376,31 @@ def _class_folders(folder: Path) -> tuple[str, ...]:
         raise DataError(f"images:{folder}: the folder is empty. {FOLDER_LAYOUT}.")
     loose = sum(1 for path in entries if _is_image(path))
     if loose:
-        raise DataError(f"images:{folder}: {loose} image{'s' if loose != 1 else ''} but no class folders. "
-                        f"{FOLDER_LAYOUT}: move the images into a folder named after their class, even for a single class.")
-    raise DataError(f"images:{folder}: no class folders (it holds {len(entries)} file{'s' if len(entries) != 1 else ''} "
-                    f"and no folders). {FOLDER_LAYOUT}.")
+        raise DataError(
+            f"images:{folder}: {loose} image{'s' if loose != 1 else ''} but no class folders. "
+            f"{FOLDER_LAYOUT}: move the images into a folder named after their class, even for a single class."
+        )
+    raise DataError(
+        f"images:{folder}: no class folders (it holds {len(entries)} file{'s' if len(entries) != 1 else ''} "
+        f"and no folders). {FOLDER_LAYOUT}."
+    )
 
 
 def _image_files(folder: Path, class_names: tuple[str, ...]) -> list[tuple[Path, int]]:
     present = _subfolders(folder)
     unknown = sorted(set(present) - set(class_names))
     if unknown:
-        raise DataError(f"images:{folder}: class folders {', '.join(unknown)} are not in the training set's classes "
-                        f"({', '.join(class_names)}).")
-    files = [(path, label) for label, name in enumerate(class_names) if name in present
-             for path in _listing(present[name]) if _is_image(path)]
+        raise DataError(
+            f"images:{folder}: class folders {', '.join(unknown)} are not in the training set's classes "
+            f"({', '.join(class_names)})."
+        )
+    files = [
+        (path, label)
+        for label, name in enumerate(class_names)
+        if name in present
+        for path in _listing(present[name])
+        if _is_image(path)
+    ]
     if not files:
         raise DataError(f"images:{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in its class folders.")
     return files
@@ -366,8 +414,10 @@ def image_problem(error: BaseException) -> str:
 
 
 def _unreadable_image(path: Path, error: BaseException) -> DataError:
-    return DataError(f"{path}: cannot read this image ({image_problem(error)}). Replace or delete it: every "
-                     f"{', '.join(IMAGE_SUFFIXES)} file in a class folder is read as an image.")
+    return DataError(
+        f"{path}: cannot read this image ({image_problem(error)}). Replace or delete it: every "
+        f"{', '.join(IMAGE_SUFFIXES)} file in a class folder is read as an image."
+    )
 
 
 def _image_header(path: Path) -> tuple[str, tuple[int, int]]:
@@ -382,7 +432,9 @@ def _image_header(path: Path) -> tuple[str, tuple[int, int]]:
 
 def _read_split(files: list[tuple[Path, int]], mode: str, target: tuple[int, int] | None) -> Split:
     arrays = np.stack([_read_image(path, mode, target) for path, _ in files])
-    return Split(arrays[..., None] if arrays.ndim == 3 else arrays, np.array([label for _, label in files], dtype="int64"))
+    return Split(
+        arrays[..., None] if arrays.ndim == 3 else arrays, np.array([label for _, label in files], dtype="int64")
+    )
 
 
 def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
@@ -416,26 +468,33 @@ def _npz(argument: str | None, options: LoadOptions) -> Dataset:
     x_train = keys["train"][0]
     for split, (x_key, _) in keys.items():
         if splits[split].x.shape[1:] != splits["train"].x.shape[1:]:
-            raise DataError(f"{where}: '{x_key}' holds {_shape_text(splits[split].x.shape[1:])} images and '{x_train}' "
-                            f"{_shape_text(splits['train'].x.shape[1:])}; every split must have the same image size. "
-                            "Resize them to one size before saving.")
+            raise DataError(
+                f"{where}: '{x_key}' holds {_shape_text(splits[split].x.shape[1:])} images and '{x_train}' "
+                f"{_shape_text(splits['train'].x.shape[1:])}; every split must have the same image size. "
+                "Resize them to one size before saving."
+            )
     top = max(int(split.y.max()) for split in splits.values())
-    return Dataset(where, splits["train"], splits.get("test"), tuple(str(i) for i in range(top + 1)),
-                   splits.get("validation"))
+    return Dataset(
+        where, splits["train"], splits.get("test"), tuple(str(i) for i in range(top + 1)), splits.get("validation")
+    )
 
 
 def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
     """Every array of the archive, read without pickle; anything else is a DataError."""
     if not os.path.isfile(path):
         if os.path.isdir(path):
-            raise DataError(f"{where}: is a folder, not a file. Pass an .npz archive ({NPZ_SAVE}), or use "
-                            f"--data images:{path} for a folder per class.")
+            raise DataError(
+                f"{where}: is a folder, not a file. Pass an .npz archive ({NPZ_SAVE}), or use "
+                f"--data images:{path} for a folder per class."
+            )
         raise DataError(f"{where}: no such file. Expected a NumPy .npz archive with arrays x and y ({NPZ_SAVE}).")
     try:
         handle = path.open("rb")
     except OSError as error:
-        raise DataError(f"{where}: cannot open it ({error_reason(error)}). Make the file readable (chmod u+r), or copy "
-                        "it somewhere readable.") from None
+        raise DataError(
+            f"{where}: cannot open it ({error_reason(error)}). Make the file readable (chmod u+r), or copy "
+            "it somewhere readable."
+        ) from None
     with handle:
         try:
             magic = handle.read(len(NPY_MAGIC))
@@ -443,12 +502,16 @@ def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
         except OSError as error:
             raise DataError(f"{where}: cannot read it ({error_reason(error)}).") from None
         if not magic.startswith(b"PK"):
-            raise DataError(f"{where}: {_not_npz(magic)}. Expected a NumPy .npz archive: save the data with {NPZ_SAVE}.")
+            raise DataError(
+                f"{where}: {_not_npz(magic)}. Expected a NumPy .npz archive: save the data with {NPZ_SAVE}."
+            )
         try:
             archive = np.load(handle, allow_pickle=False)
         except Exception as error:  # zipfile, zlib and numpy raise many kinds for a damaged archive
-            raise DataError(f"{where}: not a valid .npz archive ({error_reason(error)}); it may be truncated or damaged. "
-                            f"Write it again with {NPZ_SAVE}.") from None
+            raise DataError(
+                f"{where}: not a valid .npz archive ({error_reason(error)}); it may be truncated or damaged. "
+                f"Write it again with {NPZ_SAVE}."
+            ) from None
         with archive:
             return {key: _npz_member(archive, key, where) for key in archive.files}
 
@@ -459,8 +522,10 @@ def _not_npz(magic: bytes) -> str:
     if magic.startswith(NPY_MAGIC):
         return "a single NumPy array (.npy), not an .npz archive of arrays x and y"
     if magic.startswith(b"\x80"):
-        return ("a Python pickle, not an .npz archive; archbuilder never unpickles data files "
-                "(np.load with allow_pickle=False: unpickling can run code)")
+        return (
+            "a Python pickle, not an .npz archive; archbuilder never unpickles data files "
+            "(np.load with allow_pickle=False: unpickling can run code)"
+        )
     return "not a NumPy .npz archive (it does not start like a zip file)"
 
 
@@ -469,16 +534,24 @@ def _npz_member(archive: Any, key: str, where: str) -> np.ndarray:
         value = archive[key]
     except ValueError as error:
         if "allow_pickle" not in str(error):
-            raise DataError(f"{where}: cannot read array '{key}' ({error_reason(error)}); the file may be truncated or "
-                            f"damaged. Write it again with {NPZ_SAVE}.") from None
-        raise DataError(f"{where}: array '{key}' holds Python objects (dtype=object); archbuilder loads .npz files "
-                        "with allow_pickle=False because unpickling can run code. Save numeric arrays instead, e.g. "
-                        f"np.stack(images).astype('uint8') and np.asarray(labels, dtype='int64').") from None
+            raise DataError(
+                f"{where}: cannot read array '{key}' ({error_reason(error)}); the file may be truncated or "
+                f"damaged. Write it again with {NPZ_SAVE}."
+            ) from None
+        raise DataError(
+            f"{where}: array '{key}' holds Python objects (dtype=object); archbuilder loads .npz files "
+            "with allow_pickle=False because unpickling can run code. Save numeric arrays instead, e.g. "
+            f"np.stack(images).astype('uint8') and np.asarray(labels, dtype='int64')."
+        ) from None
     except Exception as error:  # a damaged member: bad CRC, truncated deflate stream, short read
-        raise DataError(f"{where}: cannot read array '{key}' ({error_reason(error)}); the file may be truncated or damaged. "
-                        f"Write it again with {NPZ_SAVE}.") from None
+        raise DataError(
+            f"{where}: cannot read array '{key}' ({error_reason(error)}); the file may be truncated or damaged. "
+            f"Write it again with {NPZ_SAVE}."
+        ) from None
     if not isinstance(value, np.ndarray):  # a zip member that is not an .npy file comes back as bytes
-        raise DataError(f"{where}: member '{key}' is not a NumPy array (.npy). Expected an archive written by {NPZ_SAVE}.")
+        raise DataError(
+            f"{where}: member '{key}' is not a NumPy array (.npy). Expected an archive written by {NPZ_SAVE}."
+        )
     return value
 
 
@@ -492,14 +565,18 @@ def _npz_keys(arrays: dict[str, np.ndarray], where: str) -> dict[str, tuple[str,
             raise DataError(f"{where}: holds both {', '.join(both)}. Keep x and y, or x_train and y_train, not both.")
         keys["train"] = NPZ_TRAIN_ALIAS
     if not names & set(keys["train"]):
-        raise DataError(f"{where}: expected arrays 'x' (images) and 'y' (labels), optionally x_test, y_test, x_val, "
-                        f"y_val. Received: {', '.join(sorted(names)) or 'no arrays'}. Save them with {NPZ_SAVE}.")
+        raise DataError(
+            f"{where}: expected arrays 'x' (images) and 'y' (labels), optionally x_test, y_test, x_val, "
+            f"y_val. Received: {', '.join(sorted(names)) or 'no arrays'}. Save them with {NPZ_SAVE}."
+        )
     unknown = sorted(names - set(NPZ_KEYS))
     if unknown:
         listed = ", ".join(f"'{name}'" for name in unknown)
-        raise DataError(f"{where}: unknown array{'s' if len(unknown) > 1 else ''} {listed}.{did_you_mean(unknown[0], NPZ_KEYS)} "
-                        "Expected x and y (or x_train and y_train), optionally x_test, y_test, x_val, y_val; rename "
-                        f"or remove {'them' if len(unknown) > 1 else 'it'}.")
+        raise DataError(
+            f"{where}: unknown array{'s' if len(unknown) > 1 else ''} {listed}.{did_you_mean(unknown[0], NPZ_KEYS)} "
+            "Expected x and y (or x_train and y_train), optionally x_test, y_test, x_val, y_val; rename "
+            f"or remove {'them' if len(unknown) > 1 else 'it'}."
+        )
     present = {}
     for split, (x_key, y_key) in keys.items():
         if x_key in names and y_key in names:
@@ -514,8 +591,9 @@ def _npz_split(arrays: dict[str, np.ndarray], x_key: str, y_key: str, where: str
     x = arrays[x_key]
     name = f"{where}: '{x_key}'"
     if x.dtype.kind in "biufc" and x.ndim not in (3, 4):
-        raise DataError(f"{name} must be images (N, height, width) or (N, height, width, channels). "
-                        f"Received: shape {x.shape}")
+        raise DataError(
+            f"{name} must be images (N, height, width) or (N, height, width, channels). Received: shape {x.shape}"
+        )
     images = to_pixels(x, name)
     if images.size == 0:
         empty = "holds no images" if len(x) == 0 else "has images of 0 pixels"
@@ -531,10 +609,14 @@ def to_pixels(array: np.ndarray, name: str) -> np.ndarray:
     """
     kind = array.dtype.kind
     if kind == "c":
-        raise DataError(f"{name} is complex ({array.dtype}); images must be real numbers. Save the real part "
-                        "(x.real) or the magnitude (np.abs(x)).")
+        raise DataError(
+            f"{name} is complex ({array.dtype}); images must be real numbers. Save the real part "
+            "(x.real) or the magnitude (np.abs(x))."
+        )
     if kind not in "biuf":
-        raise DataError(f"{name} holds {array.dtype} values, not numbers. Images must be uint8 (0..255) or floats (0..1).")
+        raise DataError(
+            f"{name} holds {array.dtype} values, not numbers. Images must be uint8 (0..255) or floats (0..1)."
+        )
     if array.dtype == np.uint8:
         return array.astype("float32") / np.float32(255.0)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -545,10 +627,15 @@ def to_pixels(array: np.ndarray, name: str) -> np.ndarray:
         if count:
             first = int(np.unravel_index(int(np.argmax(bad)), bad.shape)[0]) if bad.ndim else 0
             plural = "s" if count != 1 else ""
-            what = (f"NaN or infinite value{plural}" if count == np.count_nonzero(~np.isfinite(array))
-                    else f"value{plural} that {'are' if plural else 'is'} NaN, infinite or too large for float32")
-            raise DataError(f"{name} has {count:,} {what} (the first in image {first}). Replace them "
-                            "(np.nan_to_num) or drop those images.")
+            what = (
+                f"NaN or infinite value{plural}"
+                if count == np.count_nonzero(~np.isfinite(array))
+                else f"value{plural} that {'are' if plural else 'is'} NaN, infinite or too large for float32"
+            )
+            raise DataError(
+                f"{name} has {count:,} {what} (the first in image {first}). Replace them "
+                "(np.nan_to_num) or drop those images."
+            )
     return pixels
 
 
@@ -556,44 +643,58 @@ def _labels(y: np.ndarray, count: int, name: str, x_key: str) -> np.ndarray:
     """Integer labels (int64, one per image) from integer, whole float or one-hot ``y``."""
     expected = "Labels are class indices 0 .. classes-1"
     if y.dtype.kind not in "biuf":
-        raise DataError(f"{name} must hold integer class labels. Received: dtype {y.dtype}. {expected}: convert "
-                        "them, e.g. with np.unique(labels, return_inverse=True)[1].")
+        raise DataError(
+            f"{name} must hold integer class labels. Received: dtype {y.dtype}. {expected}: convert "
+            "them, e.g. with np.unique(labels, return_inverse=True)[1]."
+        )
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot
         hot = y == 1
         rows = (hot | (y == 0)).all(axis=1) & (hot.sum(axis=1) == 1)
         if not rows.all():
             row = int(np.argmin(rows))
             shown = ", ".join(_show(v) for v in y[row][:6]) + (", ..." if y.shape[1] > 6 else "")
-            raise DataError(f"{name} has shape {y.shape}, read as one-hot labels, but row {row} is not one-hot (one 1, "
-                            f"the rest 0): [{shown}]. Save integer labels of shape (N,), e.g. np.argmax(y, axis=1).")
+            raise DataError(
+                f"{name} has shape {y.shape}, read as one-hot labels, but row {row} is not one-hot (one 1, "
+                f"the rest 0): [{shown}]. Save integer labels of shape (N,), e.g. np.argmax(y, axis=1)."
+            )
         labels = hot.argmax(axis=1)
     elif y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
         labels = y.reshape(-1)
     else:
         raise DataError(f"{name} must be labels of shape (N,), or (N, classes) one-hot. Received: shape {y.shape}")
     if len(labels) != count:
-        raise DataError(f"{name} holds {len(labels)} labels (shape {y.shape}) for the {count} images of '{x_key}'. "
-                        "Expected one label per image.")
+        raise DataError(
+            f"{name} holds {len(labels)} labels (shape {y.shape}) for the {count} images of '{x_key}'. "
+            "Expected one label per image."
+        )
     if labels.dtype.kind == "f":
         finite = np.isfinite(labels)
         if not finite.all():
             index, count = int(np.argmin(finite)), int(np.count_nonzero(~finite))
-            raise DataError(f"{name} has {count:,} NaN or infinite label{'s' if count != 1 else ''} (the first at index "
-                            f"{index}). {expected}.")
+            raise DataError(
+                f"{name} has {count:,} NaN or infinite label{'s' if count != 1 else ''} (the first at index "
+                f"{index}). {expected}."
+            )
         fractional = labels != np.floor(labels)
         if fractional.any():
             index = int(np.argmax(fractional))
-            raise DataError(f"{name} must hold whole-number labels; label {_show(labels[index])} at index {index} is "
-                            f"not. {expected}.")
+            raise DataError(
+                f"{name} must hold whole-number labels; label {_show(labels[index])} at index {index} is "
+                f"not. {expected}."
+            )
     if labels.dtype.kind != "b" and len(labels):
         if labels.min() < 0:
             index = int(np.argmin(labels))
-            raise DataError(f"{name} has a negative label ({_show(labels[index])} at index {index}). {expected}: "
-                            "renumber them, e.g. with np.unique(y, return_inverse=True)[1].")
+            raise DataError(
+                f"{name} has a negative label ({_show(labels[index])} at index {index}). {expected}: "
+                "renumber them, e.g. with np.unique(y, return_inverse=True)[1]."
+            )
         if labels.max() >= MAX_CLASSES:
             index = int(np.argmax(labels))
-            raise DataError(f"{name} has label {_show(labels[index])} at index {index}: more than {MAX_CLASSES:,} "
-                            f"classes. {expected}: renumber them, e.g. with np.unique(y, return_inverse=True)[1].")
+            raise DataError(
+                f"{name} has label {_show(labels[index])} at index {index}: more than {MAX_CLASSES:,} "
+                f"classes. {expected}: renumber them, e.g. with np.unique(y, return_inverse=True)[1]."
+            )
     return labels.astype("int64")
 
 
@@ -621,8 +722,15 @@ DATASETS: dict[str, tuple[Loader, str]] = {
 
 # -- fitting the data to the blueprint -----------------------------------------------------------
 
-def fit_to_input(dataset: Dataset, input_shape: tuple[int, int, int], classes: int, *, resize: bool = False,
-                 blueprint_name: str = "the blueprint") -> Dataset:
+
+def fit_to_input(
+    dataset: Dataset,
+    input_shape: tuple[int, int, int],
+    classes: int,
+    *,
+    resize: bool = False,
+    blueprint_name: str = "the blueprint",
+) -> Dataset:
     """Check the images and labels against the blueprint's input and head; resize only when asked.
 
     With ``resize``, images are resized (bilinear) to the input's height and width, 1 channel is
@@ -656,8 +764,10 @@ def fit_to_input(dataset: Dataset, input_shape: tuple[int, int, int], classes: i
             f"or train a blueprint whose input is {list(have)}."
         )
     if have[2] != channels and have[2] != 1 and not (have[2] == 3 and channels == 1):
-        raise DataError(f"data '{dataset.name}' has {have[2]} channels and {blueprint_name} expects {channels}: "
-                        "--resize converts 1 channel to any count and 3 (RGB) to 1 only.")
+        raise DataError(
+            f"data '{dataset.name}' has {have[2]} channels and {blueprint_name} expects {channels}: "
+            "--resize converts 1 channel to any count and 3 (RGB) to 1 only."
+        )
     if have[:2] != (height, width):
         dataset = dataset.map_images(lambda x: resize_images(x, height, width))
     if have[2] != channels:
@@ -672,17 +782,23 @@ def _check_structure(dataset: Dataset) -> None:
         x, y = np.asarray(split.x), np.asarray(split.y)
         where = f"data '{dataset.name}': the {split_name} split"
         if x.ndim != 4 or x.dtype.kind not in "biuf":
-            raise DataError(f"{where} must hold images as a real-number array (N, height, width, channels). "
-                            f"Received: shape {x.shape}, dtype {x.dtype}")
+            raise DataError(
+                f"{where} must hold images as a real-number array (N, height, width, channels). "
+                f"Received: shape {x.shape}, dtype {x.dtype}"
+            )
         if y.ndim != 1 or len(y) != len(x) or (len(y) and y.dtype.kind not in "iu"):
-            raise DataError(f"{where} must hold one integer label per image: {len(x)} images. Received: labels of "
-                            f"shape {y.shape}, dtype {y.dtype}")
+            raise DataError(
+                f"{where} must hold one integer label per image: {len(x)} images. Received: labels of "
+                f"shape {y.shape}, dtype {y.dtype}"
+            )
         if split_name == "train" and not len(x):
             raise DataError(f"{where} holds no images. Expected at least one.")
         train_shape = train_shape or x.shape[1:]
         if x.shape[1:] != train_shape:
-            raise DataError(f"{where} holds {_shape_text(x.shape[1:])} images and the train split "
-                            f"{_shape_text(train_shape)}; every split must have the same image size.")
+            raise DataError(
+                f"{where} holds {_shape_text(x.shape[1:])} images and the train split "
+                f"{_shape_text(train_shape)}; every split must have the same image size."
+            )
 
 
 def _check_labels(dataset: Dataset, classes: int, blueprint_name: str) -> None:
@@ -692,8 +808,10 @@ def _check_labels(dataset: Dataset, classes: int, blueprint_name: str) -> None:
     if smallest < 0:
         raise DataError(f"data '{dataset.name}' has a negative label ({smallest}); labels are 0 .. classes-1.")
     if top >= classes:
-        raise DataError(f"data '{dataset.name}' has {top + 1} classes (labels 0..{top}) but {blueprint_name} has "
-                        f"{classes} outputs. Set head.classes: {top + 1} in the blueprint.")
+        raise DataError(
+            f"data '{dataset.name}' has {top + 1} classes (labels 0..{top}) but {blueprint_name} has "
+            f"{classes} outputs. Set head.classes: {top + 1} in the blueprint."
+        )
     have = max(dataset.classes, top + 1)
     if have < classes:
         warnings.warn(_fewer_classes(dataset, have, classes, blueprint_name), DataWarning, stacklevel=3)
@@ -704,10 +822,14 @@ def _fewer_classes(dataset: Dataset, have: int, classes: int, blueprint_name: st
     shown = f" ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if len(names) == have else ""
     start = f"data '{dataset.name}' has {have} class{'es' if have != 1 else ''}{shown} but {blueprint_name} has {classes} outputs"
     if have == 1:
-        return (f"{start}: with one class the model can only learn to predict '{names[0] if names else 0}'. Add the "
-                "other classes to the data (a folder per class for images:DIR), or ignore this if it is intended.")
-    return (f"{start}: outputs {have}..{classes - 1} get no training images. Set head.classes: {have} in the "
-            "blueprint, or ignore this if the head is meant to be larger than the data.")
+        return (
+            f"{start}: with one class the model can only learn to predict '{names[0] if names else 0}'. Add the "
+            "other classes to the data (a folder per class for images:DIR), or ignore this if it is intended."
+        )
+    return (
+        f"{start}: outputs {have}..{classes - 1} get no training images. Set head.classes: {have} in the "
+        "blueprint, or ignore this if the head is meant to be larger than the data."
+    )
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -727,9 +849,12 @@ def resize_images(x: np.ndarray, height: int, width: int, chunk: int = 1024) -> 
     """Bilinear resize (antialiased when shrinking) with ``keras.ops.image.resize``, in chunks."""
     from keras import ops
 
-    parts = [ops.convert_to_numpy(ops.image.resize(x[start:start + chunk], (height, width), interpolation="bilinear",
-                                                  antialias=True))
-             for start in range(0, len(x), chunk)]
+    parts = [
+        ops.convert_to_numpy(
+            ops.image.resize(x[start : start + chunk], (height, width), interpolation="bilinear", antialias=True)
+        )
+        for start in range(0, len(x), chunk)
+    ]
     return np.clip(np.concatenate(parts).astype("float32"), 0.0, 1.0) if parts else x
 
 
@@ -748,10 +873,14 @@ def split_validation(dataset: Dataset, fraction: float, seed: int) -> Dataset:
         return dataset
     count = int(round(len(dataset.train) * fraction))
     if count < 1 or count >= len(dataset.train):
-        raise DataError(f"validation_split={fraction} of {len(dataset.train)} training images leaves "
-                        f"{count} for validation; use a split that keeps images on both sides, or 0 for none.")
+        raise DataError(
+            f"validation_split={fraction} of {len(dataset.train)} training images leaves "
+            f"{count} for validation; use a split that keeps images on both sides, or 0 for none."
+        )
     order = np.random.default_rng(seed).permutation(len(dataset.train))
-    return replace(dataset, train=dataset.train.take(np.sort(order[count:])), validation=dataset.train.take(np.sort(order[:count])))
+    return replace(
+        dataset, train=dataset.train.take(np.sort(order[count:])), validation=dataset.train.take(np.sort(order[:count]))
+    )
 
 
 def scale_pixels(dataset: Dataset, pixel_range: tuple[float, float]) -> Dataset:
@@ -762,5 +891,15 @@ def scale_pixels(dataset: Dataset, pixel_range: tuple[float, float]) -> Dataset:
     return dataset.map_images(lambda x: (x * np.float32(high - low) + np.float32(low)).astype("float32"))
 
 
-__all__ = ["DATASETS", "DataError", "DataWarning", "Dataset", "Split", "fit_to_input", "load_dataset", "parse_spec",
-           "scale_pixels", "split_validation"]
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "DataWarning",
+    "Dataset",
+    "Split",
+    "fit_to_input",
+    "load_dataset",
+    "parse_spec",
+    "scale_pixels",
+    "split_validation",
+]

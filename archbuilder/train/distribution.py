@@ -35,8 +35,11 @@ from archbuilder.train.errors import RunError
 BACKENDS = {"mirrored": ("tensorflow",), "multi_worker": ("jax", "tensorflow"), "data_parallel": ("jax",)}
 #: What ``multi_worker`` under JAX reads (``keras.distribution.initialize``): the coordinator's address
 #: (process 0, ``host:port``), the number of processes, and this process's index.
-PROCESS_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
-                     "KERAS_DISTRIBUTION_PROCESS_ID")
+PROCESS_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 
 
 def check_distribution(name: str | None, backend: str | None = None) -> None:
@@ -49,9 +52,11 @@ def check_distribution(name: str | None, backend: str | None = None) -> None:
     needed = BACKENDS[name]
     if backend not in needed:
         other = ", ".join(f"'{k}'" for k, v in BACKENDS.items() if backend in v) or "none"
-        raise RunError(f"distribution '{name}' needs the {' or '.join(needed)} backend, and Keras runs on {backend}. "
-                       f"Set KERAS_BACKEND={needed[0]} before starting, or pick a distribution the {backend} backend "
-                       f"supports ({other}).")
+        raise RunError(
+            f"distribution '{name}' needs the {' or '.join(needed)} backend, and Keras runs on {backend}. "
+            f"Set KERAS_BACKEND={needed[0]} before starting, or pick a distribution the {backend} backend "
+            f"supports ({other})."
+        )
 
 
 def create_distribution(name: str | None) -> Any:
@@ -80,17 +85,21 @@ def _jax_processes() -> Any:
     on one), joined by ``keras.distribution.initialize``; each process feeds its part of each batch."""
     missing = [variable for variable in PROCESS_VARIABLES if not os.environ.get(variable)]
     if missing:
-        raise RunError(f"distribution 'multi_worker' under JAX starts one process per worker and needs "
-                       f"{', '.join(missing)} in each one's environment (the coordinator's host:port, the number "
-                       "of processes, this process's index from 0); see docs/distribution.md.")
+        raise RunError(
+            f"distribution 'multi_worker' under JAX starts one process per worker and needs "
+            f"{', '.join(missing)} in each one's environment (the coordinator's host:port, the number "
+            "of processes, this process's index from 0); see docs/distribution.md."
+        )
     import jax
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes; GPUs use NCCL
     try:
         keras.distribution.initialize()
     except Exception as error:  # noqa: BLE001 - JAX reports a bad address or an unreachable coordinator
-        raise RunError(f"distribution 'multi_worker' could not join the other processes "
-                       f"({type(error).__name__}: {error}). Check {', '.join(PROCESS_VARIABLES)}.") from None
+        raise RunError(
+            f"distribution 'multi_worker' could not join the other processes "
+            f"({type(error).__name__}: {error}). Check {', '.join(PROCESS_VARIABLES)}."
+        ) from None
     distribution = keras.distribution.DataParallel()
     distribution.auto_shard_dataset = False  # the runner gives each process its own part of every batch
     return distribution
@@ -104,11 +113,13 @@ def _check_tensorflow_workers() -> None:
         raise RunError("TF_CONFIG is not a JSON object with a `cluster`; see docs/distribution.md.") from None
     workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
     if workers > 1:
-        raise RunError(f"distribution 'multi_worker' under TensorFlow: TF_CONFIG names {workers} workers, and Keras "
-                       f"{keras.__version__}'s TensorFlow trainer cannot fit across workers (model.fit fails reducing "
-                       "its first batch: keras-team/keras#20585, tensorflow/tensorflow#72388). Run the workers under "
-                       "JAX instead: KERAS_BACKEND=jax with KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
-                       "_PROCESS_ID (docs/distribution.md), or `mirrored` for the GPUs of one machine.")
+        raise RunError(
+            f"distribution 'multi_worker' under TensorFlow: TF_CONFIG names {workers} workers, and Keras "
+            f"{keras.__version__}'s TensorFlow trainer cannot fit across workers (model.fit fails reducing "
+            "its first batch: keras-team/keras#20585, tensorflow/tensorflow#72388). Run the workers under "
+            "JAX instead: KERAS_BACKEND=jax with KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
+            "_PROCESS_ID (docs/distribution.md), or `mirrored` for the GPUs of one machine."
+        )
 
 
 def processes(distribution: Any) -> tuple[int, int]:
@@ -166,9 +177,11 @@ def check_batch_size(distribution: Any, batch_size: int, name: str | None = None
         return
     below, above = batch_size // count * count, (batch_size // count + 1) * count
     choices = f"{below} or {above}" if below else str(above)
-    raise RunError(f"distribution '{name or 'data-parallel'}' splits each global batch evenly across its {count} "
-                   f"replicas, and batch_size {batch_size} does not divide by {count}. Use a multiple of {count}: "
-                   f"--batch-size {choices} (or training.batch_size in the blueprint).")
+    raise RunError(
+        f"distribution '{name or 'data-parallel'}' splits each global batch evenly across its {count} "
+        f"replicas, and batch_size {batch_size} does not divide by {count}. Use a multiple of {count}: "
+        f"--batch-size {choices} (or training.batch_size in the blueprint)."
+    )
 
 
 @overload
@@ -185,8 +198,10 @@ def trim_to_replicas(split: Split | None, count: int, what: str = "training") ->
     if split is None or count <= 1 or len(split) % count == 0:
         return split
     if len(split) < count:
-        raise RunError(f"the {what} split has {len(split)} images, fewer than the {count} replicas that share each "
-                       "batch: give it more images, or train without a distribution.")
+        raise RunError(
+            f"the {what} split has {len(split)} images, fewer than the {count} replicas that share each "
+            "batch: give it more images, or train without a distribution."
+        )
     return Split(split.x[: len(split) // count * count], split.y[: len(split) // count * count])
 
 
@@ -239,5 +254,18 @@ def evaluate(model: keras.Model, x: Any, y: Any, *, batch_size: int, distributio
     return {name: float(value) for name, value in results.items()}
 
 
-__all__ = ["BACKENDS", "PROCESS_VARIABLES", "check_batch_size", "process_share", "processes", "check_distribution", "create_distribution", "distribution_scope",
-           "evaluate", "evaluation_batch_size", "replicas", "single_device_copy", "trim_to_replicas"]
+__all__ = [
+    "BACKENDS",
+    "PROCESS_VARIABLES",
+    "check_batch_size",
+    "process_share",
+    "processes",
+    "check_distribution",
+    "create_distribution",
+    "distribution_scope",
+    "evaluate",
+    "evaluation_batch_size",
+    "replicas",
+    "single_device_copy",
+    "trim_to_replicas",
+]

@@ -42,9 +42,17 @@ def make_targets(labels: np.ndarray, outputs: list[HeadOutput], encoding: LabelE
     return encoded[outputs[0].name] if len(outputs) == 1 else encoded
 
 
-def create_inputs(train: Split, validation: Split | None, *, batch_size: int, outputs: list[HeadOutput],
-                  encoding: LabelEncoding, augmentation: keras.Sequential | None = None,
-                  seed: int = 0, workers: int = 2) -> TrainingInputs:
+def create_inputs(
+    train: Split,
+    validation: Split | None,
+    *,
+    batch_size: int,
+    outputs: list[HeadOutput],
+    encoding: LabelEncoding,
+    augmentation: keras.Sequential | None = None,
+    seed: int = 0,
+    workers: int = 2,
+) -> TrainingInputs:
     """The fit arguments for the backend in use; ``augmentation`` applies to the training batches only.
 
     ``workers`` threads prepare augmented batches under JAX and PyTorch (1 keeps the order of the
@@ -54,24 +62,37 @@ def create_inputs(train: Split, validation: Split | None, *, batch_size: int, ou
     validation_targets = make_targets(validation.y, outputs, encoding) if validation is not None else None
     steps = math.ceil(len(train) / batch_size)
     if keras.backend.backend() == "tensorflow" and augmentation is not None:
-        arguments = {"x": tf_dataset(train.x, train_targets, batch_size, shuffle=True, seed=seed,
-                                     augmentation=augmentation),
-                     "shuffle": False}  # the dataset shuffles itself, every epoch
+        arguments = {
+            "x": tf_dataset(train.x, train_targets, batch_size, shuffle=True, seed=seed, augmentation=augmentation),
+            "shuffle": False,
+        }  # the dataset shuffles itself, every epoch
         if validation is not None and validation_targets is not None:
             arguments["validation_data"] = tf_dataset(validation.x, validation_targets, batch_size)
         return TrainingInputs(arguments, steps, batch_size, augmentation, "tf.data")
     validation_data = (validation.x, validation_targets) if validation is not None else None
     if augmentation is None:
-        arguments = {"x": train.x, "y": train_targets, "batch_size": batch_size, "shuffle": True,
-                     "validation_data": validation_data}
+        arguments = {
+            "x": train.x,
+            "y": train_targets,
+            "batch_size": batch_size,
+            "shuffle": True,
+            "validation_data": validation_data,
+        }
         return TrainingInputs(arguments, steps, batch_size, None, "numpy")
     batches = AugmentedBatches(train.x, train_targets, batch_size, augmentation, seed=seed, workers=workers)
     arguments = {"x": batches, "validation_data": validation_data, "validation_batch_size": batch_size}
     return TrainingInputs(arguments, steps, batch_size, augmentation, "py_dataset")
 
 
-def tf_dataset(x: np.ndarray, targets: Targets, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-               augmentation: keras.Sequential | None = None) -> Any:
+def tf_dataset(
+    x: np.ndarray,
+    targets: Targets,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    augmentation: keras.Sequential | None = None,
+) -> Any:
     """A ``tf.data.Dataset`` of batches: index batches (a fresh seeded permutation each epoch when
     shuffling) gathered from host tensors in parallel, augmented in parallel, then prefetched."""
     import tensorflow as tf
@@ -90,7 +111,7 @@ def tf_dataset(x: np.ndarray, targets: Targets, batch_size: int, *, shuffle: boo
     @tf.autograph.experimental.do_not_convert
     def batches(indices: Any) -> Any:
         whole = tf.data.Dataset.from_tensor_slices(tf.reshape(indices[: full * batch_size], [full, batch_size]))
-        return whole.concatenate(tf.data.Dataset.from_tensors(indices[full * batch_size:])) if rest else whole
+        return whole.concatenate(tf.data.Dataset.from_tensors(indices[full * batch_size :])) if rest else whole
 
     @tf.autograph.experimental.do_not_convert
     def gather(batch: Any) -> tuple[Any, Any]:
@@ -100,6 +121,7 @@ def tf_dataset(x: np.ndarray, targets: Targets, batch_size: int, *, shuffle: boo
     dataset = epochs.map(order).flat_map(batches).apply(tf.data.experimental.assert_cardinality(full + bool(rest)))
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation is not None:
+
         @tf.autograph.experimental.do_not_convert
         def augment(batch: Any, batch_targets: Any) -> tuple[Any, Any]:
             return augmentation(batch, training=True), batch_targets
@@ -114,8 +136,16 @@ class AugmentedBatches(keras.utils.PyDataset):
     Worker threads prepare the next batches while the model trains on the current one.
     """
 
-    def __init__(self, x: np.ndarray, targets: Targets, batch_size: int, augmentation: keras.Sequential, *,
-                 seed: int = 0, workers: int = 2) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        targets: Targets,
+        batch_size: int,
+        augmentation: keras.Sequential,
+        *,
+        seed: int = 0,
+        workers: int = 2,
+    ) -> None:
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=8)
         self.x, self.targets, self.batch_size, self.augmentation = x, targets, batch_size, augmentation
         self._rng = np.random.default_rng(seed)
@@ -125,7 +155,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, Targets]:
-        chosen = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         images = keras.ops.convert_to_numpy(self.augmentation(self.x[chosen], training=True))
         if isinstance(self.targets, dict):
             return images, {name: values[chosen] for name, values in self.targets.items()}

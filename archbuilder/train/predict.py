@@ -92,13 +92,19 @@ def run_context(path: Path) -> RunContext:
         names = recorded.get("class_names")
         data = recorded.get("data")
         epoch = recorded.get("epoch")
-        return RunContext(pixel_range=(low, high), seed=int(recorded.get("seed", 0)),
-                          data=None if data is None else str(data), resize=bool(recorded.get("resize", False)),
-                          class_names=None if names is None else tuple(str(name) for name in names),
-                          epoch=None if epoch is None else int(epoch))
+        return RunContext(
+            pixel_range=(low, high),
+            seed=int(recorded.get("seed", 0)),
+            data=None if data is None else str(data),
+            resize=bool(recorded.get("resize", False)),
+            class_names=None if names is None else tuple(str(name) for name in names),
+            epoch=None if epoch is None else int(epoch),
+        )
     except (TypeError, ValueError):
-        raise DataError(f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, holds values of the "
-                        "wrong kind). Use the run's own copy of the file.") from None
+        raise DataError(
+            f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, holds values of the "
+            "wrong kind). Use the run's own copy of the file."
+        ) from None
 
 
 def _context_beside(folder: Path, stem: str) -> RunContext:
@@ -113,28 +119,40 @@ def _context_beside(folder: Path, stem: str) -> RunContext:
         try:
             training = load_blueprint(source).training
         except BlueprintError as error:
-            raise DataError(f"{source}: cannot be read as the model's blueprint, which says which pixel range the "
-                            f"model takes ({error.problems[0] if error.problems else error}). Restore it, or move it "
-                            "away to feed the model pixels in [0, 1].") from None
+            raise DataError(
+                f"{source}: cannot be read as the model's blueprint, which says which pixel range the "
+                f"model takes ({error.problems[0] if error.problems else error}). Restore it, or move it "
+                "away to feed the model pixels in [0, 1]."
+            ) from None
         if training is not None:
             context.update(pixel_range=tuple(training.pixel_range), seed=training.seed, data=training.data)
     # The run's settings: data and resize as it was trained.
-    state = read_json_file(folder / CHECKPOINT_STATE, DataError, "Restore it, or delete it if the run is finished "
-                           "(evaluate then needs --data, and --resize if the run resized).")
+    state = read_json_file(
+        folder / CHECKPOINT_STATE,
+        DataError,
+        "Restore it, or delete it if the run is finished "
+        "(evaluate then needs --data, and --resize if the run resized).",
+    )
     if state is None:
-        state = read_json_file(folder / METRICS, DataError, "Restore it, or delete it (evaluate then needs --data, "
-                               "and --resize if the run resized).")
+        state = read_json_file(
+            folder / METRICS,
+            DataError,
+            "Restore it, or delete it (evaluate then needs --data, and --resize if the run resized).",
+        )
     if isinstance(state, dict):
         settings = state.get("settings")
         if not isinstance(settings, dict):
             settings = {}
         context.update(data=settings.get("data", context.get("data")), resize=bool(settings.get("resize")))
-    names = read_json_file(folder / CLASSES, DataError,
-                           "Restore it, or delete it to print class numbers instead of names.")
+    names = read_json_file(
+        folder / CLASSES, DataError, "Restore it, or delete it to print class numbers instead of names."
+    )
     if names is not None:
         if not isinstance(names, list):
-            raise DataError(f"{folder / CLASSES}: damaged (expected a list of class names). Restore it, or "
-                            "delete it to print class numbers instead of names.")
+            raise DataError(
+                f"{folder / CLASSES}: damaged (expected a list of class names). Restore it, or "
+                "delete it to print class numbers instead of names."
+            )
         context["class_names"] = tuple(str(name) for name in names)
     return RunContext(**context)
 
@@ -146,8 +164,14 @@ def _classifier_activation(model: keras.Model) -> str:
     return getattr(activation, "__name__", "linear") if activation is not None else "linear"
 
 
-def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, resize: bool = False,
-             batch_size: int = 128, confusion: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def evaluate(
+    model_path: str | os.PathLike[str],
+    data: str | None = None,
+    *,
+    resize: bool = False,
+    batch_size: int = 128,
+    confusion: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
     ``data`` defaults to the run's own (see :func:`run_context`); images are resized to the model's input
@@ -169,16 +193,19 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
     data = context.data if data is None else data  # the run's own data, by default
     resize = resize or context.resize  # a model trained on resized images takes resized images
     if data is None:
-        raise DataError(f"which data? Pass --data (e.g. --data digits); {Path(model_path).name} and the files "
-                        "beside it do not say.")
+        raise DataError(
+            f"which data? Pass --data (e.g. --data digits); {Path(model_path).name} and the files beside it do not say."
+        )
     height, width, channels = (int(d) for d in model.input_shape[1:])
     shape, classes = (height, width, channels), int(model.output_shape[-1])
     dataset = load_dataset(data, input_shape=shape, classes=classes, resize=resize, seed=context.seed)
     dataset = fit_to_input(dataset, shape, classes, resize=resize, blueprint_name=f"model {Path(model_path).name}")
     split = dataset.test or dataset.validation
     if split is None:
-        raise DataError(f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
-                        "(images:DIR) or x_test and y_test (npz:FILE).")
+        raise DataError(
+            f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
+            "(images:DIR) or x_test and y_test (npz:FILE)."
+        )
     activation = _classifier_activation(model)
     metrics: list[Any] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     if classes > 5:
@@ -190,12 +217,17 @@ def evaluate(model_path: str | os.PathLike[str], data: str | None = None, *, res
     predicted = np.argmax(np.asarray(model.predict(images, batch_size=batch_size, verbose=0)), axis=-1)
     matrix = confusion_matrix(split.y, predicted, classes)
     names = class_names(context, classes)
-    report: dict[str, Any] = {"images": len(split), **{name: float(value) for name, value in results.items()},
-                              "per_class": per_class_scores(matrix, names),
-                              "confusion": {"classes": names, "matrix": matrix.tolist()}}
+    report: dict[str, Any] = {
+        "images": len(split),
+        **{name: float(value) for name, value in results.items()},
+        "per_class": per_class_scores(matrix, names),
+        "confusion": {"classes": names, "matrix": matrix.tolist()},
+    }
     if confusion is not None:
-        title = (f"{Path(model_path).name} on {dataset.name}: {len(split)} images, accuracy "
-                 f"{report.get('accuracy', float('nan')):.4f}")
+        title = (
+            f"{Path(model_path).name} on {dataset.name}: {len(split)} images, accuracy "
+            f"{report.get('accuracy', float('nan')):.4f}"
+        )
         report["confusion_image"] = str(save_figure(confusion_figure(matrix, names, title=title), confusion))
     return report
 
@@ -219,14 +251,21 @@ def per_class_scores(matrix: np.ndarray, names: list[str]) -> list[dict[str, Any
     for index, name in enumerate(names):
         hits = int(matrix[index, index])
         support, predicted = int(matrix[index].sum()), int(matrix[:, index].sum())
-        scores.append({"name": name, "precision": hits / predicted if predicted else None,
-                       "recall": hits / support if support else None,
-                       "f1": 2 * hits / (support + predicted) if support + predicted else None, "support": support})
+        scores.append(
+            {
+                "name": name,
+                "precision": hits / predicted if predicted else None,
+                "recall": hits / support if support else None,
+                "f1": 2 * hits / (support + predicted) if support + predicted else None,
+                "support": support,
+            }
+        )
     return scores
 
 
-def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: int = 5,
-            resize: bool = False) -> list[Prediction]:
+def predict(
+    model_path: str | os.PathLike[str], sources: list[str], *, top_k: int = 5, resize: bool = False
+) -> list[Prediction]:
     """The ``top_k`` most likely classes of each image (png/jpg file, or every image of an .npy array).
 
     Images are resized to the model's input when ``resize`` is given or the model's run resized its data.
@@ -241,7 +280,11 @@ def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: in
     for source in sources:
         array = read_images(source, channels=shape[2])
         images.append(_fit_images(array, shape, resize, source))
-        names += [source] if len(array) == 1 and not source.endswith(".npy") else [f"{source}[{i}]" for i in range(len(array))]
+        names += (
+            [source]
+            if len(array) == 1 and not source.endswith(".npy")
+            else [f"{source}[{i}]" for i in range(len(array))]
+        )
     low, high = context.pixel_range
     batch = np.concatenate(images) * np.float32(high - low) + np.float32(low)
     probabilities = np.asarray(model.predict(batch, verbose=0), dtype="float64")
@@ -250,8 +293,10 @@ def predict(model_path: str | os.PathLike[str], sources: list[str], *, top_k: in
         probabilities /= probabilities.sum(axis=1, keepdims=True)
     labels = context.class_names or tuple(str(i) for i in range(probabilities.shape[1]))
     k = min(top_k, probabilities.shape[1])
-    return [Prediction(name, [(labels[i] if i < len(labels) else str(i), float(row[i])) for i in np.argsort(-row)[:k]])
-            for name, row in zip(names, probabilities)]
+    return [
+        Prediction(name, [(labels[i] if i < len(labels) else str(i), float(row[i])) for i in np.argsort(-row)[:k]])
+        for name, row in zip(names, probabilities)
+    ]
 
 
 def read_images(source: str, *, channels: int) -> np.ndarray:
@@ -276,8 +321,9 @@ def read_images(source: str, *, channels: int) -> np.ndarray:
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype="float32") / 255.0
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, ... for a damaged file
-        raise DataError(f"{source}: cannot read this image ({image_problem(error)}). Pass png/jpg images or an "
-                        ".npy array.") from None
+        raise DataError(
+            f"{source}: cannot read this image ({image_problem(error)}). Pass png/jpg images or an .npy array."
+        ) from None
     return (pixels[..., None] if pixels.ndim == 2 else pixels)[None]
 
 
@@ -288,27 +334,42 @@ def _read_array(path: Path, source: str) -> np.ndarray:
     try:
         handle = path.open("rb")
     except OSError as error:
-        raise DataError(f"{source}: cannot open it ({error_reason(error)}). Make the file readable (chmod u+r).") from None
+        raise DataError(
+            f"{source}: cannot open it ({error_reason(error)}). Make the file readable (chmod u+r)."
+        ) from None
     with handle:
         magic = handle.read(len(NPY_MAGIC))
         if not magic.startswith(NPY_MAGIC):
-            what = ("is an .npz archive, not an .npy array" if magic.startswith(b"PK") else
-                    "is empty (0 bytes)" if not magic else "is not a NumPy .npy array (no .npy header)")
+            what = (
+                "is an .npz archive, not an .npy array"
+                if magic.startswith(b"PK")
+                else "is empty (0 bytes)"
+                if not magic
+                else "is not a NumPy .npy array (no .npy header)"
+            )
             raise DataError(f"{source}: {what}. Pass one array saved with {NPY_SAVE}.")
         handle.seek(0)
         try:
             array = np.load(handle, allow_pickle=False)
         except Exception as error:  # ValueError, OSError, EOFError, ... for a damaged file
             if isinstance(error, ValueError) and "allow_pickle" in str(error):
-                raise DataError(f"{source}: holds Python objects (dtype=object); archbuilder loads .npy files with "
-                                "allow_pickle=False because unpickling can run code. Save a numeric array: "
-                                f"{NPY_SAVE}, e.g. images.astype('uint8').") from None
-            raise DataError(f"{source}: cannot read it as a NumPy .npy array ({error_reason(error)}); it may be "
-                            f"truncated or damaged. Write it again with {NPY_SAVE}.") from None
+                raise DataError(
+                    f"{source}: holds Python objects (dtype=object); archbuilder loads .npy files with "
+                    "allow_pickle=False because unpickling can run code. Save a numeric array: "
+                    f"{NPY_SAVE}, e.g. images.astype('uint8')."
+                ) from None
+            raise DataError(
+                f"{source}: cannot read it as a NumPy .npy array ({error_reason(error)}); it may be "
+                f"truncated or damaged. Write it again with {NPY_SAVE}."
+            ) from None
     if array.ndim not in (2, 3, 4):
-        raise DataError(f"{source}: expected an image (H, W), (H, W, C) or images (N, H, W, C). Received: shape {array.shape}")
+        raise DataError(
+            f"{source}: expected an image (H, W), (H, W, C) or images (N, H, W, C). Received: shape {array.shape}"
+        )
     if array.size == 0:
-        raise DataError(f"{source}: holds no pixels (shape {array.shape}). Pass at least one image of at least 1x1 pixel.")
+        raise DataError(
+            f"{source}: holds no pixels (shape {array.shape}). Pass at least one image of at least 1x1 pixel."
+        )
     if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
         array = array[..., None]
     return to_pixels(array[None] if array.ndim == 3 else array, f"{source}:")
@@ -320,8 +381,10 @@ def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source:
     if have == shape:
         return array
     if not resize:
-        raise DataError(f"{source}: {'x'.join(map(str, have))} image(s) but the model expects "
-                        f"{height}x{width}x{channels}. Pass --resize to resize them.")
+        raise DataError(
+            f"{source}: {'x'.join(map(str, have))} image(s) but the model expects "
+            f"{height}x{width}x{channels}. Pass --resize to resize them."
+        )
     if have[:2] != (height, width):
         array = resize_images(array, height, width)
     if array.shape[-1] != channels:
@@ -331,5 +394,15 @@ def _fit_images(array: np.ndarray, shape: tuple[int, ...], resize: bool, source:
     return array
 
 
-__all__ = ["Prediction", "RunContext", "class_names", "confusion_matrix", "evaluate", "load_classifier", "per_class_scores",
-           "predict", "read_images", "run_context"]
+__all__ = [
+    "Prediction",
+    "RunContext",
+    "class_names",
+    "confusion_matrix",
+    "evaluate",
+    "load_classifier",
+    "per_class_scores",
+    "predict",
+    "read_images",
+    "run_context",
+]

@@ -36,17 +36,32 @@ class HeadOutput:
 
 # -- the recipe and its overrides ----------------------------------------------------------------
 
-def effective_recipe(recipe: TrainingRecipe | None, *, epochs: int | None = None, batch_size: int | None = None,
-                     learning_rate: float | None = None, seed: int | None = None, data: str | None = None,
-                     init_weights: str | None = None, distribution: str | None = None) -> TrainingRecipe:
+
+def effective_recipe(
+    recipe: TrainingRecipe | None,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int | None = None,
+    data: str | None = None,
+    init_weights: str | None = None,
+    distribution: str | None = None,
+) -> TrainingRecipe:
     """The blueprint's recipe (or the default one) with the command-line overrides applied and validated.
 
     Raises:
         BlueprintError: an override is out of range (``training.epochs: ...``).
     """
     values = (recipe or TrainingRecipe()).model_dump(mode="json", exclude_defaults=True)
-    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed), ("data", data),
-                       ("init_weights", init_weights), ("distribution", distribution)):
+    for key, value in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("seed", seed),
+        ("data", data),
+        ("init_weights", init_weights),
+        ("distribution", distribution),
+    ):
         if value is not None:
             values[key] = value
     if learning_rate is not None:
@@ -65,8 +80,10 @@ def head_outputs(blueprint: Blueprint) -> list[HeadOutput]:
         RunError: the blueprint has no head, so there is nothing to train against labels.
     """
     if blueprint.head is None:
-        raise RunError(f"blueprint '{blueprint.name}' has no head: training needs a classifier. Add "
-                       "`head: {classes: N}` to the blueprint.")
+        raise RunError(
+            f"blueprint '{blueprint.name}' has no head: training needs a classifier. Add "
+            "`head: {classes: N}` to the blueprint."
+        )
     head = HeadOutput(blueprint.head.name, blueprint.head.activation, blueprint.head.classes, 1.0)
     return [head] + [HeadOutput(a.name, a.activation, a.classes, a.loss_weight) for a in blueprint.aux_heads]
 
@@ -80,6 +97,7 @@ def label_encoding(recipe: TrainingRecipe, outputs: list[HeadOutput]) -> LabelEn
 
 # -- optimizer and schedule ----------------------------------------------------------------------
 
+
 def create_learning_rate(recipe: TrainingRecipe, steps_per_epoch: int) -> LearningRate:
     """A float (constant and plateau schedules) or a Keras schedule stepping with ``optimizer.iterations``."""
     peak, schedule = recipe.optimizer.learning_rate, recipe.schedule
@@ -92,8 +110,9 @@ def create_learning_rate(recipe: TrainingRecipe, steps_per_epoch: int) -> Learni
 
 def _step_schedule(schedule: StepSchedule, peak: float, steps_per_epoch: int) -> LearningRate:
     if schedule.step_epochs is not None:  # lr * factor ** floor(step / (step_epochs * steps_per_epoch))
-        return keras.optimizers.schedules.ExponentialDecay(peak, schedule.step_epochs * steps_per_epoch,
-                                                           schedule.factor, staircase=True)
+        return keras.optimizers.schedules.ExponentialDecay(
+            peak, schedule.step_epochs * steps_per_epoch, schedule.factor, staircase=True
+        )
     # The update at iteration i uses the rate for step i and the first update of epoch e is at e * steps,
     # so the boundary "<= e * steps - 1" keeps epoch e - 1 at the old rate and starts epoch e at the new one.
     boundaries = [max(epoch * steps_per_epoch - 1, 0) for epoch in sorted(set(schedule.milestones or []))]
@@ -103,14 +122,17 @@ def _step_schedule(schedule: StepSchedule, peak: float, steps_per_epoch: int) ->
 
 def _cosine_schedule(schedule: CosineSchedule, peak: float, epochs: int, steps_per_epoch: int) -> LearningRate:
     if schedule.min_learning_rate > peak:
-        raise RunError(f"training.schedule.min_learning_rate ({schedule.min_learning_rate}) is above the learning "
-                       f"rate ({peak}); lower it, or raise the learning rate.")
+        raise RunError(
+            f"training.schedule.min_learning_rate ({schedule.min_learning_rate}) is above the learning "
+            f"rate ({peak}); lower it, or raise the learning rate."
+        )
     warmup_steps = round(schedule.warmup_epochs * steps_per_epoch)
     decay_steps = max(epochs * steps_per_epoch - warmup_steps, 1)
     alpha = schedule.min_learning_rate / peak
     if warmup_steps:
-        return keras.optimizers.schedules.CosineDecay(0.0, decay_steps, alpha=alpha, warmup_target=peak,
-                                                      warmup_steps=warmup_steps)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps, alpha=alpha, warmup_target=peak, warmup_steps=warmup_steps
+        )
     return keras.optimizers.schedules.CosineDecay(peak, decay_steps, alpha=alpha)
 
 
@@ -132,6 +154,7 @@ def create_optimizer(recipe: TrainingRecipe, steps_per_epoch: int) -> keras.opti
 
 # -- losses and metrics --------------------------------------------------------------------------
 
+
 def create_loss(output: HeadOutput, recipe: TrainingRecipe, encoding: LabelEncoding) -> keras.losses.Loss:
     """Cross-entropy matching the head's activation (a linear head gives logits)."""
     if output.activation == "sigmoid":
@@ -148,16 +171,29 @@ def create_metrics(recipe: TrainingRecipe, encoding: LabelEncoding) -> list[kera
     metrics: list[keras.metrics.Metric] = []
     for name in recipe.metrics:
         if name == "accuracy":
-            metrics.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy") if sparse
-                           else keras.metrics.CategoricalAccuracy(name="accuracy"))
+            metrics.append(
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+                if sparse
+                else keras.metrics.CategoricalAccuracy(name="accuracy")
+            )
         else:
-            metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5") if sparse
-                           else keras.metrics.TopKCategoricalAccuracy(k=5, name="top5"))
+            metrics.append(
+                keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5")
+                if sparse
+                else keras.metrics.TopKCategoricalAccuracy(k=5, name="top5")
+            )
     return metrics
 
 
-def compile_model(model: keras.Model, recipe: TrainingRecipe, outputs: list[HeadOutput], steps_per_epoch: int, *,
-                  jit_compile: bool | str = "auto", optimizer: keras.optimizers.Optimizer | None = None) -> None:
+def compile_model(
+    model: keras.Model,
+    recipe: TrainingRecipe,
+    outputs: list[HeadOutput],
+    steps_per_epoch: int,
+    *,
+    jit_compile: bool | str = "auto",
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> None:
     """``model.compile`` with the recipe's optimizer, a loss per output (aux heads weighted) and the head's metrics.
 
     Pass ``optimizer`` to keep a restored optimizer (and its state) when resuming.
@@ -182,34 +218,47 @@ def metric_key(name: str, outputs: list[HeadOutput]) -> str:
 
 # -- augmentation and callbacks ------------------------------------------------------------------
 
-def create_augmentation(augmentation: Augmentation | None, input_shape: tuple[int, int, int], *,
-                        pixel_range: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> keras.Sequential | None:
+
+def create_augmentation(
+    augmentation: Augmentation | None,
+    input_shape: tuple[int, int, int],
+    *,
+    pixel_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+) -> keras.Sequential | None:
     """The recipe's augmentation as Keras preprocessing layers (``None`` when it asks for none)."""
     if augmentation is None:
         return None
     height, width, _ = input_shape
     layers: list[keras.layers.Layer] = []
     if augmentation.crop_padding:
-        layers += [keras.layers.ZeroPadding2D(augmentation.crop_padding, name="pad"),
-                   keras.layers.RandomCrop(height, width, seed=seed, name="crop")]
+        layers += [
+            keras.layers.ZeroPadding2D(augmentation.crop_padding, name="pad"),
+            keras.layers.RandomCrop(height, width, seed=seed, name="crop"),
+        ]
     if augmentation.flip:
         layers.append(keras.layers.RandomFlip(augmentation.flip, seed=seed + 1, name="flip"))
     if augmentation.translation:
-        layers.append(keras.layers.RandomTranslation(augmentation.translation, augmentation.translation,
-                                                     seed=seed + 2, name="translation"))
+        layers.append(
+            keras.layers.RandomTranslation(
+                augmentation.translation, augmentation.translation, seed=seed + 2, name="translation"
+            )
+        )
     if augmentation.rotation:
         layers.append(keras.layers.RandomRotation(augmentation.rotation, seed=seed + 3, name="rotation"))
     if augmentation.zoom:
         layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed + 4, name="zoom"))
     if augmentation.contrast:
-        layers.append(keras.layers.RandomContrast(augmentation.contrast, value_range=pixel_range, seed=seed + 5,
-                                                  name="contrast"))
+        layers.append(
+            keras.layers.RandomContrast(augmentation.contrast, value_range=pixel_range, seed=seed + 5, name="contrast")
+        )
     # Built on its input here, so worker threads never race to build it.
     return keras.Sequential([keras.Input(input_shape), *layers], name="augmentation") if layers else None
 
 
-def create_recipe_callbacks(recipe: TrainingRecipe, outputs: list[HeadOutput], *,
-                            has_validation: bool) -> list[keras.callbacks.Callback]:
+def create_recipe_callbacks(
+    recipe: TrainingRecipe, outputs: list[HeadOutput], *, has_validation: bool
+) -> list[keras.callbacks.Callback]:
     """ReduceLROnPlateau for the plateau schedule and EarlyStopping, watching the keys Keras logs.
 
     Raises:
@@ -219,24 +268,49 @@ def create_recipe_callbacks(recipe: TrainingRecipe, outputs: list[HeadOutput], *
     schedule = recipe.schedule
     if schedule.type == "plateau":
         monitor = _monitor("training.schedule.monitor", schedule.monitor, outputs, has_validation)
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=schedule.factor,
-                                                           patience=schedule.patience,
-                                                           min_lr=schedule.min_learning_rate, verbose=1))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                factor=schedule.factor,
+                patience=schedule.patience,
+                min_lr=schedule.min_learning_rate,
+                verbose=1,
+            )
+        )
     if recipe.early_stopping is not None:
         stopping = recipe.early_stopping
         monitor = _monitor("training.early_stopping.monitor", stopping.monitor, outputs, has_validation)
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=stopping.patience,
-                                                       restore_best_weights=stopping.restore_best_weights, verbose=1))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=stopping.patience,
+                restore_best_weights=stopping.restore_best_weights,
+                verbose=1,
+            )
+        )
     return callbacks
 
 
 def _monitor(field: str, name: str, outputs: list[HeadOutput], has_validation: bool) -> str:
     if name.startswith("val_") and not has_validation:
-        raise RunError(f"{field} is '{name}' but there is no validation data (validation_split is 0 and the data "
-                       f"has no validation split). Set training.validation_split above 0, or monitor '{name[4:]}'.")
+        raise RunError(
+            f"{field} is '{name}' but there is no validation data (validation_split is 0 and the data "
+            f"has no validation split). Set training.validation_split above 0, or monitor '{name[4:]}'."
+        )
     return metric_key(name, outputs)
 
 
-__all__ = ["HeadOutput", "compile_model", "create_augmentation", "create_learning_rate", "create_loss",
-           "create_metrics", "create_optimizer", "create_recipe_callbacks", "effective_recipe", "head_outputs",
-           "label_encoding", "metric_key"]
+__all__ = [
+    "HeadOutput",
+    "compile_model",
+    "create_augmentation",
+    "create_learning_rate",
+    "create_loss",
+    "create_metrics",
+    "create_optimizer",
+    "create_recipe_callbacks",
+    "effective_recipe",
+    "head_outputs",
+    "label_encoding",
+    "metric_key",
+]

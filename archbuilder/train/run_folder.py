@@ -129,6 +129,7 @@ def start_over_advice(folder: Path) -> str:
 
 # -- reading state files -------------------------------------------------------------------------
 
+
 def read_json_file(path: Path, error: type[Exception] = RunError, advice: str = "") -> Any:
     """The JSON in ``path``; ``None`` when there is no such file.
 
@@ -150,8 +151,9 @@ def read_json_file(path: Path, error: type[Exception] = RunError, advice: str = 
     try:
         return json.loads(text)
     except json.JSONDecodeError as failure:
-        raise error(_damaged(path, f"not valid JSON: {failure.msg} (line {failure.lineno}, column {failure.colno})",
-                             advice)) from None
+        raise error(
+            _damaged(path, f"not valid JSON: {failure.msg} (line {failure.lineno}, column {failure.colno})", advice)
+        ) from None
 
 
 def _damaged(path: Path, what: str, advice: str) -> str:
@@ -190,8 +192,9 @@ def _state_problem(state: Any) -> str | None:
     if not isinstance(state.get("finished", False), bool):
         return f"'finished' is {state['finished']!r}, expected true or false"
     best = state.get("best")
-    if best is not None and not (isinstance(best, dict) and isinstance(best.get("epoch"), int)
-                                 and isinstance(best.get("value"), (int, float))):
+    if best is not None and not (
+        isinstance(best, dict) and isinstance(best.get("epoch"), int) and isinstance(best.get("value"), (int, float))
+    ):
         return f"'best' is {best!r}, expected {{monitor, value, epoch}}"
     if not isinstance(state.get("patience", {}), dict):
         return "'patience' must be a JSON object"
@@ -207,18 +210,22 @@ def write_state(folder: Path, state: dict[str, Any]) -> None:
     write_json_atomic(folder / CHECKPOINT_STATE, state)
 
 
-def write_run_files(folder: Path, blueprint: Blueprint, settings: Settings,
-                    class_names: Iterable[str] | None = None) -> None:
+def write_run_files(
+    folder: Path, blueprint: Blueprint, settings: Settings, class_names: Iterable[str] | None = None
+) -> None:
     """``blueprint.yaml`` (resolved, with the effective recipe) and, when given, ``classes.json``."""
-    header = (f"# Resolved blueprint of this run, with the effective recipe (data: {settings.data}).\n"
-              f"# Train it again with: archbuilder train blueprint.yaml --data {settings.data}"
-              f"{' --resize' if settings.resize else ''}\n")
+    header = (
+        f"# Resolved blueprint of this run, with the effective recipe (data: {settings.data}).\n"
+        f"# Train it again with: archbuilder train blueprint.yaml --data {settings.data}"
+        f"{' --resize' if settings.resize else ''}\n"
+    )
     write_text_atomic(folder / BLUEPRINT, header + blueprint.to_yaml())
     if class_names is not None:
         write_json_atomic(folder / CLASSES, list(class_names))
 
 
 # -- a new run, or starting over -----------------------------------------------------------------
+
 
 def prepare_new_run(folder: Path, overwrite: bool) -> None:
     """Make ``folder`` ready for a new run: create it, or replace a run in it.
@@ -239,18 +246,24 @@ def prepare_new_run(folder: Path, overwrite: bool) -> None:
     existing = existing_outputs(folder, (*RUN_FILES, LOGS))
     if not overwrite:
         if state is None and existing:
-            raise RunError(f"{folder} holds {', '.join(existing)} but no {CHECKPOINT_STATE}, so it is not a run "
-                           "folder; a run would replace them. Pass --output DIR to train into a new folder, or "
-                           "--overwrite to replace them.")
+            raise RunError(
+                f"{folder} holds {', '.join(existing)} but no {CHECKPOINT_STATE}, so it is not a run "
+                "folder; a run would replace them. Pass --output DIR to train into a new folder, or "
+                "--overwrite to replace them."
+            )
         if state is not None and state.get("finished"):
             done = state["completed_epochs"]
-            raise RunError(f"{folder} holds a finished run ({done} epoch{'s' if done != 1 else ''}). Pass --overwrite to "
-                           "replace it, --resume with --epochs N to train it further, or --output DIR to train "
-                           "elsewhere.")
+            raise RunError(
+                f"{folder} holds a finished run ({done} epoch{'s' if done != 1 else ''}). Pass --overwrite to "
+                "replace it, --resume with --epochs N to train it further, or --output DIR to train "
+                "elsewhere."
+            )
         if state is not None and state["completed_epochs"] > 0:
-            raise RunError(f"{folder} holds an interrupted run ({state['completed_epochs']} of {state.get('epochs', '?')} "
-                           "epochs done). Pass --resume to continue it, --overwrite to start it over, or --output DIR "
-                           "to train elsewhere.")
+            raise RunError(
+                f"{folder} holds an interrupted run ({state['completed_epochs']} of {state.get('epochs', '?')} "
+                "epochs done). Pass --resume to continue it, --overwrite to start it over, or --output DIR "
+                "to train elsewhere."
+            )
     if existing and not overwrite:
         print(f"replacing the unstarted run in {folder}")
     elif existing:
@@ -298,8 +311,10 @@ def remove_leftovers(folder: Path) -> None:
 
 # -- resuming --------------------------------------------------------------------------------------
 
-def open_for_resume(folder: Path, given: Blueprint,
-                    requested: dict[str, Any]) -> tuple[dict[str, Any], Blueprint, Settings]:
+
+def open_for_resume(
+    folder: Path, given: Blueprint, requested: dict[str, Any]
+) -> tuple[dict[str, Any], Blueprint, Settings]:
     """The state, the run's own blueprint and settings of the run to resume in ``folder``.
 
     Raises:
@@ -307,39 +322,55 @@ def open_for_resume(folder: Path, given: Blueprint,
     """
     state = read_state(folder)
     if state is None:
-        raise RunError(f"nothing to resume in {folder}: it has no {CHECKPOINT_STATE}. Run without --resume to start "
-                       "a new run (or point --output at the run's folder).")
+        raise RunError(
+            f"nothing to resume in {folder}: it has no {CHECKPOINT_STATE}. Run without --resume to start "
+            "a new run (or point --output at the run's folder)."
+        )
     blueprint = load_blueprint(folder / BLUEPRINT)
     if blueprint.model_copy(update={"training": None}) != given.model_copy(update={"training": None}):
-        raise RunError(f"{folder} was trained from a different '{blueprint.name}' blueprint; resume with the same "
-                       "blueprint, or pass --output to start a new run elsewhere.")
+        raise RunError(
+            f"{folder} was trained from a different '{blueprint.name}' blueprint; resume with the same "
+            "blueprint, or pass --output to start a new run elsewhere."
+        )
     settings = settings_of(state)
     _check_unchanged(settings, blueprint.training, requested, folder)
     return state, blueprint, settings
 
 
-def _check_unchanged(settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path) -> None:
+def _check_unchanged(
+    settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path
+) -> None:
     from archbuilder.train.accelerator import MIXED  # Keras is loaded by now (the runner imported it)
 
-    saved = {**asdict(settings), "learning_rate": (recipe or TrainingRecipe()).optimizer.learning_rate,
-             "mixed_precision": settings.precision == MIXED, "jit_compile": settings.jit_compile is True}
+    saved = {
+        **asdict(settings),
+        "learning_rate": (recipe or TrainingRecipe()).optimizer.learning_rate,
+        "mixed_precision": settings.precision == MIXED,
+        "jit_compile": settings.jit_compile is True,
+    }
     for name, value in requested.items():
         value = value if value is None or isinstance(value, (str, bool, int, float)) else value.name  # a Dataset
         if value is not None and value != saved[name]:
-            raise RunError(f"the run in {folder} used {name}={saved[name]!r}; it cannot resume with {name}={value!r}. "
-                           f"Resume with the run's own settings (leave {name} out), or pass --output to start a new "
-                           "run elsewhere.")
+            raise RunError(
+                f"the run in {folder} used {name}={saved[name]!r}; it cannot resume with {name}={value!r}. "
+                f"Resume with the run's own settings (leave {name} out), or pass --output to start a new "
+                "run elsewhere."
+            )
 
 
 def check_epochs(folder: Path, state: dict[str, Any], epochs: int) -> None:
     """Raise unless the run can train to ``epochs`` (a run killed after its last epoch is finished)."""
     completed = int(state["completed_epochs"])
     if state.get("finished") and completed >= epochs:
-        raise RunError(f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
-                       f"{completed} to train it further.")
+        raise RunError(
+            f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
+            f"{completed} to train it further."
+        )
     if completed > epochs:
-        raise RunError(f"the run in {folder} has {completed} epochs done; pass --epochs N with N of at least "
-                       f"{completed} to continue it.")
+        raise RunError(
+            f"the run in {folder} has {completed} epochs done; pass --epochs N with N of at least "
+            f"{completed} to continue it."
+        )
 
 
 def resume_point(folder: Path, state: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -395,32 +426,40 @@ def read_model_context(path: Path, error: type[Exception] = RunError) -> dict[st
     except (UnicodeDecodeError, json.JSONDecodeError) as failure:
         context = failure
     if not isinstance(context, dict):
-        raise error(f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, is not a JSON object). "
-                    "Use the run's own copy of the file.")
+        raise error(
+            f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, is not a JSON object). "
+            "Use the run's own copy of the file."
+        )
     return context
 
 
 def check_model_file(path: Path) -> None:
     """Raise a one-line :class:`RunError` unless ``path`` is a whole ``.keras`` file (a zip archive)."""
     if not zipfile.is_zipfile(path):
-        raise RunError(f"{path}: damaged (not a complete .keras file); the run cannot resume from it. "
-                       f"{start_over_advice(path.parent)}")
+        raise RunError(
+            f"{path}: damaged (not a complete .keras file); the run cannot resume from it. "
+            f"{start_over_advice(path.parent)}"
+        )
 
 
 def check_optimizer_step(folder: Path, state: dict[str, Any], step: int) -> None:
     """Raise unless ``step`` (last.keras's optimizer iterations) is the one checkpoint.json recorded."""
     recorded = state.get("optimizer_step")
     if recorded is not None and int(recorded) != step:
-        raise RunError(f"{folder / LAST_MODEL}: its optimizer is at step {step}, but {CHECKPOINT_STATE} records step "
-                       f"{recorded} after epoch {state.get('completed_epochs')}: the two files are not from the same "
-                       f"epoch. Put the run's own files back, or pass --overwrite to start the run over in {folder} "
-                       "(--output DIR to train elsewhere).")
+        raise RunError(
+            f"{folder / LAST_MODEL}: its optimizer is at step {step}, but {CHECKPOINT_STATE} records step "
+            f"{recorded} after epoch {state.get('completed_epochs')}: the two files are not from the same "
+            f"epoch. Put the run's own files back, or pass --overwrite to start the run over in {folder} "
+            "(--output DIR to train elsewhere)."
+        )
 
 
 # -- the end of an epoch ---------------------------------------------------------------------------
 
-def save_epoch(folder: Path, state: dict[str, Any], save_model: Callable[[Path], Any], history: HistoryLog, *,
-               improved: bool) -> None:
+
+def save_epoch(
+    folder: Path, state: dict[str, Any], save_model: Callable[[Path], Any], history: HistoryLog, *, improved: bool
+) -> None:
     """Write the state after an epoch in the order the module docstring gives (``state`` already updated).
 
     Raises:
@@ -443,12 +482,16 @@ def save_epoch(folder: Path, state: dict[str, Any], save_model: Callable[[Path],
     except OSError as error:
         cause = error.__cause__ if isinstance(error, ArtifactError) and isinstance(error.__cause__, OSError) else error
         saved = epoch if committed else epoch - 1
-        after = (f" The run is saved up to epoch {saved}: continue it with --resume." if saved
-                 else " No epoch of the run is saved yet.")
+        after = (
+            f" The run is saved up to epoch {saved}: continue it with --resume."
+            if saved
+            else " No epoch of the run is saved yet."
+        )
         raise ArtifactError(describe_os_error(cause, target) + after) from error
 
 
 # -- history.csv -----------------------------------------------------------------------------------
+
 
 def read_history_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     """The header and the well-formed rows of a ``history.csv`` (``None`` and ``[]`` without one).
@@ -489,14 +532,46 @@ def read_history(path: Path) -> dict[str, list[float]]:
     header, rows = read_history_rows(path)
     if header is None:
         return {}
-    return {key: [float("nan") if row[index] in ("", "NA") else float(row[index]) for row in rows]
-            for index, key in enumerate(header)}
+    return {
+        key: [float("nan") if row[index] in ("", "NA") else float(row[index]) for row in rows]
+        for index, key in enumerate(header)
+    }
 
 
 __all__ = [
-    "BEST_MODEL", "BLUEPRINT", "CHECKPOINT_STATE", "CLASSES", "CURVES", "HISTORY", "LAST_MODEL", "LOGS", "METRICS",
-    "MODEL_CONTEXT", "RUN_FILES", "Run", "Settings", "add_model_context", "check_epochs", "check_model_file", "check_optimizer_step", "existing_outputs",
-    "open_for_resume", "prepare_new_run", "read_history", "read_history_rows", "read_json_file", "read_state",
-    "read_model_context", "remove_leftovers", "remove_outputs", "resume_point", "save_epoch", "settings_of", "staged_model",
-    "start_over_advice", "truncate_history", "write_run_files", "write_state",
+    "BEST_MODEL",
+    "BLUEPRINT",
+    "CHECKPOINT_STATE",
+    "CLASSES",
+    "CURVES",
+    "HISTORY",
+    "LAST_MODEL",
+    "LOGS",
+    "METRICS",
+    "MODEL_CONTEXT",
+    "RUN_FILES",
+    "Run",
+    "Settings",
+    "add_model_context",
+    "check_epochs",
+    "check_model_file",
+    "check_optimizer_step",
+    "existing_outputs",
+    "open_for_resume",
+    "prepare_new_run",
+    "read_history",
+    "read_history_rows",
+    "read_json_file",
+    "read_state",
+    "read_model_context",
+    "remove_leftovers",
+    "remove_outputs",
+    "resume_point",
+    "save_epoch",
+    "settings_of",
+    "staged_model",
+    "start_over_advice",
+    "truncate_history",
+    "write_run_files",
+    "write_state",
 ]

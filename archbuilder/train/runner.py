@@ -90,12 +90,26 @@ class TrainResult:
         return self.metrics.get("test")
 
 
-def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | None = None, batch_size: int | None = None,
-          learning_rate: float | None = None, seed: int | None = None, output: str | os.PathLike[str] | None = None,
-          resume: bool = False, overwrite: bool = False, deterministic: bool | None = None,
-          resize: bool | None = None, mixed_precision: bool | None = None, jit_compile: bool | None = None,
-          verbose: int | str = "auto", init_weights: str | os.PathLike[str] | None = None,
-          distribution: str | None = None, weights: str | os.PathLike[str] | None = None) -> TrainResult:
+def train(
+    blueprint: Any,
+    data: str | Dataset | None = None,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int | None = None,
+    output: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    deterministic: bool | None = None,
+    resize: bool | None = None,
+    mixed_precision: bool | None = None,
+    jit_compile: bool | None = None,
+    verbose: int | str = "auto",
+    init_weights: str | os.PathLike[str] | None = None,
+    distribution: str | None = None,
+    weights: str | os.PathLike[str] | None = None,
+) -> TrainResult:
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
     Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
@@ -129,18 +143,32 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
         given = training_blueprint(given, weights, init_weights)
     folder = Path(output) if output is not None else Path("runs") / given.name
     if resume and overwrite:
-        raise RunError(f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
-                       "or --overwrite to start it over.")
-    requested = {"data": data, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
-                 "resize": resize, "deterministic": deterministic, "mixed_precision": mixed_precision,
-                 "jit_compile": jit_compile}
+        raise RunError(
+            f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
+            "or --overwrite to start it over."
+        )
+    requested = {
+        "data": data,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "resize": resize,
+        "deterministic": deterministic,
+        "mixed_precision": mixed_precision,
+        "jit_compile": jit_compile,
+    }
     extra = {"init_weights": None if init_weights is None else str(init_weights), "distribution": distribution}
     # Created before anything touches TensorFlow (MultiWorkerMirroredStrategy must be).
     wanted = distribution or (given.training.distribution if given.training else None)
     strategy = create_distribution(wanted)
-    plan = (_resume_plan(given, folder, epochs, requested, extra) if resume
-            else _new_plan(given, folder, epochs, requested, extra, overwrite))
-    plan.distribution = strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
+    plan = (
+        _resume_plan(given, folder, epochs, requested, extra)
+        if resume
+        else _new_plan(given, folder, epochs, requested, extra, overwrite)
+    )
+    plan.distribution = (
+        strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
+    )
     check_batch_size(plan.distribution, plan.settings.batch_size, plan.recipe.distribution)
     plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
     plan.weights = None if weights is None else str(weights)
@@ -150,18 +178,39 @@ def train(blueprint: Any, data: str | Dataset | None = None, *, epochs: int | No
 
 # -- planning a new or resumed run ---------------------------------------------------------------
 
-def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
-              extra: dict[str, Any], overwrite: bool) -> Run:
+
+def _new_plan(
+    given: Blueprint,
+    folder: Path,
+    epochs: int | None,
+    requested: dict[str, Any],
+    extra: dict[str, Any],
+    overwrite: bool,
+) -> Run:
     loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
-    recipe = effective_recipe(given.training, epochs=epochs, batch_size=requested["batch_size"],
-                              learning_rate=requested["learning_rate"], seed=requested["seed"],
-                              data=loaded.name if loaded else requested["data"], **extra)
+    recipe = effective_recipe(
+        given.training,
+        epochs=epochs,
+        batch_size=requested["batch_size"],
+        learning_rate=requested["learning_rate"],
+        seed=requested["seed"],
+        data=loaded.name if loaded else requested["data"],
+        **extra,
+    )
     if recipe.data is None:
-        raise RunError("no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-                       "images:DIR, npz:FILE), data=... in Python, or set training.data in the blueprint.")
-    settings = Settings(recipe.data, recipe.batch_size, recipe.seed, bool(requested["resize"]),
-                        bool(requested["deterministic"]), accelerator.choose_precision(requested["mixed_precision"]),
-                        accelerator.choose_jit_compile(requested["jit_compile"]))
+        raise RunError(
+            "no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
+            "images:DIR, npz:FILE), data=... in Python, or set training.data in the blueprint."
+        )
+    settings = Settings(
+        recipe.data,
+        recipe.batch_size,
+        recipe.seed,
+        bool(requested["resize"]),
+        bool(requested["deterministic"]),
+        accelerator.choose_precision(requested["mixed_precision"]),
+        accelerator.choose_jit_compile(requested["jit_compile"]),
+    )
     blueprint = given.model_copy(update={"training": recipe})
     dataset = prepare_data(blueprint, recipe, settings, loaded)
     prepare_new_run(folder, overwrite)
@@ -171,8 +220,9 @@ def _new_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dic
     return Run(blueprint, recipe, settings, folder, dataset, 0, state)
 
 
-def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any],
-                 extra: dict[str, Any]) -> Run:
+def _resume_plan(
+    given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any], extra: dict[str, Any]
+) -> Run:
     state, blueprint, settings = open_for_resume(folder, given, requested)
     recipe = effective_recipe(blueprint.training, epochs=epochs, distribution=extra["distribution"])
     check_epochs(folder, state, recipe.epochs)
@@ -188,19 +238,25 @@ def _resume_plan(given: Blueprint, folder: Path, epochs: int | None, requested: 
     return Run(blueprint, recipe, settings, folder, prepare_data(blueprint, recipe, settings, loaded), start, state)
 
 
-def prepare_data(blueprint: Blueprint, recipe: TrainingRecipe, settings: Settings, loaded: Dataset | None = None) -> Dataset:
+def prepare_data(
+    blueprint: Blueprint, recipe: TrainingRecipe, settings: Settings, loaded: Dataset | None = None
+) -> Dataset:
     """Load the data (unless given), check it against the blueprint (resizing only with ``resize``), split, scale."""
     outputs = head_outputs(blueprint)
     shape = blueprint.input.shape
     classes = min(output.classes for output in outputs)
-    dataset = loaded or load_dataset(settings.data, input_shape=shape, classes=classes, resize=settings.resize,
-                                     seed=settings.seed)
-    dataset = fit_to_input(dataset, shape, classes, resize=settings.resize, blueprint_name=f"blueprint '{blueprint.name}'")
+    dataset = loaded or load_dataset(
+        settings.data, input_shape=shape, classes=classes, resize=settings.resize, seed=settings.seed
+    )
+    dataset = fit_to_input(
+        dataset, shape, classes, resize=settings.resize, blueprint_name=f"blueprint '{blueprint.name}'"
+    )
     dataset = split_validation(dataset, recipe.validation_split, settings.seed)
     return scale_pixels(dataset, recipe.pixel_range)
 
 
 # -- running -------------------------------------------------------------------------------------
+
 
 def _run_with_retry(plan: Run, started: float) -> TrainResult:
     """Run; on out-of-memory, halve the batch size and try once more (from the last checkpoint, if any)."""
@@ -211,24 +267,35 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
         if not accelerator.is_out_of_memory(error) or plan.settings.batch_size < 2 * count:
             raise
         smaller = plan.settings.batch_size // 2 // count * count
-        print(f"out of memory at batch size {plan.settings.batch_size} ({type(error).__name__}); retrying once with "
-              f"batch size {smaller}", file=sys.stderr)
+        print(
+            f"out of memory at batch size {plan.settings.batch_size} ({type(error).__name__}); retrying once with "
+            f"batch size {smaller}",
+            file=sys.stderr,
+        )
     keras.backend.clear_session()
     gc.collect()
     state, start = resume_point(plan.folder, read_state(plan.folder) or {})
     settings = replace(plan.settings, batch_size=smaller)
     state["settings"] = asdict(settings)
     recipe = plan.recipe.model_copy(update={"batch_size": smaller})
-    retry = replace(plan, settings=settings, start_epoch=start, state=state, recipe=recipe,
-                    blueprint=plan.blueprint.model_copy(update={"training": recipe}))
+    retry = replace(
+        plan,
+        settings=settings,
+        start_epoch=start,
+        state=state,
+        recipe=recipe,
+        blueprint=plan.blueprint.model_copy(update={"training": recipe}),
+    )
     write_run_files(plan.folder, retry.blueprint, settings)
     write_state(plan.folder, state)
     try:
         return _run(retry, started)
     except Exception as error:
         if accelerator.is_out_of_memory(error):
-            raise RunError(f"out of memory again at batch size {smaller}: pass a smaller --batch-size, or train a "
-                           "smaller blueprint (`archbuilder summary` estimates the training memory).") from None
+            raise RunError(
+                f"out of memory again at batch size {smaller}: pass a smaller --batch-size, or train a "
+                "smaller blueprint (`archbuilder summary` estimates the training memory)."
+            ) from None
         raise
 
 
@@ -253,28 +320,47 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
     outputs = head_outputs(blueprint)
     encoding = label_encoding(recipe, outputs)
     with accelerator.precision_policy(accelerator.FLOAT32):  # augmented images stay float32 under mixed precision
-        augmentation = create_augmentation(recipe.augmentation, blueprint.input.shape,
-                                           pixel_range=recipe.pixel_range, seed=settings.seed)
+        augmentation = create_augmentation(
+            recipe.augmentation, blueprint.input.shape, pixel_range=recipe.pixel_range, seed=settings.seed
+        )
     dataset = plan.dataset
     train_split, validation_split = _even_splits(plan)
-    train, validation = process_share(train_split, plan.distribution), process_share(validation_split, plan.distribution)
-    inputs = create_inputs(train, validation, batch_size=settings.batch_size // processes(plan.distribution)[1],
-                           outputs=outputs,
-                           encoding=encoding, augmentation=augmentation, seed=settings.seed,
-                           workers=1 if settings.deterministic else 2)
+    train, validation = (
+        process_share(train_split, plan.distribution),
+        process_share(validation_split, plan.distribution),
+    )
+    inputs = create_inputs(
+        train,
+        validation,
+        batch_size=settings.batch_size // processes(plan.distribution)[1],
+        outputs=outputs,
+        encoding=encoding,
+        augmentation=augmentation,
+        seed=settings.seed,
+        workers=1 if settings.deterministic else 2,
+    )
     model, optimizer = _model(plan, outputs)
     if plan.start_epoch >= recipe.epochs:
         print(f"finishing {plan.folder}: its {recipe.epochs} epochs are done; evaluating")
     elif plan.start_epoch:
-        print(f"resuming {plan.folder} at epoch {plan.start_epoch + 1}/{recipe.epochs} "
-              f"(optimizer step {int(keras.ops.convert_to_numpy(model.optimizer.iterations))})")
+        print(
+            f"resuming {plan.folder} at epoch {plan.start_epoch + 1}/{recipe.epochs} "
+            f"(optimizer step {int(keras.ops.convert_to_numpy(model.optimizer.iterations))})"
+        )
     if plan.distribution is not None:
-        print(f"distribution {recipe.distribution}: {replicas(plan.distribution)} replicas, global batch "
-              f"{settings.batch_size}")
+        print(
+            f"distribution {recipe.distribution}: {replicas(plan.distribution)} replicas, global batch "
+            f"{settings.batch_size}"
+        )
     has_validation = dataset.validation is not None
     timer = EpochTimer()
-    checkpoint = RunCheckpoint(plan.folder, "val_loss" if has_validation else "loss", plan.state or {},
-                               resumed=plan.start_epoch > 0, context=model_context(plan))
+    checkpoint = RunCheckpoint(
+        plan.folder,
+        "val_loss" if has_validation else "loss",
+        plan.state or {},
+        resumed=plan.start_epoch > 0,
+        context=model_context(plan),
+    )
     head_names = tuple(output.name for output in outputs)
     frozen_networks, pretrained = nested_networks(blueprint)
     for begin, end, phase_recipe, frozen in _phases(recipe, frozen_networks):
@@ -283,16 +369,30 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         if recipe.phases or frozen:
             names = freeze(model, frozen, head_names=head_names, pretrained=pretrained)
             if recipe.phases:
-                print(f"epochs {begin + 1}-{end}: learning rate {phase_recipe.optimizer.learning_rate:g}, "
-                      f"{len(names)} layers frozen")
+                print(
+                    f"epochs {begin + 1}-{end}: learning rate {phase_recipe.optimizer.learning_rate:g}, "
+                    f"{len(names)} layers frozen"
+                )
         # A resumed run keeps its optimizer (and its state) within the phase it stopped in.
         keep = optimizer if plan.start_epoch > begin else None
-        compile_model(model, phase_recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile,
-                      optimizer=keep)
-        callbacks = _callbacks(plan, phase_recipe, outputs, has_validation=has_validation, checkpoint=checkpoint,
-                               resumed=plan.start_epoch > begin) + [timer]
-        model.fit(**inputs.fit_arguments, epochs=end, initial_epoch=max(begin, plan.start_epoch), callbacks=callbacks,
-                  verbose=plan.verbose)
+        compile_model(
+            model, phase_recipe, outputs, inputs.steps_per_epoch, jit_compile=settings.jit_compile, optimizer=keep
+        )
+        callbacks = _callbacks(
+            plan,
+            phase_recipe,
+            outputs,
+            has_validation=has_validation,
+            checkpoint=checkpoint,
+            resumed=plan.start_epoch > begin,
+        ) + [timer]
+        model.fit(
+            **inputs.fit_arguments,
+            epochs=end,
+            initial_epoch=max(begin, plan.start_epoch),
+            callbacks=callbacks,
+            verbose=plan.verbose,
+        )
     return model, inputs, (timer, checkpoint)
 
 
@@ -301,12 +401,16 @@ def _even_splits(plan: Run) -> tuple[Split, Split | None]:
     dataset, count = plan.dataset, replicas(plan.distribution)
     train = trim_to_replicas(dataset.train, count, "training")
     validation = trim_to_replicas(dataset.validation, count, "validation")
-    left_out = [f"{len(whole) - len(kept)} of {len(whole)} {what} images"
-                for whole, kept, what in ((dataset.train, train, "training"), (dataset.validation, validation, "validation"))
-                if whole is not None and kept is not None and len(kept) < len(whole)]
+    left_out = [
+        f"{len(whole) - len(kept)} of {len(whole)} {what} images"
+        for whole, kept, what in ((dataset.train, train, "training"), (dataset.validation, validation, "validation"))
+        if whole is not None and kept is not None and len(kept) < len(whole)
+    ]
     if left_out:
-        print(f"distribution {plan.recipe.distribution}: left out {' and '.join(left_out)}, so that every batch "
-              f"splits evenly across the {count} replicas")
+        print(
+            f"distribution {plan.recipe.distribution}: left out {' and '.join(left_out)}, so that every batch "
+            f"splits evenly across the {count} replicas"
+        )
     return train, validation
 
 
@@ -339,8 +443,10 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
             model = keras.saving.load_model(path)
         except Exception as error:  # Keras raises ValueError, OSError or zip errors for a damaged file
             reason = (str(error).strip().splitlines() or [""])[0][:200]
-            raise RunError(f"{path}: damaged ({type(error).__name__}: {reason}); the run cannot resume from it. "
-                           f"{start_over_advice(plan.folder)}") from None
+            raise RunError(
+                f"{path}: damaged ({type(error).__name__}: {reason}); the run cannot resume from it. "
+                f"{start_over_advice(plan.folder)}"
+            ) from None
         check_optimizer_step(plan.folder, plan.state or {}, int(keras.ops.convert_to_numpy(model.optimizer.iterations)))
         return model, model.optimizer
     model = build_model(plan.blueprint)
@@ -355,8 +461,15 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
     return model, None
 
 
-def _callbacks(plan: Run, recipe: TrainingRecipe, outputs: list[HeadOutput], *, has_validation: bool,
-               checkpoint: RunCheckpoint, resumed: bool) -> list[keras.callbacks.Callback]:
+def _callbacks(
+    plan: Run,
+    recipe: TrainingRecipe,
+    outputs: list[HeadOutput],
+    *,
+    has_validation: bool,
+    checkpoint: RunCheckpoint,
+    resumed: bool,
+) -> list[keras.callbacks.Callback]:
     """The run's callbacks; ``resumed``: the phase continues from a checkpoint, whose patience counters
     the plateau and early-stopping callbacks get back."""
     patience = create_recipe_callbacks(recipe, outputs, has_validation=has_validation)
@@ -375,9 +488,14 @@ def model_context(plan: Run) -> dict[str, Any]:
     """How the run's models are trained, recorded in each of its .keras files (run_folder.MODEL_CONTEXT):
     what ``archbuilder evaluate`` and ``predict`` need to prepare images as the run did."""
     settings = plan.settings
-    return {"blueprint": plan.blueprint.name, "data": settings.data, "resize": settings.resize,
-            "pixel_range": [float(value) for value in plan.recipe.pixel_range], "seed": settings.seed,
-            "class_names": [str(name) for name in plan.dataset.class_names]}
+    return {
+        "blueprint": plan.blueprint.name,
+        "data": settings.data,
+        "resize": settings.resize,
+        "pixel_range": [float(value) for value in plan.recipe.pixel_range],
+        "seed": settings.seed,
+        "class_names": [str(name) for name in plan.dataset.class_names],
+    }
 
 
 def _keep_best(model: keras.Model, plan: Run, state: dict[str, Any]) -> dict[str, Any]:
@@ -402,37 +520,76 @@ def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
     outputs = head_outputs(plan.blueprint)
     count, batch_size = replicas(plan.distribution), plan.settings.batch_size
     if plan.distribution is not None and evaluation_batch_size(len(test), batch_size, count) is None:
-        print(f"distribution {plan.recipe.distribution}: the {len(test)} test images do not split evenly across the "
-              f"{count} replicas; evaluating them on one device")
-    return evaluate(model, test.x, make_targets(test.y, outputs, label_encoding(plan.recipe, outputs)),
-                    batch_size=batch_size, distribution=plan.distribution)
+        print(
+            f"distribution {plan.recipe.distribution}: the {len(test)} test images do not split evenly across the "
+            f"{count} replicas; evaluating them on one device"
+        )
+    return evaluate(
+        model,
+        test.x,
+        make_targets(test.y, outputs, label_encoding(plan.recipe, outputs)),
+        batch_size=batch_size,
+        distribution=plan.distribution,
+    )
 
 
-def _report(plan: Run, model: keras.Model, inputs: TrainingInputs, timing: tuple[EpochTimer, RunCheckpoint],
-            test: dict[str, float] | None, kept: dict[str, Any], seconds: float) -> dict[str, Any]:
+def _report(
+    plan: Run,
+    model: keras.Model,
+    inputs: TrainingInputs,
+    timing: tuple[EpochTimer, RunCheckpoint],
+    test: dict[str, float] | None,
+    kept: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
     timer, checkpoint = timing
     dataset, state = plan.dataset, checkpoint.state
     steady = timer.steady_seconds()
     count = replicas(plan.distribution)
     trained = len(dataset.train) - len(dataset.train) % count  # _even_splits' trimming
-    used = {} if count == 1 else {"used_under_distribution": {
-        split: len(values) - len(values) % count for split, values in dataset.splits().items() if split != "test"}}
+    used = (
+        {}
+        if count == 1
+        else {
+            "used_under_distribution": {
+                split: len(values) - len(values) % count
+                for split, values in dataset.splits().items()
+                if split != "test"
+            }
+        }
+    )
     return {
         "blueprint": plan.blueprint.name,
         "test": test,
         "test_model": kept,  # the file and epoch the test metrics are of
         "best": state.get("best"),
         **({"transfer": plan.transfer} if plan.transfer else {}),
-        "epochs": {"completed": state.get("completed_epochs"), "planned": plan.recipe.epochs,
-                   "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs)},
-        "data": {"name": dataset.name, "image_shape": list(dataset.image_shape), "classes": dataset.classes,
-                 **{split: len(values) for split, values in dataset.splits().items()}, **used},
-        "settings": {**asdict(plan.settings), "jit_compile_used": bool(model.jit_compile),
-                     "backend": keras.backend.backend(), "device": accelerator.describe_device(),
-                     "input_pipeline": inputs.kind, "recipe": plan.recipe.model_dump(mode="json")},
-        "timing": {"total_seconds": round(seconds, 3), "epoch_seconds": [round(t, 4) for t in timer.epoch_seconds],
-                   "checkpoint_seconds": [round(t, 4) for t in checkpoint.seconds],
-                   "train_images_per_second": round(trained / steady, 1) if steady else None},
+        "epochs": {
+            "completed": state.get("completed_epochs"),
+            "planned": plan.recipe.epochs,
+            "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs),
+        },
+        "data": {
+            "name": dataset.name,
+            "image_shape": list(dataset.image_shape),
+            "classes": dataset.classes,
+            **{split: len(values) for split, values in dataset.splits().items()},
+            **used,
+        },
+        "settings": {
+            **asdict(plan.settings),
+            "jit_compile_used": bool(model.jit_compile),
+            "backend": keras.backend.backend(),
+            "device": accelerator.describe_device(),
+            "input_pipeline": inputs.kind,
+            "recipe": plan.recipe.model_dump(mode="json"),
+        },
+        "timing": {
+            "total_seconds": round(seconds, 3),
+            "epoch_seconds": [round(t, 4) for t in timer.epoch_seconds],
+            "checkpoint_seconds": [round(t, 4) for t in checkpoint.seconds],
+            "train_images_per_second": round(trained / steady, 1) if steady else None,
+        },
     }
 
 
@@ -442,8 +599,10 @@ def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
         result = "no test set (the data has no test split)"
     else:
         result = "test " + ", ".join(f"{name} {value:.4f}" for name, value in test.items())
-        result += (f" ({metrics['data']['test']} images; {kept.get('file')}, epoch {kept.get('epoch')} of "
-                   f"{metrics['epochs']['completed']})")
+        result += (
+            f" ({metrics['data']['test']} images; {kept.get('file')}, epoch {kept.get('epoch')} of "
+            f"{metrics['epochs']['completed']})"
+        )
     print(f"{result}; {metrics['timing']['total_seconds']:.1f} s; wrote {folder}")
 
 

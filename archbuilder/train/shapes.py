@@ -32,8 +32,9 @@ SHAPE_NAMES: tuple[str, ...] = tuple(SHAPES)
 CHUNK = 256  # images drawn at once: bounds the temporaries at large sizes
 
 
-def generate_shapes(count: int, height: int, width: int, channels: int, *, classes: int = len(SHAPES),
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def generate_shapes(
+    count: int, height: int, width: int, channels: int, *, classes: int = len(SHAPES), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``count`` images (float32 in [0, 1], NHWC) and their labels (int64, balanced over ``classes``).
 
     The same arguments always give the same arrays.
@@ -45,8 +46,10 @@ def generate_shapes(count: int, height: int, width: int, channels: int, *, class
     if not 1 <= classes <= len(SHAPES):
         raise DataError(f"shapes has {len(SHAPES)} classes ({', '.join(SHAPE_NAMES)}). Received: classes={classes}")
     if count < 0 or min(height, width, channels) < 1:
-        raise DataError(f"shapes needs a count of 0 or more and a height, width and channel count of 1 or more. "
-                        f"Received: count={count}, height={height}, width={width}, channels={channels}")
+        raise DataError(
+            f"shapes needs a count of 0 or more and a height, width and channel count of 1 or more. "
+            f"Received: count={count}, height={height}, width={width}, channels={channels}"
+        )
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(count) % classes).astype("int64")
     images = np.empty((count, height, width, channels), dtype="float32")

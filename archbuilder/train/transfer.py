@@ -47,13 +47,22 @@ class TransferReport:
     unused: list[str] = field(default_factory=list)  # source layers the model has no layer for
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "loaded": self.loaded, "new": self.new, "unused": self.unused,
-                "mismatched": [{"layer": name, "model": [list(s) for s in mine], "source": [list(s) for s in theirs]}
-                               for name, mine, theirs in self.mismatched]}
+        return {
+            "source": self.source,
+            "loaded": self.loaded,
+            "new": self.new,
+            "unused": self.unused,
+            "mismatched": [
+                {"layer": name, "model": [list(s) for s in mine], "source": [list(s) for s in theirs]}
+                for name, mine, theirs in self.mismatched
+            ],
+        }
 
     def format(self) -> str:
-        lines = [f"init_weights {self.source}: loaded {len(self.loaded)} layers, {len(self.new)} new, "
-                 f"{len(self.mismatched)} did not fit, {len(self.unused)} source layers unused"]
+        lines = [
+            f"init_weights {self.source}: loaded {len(self.loaded)} layers, {len(self.new)} new, "
+            f"{len(self.mismatched)} did not fit, {len(self.unused)} source layers unused"
+        ]
         if self.new:
             lines.append("  new (not in the source): " + ", ".join(self.new))
         for name, mine, theirs in self.mismatched:
@@ -68,6 +77,7 @@ def _shapes(shapes: Shapes) -> str:
 
 
 # -- weights by name -----------------------------------------------------------------------------
+
 
 def _layer_stores(model: keras.Model) -> dict[str, list[Any]]:
     """The weights of each layer that has any, by layer name."""
@@ -86,15 +96,19 @@ def _read_source(path: Path) -> dict[str, list[np.ndarray]]:
     if path.name.endswith(".weights.h5"):
         blueprint_file = path.with_name("blueprint.yaml")
         if not blueprint_file.exists():
-            raise RunError(f"init_weights: {path} holds weights only; archbuilder rebuilds its model from the "
-                           f"blueprint.yaml beside it, and {blueprint_file} does not exist. Put the source blueprint "
-                           "there, or pass the .keras model (a run folder's best.keras or last.keras).")
+            raise RunError(
+                f"init_weights: {path} holds weights only; archbuilder rebuilds its model from the "
+                f"blueprint.yaml beside it, and {blueprint_file} does not exist. Put the source blueprint "
+                "there, or pass the .keras model (a run folder's best.keras or last.keras)."
+            )
         source = build_model(analyze(load_blueprint(blueprint_file)).blueprint)
         try:
             source.load_weights(path)
         except Exception as error:  # noqa: BLE001
-            raise RunError(f"init_weights: {path} does not match the blueprint beside it ({blueprint_file}): "
-                           f"{type(error).__name__}: {error}") from None
+            raise RunError(
+                f"init_weights: {path} does not match the blueprint beside it ({blueprint_file}): "
+                f"{type(error).__name__}: {error}"
+            ) from None
         return _layer_stores(source)
     raise RunError(f"init_weights must name a .keras model or a .weights.h5 file. Received: {path}")
 
@@ -147,8 +161,10 @@ def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[slice]]:
         position = match.end()
         name, index, _dot = match.groups()
         if name is not None:
-            parts.append(("_" if parts else "") + "".join(
-                ".*" if c == "*" else "[^_]" if c == "?" else re.escape(c) for c in name))
+            parts.append(
+                ("_" if parts else "")
+                + "".join(".*" if c == "*" else "[^_]" if c == "?" else re.escape(c) for c in name)
+            )
         elif index is not None:
             index = index.strip()
             if index == "*":
@@ -175,8 +191,9 @@ def _layer_names(model: keras.Model) -> list[str]:
             continue
         names.append(layer.name)
         if isinstance(layer, keras.Model):
-            names += [f"{layer.name}_{inner.name}" for inner in layer.layers
-                      if not isinstance(inner, keras.layers.InputLayer)]
+            names += [
+                f"{layer.name}_{inner.name}" for inner in layer.layers if not isinstance(inner, keras.layers.InputLayer)
+            ]
     return names
 
 
@@ -201,8 +218,13 @@ def match_layers(model: keras.Model, pattern: str, *, head_names: tuple[str, ...
     return [name for name, groups in candidates if all(g in allowed[i] for i, g in enumerate(groups))]
 
 
-def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
-           head_names: tuple[str, ...] = ("predictions",), pretrained: tuple[str, ...] = ()) -> list[str]:
+def freeze(
+    model: keras.Model,
+    patterns: list[str] | tuple[str, ...],
+    *,
+    head_names: tuple[str, ...] = ("predictions",),
+    pretrained: tuple[str, ...] = (),
+) -> list[str]:
     """Make every layer trainable, then freeze the layers under ``patterns``; returns the frozen names.
 
     ``pretrained`` names nested networks (a blueprint's ``backbone``) whose BatchNormalization
@@ -218,8 +240,10 @@ def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
     for pattern in patterns:
         names = match_layers(model, pattern, head_names=head_names)
         if not names:
-            raise RunError(f"freeze: the pattern '{pattern}' matches no layer of model '{model.name}'. Patterns are "
-                           "blueprint paths such as 'stem', 'stages[0:3]', 'stages[*].blocks[0]' or 'head'.")
+            raise RunError(
+                f"freeze: the pattern '{pattern}' matches no layer of model '{model.name}'. Patterns are "
+                "blueprint paths such as 'stem', 'stages[0:3]', 'stages[*].blocks[0]' or 'head'."
+            )
         frozen += [name for name in names if name not in frozen]
     for layer in model.layers:
         layer.trainable = layer.name not in frozen  # a nested network passes this on to its layers
@@ -234,10 +258,15 @@ def freeze(model: keras.Model, patterns: list[str] | tuple[str, ...], *,
 def nested_networks(blueprint: Any) -> tuple[list[str], tuple[str, ...]]:
     """The layer names of a blueprint's keras.applications networks (its ``backbone``): those it
     freezes (``trainable: false``, the default when pretrained) and those that are pretrained."""
-    networks = [(node.name, node.spec) for node in build_graph(resolve_with_origins(blueprint)).nodes
-                if isinstance(node.spec, KerasApplication)]
-    return ([name for name, spec in networks if not spec.is_trainable],
-            tuple(name for name, spec in networks if spec.pretrained))
+    networks = [
+        (node.name, node.spec)
+        for node in build_graph(resolve_with_origins(blueprint)).nodes
+        if isinstance(node.spec, KerasApplication)
+    ]
+    return (
+        [name for name, spec in networks if not spec.is_trainable],
+        tuple(name for name, spec in networks if spec.pretrained),
+    )
 
 
 __all__ = ["TransferReport", "freeze", "load_weights_by_name", "match_layers", "nested_networks"]

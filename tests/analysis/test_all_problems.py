@@ -67,10 +67,18 @@ def test_a_layer_wired_around_a_broken_one_is_still_checked():
           - {type: add, inputs: [a, b]}
           - {type: conv, filters: 4, kernel_size: 9, inputs: [a]}
     """) == [
-        ("stem[2]", 6, "cannot add shapes 8x8x4 and 4x4x4: they differ on axis 0 (8 vs 4) and Keras broadcasts only "
-                       "a size of 1. Use a 1x1 conv (projection), a pooling layer or a reshape to match them"),
-        ("stem[3]", 7, "output size would be 0x0 (input 8x8, kernel_size=9, strides=1, padding='valid'). "
-                       "Use padding='same', a smaller kernel, or remove a downsampling stage."),
+        (
+            "stem[2]",
+            6,
+            "cannot add shapes 8x8x4 and 4x4x4: they differ on axis 0 (8 vs 4) and Keras broadcasts only "
+            "a size of 1. Use a 1x1 conv (projection), a pooling layer or a reshape to match them",
+        ),
+        (
+            "stem[3]",
+            7,
+            "output size would be 0x0 (input 8x8, kernel_size=9, strides=1, padding='valid'). "
+            "Use padding='same', a smaller kernel, or remove a downsampling stage.",
+        ),
     ]
 
 
@@ -102,14 +110,26 @@ def test_a_broken_block_stops_only_what_reads_it():
         head: {classes: 10}
         aux_heads: [{at: stem_out, name: aux, classes: 10, classifier: none, pool: global_avg}]
     """) == [
-        ("stages[0].blocks[0].shortcut", 5, "an identity shortcut needs the input channels (8) to equal the output "
-                                        "channels (16); use shortcut: projection (or auto)"),
-        ("aux_heads[0].classifier", 8, "with no classifier layer (classifier: none) the head needs features with "
-                                       "`classes` (10) channels; the head receives 8. Make the last conv have 10 filters"),
+        (
+            "stages[0].blocks[0].shortcut",
+            5,
+            "an identity shortcut needs the input channels (8) to equal the output "
+            "channels (16); use shortcut: projection (or auto)",
+        ),
+        (
+            "aux_heads[0].classifier",
+            8,
+            "with no classifier layer (classifier: none) the head needs features with "
+            "`classes` (10) channels; the head receives 8. Make the last conv have 10 filters",
+        ),
     ]
 
 
 def test_a_valid_blueprint_has_no_problem():
-    analysis = analyze(textwrap.dedent(THREE_MISTAKES).replace("inputs: [a, b], id: c", "inputs: [a, a], id: c")
-                       .replace("inputs: [e]", "inputs: [c]").replace("at: early", "at: f"))
+    analysis = analyze(
+        textwrap.dedent(THREE_MISTAKES)
+        .replace("inputs: [a, b], id: c", "inputs: [a, a], id: c")
+        .replace("inputs: [e]", "inputs: [c]")
+        .replace("at: early", "at: f")
+    )
     assert analysis.outputs == {"predictions": (10,), "aux": (10,)}

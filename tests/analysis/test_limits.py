@@ -95,7 +95,9 @@ def test_every_total_over_its_limit_is_reported(monkeypatch: pytest.MonkeyPatch)
 def test_a_limit_is_raised_with_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHBUILDER_MAX_ACTIVATION_BYTES", "1e19")
     monkeypatch.setenv("ARCHBUILDER_MAX_MACS", "100000000000000000000")
-    analysis = analyze("name: net\ninput: {shape: [100000, 100000, 3]}\nstem: [{type: conv, filters: 64, padding: same}]\n")
+    analysis = analyze(
+        "name: net\ninput: {shape: [100000, 100000, 3]}\nstem: [{type: conv, filters: 64, padding: same}]\n"
+    )
     assert analysis.activation_bytes() > MAX_ACTIVATION_BYTES.default
 
 
@@ -134,8 +136,14 @@ def test_the_zoo_is_well_under_the_default_limits(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "n, text",
-    [(0, "0"), (1234567, "1,234,567"), (10**15 - 1, "999,999,999,999,999"), (10**15, "1.0e+15"),
-     (123 * 10**22, "1.2e+24"), (10**400, "1.0e+400")],
+    [
+        (0, "0"),
+        (1234567, "1,234,567"),
+        (10**15 - 1, "999,999,999,999,999"),
+        (10**15, "1.0e+15"),
+        (123 * 10**22, "1.2e+24"),
+        (10**400, "1.0e+400"),
+    ],
 )
 def test_count(n: int, text: str) -> None:
     assert count(n) == text

@@ -90,11 +90,15 @@ def test_alexnet_at_224_does_not_fit():
     # (224-11)/4+1 = 54.25: Keras floors to 54 and drops (224-11) % 4 = 1 row and column; the seeds use 227
     analysis = analyze(ALEXNET.replace("[227, 227, 3]", "[224, 224, 3]"))
     assert analysis.layers[1].output_shape == (54, 54, 96)
-    assert [(w.severity, w.path, w.message) for w in analysis.warnings][0] == ("warning", "stem[0]", (
-        "inexact fit: (input 224x224, kernel_size=11, strides=4, padding='valid') does not tile the input; Keras "
-        "drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or input size, or set "
-        "strict_fit: true to make this an error."
-    ))
+    assert [(w.severity, w.path, w.message) for w in analysis.warnings][0] == (
+        "warning",
+        "stem[0]",
+        (
+            "inexact fit: (input 224x224, kernel_size=11, strides=4, padding='valid') does not tile the input; Keras "
+            "drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or input size, or set "
+            "strict_fit: true to make this an error."
+        ),
+    )
 
 
 # -- VGG16 (CS231n table, S000:1982-2136, S003:339-421) ------------------------------------------------------
@@ -149,12 +153,17 @@ def vgg16():
     return analyze(VGG16)
 
 
-@pytest.mark.parametrize(("name", "shape", "elements", "weights", "biases", "macs"),
-                         [pytest.param(*row, id=row[0]) for row in VGG16_TABLE])
+@pytest.mark.parametrize(
+    ("name", "shape", "elements", "weights", "biases", "macs"), [pytest.param(*row, id=row[0]) for row in VGG16_TABLE]
+)
 def test_vgg16_layer(vgg16, name, shape, elements, weights, biases, macs):
     layer = next(layer for layer in vgg16.layers if layer.name == name)
     assert (layer.output_shape, layer.activation_elements, layer.params, layer.macs) == (
-        shape, elements, weights + biases, macs)
+        shape,
+        elements,
+        weights + biases,
+        macs,
+    )
 
 
 def test_vgg16_totals(vgg16):
@@ -185,13 +194,16 @@ def test_vgg16_first_layers_hold_ten_million_activations(vgg16):
 
 # -- Inception module op counts on 28x28x256 (S004:1090-1263) ----------------------------------------------------
 
+
 def inception(block: str) -> str:
     return f"name: inception\ninput: {{shape: [28, 28, 256]}}\nstages:\n  - block: {block}\n"
 
 
 NAIVE = "{type: inception, naive: true, filters_1x1: 128, filters_3x3: 192, filters_5x5: 96}"
-REDUCED = ("{type: inception, filters_1x1: 128, reduce_3x3: 64, filters_3x3: 192, reduce_5x5: 64, filters_5x5: 96, "
-           "pool_proj: 64}")
+REDUCED = (
+    "{type: inception, filters_1x1: 128, reduce_3x3: 64, filters_3x3: 192, reduce_5x5: 64, filters_5x5: 96, "
+    "pool_proj: 64}"
+)
 PREFIX = "stages_0_blocks_0_"
 
 
@@ -243,8 +255,10 @@ def test_normal_conv_multiplications():
 
 
 def test_depthwise_separable_multiplications():
-    analysis = analyze("name: dws\ninput: {shape: [12, 12, 3]}\nstages:\n"
-                       "  - block: {type: depthwise, filters: 256, kernel_size: 5, padding: valid}\n")
+    analysis = analyze(
+        "name: dws\ninput: {shape: [12, 12, 3]}\nstages:\n"
+        "  - block: {type: depthwise, filters: 256, kernel_size: 5, padding: valid}\n"
+    )
     depthwise, pointwise = (layer for layer in analysis.layers if layer.macs)
     # step 1: 3 5x5x1 filters give 8x8: 3*(5*5*1)*(8*8) = 4,800 (S002:592)
     assert (depthwise.name, depthwise.output_shape, depthwise.macs) == (PREFIX + "depthwise", (8, 8, 3), 4_800)
@@ -263,49 +277,62 @@ def test_separable_conv_is_the_same_count():
 
 # -- CS231n output-size examples (S000:945-1085, S003:101-142, S001:57) -----------------------------------------
 
+
 def conv_on(n: int, channels: int = 3, **conv) -> str:
     layer = ", ".join(f"{key}: {value}" for key, value in {"type": "conv", "filters": 4, **conv}.items())
     return f"name: cs231n\ninput: {{shape: [{n}, {n}, {channels}]}}\nstem:\n  - {{{layer}}}\n"
 
 
-@pytest.mark.parametrize(("n", "conv", "out"), [
-    # (N - F)/S + 1 with N = 7, F = 3 (S000:945-964)
-    pytest.param(7, {"kernel_size": 3, "strides": 1}, 5, id="N7-F3-S1"),  # (7-3)/1+1 = 5
-    pytest.param(7, {"kernel_size": 3, "strides": 2}, 3, id="N7-F3-S2"),  # (7-3)/2+1 = 3
-    # 7x7, 3x3, pad 1, stride 1 -> 7x7 (S000:998): explicit padding or 'same'
-    pytest.param(7, {"kernel_size": 3, "padding": 1}, 7, id="N7-F3-P1"),
-    pytest.param(7, {"kernel_size": 3, "padding": "same"}, 7, id="N7-F3-same"),
-    # pad (F-1)/2 keeps the size (S000:1023): F = 5 -> 2, F = 7 -> 3
-    pytest.param(7, {"kernel_size": 5, "padding": 2}, 7, id="N7-F5-P2"),
-    pytest.param(7, {"kernel_size": 7, "padding": 3}, 7, id="N7-F7-P3"),
-    # W = 5, F = 3, P = 1: S = 1 -> 5; S = 2 -> (5-3+2)/2+1 = 3 (S003:106)
-    pytest.param(5, {"kernel_size": 3, "padding": 1}, 5, id="W5-F3-P1-S1"),
-    pytest.param(5, {"kernel_size": 3, "padding": 1, "strides": 2}, 3, id="W5-F3-P1-S2"),
-    # 11x11x4, F = 5, S = 2, P = 0 -> (11-5)/2+1 = 4 (S003:142)
-    pytest.param(11, {"kernel_size": 5, "strides": 2}, 4, id="W11-F5-S2"),
-    # (4 - 3 + 2*0)/1 + 1 = 2 (S001:57)
-    pytest.param(4, {"kernel_size": 3}, 2, id="i4-k3"),
-])
+@pytest.mark.parametrize(
+    ("n", "conv", "out"),
+    [
+        # (N - F)/S + 1 with N = 7, F = 3 (S000:945-964)
+        pytest.param(7, {"kernel_size": 3, "strides": 1}, 5, id="N7-F3-S1"),  # (7-3)/1+1 = 5
+        pytest.param(7, {"kernel_size": 3, "strides": 2}, 3, id="N7-F3-S2"),  # (7-3)/2+1 = 3
+        # 7x7, 3x3, pad 1, stride 1 -> 7x7 (S000:998): explicit padding or 'same'
+        pytest.param(7, {"kernel_size": 3, "padding": 1}, 7, id="N7-F3-P1"),
+        pytest.param(7, {"kernel_size": 3, "padding": "same"}, 7, id="N7-F3-same"),
+        # pad (F-1)/2 keeps the size (S000:1023): F = 5 -> 2, F = 7 -> 3
+        pytest.param(7, {"kernel_size": 5, "padding": 2}, 7, id="N7-F5-P2"),
+        pytest.param(7, {"kernel_size": 7, "padding": 3}, 7, id="N7-F7-P3"),
+        # W = 5, F = 3, P = 1: S = 1 -> 5; S = 2 -> (5-3+2)/2+1 = 3 (S003:106)
+        pytest.param(5, {"kernel_size": 3, "padding": 1}, 5, id="W5-F3-P1-S1"),
+        pytest.param(5, {"kernel_size": 3, "padding": 1, "strides": 2}, 3, id="W5-F3-P1-S2"),
+        # 11x11x4, F = 5, S = 2, P = 0 -> (11-5)/2+1 = 4 (S003:142)
+        pytest.param(11, {"kernel_size": 5, "strides": 2}, 4, id="W11-F5-S2"),
+        # (4 - 3 + 2*0)/1 + 1 = 2 (S001:57)
+        pytest.param(4, {"kernel_size": 3}, 2, id="i4-k3"),
+    ],
+)
 def test_output_size_examples(n, conv, out):
     analysis = analyze(conv_on(n, **conv))
     assert analysis.output_shape == (out, out, 4)
     assert analysis.warnings == []
 
 
-@pytest.mark.parametrize(("n", "stride", "out"), [
-    # N = 7, F = 3, S = 3: (7-3)/3+1 = 2.33, "doesn't fit!" (S000:964): Keras floors to 2, drops 1 row and column
-    pytest.param(7, 3, 2, id="N7-F3-S3"),
-    # W = 10, F = 3, S = 2, P = 0: (10-3)/2+1 = 4.5, "invalid" (S003:112): Keras floors to 4
-    pytest.param(10, 2, 4, id="W10-F3-S2"),
-])
+@pytest.mark.parametrize(
+    ("n", "stride", "out"),
+    [
+        # N = 7, F = 3, S = 3: (7-3)/3+1 = 2.33, "doesn't fit!" (S000:964): Keras floors to 2, drops 1 row and column
+        pytest.param(7, 3, 2, id="N7-F3-S3"),
+        # W = 10, F = 3, S = 2, P = 0: (10-3)/2+1 = 4.5, "invalid" (S003:112): Keras floors to 4
+        pytest.param(10, 2, 4, id="W10-F3-S2"),
+    ],
+)
 def test_output_size_that_does_not_fit_warns(n, stride, out):
     analysis = analyze(conv_on(n, kernel_size=3, strides=stride))
     assert analysis.output_shape == (out, out, 4)
-    assert [(w.severity, w.path, w.message) for w in analysis.warnings] == [("warning", "stem[0]", (
-        f"inexact fit: (input {n}x{n}, kernel_size=3, strides={stride}, padding='valid') does not tile the input; "
-        "Keras drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or input size, or "
-        "set strict_fit: true to make this an error."
-    ))]
+    assert [(w.severity, w.path, w.message) for w in analysis.warnings] == [
+        (
+            "warning",
+            "stem[0]",
+            (
+                f"inexact fit: (input {n}x{n}, kernel_size=3, strides={stride}, padding='valid') does not tile the input; "
+                "Keras drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or input size, or "
+                "set strict_fit: true to make this an error."
+            ),
+        )
+    ]
 
 
 def test_ten_5x5_filters_on_32x32x3():
@@ -316,32 +343,39 @@ def test_ten_5x5_filters_on_32x32x3():
 
 def test_repeated_5x5_valid_convs_shrink():
     # S000:1032: 32 -> 28 -> 24
-    analysis = analyze("name: shrink\ninput: {shape: [32, 32, 3]}\nstem:\n"
-                       "  - {type: conv, filters: 6, kernel_size: 5}\n  - {type: conv, filters: 10, kernel_size: 5}\n")
+    analysis = analyze(
+        "name: shrink\ninput: {shape: [32, 32, 3]}\nstem:\n"
+        "  - {type: conv, filters: 6, kernel_size: 5}\n  - {type: conv, filters: 10, kernel_size: 5}\n"
+    )
     assert [layer.output_shape for layer in analysis.layers] == [(32, 32, 3), (28, 28, 6), (24, 24, 10)]
 
 
 # -- Receptive field of stacked convs (S000:1104-1137, S000:1948-1971, S003:206, S003:292) --------------------
+
 
 def conv_stack(layers: int, kernel: int, channels: int = 8, use_bias: str = "true") -> str:
     conv = f"  - {{type: conv, filters: {channels}, kernel_size: {kernel}, padding: same, use_bias: {use_bias}}}\n"
     return f"name: stack\ninput: {{shape: [32, 32, {channels}]}}\nstem:\n" + conv * layers
 
 
-@pytest.mark.parametrize(("layers", "kernel", "field"), [
-    # 1 + L*(K-1)
-    pytest.param(1, 3, 3, id="L1-K3"),
-    pytest.param(2, 3, 5, id="L2-K3"),  # S003:206
-    pytest.param(3, 3, 7, id="L3-K3"),  # S000:1948 "[7x7]", S003:292
-    pytest.param(4, 3, 9, id="L4-K3"),
-    pytest.param(5, 3, 11, id="L5-K3"),
-    pytest.param(2, 5, 9, id="L2-K5"),
-    pytest.param(1, 7, 7, id="L1-K7"),
-])
+@pytest.mark.parametrize(
+    ("layers", "kernel", "field"),
+    [
+        # 1 + L*(K-1)
+        pytest.param(1, 3, 3, id="L1-K3"),
+        pytest.param(2, 3, 5, id="L2-K3"),  # S003:206
+        pytest.param(3, 3, 7, id="L3-K3"),  # S000:1948 "[7x7]", S003:292
+        pytest.param(4, 3, 9, id="L4-K3"),
+        pytest.param(5, 3, 11, id="L5-K3"),
+        pytest.param(2, 5, 9, id="L2-K5"),
+        pytest.param(1, 7, 7, id="L1-K7"),
+    ],
+)
 def test_receptive_field_of_a_stack(layers, kernel, field):
     analysis = analyze(conv_stack(layers, kernel))
     assert [layer.receptive_field for layer in analysis.layers] == [
-        (1 + i * (kernel - 1), 1 + i * (kernel - 1)) for i in range(layers + 1)]
+        (1 + i * (kernel - 1), 1 + i * (kernel - 1)) for i in range(layers + 1)
+    ]
     assert analysis.layers[-1].receptive_field == (field, field)
 
 
@@ -355,20 +389,29 @@ def test_three_3x3_convs_versus_one_7x7():
 
 # -- FC to conv (S003:253-265) ---------------------------------------------------------------------------------
 
+
 def fc_as_conv(size: int) -> str:
-    return VGG16.replace("[224, 224, 3]", f"[{size}, {size}, 3]").replace("  fc: [4096, 4096]\n  dropout: 0.5\n", "") \
-        .replace("head: {classes: 1000, activation: softmax}",
-                 "head:\n  pool: none\n  classes: 1000\n  layers:\n"
-                 "    - {type: conv, filters: 4096, kernel_size: 7}\n"
-                 "    - {type: conv, filters: 4096, kernel_size: 1}\n")
+    return (
+        VGG16.replace("[224, 224, 3]", f"[{size}, {size}, 3]")
+        .replace("  fc: [4096, 4096]\n  dropout: 0.5\n", "")
+        .replace(
+            "head: {classes: 1000, activation: softmax}",
+            "head:\n  pool: none\n  classes: 1000\n  layers:\n"
+            "    - {type: conv, filters: 4096, kernel_size: 7}\n"
+            "    - {type: conv, filters: 4096, kernel_size: 1}\n",
+        )
+    )
 
 
-@pytest.mark.parametrize(("size", "before", "scores"), [
-    # 224 / 32 = 7 -> 7x7x512 -> 7x7 conv: 1x1x4096 -> 1x1x1000 (the FC classifier, as convs)
-    pytest.param(224, 7, 1, id="224"),
-    # 384 / 32 = 12 -> 12x12x512 -> (12-7)/1+1 = 6 -> 6x6x1000 class scores (S003:265)
-    pytest.param(384, 12, 6, id="384"),
-])
+@pytest.mark.parametrize(
+    ("size", "before", "scores"),
+    [
+        # 224 / 32 = 7 -> 7x7x512 -> 7x7 conv: 1x1x4096 -> 1x1x1000 (the FC classifier, as convs)
+        pytest.param(224, 7, 1, id="224"),
+        # 384 / 32 = 12 -> 12x12x512 -> (12-7)/1+1 = 6 -> 6x6x1000 class scores (S003:265)
+        pytest.param(384, 12, 6, id="384"),
+    ],
+)
 def test_fc_to_conv(size, before, scores):
     analysis = analyze(fc_as_conv(size))
     by_name = {layer.name: layer for layer in analysis.layers}
@@ -391,16 +434,24 @@ def test_pooling_discards_three_quarters():
 
 # -- keras.applications references (figures.md Part B; no Keras import here) -----------------------------------
 
+
 def test_resnet50_blueprint_matches_keras_applications():
     analysis = analyze(str(BLUEPRINTS / "resnet50.yaml"))
     # keras.applications.ResNet50(weights=None): 25,636,712 = 25,583,592 trainable + 53,120 BN moving statistics
     assert (analysis.params, analysis.trainable_params, analysis.non_trainable_params) == (
-        25_636_712, 25_583_592, 53_120)
+        25_636_712,
+        25_583_592,
+        53_120,
+    )
     assert analysis.output_shape == (1_000,)
     # the last block of each stage: 224/4 = 56 (x256), 28 (x512), 14 (x1024), 7 (x2048)
     by_name = {layer.name: layer for layer in analysis.layers}
     assert [by_name[f"stages_{s}_blocks_{b}_relu"].output_shape for s, b in ((0, 2), (1, 3), (2, 5), (3, 2))] == [
-        (56, 56, 256), (28, 28, 512), (14, 14, 1024), (7, 7, 2048)]
+        (56, 56, 256),
+        (28, 28, 512),
+        (14, 14, 1024),
+        (7, 7, 2048),
+    ]
 
 
 def test_resnet50_blueprint_fits_exactly():

@@ -191,10 +191,15 @@ def test_extends_naming_a_folder(tmp_path: Path) -> None:
     (tmp_path / "lib.yaml").mkdir()
     child = write(tmp_path, "child.yaml", "extends: lib.yaml\n")
     folder = (tmp_path / "lib.yaml").resolve()
-    assert problems(child) == [(
-        "extends", f"`extends: lib.yaml` names a folder ({folder}), not a file; give the path of a blueprint file",
-        "child.yaml", 1, 10,
-    )]
+    assert problems(child) == [
+        (
+            "extends",
+            f"`extends: lib.yaml` names a folder ({folder}), not a file; give the path of a blueprint file",
+            "child.yaml",
+            1,
+            10,
+        )
+    ]
 
 
 # References the operating system rejects: one line at `extends`, never an OSError or ValueError.
@@ -214,10 +219,13 @@ UNUSABLE_REFERENCES = [
         "`extends` is a path of 5,024 bytes; paths have at most 4,096 bytes",
         id="path-too-long",
     ),
-    pytest.param('""', "`extends` is empty; give the path of a blueprint file, relative to this file, or a zoo name",
-                 id="empty"),
     pytest.param(
-        "/", "`extends: /` names a folder (/), not a file; give the path of a blueprint file", id="root-folder",
+        '""', "`extends` is empty; give the path of a blueprint file, relative to this file, or a zoo name", id="empty"
+    ),
+    pytest.param(
+        "/",
+        "`extends: /` names a folder (/), not a file; give the path of a blueprint file",
+        id="root-folder",
     ),
 ]
 
@@ -231,10 +239,16 @@ def test_unusable_extends_reference(tmp_path: Path, reference: str, message: str
 def test_extends_reference_on_several_lines_is_shown_on_one(tmp_path: Path) -> None:
     child = write(tmp_path, "child.yaml", 'extends: "a\\nb"\n')
     looked_for = repr(str((tmp_path / "a\nb.yaml").resolve()))
-    assert problems(child) == [(
-        "extends", f"`extends: 'a\\nb'` names no file (looked for {looked_for}) and no zoo blueprint has that name. "
-        "Give a path relative to this file, or a zoo name (`archbuilder zoo list`)", "child.yaml", 1, 10,
-    )]
+    assert problems(child) == [
+        (
+            "extends",
+            f"`extends: 'a\\nb'` names no file (looked for {looked_for}) and no zoo blueprint has that name. "
+            "Give a path relative to this file, or a zoo name (`archbuilder zoo list`)",
+            "child.yaml",
+            1,
+            10,
+        )
+    ]
 
 
 def test_extends_into_a_symlink_loop(tmp_path: Path) -> None:
@@ -259,14 +273,22 @@ def test_unreadable_base_is_reported_at_extends(tmp_path: Path, monkeypatch: pyt
         return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(yaml_source, "open", no_permission, raising=False)
-    assert problems(child) == [(
-        "extends", f"`extends: base.yaml` cannot be used: cannot read the file: Permission denied ({base.resolve()})",
-        "child.yaml", 2, 10,
-    )]
+    assert problems(child) == [
+        (
+            "extends",
+            f"`extends: base.yaml` cannot be used: cannot read the file: Permission denied ({base.resolve()})",
+            "child.yaml",
+            2,
+            10,
+        )
+    ]
 
 
 def test_a_path_with_a_nul_byte(only_problem) -> None:
-    assert str(only_problem("net\0.yaml")) == "'net\\x00.yaml': the path holds a NUL byte (\\0), which no file name can contain"
+    assert (
+        str(only_problem("net\0.yaml"))
+        == "'net\\x00.yaml': the path holds a NUL byte (\\0), which no file name can contain"
+    )
 
 
 @pytest.mark.parametrize(
@@ -280,7 +302,8 @@ def test_a_path_with_a_nul_byte(only_problem) -> None:
 def test_extends_takes_a_path(tmp_path: Path, value: str, received: str) -> None:
     child = write(tmp_path, "child.yaml", f"name: child\nextends: {value}\n")
     assert problems(child) == [
-        ("extends", f"`extends` takes a file path or a zoo name. Received: {received}", "child.yaml", 2, 10)]
+        ("extends", f"`extends` takes a file path or a zoo name. Received: {received}", "child.yaml", 2, 10)
+    ]
 
 
 CYCLE = f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)"
@@ -376,9 +399,7 @@ def test_base_file_names_its_full_path(tmp_path: Path) -> None:
     with pytest.raises(BlueprintError) as info:
         load_blueprint(child)
     assert Path(info.value.problems[0].file).resolve() == base.resolve()
-    assert str(info.value).endswith(
-        ":9:39: stages[1].block.filters: must be >= 1. Received: 0"
-    )
+    assert str(info.value).endswith(":9:39: stages[1].block.filters: must be >= 1. Received: 0")
 
 
 def test_invalid_yaml_in_the_base_points_into_the_base(tmp_path: Path) -> None:

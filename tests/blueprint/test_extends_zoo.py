@@ -60,7 +60,8 @@ def test_an_unknown_name_gets_the_zoos_did_you_mean(tmp_path: Path) -> None:
     assert (problem.path, problem.line, problem.column) == ("extends", 2, 10)
     assert problem.message == (
         f"`extends: resnet5` names no file (looked for {looked_for}) and no zoo blueprint has that name. Did you mean "
-        "'resnet50'? Give a path relative to this file, or a zoo name (`archbuilder zoo list`)")
+        "'resnet50'? Give a path relative to this file, or a zoo name (`archbuilder zoo list`)"
+    )
 
 
 def test_a_path_with_folders_is_never_a_zoo_name(tmp_path: Path) -> None:
@@ -69,7 +70,8 @@ def test_a_path_with_folders_is_never_a_zoo_name(tmp_path: Path) -> None:
         load_blueprint(child)
     looked_for = (tmp_path / "lib" / "resnet50.yaml").resolve()
     assert error.value.problems[0].message == (
-        f"`extends: lib/resnet50.yaml` names no file (looked for {looked_for}); give a path relative to this file")
+        f"`extends: lib/resnet50.yaml` names no file (looked for {looked_for}); give a path relative to this file"
+    )
 
 
 def test_problems_in_the_extending_file_point_at_it(tmp_path: Path) -> None:
@@ -77,7 +79,8 @@ def test_problems_in_the_extending_file_point_at_it(tmp_path: Path) -> None:
     with pytest.raises(BlueprintError) as error:
         load_blueprint(child)
     assert [str(problem) for problem in error.value.problems] == [
-        f"{child}:3:17: head.classes: must be >= 1. Received: 0"]
+        f"{child}:3:17: head.classes: must be >= 1. Received: 0"
+    ]
 
 
 def test_load_blueprint_takes_a_zoo_name_and_says_when_there_is_none() -> None:

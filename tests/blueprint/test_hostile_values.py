@@ -173,54 +173,141 @@ FINITE = "expected a finite number. Received: {}"
 FLOAT32 = "expected a number between -3.4e+38 and 3.4e+38 (Keras keeps it as a float32). Received: {}"
 
 FINITE_CASES = [
-    pytest.param("stem: [{type: rescaling, scale: .nan}]\n", "3:33: stem[0].scale", FINITE.format("nan"),
-                 id="rescaling-scale-nan"),
+    pytest.param(
+        "stem: [{type: rescaling, scale: .nan}]\n",
+        "3:33: stem[0].scale",
+        FINITE.format("nan"),
+        id="rescaling-scale-nan",
+    ),
     pytest.param("stem: [{type: lrn, beta: .nan}]\n", "3:26: stem[0].beta", FINITE.format("nan"), id="lrn-beta-nan"),
-    pytest.param("stem: [{type: leaky_relu, negative_slope: .inf}]\n", "3:43: stem[0].negative_slope",
-                 FINITE.format("inf"), id="leaky-relu-slope-inf"),
-    pytest.param("stem: [{type: normalization, mean: 0, variance: -1}]\n", "3:49: stem[0].variance",
-                 "must be >= 0. Received: -1", id="normalization-variance-negative"),
-    pytest.param("stem: [{type: normalization, mean: 0, variance: [1, -1, 1]}]\n", "3:53: stem[0].variance[1]",
-                 "must be >= 0. Received: -1", id="normalization-variance-item-negative"),
-    pytest.param("stem: [{type: normalization, mean: [0, -.inf], variance: 1}]\n", "3:40: stem[0].mean[1]",
-                 FINITE.format("-inf"), id="normalization-mean-item-inf"),
-    pytest.param("stem: [{type: conv, filters: 4, kernel_regularizer: {l2: .inf}}]\n",
-                 "3:58: stem[0].kernel_regularizer.l2", FINITE.format("inf"), id="regularizer-l2-inf"),
+    pytest.param(
+        "stem: [{type: leaky_relu, negative_slope: .inf}]\n",
+        "3:43: stem[0].negative_slope",
+        FINITE.format("inf"),
+        id="leaky-relu-slope-inf",
+    ),
+    pytest.param(
+        "stem: [{type: normalization, mean: 0, variance: -1}]\n",
+        "3:49: stem[0].variance",
+        "must be >= 0. Received: -1",
+        id="normalization-variance-negative",
+    ),
+    pytest.param(
+        "stem: [{type: normalization, mean: 0, variance: [1, -1, 1]}]\n",
+        "3:53: stem[0].variance[1]",
+        "must be >= 0. Received: -1",
+        id="normalization-variance-item-negative",
+    ),
+    pytest.param(
+        "stem: [{type: normalization, mean: [0, -.inf], variance: 1}]\n",
+        "3:40: stem[0].mean[1]",
+        FINITE.format("-inf"),
+        id="normalization-mean-item-inf",
+    ),
+    pytest.param(
+        "stem: [{type: conv, filters: 4, kernel_regularizer: {l2: .inf}}]\n",
+        "3:58: stem[0].kernel_regularizer.l2",
+        FINITE.format("inf"),
+        id="regularizer-l2-inf",
+    ),
     pytest.param("stem: [{type: lrn, bias: 0}]\n", "3:26: stem[0].bias", "must be > 0. Received: 0", id="lrn-bias-0"),
-    pytest.param("stem: [{type: lrn, alpha: -1.0e-4}]\n", "3:27: stem[0].alpha", "must be >= 0. Received: -0.0001",
-                 id="lrn-alpha-negative"),
+    pytest.param(
+        "stem: [{type: lrn, alpha: -1.0e-4}]\n",
+        "3:27: stem[0].alpha",
+        "must be >= 0. Received: -0.0001",
+        id="lrn-alpha-negative",
+    ),
     pytest.param("stem: [{type: elu, alpha: -.inf}]\n", "3:27: stem[0].alpha", FINITE.format("-inf"), id="elu-alpha"),
-    pytest.param("stem: [{type: batch_norm, momentum: .nan}]\n", "3:37: stem[0].momentum", FINITE.format("nan"),
-                 id="batch-norm-momentum-nan"),
-    pytest.param("stem: [{type: rescaling, scale: 1.0e300}]\n", "3:33: stem[0].scale", FLOAT32.format("1e+300"),
-                 id="rescaling-scale-beyond-float32"),
-    pytest.param("stem: [{type: rescaling, scale: 1, offset: " + "9" * 40 + "}]\n", "3:44: stem[0].offset",
-                 FLOAT32.format("1e+40"), id="integer-beyond-float32"),
-    pytest.param("stem: [{type: rescaling, scale: 1, offset: " + "9" * 400 + "}]\n", "3:44: stem[0].offset",
-                 "an integer of 400 characters; integers in a blueprint have at most 100 digits",
-                 id="integer-beyond-any-float"),
-    pytest.param("defaults: {batch_norm_epsilon: .nan}\nstem: [{type: relu}]\n", "3:32: defaults.batch_norm_epsilon",
-                 FINITE.format("nan"), id="defaults-epsilon-nan"),
-    pytest.param("scaling: {depth_multiplier: .inf}\nstem: [{type: relu}]\n", "3:29: scaling.depth_multiplier",
-                 FINITE.format("inf"), id="scaling-depth-inf"),
-    pytest.param("stages: [{block: {type: squeeze_excite, ratio: .nan}}]\n", "3:48: stages[0].block.ratio",
-                 FINITE.format("nan"), id="squeeze-excite-ratio-nan"),
-    pytest.param("stages: [{block: {type: bottleneck, filters: 4, width_factor: .nan}}]\n",
-                 "3:63: stages[0].block.width_factor", FINITE.format("nan"), id="bottleneck-width-factor-nan"),
-    pytest.param("stem: [{type: conv, filters: 4, kernel_initializer: {type: random_normal, stddev: .inf}}]\n",
-                 "3:83: stem[0].kernel_initializer.stddev", FINITE.format("inf"), id="initializer-stddev-inf"),
-    pytest.param("stem: [{type: relu}]\ntraining: {optimizer: {learning_rate: .nan}}\n",
-                 "4:39: training.optimizer.learning_rate", FINITE.format("nan"), id="learning-rate-nan"),
-    pytest.param("stem: [{type: relu}]\ntraining: {schedule: {type: step, step_epochs: .inf}}\n",
-                 "4:48: training.schedule.step_epochs", FINITE.format("inf"), id="step-epochs-inf"),
-    pytest.param("stem: [{type: relu}]\ntraining: {pixel_range: [0, .inf]}\n", "4:29: training.pixel_range[1]",
-                 FINITE.format("inf"), id="pixel-range-inf"),
-    pytest.param("stem: [{type: relu}]\ntraining: {seed: 4294967296}\n", "4:18: training.seed",
-                 "must be <= 2147483647. Received: 4294967296", id="seed-beyond-numpy"),
-    pytest.param("stem: [{type: relu}]\ntraining: {seed: 1.0e300}\n", "4:18: training.seed",
-                 "expected an integer; this one is far too large. Received: 1e+300", id="seed-float-huge"),
-    pytest.param("stem: [{type: relu}]\nhead: {classes: 2}\naux_heads: [{at: x, name: a, classes: 2, loss_weight: .inf}]\n",
-                 "5:55: aux_heads[0].loss_weight", FINITE.format("inf"), id="aux-loss-weight-inf"),
+    pytest.param(
+        "stem: [{type: batch_norm, momentum: .nan}]\n",
+        "3:37: stem[0].momentum",
+        FINITE.format("nan"),
+        id="batch-norm-momentum-nan",
+    ),
+    pytest.param(
+        "stem: [{type: rescaling, scale: 1.0e300}]\n",
+        "3:33: stem[0].scale",
+        FLOAT32.format("1e+300"),
+        id="rescaling-scale-beyond-float32",
+    ),
+    pytest.param(
+        "stem: [{type: rescaling, scale: 1, offset: " + "9" * 40 + "}]\n",
+        "3:44: stem[0].offset",
+        FLOAT32.format("1e+40"),
+        id="integer-beyond-float32",
+    ),
+    pytest.param(
+        "stem: [{type: rescaling, scale: 1, offset: " + "9" * 400 + "}]\n",
+        "3:44: stem[0].offset",
+        "an integer of 400 characters; integers in a blueprint have at most 100 digits",
+        id="integer-beyond-any-float",
+    ),
+    pytest.param(
+        "defaults: {batch_norm_epsilon: .nan}\nstem: [{type: relu}]\n",
+        "3:32: defaults.batch_norm_epsilon",
+        FINITE.format("nan"),
+        id="defaults-epsilon-nan",
+    ),
+    pytest.param(
+        "scaling: {depth_multiplier: .inf}\nstem: [{type: relu}]\n",
+        "3:29: scaling.depth_multiplier",
+        FINITE.format("inf"),
+        id="scaling-depth-inf",
+    ),
+    pytest.param(
+        "stages: [{block: {type: squeeze_excite, ratio: .nan}}]\n",
+        "3:48: stages[0].block.ratio",
+        FINITE.format("nan"),
+        id="squeeze-excite-ratio-nan",
+    ),
+    pytest.param(
+        "stages: [{block: {type: bottleneck, filters: 4, width_factor: .nan}}]\n",
+        "3:63: stages[0].block.width_factor",
+        FINITE.format("nan"),
+        id="bottleneck-width-factor-nan",
+    ),
+    pytest.param(
+        "stem: [{type: conv, filters: 4, kernel_initializer: {type: random_normal, stddev: .inf}}]\n",
+        "3:83: stem[0].kernel_initializer.stddev",
+        FINITE.format("inf"),
+        id="initializer-stddev-inf",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\ntraining: {optimizer: {learning_rate: .nan}}\n",
+        "4:39: training.optimizer.learning_rate",
+        FINITE.format("nan"),
+        id="learning-rate-nan",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\ntraining: {schedule: {type: step, step_epochs: .inf}}\n",
+        "4:48: training.schedule.step_epochs",
+        FINITE.format("inf"),
+        id="step-epochs-inf",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\ntraining: {pixel_range: [0, .inf]}\n",
+        "4:29: training.pixel_range[1]",
+        FINITE.format("inf"),
+        id="pixel-range-inf",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\ntraining: {seed: 4294967296}\n",
+        "4:18: training.seed",
+        "must be <= 2147483647. Received: 4294967296",
+        id="seed-beyond-numpy",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\ntraining: {seed: 1.0e300}\n",
+        "4:18: training.seed",
+        "expected an integer; this one is far too large. Received: 1e+300",
+        id="seed-float-huge",
+    ),
+    pytest.param(
+        "stem: [{type: relu}]\nhead: {classes: 2}\naux_heads: [{at: x, name: a, classes: 2, loss_weight: .inf}]\n",
+        "5:55: aux_heads[0].loss_weight",
+        FINITE.format("inf"),
+        id="aux-loss-weight-inf",
+    ),
 ]
 
 
@@ -247,8 +334,12 @@ def _holds_float(annotation: Any) -> bool:
 
 
 FLOAT_FIELDS = sorted(
-    {(cls.__name__, name): cls for cls in _spec_classes() for name, field in cls.model_fields.items()
-     if _holds_float(field.annotation)}.items()
+    {
+        (cls.__name__, name): cls
+        for cls in _spec_classes()
+        for name, field in cls.model_fields.items()
+        if _holds_float(field.annotation)
+    }.items()
 )
 
 
@@ -318,10 +409,14 @@ def _nested(depth: int) -> list[Any]:
 @pytest.mark.parametrize(
     "field, expected",
     [
-        pytest.param("stem", "stem[0]: Input should be a valid dictionary or object to extract fields from. "
-                     "Received: [[[[[...]]]]]", id="stem"),
-        pytest.param("description", "description: Input should be a valid string. Received: [[[[[...]]]]]",
-                     id="description"),
+        pytest.param(
+            "stem",
+            "stem[0]: Input should be a valid dictionary or object to extract fields from. Received: [[[[[...]]]]]",
+            id="stem",
+        ),
+        pytest.param(
+            "description", "description: Input should be a valid string. Received: [[[[[...]]]]]", id="description"
+        ),
     ],
 )
 def test_data_nested_thousands_deep_from_python(only_problem, field: str, expected: str) -> None:

@@ -46,6 +46,7 @@ def lines(error: pytest.ExceptionInfo[BlueprintError]) -> list[str]:
 
 # -- paths ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, location",
     [
@@ -88,6 +89,7 @@ def test_malformed_paths(text: str, message: str) -> None:
 
 # -- values (YAML) -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, value",
     [
@@ -116,9 +118,12 @@ def test_parse_assignment_reads_the_value_as_yaml(text: str, value: Any) -> None
     [
         ("head.classes", "expected PATH=VALUE (e.g. head.classes=10). Received: 'head.classes'"),
         ("=3", f"the path is empty; {EXPECTED_PATH}"),
-        ("head.fc=[1,", "head.fc: the value '[1,' is not valid YAML (invalid YAML: while parsing a flow node at line 1, "
-                        "column 4: expected the node content, but found '<stream end>'); quote it for the shell, "
-                        "e.g. --set 'head.fc=[64, 32]'"),
+        (
+            "head.fc=[1,",
+            "head.fc: the value '[1,' is not valid YAML (invalid YAML: while parsing a flow node at line 1, "
+            "column 4: expected the node content, but found '<stream end>'); quote it for the shell, "
+            "e.g. --set 'head.fc=[64, 32]'",
+        ),
     ],
 )
 def test_malformed_assignments(text: str, message: str) -> None:
@@ -129,11 +134,16 @@ def test_malformed_assignments(text: str, message: str) -> None:
 
 # -- applying ------------------------------------------------------------------------------------
 
+
 def test_apply_sets_values_in_order_and_leaves_the_data_alone() -> None:
     data = {"head": {"classes": 10}, "stages": [{"repeat": 1}, {"repeat": 2}]}
-    overrides = as_overrides({"head": {"classes": 3}, "head.dropout": 0.2, "stages[1].repeat": 4, "head.pool": "flatten"})
+    overrides = as_overrides(
+        {"head": {"classes": 3}, "head.dropout": 0.2, "stages[1].repeat": 4, "head.pool": "flatten"}
+    )
     assert apply_overrides(data, overrides) == {
-        "head": {"classes": 3, "dropout": 0.2, "pool": "flatten"}, "stages": [{"repeat": 1}, {"repeat": 4}]}
+        "head": {"classes": 3, "dropout": 0.2, "pool": "flatten"},
+        "stages": [{"repeat": 1}, {"repeat": 4}],
+    }
     assert data == {"head": {"classes": 10}, "stages": [{"repeat": 1}, {"repeat": 2}]}
 
 
@@ -145,35 +155,59 @@ def test_a_set_value_is_a_copy() -> None:
 
 
 MISSING = [
-    pytest.param("training.optimizer.learning_rate=0.1",
-                 "--set training.optimizer.learning_rate=0.1: training.optimizer.learning_rate: cannot set it: "
-                 "`training` does not exist (nearest existing parent: the top level). Set `training` as a whole "
-                 "instead", id="missing-section"),
-    pytest.param("haed.classes=3",
-                 "--set haed.classes=3: haed.classes: cannot set it: `haed` does not exist (nearest existing parent: "
-                 "the top level). Did you mean 'head'? Set `haed` as a whole instead", id="typo-did-you-mean"),
-    pytest.param("head.pool.size=3",
-                 "--set head.pool.size=3: head.pool.size: cannot set it: `head.pool` does not exist (nearest existing "
-                 "parent: `head`). Set `head.pool` as a whole instead", id="missing-in-section"),
-    pytest.param("stages[5].repeat=2",
-                 "--set stages[5].repeat=2: stages[5].repeat: cannot set it: `stages[5]` does not exist: `stages` (the "
-                 "nearest existing parent) has 2 items (stages[0] to stages[1]). Set `stages` to a whole list instead",
-                 id="index-out-of-range"),
-    pytest.param("stem[0].filters=8",
-                 "--set stem[0].filters=8: stem[0].filters: cannot set it: `stem` does not exist (nearest existing "
-                 "parent: the top level). Did you mean 'stages'? Set `stem` as a whole instead", id="missing-list"),
-    pytest.param("stages.repeat=2",
-                 "--set stages.repeat=2: stages.repeat: cannot set it: `stages` is a list, not a mapping, so it has no "
-                 "key 'repeat'", id="key-on-a-list"),
-    pytest.param("head[0]=2",
-                 "--set head[0]=2: head[0]: cannot set it: `head` is a mapping, not a list, so it has no item [0]",
-                 id="index-on-a-mapping"),
-    pytest.param("head.classes.value=2",
-                 "--set head.classes.value=2: head.classes.value: cannot set it: `head.classes` is a number (10), not a "
-                 "mapping, so it has no key 'value'", id="key-on-a-number"),
-    pytest.param("name.x=2",
-                 "--set name.x=2: name.x: cannot set it: `name` is a string ('net'), not a mapping, so it has no key "
-                 "'x'", id="key-on-a-string"),
+    pytest.param(
+        "training.optimizer.learning_rate=0.1",
+        "--set training.optimizer.learning_rate=0.1: training.optimizer.learning_rate: cannot set it: "
+        "`training` does not exist (nearest existing parent: the top level). Set `training` as a whole "
+        "instead",
+        id="missing-section",
+    ),
+    pytest.param(
+        "haed.classes=3",
+        "--set haed.classes=3: haed.classes: cannot set it: `haed` does not exist (nearest existing parent: "
+        "the top level). Did you mean 'head'? Set `haed` as a whole instead",
+        id="typo-did-you-mean",
+    ),
+    pytest.param(
+        "head.pool.size=3",
+        "--set head.pool.size=3: head.pool.size: cannot set it: `head.pool` does not exist (nearest existing "
+        "parent: `head`). Set `head.pool` as a whole instead",
+        id="missing-in-section",
+    ),
+    pytest.param(
+        "stages[5].repeat=2",
+        "--set stages[5].repeat=2: stages[5].repeat: cannot set it: `stages[5]` does not exist: `stages` (the "
+        "nearest existing parent) has 2 items (stages[0] to stages[1]). Set `stages` to a whole list instead",
+        id="index-out-of-range",
+    ),
+    pytest.param(
+        "stem[0].filters=8",
+        "--set stem[0].filters=8: stem[0].filters: cannot set it: `stem` does not exist (nearest existing "
+        "parent: the top level). Did you mean 'stages'? Set `stem` as a whole instead",
+        id="missing-list",
+    ),
+    pytest.param(
+        "stages.repeat=2",
+        "--set stages.repeat=2: stages.repeat: cannot set it: `stages` is a list, not a mapping, so it has no "
+        "key 'repeat'",
+        id="key-on-a-list",
+    ),
+    pytest.param(
+        "head[0]=2",
+        "--set head[0]=2: head[0]: cannot set it: `head` is a mapping, not a list, so it has no item [0]",
+        id="index-on-a-mapping",
+    ),
+    pytest.param(
+        "head.classes.value=2",
+        "--set head.classes.value=2: head.classes.value: cannot set it: `head.classes` is a number (10), not a "
+        "mapping, so it has no key 'value'",
+        id="key-on-a-number",
+    ),
+    pytest.param(
+        "name.x=2",
+        "--set name.x=2: name.x: cannot set it: `name` is a string ('net'), not a mapping, so it has no key 'x'",
+        id="key-on-a-string",
+    ),
 ]
 
 
@@ -188,8 +222,10 @@ def test_a_path_that_does_not_exist_names_its_nearest_parent(text: str, message:
 def test_every_bad_path_is_reported_at_once() -> None:
     data, _ = load_blueprint_data(NET)
     with pytest.raises(BlueprintError) as error:
-        apply_overrides(data, [parse_assignment("x.y=1"), parse_assignment("head.classes=3"),
-                               parse_assignment("stages[9].repeat=1")])
+        apply_overrides(
+            data,
+            [parse_assignment("x.y=1"), parse_assignment("head.classes=3"), parse_assignment("stages[9].repeat=1")],
+        )
     assert [problem.file for problem in error.value.problems] == ["--set x.y=1", "--set stages[9].repeat=1"]
 
 
@@ -205,6 +241,7 @@ def test_python_keys_must_be_paths() -> None:
 
 # -- loading with overrides ----------------------------------------------------------------------
 
+
 def test_load_blueprint_from_the_zoo_with_overrides() -> None:
     blueprint = archbuilder.load_blueprint("resnet50", overrides={"head.classes": 10, "stages[1].repeat": 2})
     assert (blueprint.head.classes, blueprint.stages[1].repeat) == (10, 2)
@@ -219,8 +256,9 @@ def test_every_source_takes_overrides(tmp_path: Path, kind: str) -> None:
         "dict": load_blueprint_data(PATTERN)[0],
         "blueprint": load_blueprint(PATTERN),
     }
-    blueprint = load_blueprint(sources[kind], overrides={
-        "pattern.filters.start": 8, "training.optimizer.learning_rate": 0.01, "pattern.M": 2})
+    blueprint = load_blueprint(
+        sources[kind], overrides={"pattern.filters.start": 8, "training.optimizer.learning_rate": 0.01, "pattern.M": 2}
+    )
     assert blueprint.pattern.filters.start == 8
     assert blueprint.training.optimizer.learning_rate == 0.01
     assert blueprint.pattern.M == 2
@@ -239,9 +277,11 @@ def test_a_new_field_of_an_existing_mapping_is_set_then_validated(tmp_path: Path
     assert load_blueprint(path, overrides={"head.dropout": 0.25}).head.dropout == 0.25
     with pytest.raises(BlueprintError) as error:
         load_blueprint(path, overrides={"head.clases": 3})
-    assert lines(error) == ["overrides['head.clases']: head.clases: unknown key 'clases'. Did you mean 'classes'? "
-                            "Valid keys here: activation, classes, classifier, dropout, fc, fc_dropout, "
-                            "kernel_initializer, layers, name, pool."]
+    assert lines(error) == [
+        "overrides['head.clases']: head.clases: unknown key 'clases'. Did you mean 'classes'? "
+        "Valid keys here: activation, classes, classifier, dropout, fc, fc_dropout, "
+        "kernel_initializer, layers, name, pool."
+    ]
 
 
 def test_a_problem_at_an_overridden_value_names_the_override(tmp_path: Path) -> None:
@@ -282,7 +322,8 @@ def test_an_analysis_problem_at_an_overridden_value_names_the_override(tmp_path:
     assert lines(error) == [
         "--set stem=[{type: conv, filters: 8, kernel_size: 9}]: stem[0]: output size would be 0x0 (input 8x8, "
         "kernel_size=9, strides=1, padding='valid'). Use padding='same', a smaller kernel, or remove a downsampling "
-        "stage."]
+        "stage."
+    ]
     analysis = analyze_file(path, [parse_assignment("stem[0].padding=same"), parse_assignment("stem[0].filters=4")])
     assert analysis.params == 3 * 3 * 3 * 4 + 4
 
@@ -290,8 +331,7 @@ def test_an_analysis_problem_at_an_overridden_value_names_the_override(tmp_path:
 def test_load_space_takes_overrides_with_markers() -> None:
     from archbuilder.search import load_space
 
-    space = load_space("pattern", set_values={"head.classes": 5, "pattern.N": {"int": [1, 2]},
-                                              "search.max_trials": 3})
+    space = load_space("pattern", set_values={"head.classes": 5, "pattern.N": {"int": [1, 2]}, "search.max_trials": 3})
     assert space.raw["head"]["classes"] == 5
     assert space.by_name["pattern.N"].grid() == [1, 2]
     assert space.settings.max_trials == 3

@@ -29,7 +29,7 @@ def test_docs_format_md_is_current(reference: str) -> None:
 def _section(text: str, heading: str) -> str:
     start = text.index(f" {heading}\n")
     end = text.find("\n#", start + 1)
-    return text[start:end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 def test_every_kind_and_every_field_is_described(reference: str) -> None:
@@ -39,8 +39,20 @@ def test_every_kind_and_every_field_is_described(reference: str) -> None:
         missing = [name for name in cls.model_fields if f"| `{name}` |" not in section]
         assert missing == [], cls.__name__
         assert all(f"`{tag}`" in reference for tag in tags)
-    for name in ("Blueprint", "InputSpec", "Defaults", "Scaling", "Pattern", "Stage", "Head", "AuxHead",
-                 "TrainingRecipe", "Optimizer", "Budgets", "Objective"):
+    for name in (
+        "Blueprint",
+        "InputSpec",
+        "Defaults",
+        "Scaling",
+        "Pattern",
+        "Stage",
+        "Head",
+        "AuxHead",
+        "TrainingRecipe",
+        "Optimizer",
+        "Budgets",
+        "Objective",
+    ):
         assert f"### {name}\n" in reference or f"## {name}\n" in reference, name
     settings = _section(reference, "`search:` SearchSettings")
     assert [name for name in SearchSettings.model_fields if f"| `{name}` |" not in settings] == []
@@ -51,8 +63,10 @@ def test_required_fields_and_defaults_are_shown(reference: str) -> None:
     assert "| `classes` | integer (>= 1, <= 1,000,000) | *required* |" in head
     assert "| `activation` | one of `softmax`, `sigmoid`, `linear` | `softmax` |" in head
     pattern = _section(reference, "Pattern")
-    assert "| `pool` | [MaxPool](#maxpool-max_pool) or [AvgPool](#avgpool-avg_pool) or null | " \
-           "`{type: max_pool, strides: 2}` |" in pattern
+    assert (
+        "| `pool` | [MaxPool](#maxpool-max_pool) or [AvgPool](#avgpool-avg_pool) or null | "
+        "`{type: max_pool, strides: 2}` |" in pattern
+    )
 
 
 def test_the_reference_picks_up_a_new_kind_by_itself() -> None:
@@ -77,9 +91,13 @@ def test_the_shortcut_is_described_as_it_behaves(reference: str) -> None:
     assert reference.count("a parameter-free 1x1 max pool with the block's strides") == 2  # residual, bottleneck
 
     def shortcut(in_channels: int, strides: int, kind: str = "auto") -> tuple[str, int]:
-        analysis = analyze({"name": "n", "input": {"shape": [16, 16, in_channels]},
-                            "stages": [{"block": {"type": "residual", "filters": 64, "shortcut": kind},
-                                        "strides": strides}]})
+        analysis = analyze(
+            {
+                "name": "n",
+                "input": {"shape": [16, 16, in_channels]},
+                "stages": [{"block": {"type": "residual", "filters": 64, "shortcut": kind}, "strides": strides}],
+            }
+        )
         layers = [layer for layer in analysis.layers if layer.name.endswith("_shortcut")]
         return (layers[0].type, layers[0].params) if layers else ("identity", 0)
 
@@ -90,6 +108,7 @@ def test_the_shortcut_is_described_as_it_behaves(reference: str) -> None:
 
 
 def test_python_m_archbuilder_reference_checks_the_file() -> None:
-    result = subprocess.run([sys.executable, "-m", "archbuilder.reference", "--check"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "archbuilder.reference", "--check"], capture_output=True, text=True, timeout=120
+    )
     assert (result.returncode, result.stderr) == (0, "")

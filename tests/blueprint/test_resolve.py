@@ -250,13 +250,19 @@ def test_what_resolving_the_pattern_would_break_is_found_when_loading(
 # problem is a BlueprintError at the user's path, never a pydantic ValidationError.
 UNCHECKED_CASES = [
     pytest.param(
-        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n", "pattern", {"stages": []},
-        "pattern.stages", "the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`",
+        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n",
+        "pattern",
+        {"stages": []},
+        "pattern.stages",
+        "the blueprint has no body: add `pattern`, `stem` and/or `stages`, or a `backbone`",
         id="pattern-without-stages",
     ),
     pytest.param(
-        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n", "head", {"classifier": "conv"},
-        "head", "classifier: conv needs pool: global_avg or global_max and no `fc` layers (it is a 1x1 conv on the "
+        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n",
+        "head",
+        {"classifier": "conv"},
+        "head",
+        "classifier: conv needs pool: global_avg or global_max and no `fc` layers (it is a 1x1 conv on the "
         "pooled 1x1 map). Received: pool='flatten', fc=[]",
         id="conv-classifier-on-a-flattened-head",
     ),
@@ -537,8 +543,10 @@ STRIDE_ERRORS = [
 
 
 STRIDE_ONE_BLOCKS = [
-    pytest.param("{type: inception, filters_1x1: 4, reduce_3x3: 4, filters_3x3: 4, reduce_5x5: 2, filters_5x5: 2, pool_proj: 2}",
-                 id="inception"),
+    pytest.param(
+        "{type: inception, filters_1x1: 4, reduce_3x3: 4, filters_3x3: 4, reduce_5x5: 2, filters_5x5: 2, pool_proj: 2}",
+        id="inception",
+    ),
     pytest.param("{type: relu}", id="activation"),
     pytest.param("{type: dense_block, num_layers: 2}", id="dense-block"),
     pytest.param("{type: squeeze_excite}", id="squeeze-excite"),

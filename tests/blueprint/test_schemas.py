@@ -37,15 +37,17 @@ def space_validator() -> Any:
 
 
 def errors(validator: Any, data: Any) -> list[str]:
-    return [f"{'.'.join(map(str, error.absolute_path)) or '<top>'}: {error.message[:200]}"
-            for error in validator.iter_errors(data)]
+    return [
+        f"{'.'.join(map(str, error.absolute_path)) or '<top>'}: {error.message[:200]}"
+        for error in validator.iter_errors(data)
+    ]
 
 
 def rejected_at(validator: Any, data: Any, where: str) -> bool:
     """Whether some error is at ``where``, or at a value above it (an anyOf reports where its options part)."""
     path = () if where == "<top>" else tuple(where.split("."))
     found = [tuple(map(str, error.absolute_path)) for error in validator.iter_errors(data)]
-    return any(path[:len(at)] == at for at in found if at) or (not path and () in found)
+    return any(path[: len(at)] == at for at in found if at) or (not path and () in found)
 
 
 def yaml(text: str) -> Any:
@@ -64,8 +66,9 @@ def test_a_blueprint_is_a_valid_space_too(space_validator: Any, name: str) -> No
 
 
 @pytest.mark.parametrize("name", list_spaces())
-def test_every_shipped_space_is_valid_under_the_space_schema(space_validator: Any, blueprint_validator: Any,
-                                                            name: str) -> None:
+def test_every_shipped_space_is_valid_under_the_space_schema(
+    space_validator: Any, blueprint_validator: Any, name: str
+) -> None:
     data = read_yaml_file(SPACES_DIR / f"{name}.yaml")[0]
     assert errors(space_validator, data) == []
     assert errors(blueprint_validator, data) != []  # markers are not blueprint values
@@ -75,7 +78,9 @@ def test_every_shipped_space_is_valid_under_the_space_schema(space_validator: An
     "text, where",
     [
         pytest.param("input: {shape: [8, 8, 1]}\nstem: [{type: flatten}]\n", "<top>", id="no-name"),
-        pytest.param("name: x\ninput: {shape: [8, 8, 1]}\nstem: [{type: flatten}]\nnope: 1\n", "<top>", id="unknown-key"),
+        pytest.param(
+            "name: x\ninput: {shape: [8, 8, 1]}\nstem: [{type: flatten}]\nnope: 1\n", "<top>", id="unknown-key"
+        ),
         pytest.param("extends: vgg16\nhead: {classes: 3, clases: 3}\n", "head", id="unknown-key-in-a-partial-mapping"),
         pytest.param("extends: vgg16\nstem: [{type: conv}]\n", "stem.0", id="list-items-stay-whole"),
         pytest.param("extends: 3\n", "extends", id="extends-is-a-string"),
@@ -87,8 +92,10 @@ def test_the_blueprint_schema_rejects(blueprint_validator: Any, text: str, where
 
 
 def test_an_extends_file_gives_only_what_changes(blueprint_validator: Any) -> None:
-    data = yaml("extends: resnet50\nname: r10\nhead: {classes: 10}\ntraining: {optimizer: {learning_rate: 0.01}}\n"
-                "defaults: {batch_norm: true}\ninput: {}\n")
+    data = yaml(
+        "extends: resnet50\nname: r10\nhead: {classes: 10}\ntraining: {optimizer: {learning_rate: 0.01}}\n"
+        "defaults: {batch_norm: true}\ninput: {}\n"
+    )
     assert errors(blueprint_validator, data) == []
 
 
@@ -128,8 +135,12 @@ def test_markers_are_valid_anywhere_in_a_space(space_validator: Any) -> None:
         pytest.param("{bool: {}}", "{bool: {}, step: 2}", "defaults.batch_norm", id="marker-modifier"),
         pytest.param("{type: residual, filters:", "{type: residual, filtres:", "stages", id="typo-in-a-choice-option"),
         pytest.param("tuner: random", "tuner: randm", "search.tuner", id="search-settings"),
-        pytest.param("{gamma: {float: [1.0, 1.5], step: 0.05}}", "{gamma: 3}", "search.variables.gamma",
-                     id="variables-are-markers"),
+        pytest.param(
+            "{gamma: {float: [1.0, 1.5], step: 0.05}}",
+            "{gamma: 3}",
+            "search.variables.gamma",
+            id="variables-are-markers",
+        ),
         pytest.param("length: {int: [1, 3]}", "length: {float: [1, 3]}", "stages", id="list-length"),
         pytest.param("name: s\n", "name: s\nsearh: {}\n", "<top>", id="unknown-section"),
     ],
@@ -143,8 +154,16 @@ def test_the_space_schema_rejects(space_validator: Any, old: str, new: str, wher
 @pytest.mark.parametrize(
     "schema, file, regenerate",
     [
-        (blueprint_schema, BLUEPRINT_SCHEMA_FILE, "archbuilder schema -o archbuilder/zoo/archbuilder-blueprint.schema.json"),
-        (space_schema, SPACE_SCHEMA_FILE, "archbuilder schema --space -o archbuilder/search/archbuilder-space.schema.json"),
+        (
+            blueprint_schema,
+            BLUEPRINT_SCHEMA_FILE,
+            "archbuilder schema -o archbuilder/zoo/archbuilder-blueprint.schema.json",
+        ),
+        (
+            space_schema,
+            SPACE_SCHEMA_FILE,
+            "archbuilder schema --space -o archbuilder/search/archbuilder-space.schema.json",
+        ),
     ],
     ids=["blueprint", "space"],
 )

@@ -30,16 +30,12 @@ stages:
 """
 
 DUP = "; a YAML mapping may define each key once"
-UNSUPPORTED = (
-    "a blueprint holds only strings, numbers, booleans, null, lists and mappings"
-)
+UNSUPPORTED = "a blueprint holds only strings, numbers, booleans, null, lists and mappings"
 EMPTY = "empty document; a blueprint needs at least `name` and `input`"
 DEPTH = f"values are nested more than {MAX_DEPTH} levels deep (lists and mappings); the limit is {MAX_DEPTH}"
 
 
-def problems_of(
-    text: str | bytes, source: str = "<string>"
-) -> list[tuple[str, tuple, int | None, int | None]]:
+def problems_of(text: str | bytes, source: str = "<string>") -> list[tuple[str, tuple, int | None, int | None]]:
     """(message, location, line, column) of every problem parse_yaml raises."""
     with pytest.raises(BlueprintError) as info:
         parse_yaml(text, source)
@@ -136,9 +132,7 @@ def test_merge_keys_follow_the_yaml_merge_rules_and_are_not_duplicates() -> None
     # The merge-key rules (yaml.org/type/merge.html): explicit keys win over merged ones, and in a
     # list of merged mappings the earlier one wins. Mapping order carries no meaning in a blueprint
     # (and differs between PyYAML releases), so only the values are compared.
-    text = (
-        "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  w: 0\n  x: 9\n"
-    )
+    text = "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  w: 0\n  x: 9\n"
     data, source_map = parse_yaml(text)
     assert isinstance(data, dict)
     assert data["c"] == {"x": 9, "y": 1, "z": 2, "w": 0}
@@ -205,9 +199,7 @@ def test_positions(
         ((), True, (1, 1)),
     ],
 )
-def test_locate_falls_back_to_ancestors(
-    location: tuple, key: bool, expected: tuple[int, int]
-) -> None:
+def test_locate_falls_back_to_ancestors(location: tuple, key: bool, expected: tuple[int, int]) -> None:
     _, source_map = parse_yaml(BLUEPRINT)
     assert source_map.locate(location, key=key) == expected
 
@@ -229,12 +221,8 @@ def test_attach_fills_file_line_column() -> None:
         "must be positive",
         ("stages", 1, "filters"),
     )
-    assert (
-        str(attached) == "blueprints/vgg.yaml:7:14: stages[1].filters: must be positive"
-    )
-    keyed = source_map.attach(
-        Problem("unknown key", ("stages", 1, "filters")), key=True
-    )
+    assert str(attached) == "blueprints/vgg.yaml:7:14: stages[1].filters: must be positive"
+    keyed = source_map.attach(Problem("unknown key", ("stages", 1, "filters")), key=True)
     assert (keyed.line, keyed.column) == (7, 5)
 
 
@@ -262,15 +250,7 @@ def test_duplicate_key() -> None:
 
 
 def test_every_duplicate_key_is_reported() -> None:
-    text = (
-        "name: a\n"
-        "stages:\n"
-        "  - filters: 1\n"
-        "    repeat: 2\n"
-        "    filters: 3\n"
-        "  - {repeat: 1, repeat: 2}\n"
-        "name: b\n"
-    )
+    text = "name: a\nstages:\n  - filters: 1\n    repeat: 2\n    filters: 3\n  - {repeat: 1, repeat: 2}\nname: b\n"
     assert problems_of(text) == [
         (
             "duplicate key 'filters' (first defined at line 3, column 5)" + DUP,
@@ -433,10 +413,7 @@ def test_all_problems_sorted_by_position() -> None:
         (
             "a: 1\n\tb: 2\n",
             (
-                (
-                    "invalid YAML: while scanning for the next token: "
-                    "found character '\\t' that cannot start any token"
-                ),
+                ("invalid YAML: while scanning for the next token: found character '\\t' that cannot start any token"),
                 (),
                 2,
                 1,
@@ -446,10 +423,7 @@ def test_all_problems_sorted_by_position() -> None:
         (
             "a: &x 1\nb: &x 2\n",
             (
-                (
-                    "invalid YAML: found duplicate anchor 'x'; first occurrence at line 1, column 4: "
-                    "second occurrence"
-                ),
+                ("invalid YAML: found duplicate anchor 'x'; first occurrence at line 1, column 4: second occurrence"),
                 (),
                 2,
                 4,
@@ -502,10 +476,7 @@ def test_syntax_and_document_errors(text: str | bytes, expected: tuple) -> None:
 def test_syntax_error_names_the_source() -> None:
     with pytest.raises(BlueprintError) as info:
         parse_yaml("a: b: c\n", source="blueprints/bad.yaml")
-    assert (
-        str(info.value)
-        == "blueprints/bad.yaml:1:5: invalid YAML: mapping values are not allowed here"
-    )
+    assert str(info.value) == "blueprints/bad.yaml:1:5: invalid YAML: mapping values are not allowed here"
 
 
 # --- bounds --------------------------------------------------------------------------------------
@@ -547,11 +518,7 @@ def test_flow_nesting_bound(depth: int, expected: tuple | None) -> None:
 
 
 def test_block_nesting_bound() -> None:
-    text = (
-        "".join("  " * level + f"k{level}:\n" for level in range(MAX_DEPTH + 1))
-        + "  " * (MAX_DEPTH + 1)
-        + "v\n"
-    )
+    text = "".join("  " * level + f"k{level}:\n" for level in range(MAX_DEPTH + 1)) + "  " * (MAX_DEPTH + 1) + "v\n"
     assert only_problem(text) == (DEPTH, (), MAX_DEPTH + 1, 2 * MAX_DEPTH + 1)
 
 
@@ -596,16 +563,12 @@ def test_read_yaml_file(tmp_path: Path) -> None:
     assert source_map.positions[("stages", 1, "filters")] == (7, 14)
 
 
-def test_read_yaml_file_keeps_the_path_as_given(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_read_yaml_file_keeps_the_path_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "bad.yaml").write_text("a: 1\na: 2\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BlueprintError) as info:
         read_yaml_file("bad.yaml")
-    assert str(info.value) == (
-        "bad.yaml:2:1: a: duplicate key 'a' (first defined at line 1, column 1)" + DUP
-    )
+    assert str(info.value) == ("bad.yaml:2:1: a: duplicate key 'a' (first defined at line 1, column 1)" + DUP)
 
 
 def file_problem(path: Path) -> tuple[str, str | None, int | None]:

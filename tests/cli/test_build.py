@@ -28,8 +28,9 @@ head: {classes: 4}
 """
 
 
-def test_build_writes_model_and_resolved_blueprint_and_round_trips(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_writes_model_and_resolved_blueprint_and_round_trips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "small.yaml"
     source.write_text(SMALL)
     output = tmp_path / "out" / "small.keras"
@@ -62,8 +63,10 @@ def test_build_reports_blueprint_errors_without_traceback(tmp_path: Path, capsys
     assert "Traceback" not in error
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pydot") is not None and shutil.which("dot") is not None,
-                    reason="pydot and Graphviz are installed: the missing-dependency message cannot show")
+@pytest.mark.skipif(
+    importlib.util.find_spec("pydot") is not None and shutil.which("dot") is not None,
+    reason="pydot and Graphviz are installed: the missing-dependency message cannot show",
+)
 def test_plot_says_exactly_what_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plot", "lenet5", "-o", str(tmp_path / "lenet5.png"), "--engine", "keras"]) == EXIT_INVALID
     error = capsys.readouterr().err

@@ -82,27 +82,48 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 VALIDATE_CASES = [
     ("good", TINY, EXIT_OK, ["tiny.yaml: ok (6 layers, 178 params)"]),
-    ("unknown key and kind", UNKNOWN_KEY_AND_KIND, EXIT_INVALID, [
-        "tiny.yaml:4:30: stem[0].kernel_siz: unknown key 'kernel_siz'. Did you mean 'kernel_size'?",
-        "tiny.yaml:5:12: stem[1].type: unknown type 'convv'. Did you mean 'conv'?",
-        "tiny.yaml: invalid (2 errors)",
-    ]),
-    ("output size 0", TOO_SMALL, EXIT_INVALID, [
-        "tiny.yaml:6:5: stem[2]: output size would be 0x0 (input 1x1, kernel_size=3, strides=2, padding='valid').",
-        "tiny.yaml: invalid (1 error)",
-    ]),
-    ("output size 0 in a pattern", PATTERN_TOO_SMALL, EXIT_INVALID, [
-        "tiny.yaml:7:7: stages[1].blocks[0]: output size would be 0x0 (input 1x1, kernel_size=3, strides=1,",
-    ]),
-    ("inexact fit is a warning", INEXACT_FIT, EXIT_OK, [
-        "tiny.yaml:4:5: warning: stem[0]: inexact fit: (input 8x8, kernel_size=3, strides=2, padding='valid')",
-        "tiny.yaml: ok (3 layers, 162 params, 1 warning)",
-    ]),
+    (
+        "unknown key and kind",
+        UNKNOWN_KEY_AND_KIND,
+        EXIT_INVALID,
+        [
+            "tiny.yaml:4:30: stem[0].kernel_siz: unknown key 'kernel_siz'. Did you mean 'kernel_size'?",
+            "tiny.yaml:5:12: stem[1].type: unknown type 'convv'. Did you mean 'conv'?",
+            "tiny.yaml: invalid (2 errors)",
+        ],
+    ),
+    (
+        "output size 0",
+        TOO_SMALL,
+        EXIT_INVALID,
+        [
+            "tiny.yaml:6:5: stem[2]: output size would be 0x0 (input 1x1, kernel_size=3, strides=2, padding='valid').",
+            "tiny.yaml: invalid (1 error)",
+        ],
+    ),
+    (
+        "output size 0 in a pattern",
+        PATTERN_TOO_SMALL,
+        EXIT_INVALID,
+        [
+            "tiny.yaml:7:7: stages[1].blocks[0]: output size would be 0x0 (input 1x1, kernel_size=3, strides=1,",
+        ],
+    ),
+    (
+        "inexact fit is a warning",
+        INEXACT_FIT,
+        EXIT_OK,
+        [
+            "tiny.yaml:4:5: warning: stem[0]: inexact fit: (input 8x8, kernel_size=3, strides=2, padding='valid')",
+            "tiny.yaml: ok (3 layers, 162 params, 1 warning)",
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "code", "expected"), [case[1:] for case in VALIDATE_CASES],
-                         ids=[case[0] for case in VALIDATE_CASES])
+@pytest.mark.parametrize(
+    ("text", "code", "expected"), [case[1:] for case in VALIDATE_CASES], ids=[case[0] for case in VALIDATE_CASES]
+)
 def test_validate(in_tmp: Path, capsys: pytest.CaptureFixture[str], text: str, code: int, expected: list[str]) -> None:
     write(in_tmp, "tiny.yaml", text)
     assert main(["validate", "tiny.yaml"]) == code
@@ -130,8 +151,10 @@ def test_validate_missing_file_is_invalid_input(in_tmp: Path, capsys: pytest.Cap
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("missing.yaml: ")
-    assert lines[0].endswith("no such file, and no zoo blueprint 'missing.yaml'. See `archbuilder zoo list` for the "
-                             f"{len(zoo.list_blueprints())} available.")
+    assert lines[0].endswith(
+        "no such file, and no zoo blueprint 'missing.yaml'. See `archbuilder zoo list` for the "
+        f"{len(zoo.list_blueprints())} available."
+    )
     assert lines[2].startswith("folder/missing.yaml: ")
     assert lines[2].endswith("file not found")
     assert lines[1::2] == ["missing.yaml: invalid (1 error)", "folder/missing.yaml: invalid (1 error)"]
@@ -140,19 +163,23 @@ def test_validate_missing_file_is_invalid_input(in_tmp: Path, capsys: pytest.Cap
 
 # -- usage errors ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("argv", "code"), [
-    ([], EXIT_USAGE),
-    (["bogus"], EXIT_USAGE),
-    (["validate"], EXIT_USAGE),
-    (["summary"], EXIT_USAGE),
-    (["summary", "vgg16", "--dtype", "float8"], EXIT_USAGE),
-    (["summary", "vgg16", "--batch-size", "0"], EXIT_USAGE),
-    (["summary", "vgg16", "--optimizer", "lion"], EXIT_USAGE),
-    (["zoo"], EXIT_USAGE),
-    (["zoo", "show"], EXIT_USAGE),
-    (["--help"], EXIT_OK),
-    (["--version"], EXIT_OK),
-])
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        ([], EXIT_USAGE),
+        (["bogus"], EXIT_USAGE),
+        (["validate"], EXIT_USAGE),
+        (["summary"], EXIT_USAGE),
+        (["summary", "vgg16", "--dtype", "float8"], EXIT_USAGE),
+        (["summary", "vgg16", "--batch-size", "0"], EXIT_USAGE),
+        (["summary", "vgg16", "--optimizer", "lion"], EXIT_USAGE),
+        (["zoo"], EXIT_USAGE),
+        (["zoo", "show"], EXIT_USAGE),
+        (["--help"], EXIT_OK),
+        (["--version"], EXIT_OK),
+    ],
+)
 def test_usage(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) -> None:
     assert main(argv) == code
     captured = capsys.readouterr()
@@ -166,6 +193,7 @@ def test_bad_batch_size_message(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # -- summary --------------------------------------------------------------------------------------
+
 
 def test_summary_table(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(in_tmp, "tiny.yaml", TINY)
@@ -211,8 +239,17 @@ def test_summary_json_matches_analyze(in_tmp: Path, capsys: pytest.CaptureFixtur
     assert main(["summary", "fit.yaml", "--json", "--batch-size", "4", "--dtype", "bfloat16"]) == EXIT_OK
     printed = json.loads(capsys.readouterr().out)
     expected = analyze("fit.yaml").to_dict(batch_size=4, dtype="bfloat16", optimizer="adam")
-    for key in ("params", "trainable_params", "non_trainable_params", "macs", "flops", "output_shape", "layers",
-                "activation_bytes", "training_memory"):
+    for key in (
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "macs",
+        "flops",
+        "output_shape",
+        "layers",
+        "activation_bytes",
+        "training_memory",
+    ):
         assert printed[key] == expected[key], key
     assert printed["training_memory"]["batch_size"] == 4
     for layer in printed["layers"]:
@@ -222,14 +259,18 @@ def test_summary_json_matches_analyze(in_tmp: Path, capsys: pytest.CaptureFixtur
     assert printed["warnings"][0].startswith("fit.yaml:4:5: warning: stem[0]: inexact fit")
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["summary", "resnt50"], "no such file, and no zoo blueprint 'resnt50'. Did you mean 'resnet50'?"),
-    (["summary", "vgg_16.yaml"], "Did you mean 'vgg16'?"),
-    (["summary", "tiny.yaml"], "tiny.yaml:6:5: stem[2]: output size would be 0x0"),
-    (["zoo", "show", "resnt50"], "unknown zoo blueprint 'resnt50'. Did you mean 'resnet50'?"),
-])
-def test_user_errors_go_to_stderr_without_traceback(in_tmp: Path, capsys: pytest.CaptureFixture[str],
-                                                    argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["summary", "resnt50"], "no such file, and no zoo blueprint 'resnt50'. Did you mean 'resnet50'?"),
+        (["summary", "vgg_16.yaml"], "Did you mean 'vgg16'?"),
+        (["summary", "tiny.yaml"], "tiny.yaml:6:5: stem[2]: output size would be 0x0"),
+        (["zoo", "show", "resnt50"], "unknown zoo blueprint 'resnt50'. Did you mean 'resnet50'?"),
+    ],
+)
+def test_user_errors_go_to_stderr_without_traceback(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     write(in_tmp, "tiny.yaml", TOO_SMALL)
     assert main(argv) == EXIT_INVALID
     captured = capsys.readouterr()
@@ -239,6 +280,7 @@ def test_user_errors_go_to_stderr_without_traceback(in_tmp: Path, capsys: pytest
 
 
 # -- schema ---------------------------------------------------------------------------------------
+
 
 def test_schema_is_json_with_metadata_and_every_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == EXIT_OK
@@ -259,6 +301,7 @@ def test_schema_is_json_with_metadata_and_every_kind(tmp_path: Path, capsys: pyt
 
 
 # -- zoo ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def small_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -304,6 +347,7 @@ def test_zoo_show_prints_the_file(capsys: pytest.CaptureFixture[str], name: str)
 
 # -- the installed command ------------------------------------------------------------------------
 
+
 def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "archbuilder"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "archbuilder"]
@@ -314,8 +358,9 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert "vgg16: ok (24 layers, 138,357,544 params)" in result.stdout
     assert result.stderr == ""
 
-    result = subprocess.run([sys.executable, "-m", "archbuilder", "summary", bad], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "archbuilder", "summary", bad], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == EXIT_INVALID
     assert result.stderr.startswith(f"{bad}:6:5: stem[2]: output size would be 0x0")
     assert "Traceback" not in result.stderr

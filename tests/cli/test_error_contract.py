@@ -26,8 +26,9 @@ head: {classes: 3}
 """
 
 
-def run_cli(*arguments: str, cwd: Path, env: dict[str, str] | None = None,
-            code: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *arguments: str, cwd: Path, env: dict[str, str] | None = None, code: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m archbuilder ARGS`` (or a Python snippet) in a fresh process, as a user runs it."""
     command = [sys.executable, "-c", code, *arguments] if code else [sys.executable, "-m", "archbuilder", *arguments]
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
@@ -36,18 +37,22 @@ def run_cli(*arguments: str, cwd: Path, env: dict[str, str] | None = None,
 
 def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
     # No user input reaches a bug on purpose, so one is planted in the summary command.
-    planted = ("import sys, archbuilder.cli.blueprints as commands\n"
-               "def broken(args): return {}['missing key']\n"
-               "commands.command_summary = broken\n"
-               "from archbuilder.cli import main\n"
-               "sys.exit(main(sys.argv[1:]))\n")
+    planted = (
+        "import sys, archbuilder.cli.blueprints as commands\n"
+        "def broken(args): return {}['missing key']\n"
+        "commands.command_summary = broken\n"
+        "from archbuilder.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     logs = tmp_path / "logs"
     result = run_cli("summary", "lenet5", cwd=tmp_path, code=planted, env={"ARCHBUILDER_LOG_DIR": str(logs)})
     assert result.returncode == EXIT_BUG == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("archbuilder: internal error (a bug in archbuilder, not in your input): "
-                               "KeyError: 'missing key'. The traceback is in ")
+    assert lines[0].startswith(
+        "archbuilder: internal error (a bug in archbuilder, not in your input): "
+        "KeyError: 'missing key'. The traceback is in "
+    )
     [log] = logs.iterdir()
     assert str(log) in lines[0]
     text = log.read_text()
@@ -57,10 +62,12 @@ def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
 
 
 def test_debug_variable_shows_the_traceback(tmp_path: Path) -> None:
-    planted = ("import sys, archbuilder.cli.blueprints as commands\n"
-               "commands.command_summary = lambda args: 1 / 0\n"
-               "from archbuilder.cli import main\n"
-               "sys.exit(main(sys.argv[1:]))\n")
+    planted = (
+        "import sys, archbuilder.cli.blueprints as commands\n"
+        "commands.command_summary = lambda args: 1 / 0\n"
+        "from archbuilder.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     result = run_cli("summary", "lenet5", cwd=tmp_path, code=planted, env={"ARCHBUILDER_DEBUG": "1"})
     assert result.returncode == 1  # Python's own exit for an uncaught exception
     assert "Traceback (most recent call last)" in result.stderr and "ZeroDivisionError" in result.stderr
@@ -69,9 +76,11 @@ def test_debug_variable_shows_the_traceback(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (("validate", "x" * 300 + ".yaml"),
-         "x" * 80 + "... (305 characters): cannot read: File name too long. Use a shorter name "
-         "(at most 255 characters per path component)."),
+        (
+            ("validate", "x" * 300 + ".yaml"),
+            "x" * 80 + "... (305 characters): cannot read: File name too long. Use a shorter name "
+            "(at most 255 characters per path component).",
+        ),
         (("summary", "no_such_folder/tiny.yaml"), "no_such_folder/tiny.yaml: file not found"),
     ],
 )
@@ -101,8 +110,9 @@ def _fail_with_full_disk(temporary: Path) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_build_on_a_full_disk_leaves_nothing_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_on_a_full_disk_leaves_nothing_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import keras
 
     blueprint = tmp_path / "tiny.yaml"
@@ -111,13 +121,16 @@ def test_build_on_a_full_disk_leaves_nothing_behind(tmp_path: Path, capsys: pyte
     monkeypatch.setattr(keras.Model, "save", lambda self, path, *a, **k: _fail_with_full_disk(Path(path)))
     assert main(["build", str(blueprint), "-o", str(output)]) == EXIT_INVALID
     error = capsys.readouterr().err.strip()
-    assert error == (f"{output}: cannot write: No space left on device. Free some space (or write somewhere else) "
-                     "and run the command again.")
+    assert error == (
+        f"{output}: cannot write: No space left on device. Free some space (or write somewhere else) "
+        "and run the command again."
+    )
     assert list((tmp_path / "out").iterdir()) == []  # no truncated m.keras, no temporary file
 
 
 def test_build_keeps_the_old_model_when_the_new_one_cannot_be_written(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import keras
 
     blueprint = tmp_path / "tiny.yaml"

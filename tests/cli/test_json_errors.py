@@ -25,8 +25,14 @@ head: {classes: 10}
 
 def archbuilder(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, "-m", "archbuilder", *arguments], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "archbuilder", *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def last_json_line(stderr: str) -> dict:
@@ -59,9 +65,15 @@ def test_summary_json_of_a_missing_file(tmp_path: Path) -> None:
 def test_evaluate_json_reports_its_errors_and_usage_errors(tmp_path: Path) -> None:
     usage = archbuilder("evaluate", "m.keras", "--confusion", "m.txt", "--json", cwd=tmp_path)
     assert usage.returncode == 2 and usage.stdout == ""
-    assert last_json_line(usage.stderr) == {"error": {
-        "exit_code": 2, "kind": "usage", "type": None, "problems": [{"message": usage_message()}],
-        "message": usage_message()}}
+    assert last_json_line(usage.stderr) == {
+        "error": {
+            "exit_code": 2,
+            "kind": "usage",
+            "type": None,
+            "problems": [{"message": usage_message()}],
+            "message": usage_message(),
+        }
+    }
     missing = archbuilder("evaluate", "missing.keras", "--data", "digits", "--json", cwd=tmp_path)
     assert missing.returncode == 1 and missing.stdout == ""
     error = last_json_line(missing.stderr)["error"]
@@ -78,8 +90,9 @@ def test_without_json_the_errors_stay_lines(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr.strip()) == (2, usage_message())
 
 
-def test_a_bug_under_json_names_its_crash_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_under_json_names_its_crash_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ARCHBUILDER_LOG_DIR", str(tmp_path))
     monkeypatch.delenv("ARCHBUILDER_DEBUG", raising=False)
 
@@ -91,10 +104,18 @@ def test_a_bug_under_json_names_its_crash_log(tmp_path: Path, monkeypatch: pytes
     error = json.loads(captured.err.strip())["error"]
     assert captured.out == "" and (error["kind"], error["type"]) == ("bug", "KeyError")
     assert Path(error["log"]).parent == tmp_path and "KeyError" in Path(error["log"]).read_text()
-    assert error["message"].startswith("archbuilder: internal error (a bug in archbuilder, not in your input): KeyError")
+    assert error["message"].startswith(
+        "archbuilder: internal error (a bug in archbuilder, not in your input): KeyError"
+    )
 
 
 def test_error_object_of_a_plain_error() -> None:
-    assert error_object("data 'x' is unknown.", 1, ValueError("x")) == {"error": {
-        "exit_code": 1, "kind": "invalid_input", "type": "ValueError", "message": "data 'x' is unknown.",
-        "problems": [{"message": "data 'x' is unknown."}]}}
+    assert error_object("data 'x' is unknown.", 1, ValueError("x")) == {
+        "error": {
+            "exit_code": 1,
+            "kind": "invalid_input",
+            "type": "ValueError",
+            "message": "data 'x' is unknown.",
+            "problems": [{"message": "data 'x' is unknown."}],
+        }
+    }

@@ -11,8 +11,15 @@ from archbuilder.analysis import Analysis
 from archbuilder.compile import build_model
 
 
-def blueprint_with(*, stem: list | None = None, stages: list | None = None, shape: list | None = None,
-                   head: Any = "default", defaults: dict | None = None, aux_heads: list | None = None) -> dict:
+def blueprint_with(
+    *,
+    stem: list | None = None,
+    stages: list | None = None,
+    shape: list | None = None,
+    head: Any = "default",
+    defaults: dict | None = None,
+    aux_heads: list | None = None,
+) -> dict:
     """A small blueprint dict around the given body."""
     blueprint: dict[str, Any] = {"name": "case", "input": {"shape": shape or [16, 16, 3]}}
     if stem:
@@ -38,16 +45,19 @@ def assert_analysis_equals_model(analysis: Analysis, model: keras.Model) -> None
     assert len(names) == len(analysis.layers), (
         f"the analysis has {len(analysis.layers)} layers, the model {len(names)}: "
         f"only analyzed {sorted({r.name for r in analysis.layers} - set(names))}, "
-        f"only in Keras {sorted(set(names) - {r.name for r in analysis.layers})}")
+        f"only in Keras {sorted(set(names) - {r.name for r in analysis.layers})}"
+    )
     for report in analysis.layers:
         layer = model.get_layer(report.name)
         assert tuple(layer.output.shape[1:]) == report.output_shape, (
-            f"{report.path} ({report.name}): Keras {tuple(layer.output.shape[1:])}, analyzer {report.output_shape}")
+            f"{report.path} ({report.name}): Keras {tuple(layer.output.shape[1:])}, analyzer {report.output_shape}"
+        )
         trainable = sum(int(w.numpy().size) for w in layer.trainable_weights)
         non_trainable = sum(int(w.numpy().size) for w in layer.non_trainable_weights)
         assert (trainable, non_trainable) == (report.trainable_params, report.non_trainable_params), (
             f"{report.path} ({report.name}): Keras (trainable, non-trainable) = {(trainable, non_trainable)}, "
-            f"analyzer {(report.trainable_params, report.non_trainable_params)}")
+            f"analyzer {(report.trainable_params, report.non_trainable_params)}"
+        )
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     non_trainable = sum(int(w.numpy().size) for w in model.non_trainable_weights)
     assert (trainable, non_trainable) == (analysis.trainable_params, analysis.non_trainable_params)

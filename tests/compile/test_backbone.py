@@ -20,8 +20,15 @@ from archbuilder.compile.custom_layers import ImagenetPreprocessing
 from .support import assert_analysis_equals_model
 
 
-def backbone_blueprint(application: str, *, shape: tuple[int, int, int] = (33, 33, 3), weights: str = "none",
-                       trainable: bool | None = None, stages: list | None = None, **backbone: object) -> dict:
+def backbone_blueprint(
+    application: str,
+    *,
+    shape: tuple[int, int, int] = (33, 33, 3),
+    weights: str = "none",
+    trainable: bool | None = None,
+    stages: list | None = None,
+    **backbone: object,
+) -> dict:
     spec = {"keras_application": application, "weights": weights, **backbone}
     if trainable is not None:
         spec["trainable"] = trainable
@@ -47,8 +54,12 @@ def test_analysis_equals_keras_for_every_application(application: str) -> None:
 
 @pytest.mark.parametrize("application, trainable", [("ResNet50", False), ("MobileNetV2", False), ("VGG16", True)])
 def test_trainable_flag_and_stages_after_the_backbone(application: str, trainable: bool) -> None:
-    blueprint = backbone_blueprint(application, shape=(48, 40, 3), trainable=trainable,
-                                   stages=[{"block": {"type": "conv", "filters": 8, "kernel_size": 1}}])
+    blueprint = backbone_blueprint(
+        application,
+        shape=(48, 40, 3),
+        trainable=trainable,
+        stages=[{"block": {"type": "conv", "filters": 8, "kernel_size": 1}}],
+    )
     model = build_model(blueprint)
     assert model.get_layer("backbone").trainable is trainable
     assert_analysis_equals_model(archbuilder.analyze(blueprint), model)
@@ -62,9 +73,16 @@ def test_default_trainable_follows_the_weights() -> None:
     assert resolved.training.pixel_range == (0.0, 255.0)
 
 
-@pytest.mark.parametrize("application, module", [("ResNet50", "resnet50"), ("VGG16", "vgg16"),
-                                                 ("ResNet50V2", "resnet_v2"), ("MobileNetV2", "mobilenet_v2"),
-                                                 ("DenseNet121", "densenet")])
+@pytest.mark.parametrize(
+    "application, module",
+    [
+        ("ResNet50", "resnet50"),
+        ("VGG16", "vgg16"),
+        ("ResNet50V2", "resnet_v2"),
+        ("MobileNetV2", "mobilenet_v2"),
+        ("DenseNet121", "densenet"),
+    ],
+)
 def test_preprocessing_is_the_applications_own(application: str, module: str) -> None:
     model = build_model(backbone_blueprint(application, shape=(32, 32, 3)))
     layer = model.get_layer("backbone_preprocessing")
@@ -84,8 +102,10 @@ def test_efficientnet_has_no_extra_preprocessing_and_preprocessing_can_be_left_o
 def _saved_weights(tmp_path: Path, application: str, shape: tuple[int, int, int]) -> tuple[Path, keras.Model]:
     source = getattr(keras.applications, application)(include_top=False, weights=None, input_shape=shape)
     for weight in source.weights:  # distinct values, so a copy is recognisable
-        weight.assign(np.random.default_rng(len(weight.path)).normal(size=weight.shape).astype("float32") * 0.01
-                      + (1.0 if "variance" in weight.path else 0.0))
+        weight.assign(
+            np.random.default_rng(len(weight.path)).normal(size=weight.shape).astype("float32") * 0.01
+            + (1.0 if "variance" in weight.path else 0.0)
+        )
     path = tmp_path / f"{application}.weights.h5"
     source.save_weights(path)
     return path, source
@@ -106,8 +126,9 @@ def test_weights_from_a_local_file_and_inference_mode_batch_norm(tmp_path: Path,
     assert any(w.trainable for w in network.weights) is trainable
     assert_analysis_equals_model(archbuilder.analyze(blueprint), model)
     images = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
-    np.testing.assert_allclose(np.asarray(model(images, training=True)), np.asarray(model(images, training=False)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model(images, training=True)), np.asarray(model(images, training=False)), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_untrained_backbone_trains_its_batch_norm() -> None:
@@ -136,7 +157,8 @@ def test_missing_weights_file(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.weights.h5"
     assert _build_error(backbone_blueprint("ResNet50", weights=str(missing))) == (
         f"backbone: weights: {missing} is not a file. Give the path of a .weights.h5 file saved from "
-        "keras.applications.ResNet50(include_top=False), 'imagenet' or 'none'")
+        "keras.applications.ResNet50(include_top=False), 'imagenet' or 'none'"
+    )
 
 
 def test_weights_of_another_application(tmp_path: Path) -> None:
@@ -156,18 +178,25 @@ def test_offline_imagenet_download_fails_clearly(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path))  # nothing cached
     monkeypatch.setattr("keras.src.backend.config.keras_home", lambda: str(tmp_path))
     message = _build_error(backbone_blueprint("MobileNet", shape=(32, 32, 3), weights="imagenet"))
-    assert message.startswith("backbone: could not download the ImageNet weights of MobileNet (URL fetch failure on "
-                              "https://storage.googleapis.com/")
-    assert message.endswith(f"Is this machine offline? Download that file where there is internet access and put it "
-                            f"in {tmp_path / 'models'} (Keras looks there first), or set `weights:` to a local "
-                            ".weights.h5 file, or to none")
+    assert message.startswith(
+        "backbone: could not download the ImageNet weights of MobileNet (URL fetch failure on "
+        "https://storage.googleapis.com/"
+    )
+    assert message.endswith(
+        f"Is this machine offline? Download that file where there is internet access and put it "
+        f"in {tmp_path / 'models'} (Keras looks there first), or set `weights:` to a local "
+        ".weights.h5 file, or to none"
+    )
 
 
 def test_as_a_layer_kind_inside_stages() -> None:
-    blueprint = {"name": "nested", "input": {"shape": [32, 32, 3]},
-                 "stem": [{"type": "imagenet_preprocessing", "mode": "tf"}],
-                 "stages": [{"block": {"type": "keras_application", "application": "MobileNet", "weights": "none"}}],
-                 "head": {"classes": 2}}
+    blueprint = {
+        "name": "nested",
+        "input": {"shape": [32, 32, 3]},
+        "stem": [{"type": "imagenet_preprocessing", "mode": "tf"}],
+        "stages": [{"block": {"type": "keras_application", "application": "MobileNet", "weights": "none"}}],
+        "head": {"classes": 2},
+    }
     model = build_model(blueprint)
     assert isinstance(model.get_layer("stages_0_blocks_0"), keras.Model)
     assert_analysis_equals_model(archbuilder.analyze(blueprint), model)

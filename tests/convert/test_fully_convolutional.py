@@ -47,9 +47,13 @@ SMALL_VGG = {
 
 CONV = [{"type": "conv", "filters": 4, "kernel_size": 3}]
 AUX = blueprint_with(
-    stem=[{"type": "conv", "filters": 4, "kernel_size": 3, "id": "early"}, {"type": "conv", "filters": 4, "kernel_size": 3}],
+    stem=[
+        {"type": "conv", "filters": 4, "kernel_size": 3, "id": "early"},
+        {"type": "conv", "filters": 4, "kernel_size": 3},
+    ],
     head={"classes": 3, "pool": "flatten"},
-    aux_heads=[{"name": "aux1", "at": "early", "pool": "flatten", "fc": [8], "classes": 3}], shape=[12, 12, 3],
+    aux_heads=[{"name": "aux1", "at": "early", "pool": "flatten", "fc": [8], "classes": 3}],
+    shape=[12, 12, 3],
 )
 
 
@@ -100,7 +104,11 @@ def test_head_layers_become_named_convolutions(small_vgg: tuple[keras.Model, ker
     assert "head_flatten" not in layers
     assert converted.input.shape == (None, None, None, 3)
     assert converted.name == "small_vgg_fully_convolutional"
-    for name, kernel_size, filters in (("head_fc_0", (2, 2), 16), ("head_fc_1", (1, 1), 12), ("predictions", (1, 1), 5)):
+    for name, kernel_size, filters in (
+        ("head_fc_0", (2, 2), 16),
+        ("head_fc_1", (1, 1), 12),
+        ("predictions", (1, 1), 5),
+    ):
         assert isinstance(layers[name], keras.layers.Conv2D), name
         assert (layers[name].kernel_size, layers[name].filters, layers[name].padding) == (kernel_size, filters, "valid")
     assert layers["head_fc_0"].activation is keras.activations.relu
@@ -119,15 +127,18 @@ def test_first_kernel_is_the_dense_kernel_reshaped_row_major(small_vgg: tuple[ke
     assert conv.shape == (2, 2, 8, 16)
     for h, w, c in ((0, 0, 0), (0, 1, 3), (1, 0, 7), (1, 1, 5)):
         np.testing.assert_array_equal(conv[h, w, c], dense[(h * 2 + w) * 8 + c])
-    np.testing.assert_array_equal(weights(converted.get_layer("head_fc_1"), "kernel")[0, 0],
-                                  weights(model.get_layer("head_fc_1"), "kernel"))
-    np.testing.assert_array_equal(weights(converted.get_layer("predictions"), "bias"),
-                                  weights(model.get_layer("predictions"), "bias"))
+    np.testing.assert_array_equal(
+        weights(converted.get_layer("head_fc_1"), "kernel")[0, 0], weights(model.get_layer("head_fc_1"), "kernel")
+    )
+    np.testing.assert_array_equal(
+        weights(converted.get_layer("predictions"), "bias"), weights(model.get_layer("predictions"), "bias")
+    )
 
 
 @pytest.mark.parametrize("height, width, rows, columns", [(48, 48, 3, 3), (40, 56, 2, 4)])
-def test_larger_input_gives_the_scores_of_every_crop(small_vgg: tuple[keras.Model, keras.Model], height: int,
-                                                     width: int, rows: int, columns: int) -> None:
+def test_larger_input_gives_the_scores_of_every_crop(
+    small_vgg: tuple[keras.Model, keras.Model], height: int, width: int, rows: int, columns: int
+) -> None:
     model, converted = small_vgg
     image = images(1, height, width, 3, seed=2)
     score_map = converted.predict(image, verbose=0)
@@ -166,6 +177,7 @@ def test_describe_conversion_names_the_layers_and_the_stride(small_vgg: tuple[ke
 
 # -- the zoo -----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_vgg16_224_to_384_gives_a_6x6_map() -> None:
     """The seeds' example: 224 -> 7x7x512 (stride 32); on 384, 12x12x512, then FC6 as a 7x7 conv
@@ -173,7 +185,10 @@ def test_vgg16_224_to_384_gives_a_6x6_map() -> None:
     model = build_model("vgg16")
     converted = to_fully_convolutional(model)
     assert [converted.get_layer(name).kernel_size for name in ("head_fc_0", "head_fc_1", "predictions")] == [
-        (7, 7), (1, 1), (1, 1)]
+        (7, 7),
+        (1, 1),
+        (1, 1),
+    ]
     body = keras.Model(converted.input, converted.get_layer("stages_4_blocks_3").output)
     assert body.compute_output_shape((1, 384, 384, 3)) == (1, 12, 12, 512)  # 384/32 = 12
     assert converted.compute_output_shape((1, 384, 384, 3)) == (1, 6, 6, 1000)
@@ -254,9 +269,17 @@ def test_converted_model_saves_and_loads(residual: tuple[keras.Model, keras.Mode
 
 
 def test_sequential_models_convert() -> None:
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
-                              keras.layers.Dense(6, activation="relu"), keras.layers.BatchNormalization(),
-                              keras.layers.Dense(3)], name="plain")
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(6, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(3),
+        ],
+        name="plain",
+    )
     converted = to_fully_convolutional(model)
     x = images(2, 8, 8, 3, seed=9)
     np.testing.assert_allclose(run(converted, x)[:, 0, 0], run(model, x), atol=1e-5)
@@ -320,38 +343,65 @@ def _two_inputs() -> keras.Model:
 
 ERROR_CASES = [
     ("global_avg_pool_head", lambda: build_model(blueprint_with(stem=CONV)), GLOBAL_POOL),
-    ("conv_classifier_head",
-     lambda: build_model(blueprint_with(stem=CONV, head={"classes": 5, "pool": "global_avg", "classifier": "conv"})),
-     GLOBAL_POOL),
-    ("no_head", lambda: build_model(blueprint_with(stem=CONV, head=None)),
-     "model 'case' has no Flatten+Dense head (its output (None, 14, 14, 4) comes from 'stem_0', Conv2D); a network "
-     "without FC layers is fully convolutional already: give it an open input size with "
-     "archbuilder.convert.with_open_input(model)"),
-    ("flatten_without_dense",
-     lambda: build_model(blueprint_with(stem=[{"type": "conv", "filters": 5, "kernel_size": 3}], shape=[3, 3, 3],
-                                        head={"classes": 5, "pool": "flatten", "classifier": "none"})),
-     "model 'case': its Flatten 'head_flatten' is followed by no Dense layer, so there is no FC layer to turn into "
-     "a convolution"),
-    ("aux_heads", lambda: build_model(AUX),
-     "model 'case' has 2 outputs ('predictions', 'aux1'); only a single-output classifier can be converted. "
-     "Auxiliary heads matter only in training: convert the main output alone, "
-     "e.g. to_fully_convolutional(keras.Model(model.inputs, model.outputs[0]))"),
-    ("batch_norm_on_flat_features", _flatten_batch_norm_dense,
-     "layer 'flat_bn' (BatchNormalization) normalizes the flattened features between the Flatten 'flat' and the "
-     "first Dense: its statistics belong to fixed positions, so it cannot slide over a larger input"),
-    ("reshape_instead_of_flatten", _reshape_dense,
-     "model 'reshaped' has no Flatten+Dense head that converts: going back from the output, 'to_vector' (Reshape) "
-     "comes before any Flatten and cannot be applied at each position (between a Flatten and the output only "
-     "Dense, dropout, activation and, after the first Dense, BatchNormalization/LayerNormalization layers are "
-     "converted)"),
-    ("dense_on_the_input_map", _dense_on_map,
-     "model 'pixels' has no Flatten+Dense head (its output (None, 8, 8, 3) comes from 'per_pixel', Dense); a network "
-     "without FC layers is fully convolutional already: give it an open input size with "
-     "archbuilder.convert.with_open_input(model)"),
+    (
+        "conv_classifier_head",
+        lambda: build_model(blueprint_with(stem=CONV, head={"classes": 5, "pool": "global_avg", "classifier": "conv"})),
+        GLOBAL_POOL,
+    ),
+    (
+        "no_head",
+        lambda: build_model(blueprint_with(stem=CONV, head=None)),
+        "model 'case' has no Flatten+Dense head (its output (None, 14, 14, 4) comes from 'stem_0', Conv2D); a network "
+        "without FC layers is fully convolutional already: give it an open input size with "
+        "archbuilder.convert.with_open_input(model)",
+    ),
+    (
+        "flatten_without_dense",
+        lambda: build_model(
+            blueprint_with(
+                stem=[{"type": "conv", "filters": 5, "kernel_size": 3}],
+                shape=[3, 3, 3],
+                head={"classes": 5, "pool": "flatten", "classifier": "none"},
+            )
+        ),
+        "model 'case': its Flatten 'head_flatten' is followed by no Dense layer, so there is no FC layer to turn into "
+        "a convolution",
+    ),
+    (
+        "aux_heads",
+        lambda: build_model(AUX),
+        "model 'case' has 2 outputs ('predictions', 'aux1'); only a single-output classifier can be converted. "
+        "Auxiliary heads matter only in training: convert the main output alone, "
+        "e.g. to_fully_convolutional(keras.Model(model.inputs, model.outputs[0]))",
+    ),
+    (
+        "batch_norm_on_flat_features",
+        _flatten_batch_norm_dense,
+        "layer 'flat_bn' (BatchNormalization) normalizes the flattened features between the Flatten 'flat' and the "
+        "first Dense: its statistics belong to fixed positions, so it cannot slide over a larger input",
+    ),
+    (
+        "reshape_instead_of_flatten",
+        _reshape_dense,
+        "model 'reshaped' has no Flatten+Dense head that converts: going back from the output, 'to_vector' (Reshape) "
+        "comes before any Flatten and cannot be applied at each position (between a Flatten and the output only "
+        "Dense, dropout, activation and, after the first Dense, BatchNormalization/LayerNormalization layers are "
+        "converted)",
+    ),
+    (
+        "dense_on_the_input_map",
+        _dense_on_map,
+        "model 'pixels' has no Flatten+Dense head (its output (None, 8, 8, 3) comes from 'per_pixel', Dense); a network "
+        "without FC layers is fully convolutional already: give it an open input size with "
+        "archbuilder.convert.with_open_input(model)",
+    ),
     ("two_inputs", _two_inputs, "model 'pair' has 2 inputs; only a model with one image input can be converted"),
-    ("subclassed", _subclassed,
-     "model 'custom' is a subclassed model; only functional and Sequential models (such as archbuilder's "
-     "build_model returns) have a layer graph to convert"),
+    (
+        "subclassed",
+        _subclassed,
+        "model 'custom' is a subclassed model; only functional and Sequential models (such as archbuilder's "
+        "build_model returns) have a layer graph to convert",
+    ),
     ("not_a_model", lambda: "vgg16.keras", "expected a keras.Model. Received: str"),
 ]
 
@@ -365,8 +415,9 @@ def test_what_cannot_be_converted_says_why(make: Any, message: str) -> None:
 
 
 def test_with_open_input_runs_a_global_pool_model_on_any_size() -> None:
-    model = build_model(blueprint_with(stem=CONV, stages=[{"block": {"type": "residual", "filters": 4}}],
-                                       defaults={"batch_norm": True}))
+    model = build_model(
+        blueprint_with(stem=CONV, stages=[{"block": {"type": "residual", "filters": 4}}], defaults={"batch_norm": True})
+    )
     opened = with_open_input(model)
     assert opened.input.shape == (None, None, None, 3)
     x = images(2, 16, 16, 3, seed=11)
@@ -380,6 +431,7 @@ def test_with_open_input_points_a_flatten_model_to_the_conversion(small_vgg: tup
 
 
 # -- files and the command line ------------------------------------------------------------------
+
 
 def test_convert_file_writes_the_converted_model(small_vgg: tuple[keras.Model, keras.Model], tmp_path: Path) -> None:
     model, _ = small_vgg
@@ -396,8 +448,11 @@ def test_convert_file_errors_name_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.keras"
     with pytest.raises(ConversionError, match="^" + f"{missing}: no such model file. Pass a .keras file"):
         convert_file(missing, tmp_path / "out.keras")
-    with pytest.raises(ConversionError, match=r"model.h5: MODEL must be a \.keras file \(make one from a blueprint with "
-                                              r"`archbuilder build BLUEPRINT -o MODEL\.keras`\)$"):
+    with pytest.raises(
+        ConversionError,
+        match=r"model.h5: MODEL must be a \.keras file \(make one from a blueprint with "
+        r"`archbuilder build BLUEPRINT -o MODEL\.keras`\)$",
+    ):
         convert_file(tmp_path / "model.h5", tmp_path / "out.keras")
     broken = tmp_path / "broken.keras"
     broken.write_text("not a zip")
@@ -410,13 +465,15 @@ def test_convert_file_errors_name_the_file(tmp_path: Path) -> None:
     assert str(caught.value) == f"{global_pool}: {GLOBAL_POOL}"
 
 
-needs_command = pytest.mark.skipif(not hasattr(archbuilder.cli, "command_convert"),
-                                   reason="archbuilder.cli has no `convert` command yet")
+needs_command = pytest.mark.skipif(
+    not hasattr(archbuilder.cli, "command_convert"), reason="archbuilder.cli has no `convert` command yet"
+)
 
 
 @needs_command
-def test_command_line_converts(small_vgg: tuple[keras.Model, keras.Model], tmp_path: Path,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_converts(
+    small_vgg: tuple[keras.Model, keras.Model], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source, output = tmp_path / "small.keras", tmp_path / "small_fcn.keras"
     small_vgg[0].save(source)
     assert archbuilder.cli.main(["convert", "fully-convolutional", str(source), "-o", str(output)]) == 0
@@ -466,8 +523,13 @@ def test_conversion_under_backend(backend: str) -> None:
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (make test installs it)")
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT, json.dumps(SMALL_VGG)], capture_output=True,
-                            text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", BACKEND_SCRIPT, json.dumps(SMALL_VGG)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["backend"] == backend

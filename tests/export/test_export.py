@@ -44,7 +44,9 @@ TOLERANCE = 1e-4
 FORMATS = ("saved_model", "litert", "onnx")
 NETWORKS = ("lenet5", "resnet18", "googlenet", "mobilenet_v2")
 #: TensorFlow's C++ start-up logging (absl), printed before TF_CPP_MIN_LOG_LEVEL is read; not archbuilder's.
-TF_LOG = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} \d\d:\d\d:\d\d|INFO: Created TensorFlow Lite)")
+TF_LOG = re.compile(
+    r"^(WARNING: All log messages before absl|[IWEF]\d{4} \d\d:\d\d:\d\d|INFO: Created TensorFlow Lite)"
+)
 
 
 def logits_blueprint(name: str) -> dict[str, Any]:
@@ -160,7 +162,9 @@ def test_a_mixed_precision_model_is_exported_in_float32(tmp_path) -> None:
 def test_an_existing_output_is_replaced_only_when_asked(lenet5_file, tmp_path, format) -> None:
     target = tmp_path / default_output(lenet5_file, format).name
     export_file(lenet5_file, format, target)
-    with pytest.raises(ExportError, match=r"already exists\. Pass --overwrite to replace it, or -o to write elsewhere\."):
+    with pytest.raises(
+        ExportError, match=r"already exists\. Pass --overwrite to replace it, or -o to write elsewhere\."
+    ):
         export_file(lenet5_file, format, target)
     other = build_model("lenet5")  # other random weights
     export_model(other, target, format, overwrite=True)
@@ -177,12 +181,15 @@ def test_a_folder_that_is_not_a_saved_model_is_never_replaced(lenet5_file, tmp_p
     assert (tmp_path / "photos" / "cat.jpg").exists()
 
 
-@pytest.mark.parametrize(("format", "output", "message"), [
-    ("litert", "m.tf", "m.tf: LiteRT files end with .tflite; give -o NAME.tflite"),
-    ("onnx", "m.keras", "m.keras: ONNX files end with .onnx; give -o NAME.onnx"),
-    ("saved_model", "m.onnx", "a SavedModel is a folder; give a folder name without .onnx"),
-    ("pmml", "m.pmml", "unknown export format 'pmml'. Known formats: saved_model, litert, onnx"),
-])
+@pytest.mark.parametrize(
+    ("format", "output", "message"),
+    [
+        ("litert", "m.tf", "m.tf: LiteRT files end with .tflite; give -o NAME.tflite"),
+        ("onnx", "m.keras", "m.keras: ONNX files end with .onnx; give -o NAME.onnx"),
+        ("saved_model", "m.onnx", "a SavedModel is a folder; give a folder name without .onnx"),
+        ("pmml", "m.pmml", "unknown export format 'pmml'. Known formats: saved_model, litert, onnx"),
+    ],
+)
 def test_bad_outputs_and_formats(lenet5_file, tmp_path, format, output, message) -> None:
     with pytest.raises(ExportError) as error:
         export_file(lenet5_file, format, tmp_path / output)
@@ -195,8 +202,9 @@ def test_a_missing_converter_names_the_extra(lenet5_file, tmp_path, monkeypatch)
     monkeypatch.setattr(export, "_importable", lambda module: module != "tf2onnx")
     with pytest.raises(ExportError) as error:
         export_file(lenet5_file, "onnx", tmp_path / "m.onnx")
-    assert str(error.value) == ("ONNX export needs the 'tf2onnx' package, which is not installed. Install the "
-                                f"converters with: {INSTALL}")
+    assert str(error.value) == (
+        f"ONNX export needs the 'tf2onnx' package, which is not installed. Install the converters with: {INSTALL}"
+    )
     assert INSTALL == "pip install 'archbuilder[export]'"
     assert not (tmp_path / "m.onnx").exists()
 
@@ -209,9 +217,11 @@ def test_a_converter_failure_is_one_line_and_leaves_nothing(lenet5_file, tmp_pat
     monkeypatch.setattr(keras.Model, "export", reject)
     with pytest.raises(ExportError) as error:
         export_file(lenet5_file, "litert", tmp_path / "m.tflite")
-    assert str(error.value) == (f"{lenet5_file}: the LiteRT converter rejected this model (RuntimeError: "
-                                "'tfl.custom_op' op is neither a custom op nor a flex op). Try another format "
-                                "(saved_model, onnx).")
+    assert str(error.value) == (
+        f"{lenet5_file}: the LiteRT converter rejected this model (RuntimeError: "
+        "'tfl.custom_op' op is neither a custom op nor a flex op). Try another format "
+        "(saved_model, onnx)."
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -247,7 +257,8 @@ def test_an_open_input_size_exports_and_runs_on_any_size(lenet5_file, tmp_path, 
 
 
 GROUPED = {
-    "name": "grouped", "input": {"shape": [16, 16, 8]},
+    "name": "grouped",
+    "input": {"shape": [16, 16, 8]},
     "stem": [{"type": "conv", "filters": 16, "kernel_size": 3, "groups": 4, "padding": "same"}],
     "head": {"classes": 5, "activation": "linear"},
 }
@@ -262,7 +273,8 @@ def test_grouped_convolutions_are_refused_for_onnx_under_tensorflow(tmp_path) ->
         f"{tmp_path / 'grouped.keras'}: ONNX under the TensorFlow backend cannot express the grouped convolution "
         "'stem_0' (groups=4): Keras runs grouped convolutions as an XLA-compiled function, which tf2onnx leaves "
         "unconverted. Export ONNX with KERAS_BACKEND=torch (torch.onnx converts them), or export saved_model or "
-        "litert.")
+        "litert."
+    )
     for format in ("saved_model", "litert"):  # the other formats take them
         assert export_file(tmp_path / "grouped.keras", format, check=True).max_abs_difference <= TOLERANCE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grouped.keras", "grouped.tflite", "grouped_saved_model"]
@@ -275,8 +287,10 @@ def test_an_onnx_graph_with_unconverted_ops_is_refused(tmp_path, monkeypatch) ->
     monkeypatch.setattr(export, "_refuse_inexpressible", lambda *arguments: None)
     with pytest.raises(ExportError) as error:
         export_model(build_model(GROUPED), tmp_path / "m.onnx", "onnx")
-    assert str(error.value).startswith("grouped: the ONNX converter rejected this model (ValueError: the written "
-                                       "graph is not valid ONNX: No Op registered for StatefulPartitionedCall")
+    assert str(error.value).startswith(
+        "grouped: the ONNX converter rejected this model (ValueError: the written "
+        "graph is not valid ONNX: No Op registered for StatefulPartitionedCall"
+    )
     assert str(error.value).endswith(". Try another format (saved_model, litert).")
     assert "\n" not in str(error.value) and list(tmp_path.iterdir()) == []
 
@@ -311,19 +325,45 @@ UNDER_BACKEND = textwrap.dedent(
 
 
 @pytest.mark.backends
-@pytest.mark.parametrize(("backend", "works", "refused"), [
-    ("jax", "saved_model", {"litert": "Keras exports LiteRT only with the TensorFlow or PyTorch backend",
-                            "onnx": "needs the jax2onnx package, which archbuilder does not support"}),
-    ("torch", "onnx", {"saved_model": "goes through torch_xla, which archbuilder does not support",
-                       "litert": "needs the litert-torch package, which archbuilder does not support"}),
-])
+@pytest.mark.parametrize(
+    ("backend", "works", "refused"),
+    [
+        (
+            "jax",
+            "saved_model",
+            {
+                "litert": "Keras exports LiteRT only with the TensorFlow or PyTorch backend",
+                "onnx": "needs the jax2onnx package, which archbuilder does not support",
+            },
+        ),
+        (
+            "torch",
+            "onnx",
+            {
+                "saved_model": "goes through torch_xla, which archbuilder does not support",
+                "litert": "needs the litert-torch package, which archbuilder does not support",
+            },
+        ),
+    ],
+)
 def test_other_backends_export_what_they_can_and_say_what_works(backend, works, refused, tmp_path) -> None:
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (make test installs it)")
-    env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", UNDER_BACKEND, str(tmp_path), json.dumps(GROUPED)],
-                            capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "CUDA_VISIBLE_DEVICES": "",
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", UNDER_BACKEND, str(tmp_path), json.dumps(GROUPED)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["backend"] == backend
@@ -337,11 +377,13 @@ def test_other_backends_export_what_they_can_and_say_what_works(backend, works, 
 
 # -- the command line, run as a user runs it ------------------------------------------------------
 
+
 def run_cli(*arguments: str, cwd: Path) -> tuple[int, str, list[str]]:
     """(exit code, stdout, archbuilder's stderr lines without TensorFlow's C++ start-up logging)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run([sys.executable, "-m", "archbuilder", *arguments], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "archbuilder", *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     errors = [line for line in result.stderr.strip().splitlines() if line.strip() and not TF_LOG.match(line)]
     return result.returncode, result.stdout, errors
 
@@ -351,13 +393,17 @@ def test_cli_exports_then_refuses_to_replace_without_overwrite(lenet5_file, tmp_
     model.write_bytes(lenet5_file.read_bytes())
     code, out, errors = run_cli("export", "lenet5.keras", "--format", "onnx", "--check", cwd=tmp_path)
     assert code == 0, errors
-    assert out.startswith("wrote lenet5.onnx (ONNX; outputs output_0=predictions); checked with onnxruntime: "
-                          "max abs difference to Keras "), out
+    assert out.startswith(
+        "wrote lenet5.onnx (ONNX; outputs output_0=predictions); checked with onnxruntime: max abs difference to Keras "
+    ), out
     assert errors == [] and (tmp_path / "lenet5.onnx").is_file()
 
     code, out, errors = run_cli("export", "lenet5.keras", "--format", "onnx", cwd=tmp_path)
-    assert (code, out, errors) == (1, "", ["lenet5.onnx: already exists. Pass --overwrite to replace it, "
-                                           "or -o to write elsewhere."])
+    assert (code, out, errors) == (
+        1,
+        "",
+        ["lenet5.onnx: already exists. Pass --overwrite to replace it, or -o to write elsewhere."],
+    )
 
 
 def test_cli_damaged_model_is_one_line_exit_1(lenet5_file, tmp_path) -> None:

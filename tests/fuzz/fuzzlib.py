@@ -39,8 +39,13 @@ FUZZ_SETTINGS = dict(
     deadline=None,
     database=None,
     print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                           HealthCheck.function_scoped_fixture, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.large_base_example,
+    ],
 )
 
 
@@ -78,25 +83,135 @@ KNOWN_TAGS = sorted(ALL_KINDS)
 
 #: Values a careless (or malicious) user could write anywhere in a blueprint.
 SPECIAL_VALUES: list[Any] = [
-    None, True, False,
-    0, -1, 1, 2, 3, 7, -3, 10**6, 10**6 + 1, 2**31, 2**63, 10**30, -(10**30), 10**300, HUGE_HEX,
-    0.0, -0.0, 0.5, 0.999, 1.0, 1.5, 2.0, -0.5, 1e-300, 5e-324, 1e300, -1e300, 1.7976931348623157e308,
-    math.nan, math.inf, -math.inf,
-    "", " ", "x" * 300, "a\0b", "\0", "line one\nline two", "tab\there", "é✓漢字", "\u202e", "\ufeff",
-    "same", "valid", "auto", "relu", "softmax", "conv", "flatten", "global_avg", "none", "first", "1x1",
-    "1e5", "0x10", ".nan", "true", "null", "~", "${HOME}",
-    ".", "..", "/", "/dev/zero", "/dev/null", "../../../etc/passwd", "mutant.yaml", "missing.yaml",
-    "lenet5", "lenet5.yaml", "x" * 300 + ".yaml",
-    [], {}, [1], [0], [-1], [0, 0], [1, 2], [1, 2, 3], [[1, 2], [3, 4]], [[0, 1], [2]], [None], [math.nan, 1],
-    [10**30, 10**30, 10**30], ["a", "b"], [[]], [{}],
-    {"type": "conv", "filters": 4}, {"type": "bottleneck", "filters": 4}, {"type": None}, {"type": []},
-    {"a": {"b": [1, {"c": None}]}}, {"block": {"type": "relu"}}, {"": 1},
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    -3,
+    10**6,
+    10**6 + 1,
+    2**31,
+    2**63,
+    10**30,
+    -(10**30),
+    10**300,
+    HUGE_HEX,
+    0.0,
+    -0.0,
+    0.5,
+    0.999,
+    1.0,
+    1.5,
+    2.0,
+    -0.5,
+    1e-300,
+    5e-324,
+    1e300,
+    -1e300,
+    1.7976931348623157e308,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    " ",
+    "x" * 300,
+    "a\0b",
+    "\0",
+    "line one\nline two",
+    "tab\there",
+    "é✓漢字",
+    "\u202e",
+    "\ufeff",
+    "same",
+    "valid",
+    "auto",
+    "relu",
+    "softmax",
+    "conv",
+    "flatten",
+    "global_avg",
+    "none",
+    "first",
+    "1x1",
+    "1e5",
+    "0x10",
+    ".nan",
+    "true",
+    "null",
+    "~",
+    "${HOME}",
+    ".",
+    "..",
+    "/",
+    "/dev/zero",
+    "/dev/null",
+    "../../../etc/passwd",
+    "mutant.yaml",
+    "missing.yaml",
+    "lenet5",
+    "lenet5.yaml",
+    "x" * 300 + ".yaml",
+    [],
+    {},
+    [1],
+    [0],
+    [-1],
+    [0, 0],
+    [1, 2],
+    [1, 2, 3],
+    [[1, 2], [3, 4]],
+    [[0, 1], [2]],
+    [None],
+    [math.nan, 1],
+    [10**30, 10**30, 10**30],
+    ["a", "b"],
+    [[]],
+    [{}],
+    {"type": "conv", "filters": 4},
+    {"type": "bottleneck", "filters": 4},
+    {"type": None},
+    {"type": []},
+    {"a": {"b": [1, {"c": None}]}},
+    {"block": {"type": "relu"}},
+    {"": 1},
 ]
 
 #: Keys to add where they do not belong (typos, keys of other kinds, structural keys).
-EXTRA_KEYS = ["filterz", "unknown", "type", "id", "inputs", "extends", "strides", "repeat", "block", "blocks",
-              "pattern", "stem", "stages", "head", "defaults", "scaling", "padding", "kernel_size", "filters",
-              "classes", "se_ratio", "groups", "training", "<<", "x" * 200, "\0", "", "Type"]
+EXTRA_KEYS = [
+    "filterz",
+    "unknown",
+    "type",
+    "id",
+    "inputs",
+    "extends",
+    "strides",
+    "repeat",
+    "block",
+    "blocks",
+    "pattern",
+    "stem",
+    "stages",
+    "head",
+    "defaults",
+    "scaling",
+    "padding",
+    "kernel_size",
+    "filters",
+    "classes",
+    "se_ratio",
+    "groups",
+    "training",
+    "<<",
+    "x" * 200,
+    "\0",
+    "",
+    "Type",
+]
 
 
 def special_values() -> st.SearchStrategy[Any]:
@@ -105,13 +220,18 @@ def special_values() -> st.SearchStrategy[Any]:
         st.integers(min_value=-(10**6), max_value=10**6),
         st.floats(allow_nan=True, allow_infinity=True),
         st.text(max_size=12),
-        st.recursive(st.none() | st.integers(-5, 40) | st.text(max_size=4),
-                     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(EXTRA_KEYS[:10]), children, max_size=3),
-                     max_leaves=6),
+        st.recursive(
+            st.none() | st.integers(-5, 40) | st.text(max_size=4),
+            lambda children: (
+                st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(EXTRA_KEYS[:10]), children, max_size=3)
+            ),
+            max_leaves=6,
+        ),
     )
 
 
 # -- the format's own field names, so that added keys are often valid ones -----------------------
+
 
 def _models_in(annotation: Any) -> Iterator[type]:
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
@@ -155,15 +275,43 @@ def known_fields(path: tuple[Any, ...], node: dict[str, Any]) -> list[str]:
 
 
 #: Values that pass a plain ``float`` or ``int`` field but are absurd.
-EXTREME_NUMBERS: list[Any] = [0, -1, 1, 10**6, 10**30, HUGE_HEX, 0.01, 1e-300, 1e300, -1e300, math.nan, math.inf,
-                              -math.inf]
+EXTREME_NUMBERS: list[Any] = [
+    0,
+    -1,
+    1,
+    10**6,
+    10**30,
+    HUGE_HEX,
+    0.01,
+    1e-300,
+    1e300,
+    -1e300,
+    math.nan,
+    math.inf,
+    -math.inf,
+]
 
 
 #: Values for the required fields of each kind, so that an inserted layer is valid but for one field.
 REQUIRED_VALUES: dict[str, Any] = {
-    "filters": 4, "units": 4, "filters_1x1": 4, "filters_3x3": 4, "filters_5x5": 4, "reduce_3x3": 2,
-    "reduce_5x5": 2, "pool_proj": 2, "num_layers": 2, "squeeze": 2, "expand_1x1": 4, "expand_3x3": 4,
-    "scale": 0.5, "mean": 0.0, "variance": 1.0, "rate": 0.1, "mode": "tf", "type": None,
+    "filters": 4,
+    "units": 4,
+    "filters_1x1": 4,
+    "filters_3x3": 4,
+    "filters_5x5": 4,
+    "reduce_3x3": 2,
+    "reduce_5x5": 2,
+    "pool_proj": 2,
+    "num_layers": 2,
+    "squeeze": 2,
+    "expand_1x1": 4,
+    "expand_3x3": 4,
+    "scale": 0.5,
+    "mean": 0.0,
+    "variance": 1.0,
+    "rate": 0.1,
+    "mode": "tf",
+    "type": None,
 }
 #: Kinds inserted into layer lists (no merges, which need ids; no keras_application, which is big).
 INSERTABLE = sorted(tag for tag in ALL_KINDS if tag not in ("add", "concatenate", "multiply", "keras_application"))
@@ -250,8 +398,11 @@ def mutate_once(draw: st.DrawFn, doc: Any) -> tuple[Any, str]:
         path, old = draw(st.sampled_from(numbers))
         if isinstance(old, HexInt):
             old = 7
-        value = draw(st.sampled_from([-old, old * 1000, old + 1, old - 1, float(old) + 0.5, old * 10**6, old / 1000,
-                                      *EXTREME_NUMBERS]))
+        value = draw(
+            st.sampled_from(
+                [-old, old * 1000, old + 1, old - 1, float(old) + 0.5, old * 10**6, old / 1000, *EXTREME_NUMBERS]
+            )
+        )
         return _set(doc, path, value), f"number {path}: {old!r} -> {value!r}"
     if operation == "delete":
         path, _ = draw(st.sampled_from([(p, v) for p, v in inner if isinstance(get(doc, p[:-1]), dict)] or inner))
@@ -316,6 +467,7 @@ def load_zoo(path: Path) -> Any:
 
 # -- running the command line in-process ---------------------------------------------------------
 
+
 @dataclass
 class Run:
     argv: list[str]
@@ -324,7 +476,9 @@ class Run:
     stderr: str
 
     def describe(self) -> str:
-        return f"archbuilder {' '.join(self.argv)} -> {self.code!r}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (
+            f"archbuilder {' '.join(self.argv)} -> {self.code!r}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
 
 
 class Hang(BaseException):
@@ -369,8 +523,11 @@ def run_cli(argv: list[str], seconds: float = TIME_LIMIT) -> Run:
     from archbuilder.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with time_limit(seconds, f"archbuilder {' '.join(argv)}"), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with (
+        time_limit(seconds, f"archbuilder {' '.join(argv)}"),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         code = main(argv)
     return Run(argv, code, out.getvalue(), err.getvalue())
 
@@ -401,4 +558,5 @@ def check_cli_contract(run: Run, prefix: str) -> None:
         if not line.strip() or _COUNT_LINE.match(line):
             continue
         assert line.removeprefix("  ").startswith(prefix), (
-            f"not a one-line problem naming its file: {line!r}\n{run.describe()}")
+            f"not a one-line problem naming its file: {line!r}\n{run.describe()}"
+        )

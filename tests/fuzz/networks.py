@@ -32,8 +32,16 @@ def _conv_options(draw: st.DrawFn, layer: dict[str, Any]) -> dict[str, Any]:
     if draw(st.integers(0, 5)) == 0:
         layer["kernel_regularizer"] = {"l2": 1e-4}
     if draw(st.integers(0, 5)) == 0:
-        layer["kernel_initializer"] = draw(st.sampled_from(["he_normal", "zeros", {"type": "random_normal", "stddev": 0.01},
-                                                            {"type": "variance_scaling", "scale": 2.0, "mode": "fan_out"}]))
+        layer["kernel_initializer"] = draw(
+            st.sampled_from(
+                [
+                    "he_normal",
+                    "zeros",
+                    {"type": "random_normal", "stddev": 0.01},
+                    {"type": "variance_scaling", "scale": 2.0, "mode": "fan_out"},
+                ]
+            )
+        )
     return layer
 
 
@@ -60,11 +68,33 @@ def _spatial(draw: st.DrawFn, layer: dict[str, Any], size: list[int], allow_stri
 @st.composite
 def plain_layer(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
     """One layer kind (no merges), shape-preserving or downsampling with care."""
-    kind = draw(st.sampled_from([
-        "conv", "conv", "conv", "depthwise_conv", "separable_conv", "max_pool", "avg_pool", "batch_norm", "layer_norm",
-        "dropout", "spatial_dropout", "activation", "leaky_relu", "elu", "lrn", "zero_padding", "rescaling",
-        "normalization", "dense", "stochastic_depth", "global_pool",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "conv",
+                "conv",
+                "conv",
+                "depthwise_conv",
+                "separable_conv",
+                "max_pool",
+                "avg_pool",
+                "batch_norm",
+                "layer_norm",
+                "dropout",
+                "spatial_dropout",
+                "activation",
+                "leaky_relu",
+                "elu",
+                "lrn",
+                "zero_padding",
+                "rescaling",
+                "normalization",
+                "dense",
+                "stochastic_depth",
+                "global_pool",
+            ]
+        )
+    )
     if kind == "conv":
         layer = {"type": "conv", "filters": draw(SMALL)}
         draw(_spatial(layer, size))
@@ -123,8 +153,22 @@ def plain_layer(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
 @st.composite
 def block(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
     """One block template with random options."""
-    kind = draw(st.sampled_from(["residual", "bottleneck", "inverted_residual", "inception", "squeeze_excite",
-                                 "depthwise", "fire", "dense_block", "transition", "mlpconv"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "residual",
+                "bottleneck",
+                "inverted_residual",
+                "inception",
+                "squeeze_excite",
+                "depthwise",
+                "fire",
+                "dense_block",
+                "transition",
+                "mlpconv",
+            ]
+        )
+    )
     stride = draw(st.sampled_from([1, 1, 2])) if size[0] >= 4 else 1
     common: dict[str, Any] = {}
     if draw(st.integers(0, 3)) == 0:
@@ -132,9 +176,14 @@ def block(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         common["batch_norm"] = draw(st.booleans())
     if kind == "residual":
-        spec = {"type": "residual", "filters": draw(SMALL), "strides": stride,
-                "shortcut": draw(st.sampled_from(["auto", "auto", "identity", "projection", "zero_pad"])),
-                "preact": draw(st.booleans()), "kernel_size": draw(st.sampled_from([3, 3, 1, [3, 1]]))}
+        spec = {
+            "type": "residual",
+            "filters": draw(SMALL),
+            "strides": stride,
+            "shortcut": draw(st.sampled_from(["auto", "auto", "identity", "projection", "zero_pad"])),
+            "preact": draw(st.booleans()),
+            "kernel_size": draw(st.sampled_from([3, 3, 1, [3, 1]])),
+        }
         if draw(st.booleans()):
             spec["se_ratio"] = draw(st.sampled_from([0.25, 0.5, 1.0]))
         if draw(st.integers(0, 3)) == 0:
@@ -143,19 +192,31 @@ def block(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
             spec["drop_path"] = 0.1
     elif kind == "bottleneck":
         groups = draw(st.sampled_from([1, 1, 2]))
-        spec = {"type": "bottleneck", "filters": 2 * draw(st.integers(1, 4)), "strides": stride,
-                "expansion": draw(st.integers(1, 4)), "width_factor": draw(st.sampled_from([0.5, 1.0, 2.0])),
-                "groups": groups, "stride_on": draw(st.sampled_from(["1x1", "3x3"])), "preact": draw(st.booleans()),
-                "shortcut": draw(st.sampled_from(["auto", "auto", "projection", "zero_pad"])),
-                "padding": draw(st.sampled_from(["same", "same", 1]))}
+        spec = {
+            "type": "bottleneck",
+            "filters": 2 * draw(st.integers(1, 4)),
+            "strides": stride,
+            "expansion": draw(st.integers(1, 4)),
+            "width_factor": draw(st.sampled_from([0.5, 1.0, 2.0])),
+            "groups": groups,
+            "stride_on": draw(st.sampled_from(["1x1", "3x3"])),
+            "preact": draw(st.booleans()),
+            "shortcut": draw(st.sampled_from(["auto", "auto", "projection", "zero_pad"])),
+            "padding": draw(st.sampled_from(["same", "same", 1])),
+        }
         if draw(st.booleans()):
             spec["se_ratio"] = draw(st.sampled_from([0.0625, 0.25]))
         if draw(st.integers(0, 3)) == 0:
             spec["drop_path"] = 0.2
     elif kind == "inverted_residual":
-        spec = {"type": "inverted_residual", "filters": draw(SMALL), "strides": stride,
-                "expansion": draw(st.sampled_from([1, 2, 6])), "kernel_size": draw(st.sampled_from([3, 5])),
-                "padding": draw(st.sampled_from(["same", "same", 1]))}
+        spec = {
+            "type": "inverted_residual",
+            "filters": draw(SMALL),
+            "strides": stride,
+            "expansion": draw(st.sampled_from([1, 2, 6])),
+            "kernel_size": draw(st.sampled_from([3, 5])),
+            "padding": draw(st.sampled_from(["same", "same", 1])),
+        }
         if draw(st.booleans()):
             spec["se_ratio"] = draw(st.sampled_from([0.25, 0.5]))
         if draw(st.integers(0, 3)) == 0:
@@ -165,30 +226,55 @@ def block(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
     elif kind == "inception":
         stride = 1
         if draw(st.booleans()):
-            spec = {"type": "inception", "naive": True, "filters_1x1": draw(SMALL), "filters_3x3": draw(SMALL),
-                    "filters_5x5": draw(SMALL)}
+            spec = {
+                "type": "inception",
+                "naive": True,
+                "filters_1x1": draw(SMALL),
+                "filters_3x3": draw(SMALL),
+                "filters_5x5": draw(SMALL),
+            }
         else:
-            spec = {"type": "inception", "filters_1x1": draw(SMALL), "reduce_3x3": draw(SMALL), "filters_3x3": draw(SMALL),
-                    "reduce_5x5": draw(SMALL), "filters_5x5": draw(SMALL), "pool_proj": draw(SMALL)}
+            spec = {
+                "type": "inception",
+                "filters_1x1": draw(SMALL),
+                "reduce_3x3": draw(SMALL),
+                "filters_3x3": draw(SMALL),
+                "reduce_5x5": draw(SMALL),
+                "filters_5x5": draw(SMALL),
+                "pool_proj": draw(SMALL),
+            }
     elif kind == "squeeze_excite":
         stride = 1
         spec = {"type": "squeeze_excite", "ratio": draw(st.sampled_from([0.0625, 0.25, 1.0]))}
     elif kind == "depthwise":
-        spec = {"type": "depthwise", "filters": draw(SMALL), "strides": stride,
-                "depth_multiplier": draw(st.integers(1, 2)), "kernel_size": draw(st.sampled_from([3, 5]))}
+        spec = {
+            "type": "depthwise",
+            "filters": draw(SMALL),
+            "strides": stride,
+            "depth_multiplier": draw(st.integers(1, 2)),
+            "kernel_size": draw(st.sampled_from([3, 5])),
+        }
     elif kind == "fire":
         stride = 1
         spec = {"type": "fire", "squeeze": draw(SMALL), "expand_1x1": draw(SMALL), "expand_3x3": draw(SMALL)}
     elif kind == "dense_block":
         stride = 1
-        spec = {"type": "dense_block", "num_layers": draw(st.integers(1, 3)), "growth_rate": draw(st.integers(2, 6)),
-                "bottleneck_width": draw(st.sampled_from([None, 2, 4]))}
+        spec = {
+            "type": "dense_block",
+            "num_layers": draw(st.integers(1, 3)),
+            "growth_rate": draw(st.integers(2, 6)),
+            "bottleneck_width": draw(st.sampled_from([None, 2, 4])),
+        }
     elif kind == "transition":
         stride = 2 if size[0] >= 2 else 1
         spec = {"type": "transition", "reduction": draw(st.sampled_from([0.5, 1.0, 0.3]))}
     else:
-        spec = {"type": "mlpconv", "filters": draw(st.lists(SMALL, min_size=1, max_size=3)), "strides": stride,
-                "kernel_size": draw(st.sampled_from([1, 3, 5]))}
+        spec = {
+            "type": "mlpconv",
+            "filters": draw(st.lists(SMALL, min_size=1, max_size=3)),
+            "strides": stride,
+            "kernel_size": draw(st.sampled_from([1, 3, 5])),
+        }
     size[0] = -(-size[0] // stride)
     if spec.get("strides") == 1:
         del spec["strides"]
@@ -198,20 +284,31 @@ def block(draw: st.DrawFn, size: list[int]) -> dict[str, Any]:
 @st.composite
 def merge_group(draw: st.DrawFn, size: list[int], prefix: str) -> list[dict[str, Any]]:
     """Two branches with ids, merged by add, concatenate or multiply (shapes may not match: the analyzer judges)."""
-    first = draw(st.sampled_from([
-        {"type": "conv", "filters": 6, "kernel_size": 1},
-        {"type": "conv", "filters": 6, "kernel_size": 3, "padding": "same"},
-        {"type": "separable_conv", "filters": 6, "kernel_size": 3, "padding": "same"},
-    ]))
-    second = draw(st.sampled_from([
-        {"type": "conv", "filters": 6, "kernel_size": 3, "padding": "same"},
-        {"type": "conv", "filters": 3, "kernel_size": 1},
-        {"type": "batch_norm"},
-        {"type": "global_avg_pool", "keepdims": True},
-    ]))
+    first = draw(
+        st.sampled_from(
+            [
+                {"type": "conv", "filters": 6, "kernel_size": 1},
+                {"type": "conv", "filters": 6, "kernel_size": 3, "padding": "same"},
+                {"type": "separable_conv", "filters": 6, "kernel_size": 3, "padding": "same"},
+            ]
+        )
+    )
+    second = draw(
+        st.sampled_from(
+            [
+                {"type": "conv", "filters": 6, "kernel_size": 3, "padding": "same"},
+                {"type": "conv", "filters": 3, "kernel_size": 1},
+                {"type": "batch_norm"},
+                {"type": "global_avg_pool", "keepdims": True},
+            ]
+        )
+    )
     merge = draw(st.sampled_from(["add", "concatenate", "multiply"]))
-    return [{**first, "id": f"{prefix}_a"}, {**second, "id": f"{prefix}_b"},
-            {"type": merge, "inputs": [f"{prefix}_a", f"{prefix}_b"], "id": f"{prefix}_m"}]
+    return [
+        {**first, "id": f"{prefix}_a"},
+        {**second, "id": f"{prefix}_b"},
+        {"type": merge, "inputs": [f"{prefix}_a", f"{prefix}_b"], "id": f"{prefix}_m"},
+    ]
 
 
 @st.composite
@@ -258,17 +355,24 @@ def defaults(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def pattern_network(draw: st.DrawFn, shape: list[int]) -> dict[str, Any]:
-    conv: dict[str, Any] = {"kernel_size": draw(st.sampled_from([1, 3, 3, 5])),
-                            "padding": draw(st.sampled_from(["same", "same", "valid"]))}
+    conv: dict[str, Any] = {
+        "kernel_size": draw(st.sampled_from([1, 3, 3, 5])),
+        "padding": draw(st.sampled_from(["same", "same", "valid"])),
+    }
     if draw(st.integers(0, 3)) == 0:
         conv["batch_norm"] = True
     pattern: dict[str, Any] = {"conv": conv}
     if draw(st.booleans()):
-        pattern["stages"] = [{"filters": draw(SMALL), "convs": draw(st.integers(0, 2)), "pool": draw(st.booleans())}
-                             for _ in range(draw(st.integers(1, 3)))]
+        pattern["stages"] = [
+            {"filters": draw(SMALL), "convs": draw(st.integers(0, 2)), "pool": draw(st.booleans())}
+            for _ in range(draw(st.integers(1, 3)))
+        ]
     else:
-        pattern.update(N=draw(st.integers(1, 2)), M=draw(st.integers(1, 3)),
-                       filters={"start": draw(st.integers(2, 8)), "growth": draw(st.sampled_from([1.0, 1.5, 2.0]))})
+        pattern.update(
+            N=draw(st.integers(1, 2)),
+            M=draw(st.integers(1, 3)),
+            filters={"start": draw(st.integers(2, 8)), "growth": draw(st.sampled_from([1.0, 1.5, 2.0]))},
+        )
     pool = draw(st.sampled_from(["max", "avg", "none"]))
     if pool == "none":
         pattern["pool"] = None
@@ -327,9 +431,11 @@ def network(draw: st.DrawFn) -> dict[str, Any]:
     if spec_defaults:
         blueprint["defaults"] = spec_defaults
     if draw(st.integers(0, 5)) == 0:  # compound scaling (EfficientNet): widths, repeats, resolution
-        blueprint["scaling"] = {"width_multiplier": draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
-                                "depth_multiplier": draw(st.sampled_from([1.0, 1.5, 2.0])),
-                                "divisor": draw(st.sampled_from([1, 2, 4, 8]))}
+        blueprint["scaling"] = {
+            "width_multiplier": draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
+            "depth_multiplier": draw(st.sampled_from([1.0, 1.5, 2.0])),
+            "divisor": draw(st.sampled_from([1, 2, 4, 8])),
+        }
         if draw(st.booleans()):
             blueprint["scaling"]["resolution"] = draw(st.integers(8, 32))
     is_pattern = draw(st.integers(0, 3)) == 0
@@ -339,6 +445,14 @@ def network(draw: st.DrawFn) -> dict[str, Any]:
         blueprint["head"] = spec_head
         ids = [s["id"] for s in blueprint.get("stages", []) if "id" in s]
         if ids and draw(st.booleans()):
-            blueprint["aux_heads"] = [{"name": "aux", "at": draw(st.sampled_from(ids)), "classes": 3, "pool": "global_avg",
-                                       "fc": [4], "loss_weight": 0.3}]
+            blueprint["aux_heads"] = [
+                {
+                    "name": "aux",
+                    "at": draw(st.sampled_from(ids)),
+                    "classes": 3,
+                    "pool": "global_avg",
+                    "fc": [4],
+                    "loss_weight": 0.3,
+                }
+            ]
     return blueprint

@@ -14,11 +14,27 @@ from .fuzzlib import Run, lines, run_cli
 INVALID = "name: t\ninput: {shape: [8, 8, 3]}\nstem: [{type: conv, filters: 0}]\n"  # one problem
 
 #: Names of files that exist (and hold a blueprint with one problem).
-EXISTING = ["plain.yaml", "with space.yaml", "new\nline.yaml", "carriage\rreturn.yaml", "tab\there.yaml",
-            "é✓漢字.yaml", "-dash.yaml"]
+EXISTING = [
+    "plain.yaml",
+    "with space.yaml",
+    "new\nline.yaml",
+    "carriage\rreturn.yaml",
+    "tab\there.yaml",
+    "é✓漢字.yaml",
+    "-dash.yaml",
+]
 #: Arguments naming nothing.
-MISSING = ["missing.yaml", "lenet5\n", "foo\nbar", "lenet5\r", "a/\0/b.yaml", "\0", "x" * 5000, "../" * 2000 + "x",
-           "no/such/folder/x.yaml"]
+MISSING = [
+    "missing.yaml",
+    "lenet5\n",
+    "foo\nbar",
+    "lenet5\r",
+    "a/\0/b.yaml",
+    "\0",
+    "x" * 5000,
+    "../" * 2000 + "x",
+    "no/such/folder/x.yaml",
+]
 
 
 def _check(run: Run, problems: int) -> None:

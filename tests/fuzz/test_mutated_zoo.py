@@ -78,8 +78,11 @@ def _expect_user_error_only(source: Any) -> None:
         return
     for warning in analysis.warnings:
         assert not LINE_BREAKS & set(str(warning)), f"multi-line warning: {str(warning)!r}"
-    non_finite = [path for path, value in walk(analysis.blueprint.model_dump(mode="python"))
-                  if isinstance(value, float) and not math.isfinite(value)]
+    non_finite = [
+        path
+        for path, value in walk(analysis.blueprint.model_dump(mode="python"))
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
     assert not non_finite, f"a valid blueprint holds NaN or infinity at {non_finite}"
     assert all(isinstance(n, int) and n >= 0 for n in (analysis.params, analysis.macs, analysis.activation_elements))
     assert all(d >= 1 for d in analysis.output_shape), analysis.output_shape
@@ -137,12 +140,68 @@ def _reject_constant(name: str) -> None:
 # -- raw text corruption (the YAML loader) -------------------------------------------------------
 
 SNIPPETS = [
-    "&a ", "*a", "*undefined", "<<: *a\n", "<<: ", "!!python/object:os.system ", "!!binary ", "!!set ", "!!omap ",
-    "!!timestamp ", "!!float ", "!!int ", "!foo ", "{", "}", "[", "]", ":", ": ", "- ", "? ", "|", ">", "'", '"', "#",
-    "\\", "\t", "\r", "\r\n", "\x00", "\x07", "\x85", "\ufeff", "\u2028", "\ud7ff", "%YAML 1.2\n", "%TAG ! x\n",
-    "---\n", "...\n", "~", ".nan", ".inf", "-.inf", "0x1F", "0o17", "1_000", "+.inf", "1e999", "9" * 400, "=",
-    "2001-12-14", "yes", "on", "null", "{a: 1, a: 2}", "[[[[[[[[[[[[[[[[", "\n  ", "é", "\U0001F600",
-    " 0x" + "f" * 3600, " 0o" + "7" * 4800,
+    "&a ",
+    "*a",
+    "*undefined",
+    "<<: *a\n",
+    "<<: ",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "!!set ",
+    "!!omap ",
+    "!!timestamp ",
+    "!!float ",
+    "!!int ",
+    "!foo ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ": ",
+    "- ",
+    "? ",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+    "\\",
+    "\t",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\x07",
+    "\x85",
+    "\ufeff",
+    "\u2028",
+    "\ud7ff",
+    "%YAML 1.2\n",
+    "%TAG ! x\n",
+    "---\n",
+    "...\n",
+    "~",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "0x1F",
+    "0o17",
+    "1_000",
+    "+.inf",
+    "1e999",
+    "9" * 400,
+    "=",
+    "2001-12-14",
+    "yes",
+    "on",
+    "null",
+    "{a: 1, a: 2}",
+    "[[[[[[[[[[[[[[[[",
+    "\n  ",
+    "é",
+    "\U0001f600",
+    " 0x" + "f" * 3600,
+    " 0o" + "7" * 4800,
 ]
 
 
@@ -156,7 +215,7 @@ def corrupted_text(draw: st.DrawFn) -> tuple[str, str]:
         if operation == "insert":
             text = text[:where] + draw(st.sampled_from(SNIPPETS) | st.text(max_size=3)) + text[where:]
         elif operation == "delete":
-            text = text[:where] + text[where + draw(st.integers(1, 12)):]
+            text = text[:where] + text[where + draw(st.integers(1, 12)) :]
         elif operation == "truncate":
             text = text[:where]
         else:

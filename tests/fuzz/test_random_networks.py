@@ -59,7 +59,8 @@ def test_random_network_analyzes_and_round_trips(scratch_dir: Path, blueprint: d
     assert load_blueprint(yaml.safe_load(text)).resolve() == resolved, "the dict and the file resolve differently"
     reanalysis = archbuilder.analyze(again)
     assert [(r.name, r.output_shape, r.trainable_params, r.non_trainable_params) for r in reanalysis.layers] == [
-        (r.name, r.output_shape, r.trainable_params, r.non_trainable_params) for r in analysis.layers]
+        (r.name, r.output_shape, r.trainable_params, r.non_trainable_params) for r in analysis.layers
+    ]
     assert reanalysis.macs == analysis.macs
 
 

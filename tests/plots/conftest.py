@@ -23,8 +23,15 @@ def search_result(direction: str = "max") -> SearchResult:
         status = "completed" if score is not None else ("nan" if number == 2 else "oom")
         value = score if direction == "max" or score is None else 1.0 - score
         metrics = {metric: value if value is not None else math.nan}
-        trials.append(TrialRecord(str(number), status, {"width": 8 * (number + 1)}, metrics,
-                                  {"params": int(cost / 10), "macs": int(cost), "activation_memory": 1000}))
+        trials.append(
+            TrialRecord(
+                str(number),
+                status,
+                {"width": 8 * (number + 1)},
+                metrics,
+                {"params": int(cost / 10), "macs": int(cost), "activation_memory": 1000},
+            )
+        )
     return SearchResult("made_up", settings, trials, {"geometry": 3}, {}, 0, ["width"])
 
 

@@ -37,8 +37,9 @@ print(json.dumps({"code": code, "out": out.getvalue(), "loaded": loaded}))
 
 
 def run_counting_modules(*args: str, cwd: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", MODULES, *args], capture_output=True, text=True, timeout=300,
-                            env=QUIET, cwd=cwd)
+    result = subprocess.run(
+        [sys.executable, "-c", MODULES, *args], capture_output=True, text=True, timeout=300, env=QUIET, cwd=cwd
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
 
@@ -62,8 +63,9 @@ def test_summary_loads_no_matplotlib(tmp_path: Path) -> None:
 def test_plot_refuses_a_format_its_engine_cannot_write(tmp_path: Path) -> None:
     done = archbuilder("plot", "lenet5", "-o", "x.dot", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == ("archbuilder plot: -o must end with .png, .svg or .pdf (.dot with --engine keras). "
-                                   "Received: x.dot")
+    assert done.stderr.strip() == (
+        "archbuilder plot: -o must end with .png, .svg or .pdf (.dot with --engine keras). Received: x.dot"
+    )
     assert not (tmp_path / "x.dot").exists()
 
 
@@ -109,8 +111,11 @@ def test_evaluate_json_has_counts_as_integers(run_folder: Path) -> None:
     assert sum(row[i] for i, row in enumerate(matrix)) / 359 == pytest.approx(report["accuracy"], abs=1e-6)
     first = report["per_class"][0]
     assert set(first) == {"name", "precision", "recall", "f1", "support"} and first["name"] == "0"
-    assert report["confusion_image"] == "matrix.svg" and (run_folder.parent / "matrix.svg").read_text().count("<svg") == 1
+    assert (
+        report["confusion_image"] == "matrix.svg" and (run_folder.parent / "matrix.svg").read_text().count("<svg") == 1
+    )
     wrong = archbuilder("evaluate", "run/last.keras", "--confusion", "matrix.txt", cwd=run_folder.parent)
     assert wrong.returncode == 2
-    assert wrong.stderr.strip() == ("archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: "
-                                    "matrix.txt")
+    assert wrong.stderr.strip() == (
+        "archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: matrix.txt"
+    )

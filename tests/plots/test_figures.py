@@ -32,6 +32,7 @@ def gids(axes) -> dict[str, object]:
 
 # -- training curves ---------------------------------------------------------------------------------
 
+
 def test_curves_have_a_panel_per_metric_with_train_and_validation_per_epoch() -> None:
     phases = [plots.Phase(0, 2, "lr 0.01, frozen stem"), plots.Phase(2, 5, "lr 0.001")]
     figure = plots.curves_figure(HISTORY, phases=phases, title="tiny on digits: 5 epochs")
@@ -105,11 +106,14 @@ def test_run_curves_come_from_history_csv_and_blueprint_yaml_alone(tmp_path: Pat
 
 # -- search --------------------------------------------------------------------------------------------
 
+
 def test_pareto_figure_shows_the_trials_and_the_front(result) -> None:
     figure = plots.pareto_figure(result)
     (axes,) = figure.axes
     assert axes.get_title() == "made_up: val_accuracy vs macs"
-    assert axes.get_xlabel() == "macs (log scale)" and axes.get_ylabel() == "val_accuracy" and axes.get_xscale() == "log"
+    assert (
+        axes.get_xlabel() == "macs (log scale)" and axes.get_ylabel() == "val_accuracy" and axes.get_xscale() == "log"
+    )
     drawn = gids(axes)
     assert len(drawn["trials"].get_offsets()) == 6  # the completed trials
     assert list(drawn["front"].get_xdata()) == [float(t.costs["macs"]) for t in result.pareto]
@@ -140,10 +144,13 @@ def test_search_pictures_are_written_as_png_and_svg(result, tmp_path: Path) -> N
     assert "made_up: val_accuracy vs macs" in "".join(root.itertext())  # text stays text
     again = tmp_path / "again"
     write_pareto_plots(result, again)
-    assert (again / "pareto.svg").read_bytes() == svg.read_bytes() and (again / "pareto.png").read_bytes() == png.read_bytes()
+    assert (again / "pareto.svg").read_bytes() == svg.read_bytes() and (
+        again / "pareto.png"
+    ).read_bytes() == png.read_bytes()
 
 
 # -- evaluate ----------------------------------------------------------------------------------------------
+
 
 def test_confusion_figure_shades_by_share_and_writes_the_counts(tmp_path: Path) -> None:
     matrix = [[5, 1, 0], [0, 3, 3], [0, 0, 0]]
@@ -166,6 +173,7 @@ def test_save_figure_refuses_an_unknown_format(tmp_path: Path) -> None:
 
 # -- architecture ------------------------------------------------------------------------------------------
 
+
 def drawing(name: str):
     analysis = analyze(zoo.blueprint_path(name))
     figure = plots.architecture_figure(analysis)
@@ -182,8 +190,9 @@ def test_architecture_has_a_box_per_layer_and_an_arrow_per_input() -> None:
     texts = [text.get_text() for text in figure.axes[0].texts]
     assert texts[0] == "lenet5" and "61,706 params" in texts[1]
     assert {"CONV5-6", "[28x28x6]", "FC-10", "[10]", "output"} <= set(texts)
-    layout = plots.architecture_layout([layer.name for layer in analysis.layers],
-                                       {layer.name: layer.inputs for layer in analysis.layers})
+    layout = plots.architecture_layout(
+        [layer.name for layer in analysis.layers], {layer.name: layer.inputs for layer in analysis.layers}
+    )
     assert layout.columns == 1 and set(layout.slot.values()) == {0}  # a chain: one column, one slot
 
 
@@ -193,8 +202,9 @@ def test_architecture_draws_merges_and_aux_heads() -> None:
     assert len(edges) == sum(len(layer.inputs) for layer in analysis.layers)
     texts = [text.get_text() for text in figure.axes[0].texts]
     assert texts.count("aux head") == 2 and texts.count("output") == 1
-    layout = plots.architecture_layout([layer.name for layer in analysis.layers],
-                                       {layer.name: layer.inputs for layer in analysis.layers})
+    layout = plots.architecture_layout(
+        [layer.name for layer in analysis.layers], {layer.name: layer.inputs for layer in analysis.layers}
+    )
     for layer in analysis.layers:  # every layer below its inputs; an inception block's branches side by side
         assert all(layout.rank[source] < layout.rank[layer.name] for source in layer.inputs)
     assert max(layout.slot.values()) >= 3
@@ -205,8 +215,12 @@ def test_a_deep_network_is_drawn_in_columns_cut_between_blocks() -> None:
     names = [layer.name for layer in analysis.layers]
     layout = plots.architecture_layout(names, {layer.name: layer.inputs for layer in analysis.layers})
     assert layout.columns > 1 and layout.rows < len(names)
-    crossing = [(source, layer.name) for layer in analysis.layers for source in layer.inputs
-                if layout.column[source] != layout.column[layer.name]]
+    crossing = [
+        (source, layer.name)
+        for layer in analysis.layers
+        for source in layer.inputs
+        if layout.column[source] != layout.column[layer.name]
+    ]
     assert len(crossing) == layout.columns - 1  # one arrow from each column to the next: cut between blocks
     figure = plots.architecture_figure(analysis)
     assert max(figure.get_size_inches()) * plots.architecture_dpi(figure) <= 10000

@@ -38,8 +38,14 @@ def randomize_batch_norm(model: keras.Model, seed: int = 1) -> None:
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             shape = layer.get_weights()[0].shape
-            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.1, shape),
-                               rng.normal(0, 0.1, shape), rng.uniform(0.5, 1.5, shape)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, shape),
+                    rng.normal(0, 0.1, shape),
+                    rng.normal(0, 0.1, shape),
+                    rng.uniform(0.5, 1.5, shape),
+                ]
+            )
 
 
 def save_legacy_h5(model: keras.Model, path: Path) -> Path:
@@ -82,6 +88,7 @@ def body(model: keras.Model, top: int = 1) -> list[keras.layers.Layer]:
 
 # -- create_model ---------------------------------------------------------------------------------
 
+
 def test_weights_file_gives_the_keras_application_predictions(mobilenet, capsys) -> None:
     theirs, path = mobilenet
     model, report = pretrained_model("mobilenet", path, input_shape=SHAPE)
@@ -103,8 +110,12 @@ def test_new_classes_keep_every_body_weight_and_replace_the_head(mobilenet) -> N
     assert [tuple(w.shape) for w in model.get_layer("head_classifier").weights] == [(1, 1, 1024, 10), (10,)]
     x = random_images()
     pooled = [layer.name for layer in model.layers if "pool" in layer.name][-1]
-    np.testing.assert_allclose(features(model, x, pooled).reshape(2, -1),
-                               features(theirs, x, "global_average_pooling2d").reshape(2, -1), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(
+        features(model, x, pooled).reshape(2, -1),
+        features(theirs, x, "global_average_pooling2d").reshape(2, -1),
+        atol=1e-5,
+        rtol=1e-5,
+    )
     _, report = pretrained_model("mobilenet", path, classes=10, input_shape=SHAPE, verbose=False)
     assert report.new == [("head_classifier", "10 classes instead of the weights' 1000")]
 
@@ -120,7 +131,9 @@ def test_downloaded_h5_files_with_and_without_top(mobilenet, tmp_path) -> None:
     model, report = pretrained_model("mobilenet", path, input_shape=SHAPE, verbose=False)
     assert len(report.loaded) == 54
     assert report.new == [("head_classifier", "the weights have no top (saved with include_top=False)")]
-    np.testing.assert_array_equal(model.get_layer("stem_0").get_weights()[0], theirs.get_layer("conv1").get_weights()[0])
+    np.testing.assert_array_equal(
+        model.get_layer("stem_0").get_weights()[0], theirs.get_layer("conv1").get_weights()[0]
+    )
 
 
 def test_a_keras_model_of_the_same_application(mobilenet, tmp_path) -> None:
@@ -195,6 +208,7 @@ def test_efficientnet_imagenet_weights_predict_as_keras(tmp_path, monkeypatch) -
 
 # -- what is refused, in one line -----------------------------------------------------------------
 
+
 def one_line_error(call) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(ArchbuilderError) as caught:
         call()
@@ -223,9 +237,14 @@ def test_vgg_at_another_size_replaces_its_top_and_says_why() -> None:
 
     native = load_zoo_blueprint("vgg16").resolve()
     assert _top_reason(pretrained_blueprint("vgg16", input_shape=(64, 64, 3)), native, 1000) == (
-        "input 64x64x3 instead of 224x224x3: the FC layers after the Flatten take another size")
-    assert _top_reason(pretrained_blueprint("resnet50", input_shape=(64, 64, 3)),
-                       load_zoo_blueprint("resnet50").resolve(), 1000) is None  # global pooling: the top fits
+        "input 64x64x3 instead of 224x224x3: the FC layers after the Flatten take another size"
+    )
+    assert (
+        _top_reason(
+            pretrained_blueprint("resnet50", input_shape=(64, 64, 3)), load_zoo_blueprint("resnet50").resolve(), 1000
+        )
+        is None
+    )  # global pooling: the top fits
 
 
 def test_without_weights_any_zoo_entry_with_new_classes() -> None:
@@ -234,13 +253,33 @@ def test_without_weights_any_zoo_entry_with_new_classes() -> None:
 
 # -- command line ---------------------------------------------------------------------------------
 
+
 def test_build_with_weights_in_a_fresh_process(mobilenet, tmp_path) -> None:
     theirs, path = mobilenet
     output = tmp_path / "mobilenet10.keras"
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-m", "archbuilder", "build", "mobilenet", "--weights", str(path),
-                             "--classes", "10", "--input-shape", "64,64,3", "-o", str(output)],
-                            cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archbuilder",
+            "build",
+            "mobilenet",
+            "--weights",
+            str(path),
+            "--classes",
+            "10",
+            "--input-shape",
+            "64,64,3",
+            "-o",
+            str(output),
+        ],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == EXIT_OK, result.stderr[-3000:]
     assert "loaded 54 of 55 layers with weights" in result.stdout
     assert "new (fresh weights): head_classifier: 10 classes instead of the weights' 1000" in result.stdout
@@ -259,7 +298,9 @@ def test_build_and_train_refuse_in_one_line(capsys) -> None:
     assert main(["build", "mobilenet", "--classes", "3", "-o", "x.keras"]) == EXIT_USAGE
     assert main(["train", "mobilenet", "--classes", "3"]) == EXIT_USAGE
     assert "go with --weights" in capsys.readouterr().err
-    assert main(["build", "mobilenet", "--weights", "imagenet", "--set", "head.classes=3", "-o", "x.keras"]) == EXIT_USAGE
+    assert (
+        main(["build", "mobilenet", "--weights", "imagenet", "--set", "head.classes=3", "-o", "x.keras"]) == EXIT_USAGE
+    )
     assert main(["train", "mobilenet", "--weights", "imagenet", "--set", "head.classes=3"]) == EXIT_USAGE
     assert "--set does not go with --weights" in capsys.readouterr().err
 
@@ -270,8 +311,9 @@ def test_train_starts_from_the_weights_with_the_preprocessing_in_the_model(mobil
     x, y = rng.uniform(0, 1, (24, 32, 32, 3)).astype("float32"), rng.integers(0, 3, 24)
     data = Dataset("tiny", Split(x, y), Split(x[:6], y[:6]), ("a", "b", "c"))
     blueprint = pretrained_blueprint("mobilenet", classes=3, input_shape=(32, 32, 3))
-    result = archbuilder.train(blueprint, data=data, epochs=1, batch_size=8, output=tmp_path / "run", verbose=0,
-                               weights=path)
+    result = archbuilder.train(
+        blueprint, data=data, epochs=1, batch_size=8, output=tmp_path / "run", verbose=0, weights=path
+    )
     transfer = json.loads((tmp_path / "run" / "metrics.json").read_text())["transfer"]
     assert len(transfer["loaded"]) == 54 and transfer["new"][0]["layer"] == "head_classifier"
     saved = archbuilder.load_blueprint(tmp_path / "run" / "blueprint.yaml")
@@ -284,12 +326,53 @@ def test_train_command_with_weights(mobilenet, tmp_path, capsys) -> None:
     _, path = mobilenet
     rng = np.random.default_rng(0)
     data = tmp_path / "tiny.npz"
-    np.savez(data, x=rng.integers(0, 256, (16, 32, 32, 3)).astype("uint8"), y=rng.integers(0, 2, 16),
-             x_test=rng.integers(0, 256, (4, 32, 32, 3)).astype("uint8"), y_test=rng.integers(0, 2, 4))
-    assert main(["train", "mobilenet", "--weights", str(path), "--classes", "2", "--input-shape", "32,32,3",
-                 "--data", f"npz:{data}", "--epochs", "1", "--batch-size", "8", "-o", str(tmp_path / "run")]) == EXIT_OK
+    np.savez(
+        data,
+        x=rng.integers(0, 256, (16, 32, 32, 3)).astype("uint8"),
+        y=rng.integers(0, 2, 16),
+        x_test=rng.integers(0, 256, (4, 32, 32, 3)).astype("uint8"),
+        y_test=rng.integers(0, 2, 4),
+    )
+    assert (
+        main(
+            [
+                "train",
+                "mobilenet",
+                "--weights",
+                str(path),
+                "--classes",
+                "2",
+                "--input-shape",
+                "32,32,3",
+                "--data",
+                f"npz:{data}",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "-o",
+                str(tmp_path / "run"),
+            ]
+        )
+        == EXIT_OK
+    )
     printed = capsys.readouterr().out
     assert "loaded 54 of 55 layers with weights" in printed and "2 classes instead of the weights' 1000" in printed
-    assert main(["train", "mobilenet", "--weights", str(path), "--init-weights", str(path), "--data", f"npz:{data}",
-                 "-o", str(tmp_path / "other")]) == EXIT_INVALID
+    assert (
+        main(
+            [
+                "train",
+                "mobilenet",
+                "--weights",
+                str(path),
+                "--init-weights",
+                str(path),
+                "--data",
+                f"npz:{data}",
+                "-o",
+                str(tmp_path / "other"),
+            ]
+        )
+        == EXIT_INVALID
+    )
     assert "pass one of them" in capsys.readouterr().err

@@ -44,15 +44,21 @@ search: {tuner: evolution, max_trials: 30, population: 6, sample_size: 3, seed: 
 """
 
 # Six widths: the toy objective is their sum; the budget rejects the widest networks.
-WIDE = """\
+WIDE = (
+    """\
 name: wide
 input: {shape: [8, 8, 1]}
 stem:
-""" + "".join("  - {type: conv, filters: {choice: [4, 8, 12, 16, 20, 24, 28, 32]}, kernel_size: 3, padding: same}\n"
-              for _ in range(6)) + """\
+"""
+    + "".join(
+        "  - {type: conv, filters: {choice: [4, 8, 12, 16, 20, 24, 28, 32]}, kernel_size: 3, padding: same}\n"
+        for _ in range(6)
+    )
+    + """\
 head: {classes: 10}
 search: {tuner: evolution, max_trials: 30, population: 10, sample_size: 3, seed: 0, budgets: {max_params: 36000}}
 """
+)
 
 Score = Callable[[dict[str, Any]], float | None]
 
@@ -110,6 +116,7 @@ def descends_from(space: SearchSpace, name: str, root: str) -> bool:
 
 # -- settings ------------------------------------------------------------------------------------
 
+
 def test_settings_and_the_oracle_they_make() -> None:
     space = evolution()
     oracle = create_oracle(space)
@@ -124,6 +131,7 @@ def test_settings_and_the_oracle_they_make() -> None:
 
 
 # -- the algorithm -------------------------------------------------------------------------------
+
 
 def test_mutate_changes_one_active_value_and_resamples_what_it_activates() -> None:
     space = evolution()
@@ -165,6 +173,7 @@ def test_the_first_trials_are_random_then_children_of_tournament_winners(tmp_pat
 @pytest.mark.filterwarnings("ignore:All-NaN axis:RuntimeWarning")  # KerasTuner, on the NaN score
 def test_aging_removes_the_oldest_member_and_failed_trials_never_join(tmp_path: Path) -> None:
     oracle = start(create_oracle(evolution()), tmp_path)
+
     # Earlier trials score higher: the oldest member is always the best, and aging removes it anyway.
     def score(values: dict[str, Any]) -> float | None:
         number = len(oracle.trials) - 1
@@ -242,8 +251,9 @@ def test_evolution_beats_random_on_a_toy_objective(tmp_path: Path) -> None:
     best: dict[str, list[float]] = {}
     for tuner in ("random", "evolution"):
         for seed in range(6):
-            oracle = start(create_oracle(evolution(WIDE, tuner=tuner, seed=seed)), tmp_path / f"{tuner}{seed}",
-                           persist=False)
+            oracle = start(
+                create_oracle(evolution(WIDE, tuner=tuner, seed=seed)), tmp_path / f"{tuner}{seed}", persist=False
+            )
             best.setdefault(tuner, []).append(max(widths(t.hyperparameters.values) for t in drive(oracle)))
     means = {tuner: statistics.mean(scores) for tuner, scores in best.items()}
     print(f"best sum of widths (of 192), mean over seeds: {means}; per seed: {best}")
@@ -252,6 +262,7 @@ def test_evolution_beats_random_on_a_toy_objective(tmp_path: Path) -> None:
 
 
 # -- a real search -------------------------------------------------------------------------------
+
 
 @pytest.mark.filterwarnings("ignore:every trial of .* is near chance:UserWarning")  # one epoch of a tiny network
 def test_a_short_real_evolution_search(tmp_path: Path) -> None:

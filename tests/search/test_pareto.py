@@ -11,9 +11,15 @@ def trial(trial_id: str, accuracy: float | None, macs: int, status: str = "compl
 
 
 def test_front_keeps_the_non_dominated_trials_by_increasing_cost() -> None:
-    trials = [trial("0", 0.90, 100), trial("1", 0.80, 50), trial("2", 0.85, 120),  # 2 is beaten by 0
-              trial("3", 0.95, 400), trial("4", 0.90, 100),  # 4 ties 0 exactly: the first is kept
-              trial("5", 0.99, 10, status="nan"), trial("6", None, 5)]  # not completed, or no score
+    trials = [
+        trial("0", 0.90, 100),
+        trial("1", 0.80, 50),
+        trial("2", 0.85, 120),  # 2 is beaten by 0
+        trial("3", 0.95, 400),
+        trial("4", 0.90, 100),  # 4 ties 0 exactly: the first is kept
+        trial("5", 0.99, 10, status="nan"),
+        trial("6", None, 5),
+    ]  # not completed, or no score
     assert [t.trial_id for t in pareto_front(trials, "val_accuracy", "macs", "max")] == ["1", "0", "3"]
 
 

@@ -30,8 +30,11 @@ def rows(folder: Path) -> list[dict[str, str]]:
 
 def ran(output: str) -> list[str]:
     """Trial ids a process ran, from its progress lines (``[2/4] trial 1 completed: ...``)."""
-    return [line.split(" trial ")[1].split()[0] for line in output.splitlines()
-            if line.startswith("[") and " epoch " not in line]
+    return [
+        line.split(" trial ")[1].split()[0]
+        for line in output.splitlines()
+        if line.startswith("[") and " epoch " not in line
+    ]
 
 
 CHECK_PROGRAM = """
@@ -50,7 +53,9 @@ print(json.dumps({"codes": codes, "heavy": heavy, "out": out.getvalue(), "err": 
 def test_search_check_validates_without_keras(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(TINY.replace("{choice: [4, 8, 12, 16]}", "{int: [8, 4]}"), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-c", CHECK_PROGRAM, str(bad)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_PROGRAM, str(bad)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["codes"] == {"check": 0, "bad": 1, "usage": 2}
@@ -107,10 +112,23 @@ def test_distributed_chief_and_two_workers_run_every_trial_once(tmp_path: Path) 
     folder = tmp_path / "out"
     shared = {**QUIET, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
     command = COMMAND + [str(space), "--output", str(folder)]
-    chief = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**shared, "KERASTUNER_TUNER_ID": "chief"})
-    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**shared, "KERASTUNER_TUNER_ID": f"tuner{index}"}) for index in range(2)]
+    chief = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**shared, "KERASTUNER_TUNER_ID": "chief"},
+    )
+    workers = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**shared, "KERASTUNER_TUNER_ID": f"tuner{index}"},
+        )
+        for index in range(2)
+    ]
     try:
         outputs = [process.communicate(timeout=420)[0] for process in workers + [chief]]
     finally:

@@ -25,7 +25,9 @@ def rows(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_tiny_search_writes_every_output_and_best_yaml_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tiny_search_writes_every_output_and_best_yaml_trains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "search"
     result = run("pattern", data="digits", max_trials=3, epochs=1, output=folder)
     out = capsys.readouterr().out
@@ -34,7 +36,9 @@ def test_tiny_search_writes_every_output_and_best_yaml_trains(tmp_path: Path, ca
     for name in ("best.yaml", "trials.csv", "pareto.svg", "summary.json", SEARCH_STATE, "tuner/oracle.json"):
         assert (folder / name).is_file(), name
     assert len(list((folder / "top").glob("*.yaml"))) == 3
-    assert [t.trial_id for t in result.pareto] == [p.stem.split("_trial_")[1] for p in sorted((folder / "pareto").glob("*.yaml"))]
+    assert [t.trial_id for t in result.pareto] == [
+        p.stem.split("_trial_")[1] for p in sorted((folder / "pareto").glob("*.yaml"))
+    ]
     assert [t.status for t in result.trials] == ["completed"] * 3
     assert sum(result.rejected.values()) > 0 and result.rejected.get("geometry", 0) > 0  # the 8x8 input rejects some
     table = rows(folder)
@@ -56,8 +60,9 @@ def test_tiny_search_writes_every_output_and_best_yaml_trains(tmp_path: Path, ca
     assert trained.model.count_params() == result.best.costs["params"]
 
 
-def test_failures_are_contained_and_the_search_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_failures_are_contained_and_the_search_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import keras
 
     from archbuilder.search.tuner import BlueprintHyperModel
@@ -98,7 +103,8 @@ def test_failures_are_contained_and_the_search_goes_on(tmp_path: Path, monkeypat
 
 def test_nan_loss_stops_the_trial(tmp_path: Path) -> None:
     space = TINY.replace("{type: adam, learning_rate: 0.01}", "{type: sgd, learning_rate: 1.0e+30}").replace(
-        "max_trials: 4", "max_trials: 1")
+        "max_trials: 4", "max_trials: 1"
+    )
     result = run(space, output=tmp_path / "search")
     [trial] = result.trials
     assert trial.status == "nan" and trial.message.startswith("the loss became NaN in epoch 1")
@@ -121,7 +127,8 @@ def test_penalized_objective_and_pareto_front(tmp_path: Path) -> None:
 
 def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
     space = TINY.replace("epochs: 1,", "epochs: 2, tuner: hyperband, hyperband_factor: 2,").replace(
-        "max_trials: 4", "max_trials: 5")
+        "max_trials: 4", "max_trials: 5"
+    )
     result = run(space, output=tmp_path / "search", progress=False)
     assert [t.status for t in result.trials] == ["completed"] * 5
     keys = [t.blueprint.to_yaml() for t in result.trials]
@@ -163,14 +170,16 @@ def test_search_over_keras_application_backbones(tmp_path: Path) -> None:
     chosen = {t.values["backbone.keras_application"]: t.costs["params"] for t in result.trials}
     assert set(chosen) == {"MobileNet", "MobileNetV2"}  # the grid tried both
     for application, params in chosen.items():  # each analyzed (before Keras) as the network it is
-        network = archbuilder.analyze(BACKBONE_SPACE.split("search:")[0].replace(
-            "{choice: [MobileNet, MobileNetV2]}", application))
+        network = archbuilder.analyze(
+            BACKBONE_SPACE.split("search:")[0].replace("{choice: [MobileNet, MobileNetV2]}", application)
+        )
         assert params == network.params
     best = load_blueprint(tmp_path / "search" / "best.yaml")
     assert best.backbone.keras_application in chosen and best.training.pixel_range == (0.0, 255.0)
 
 
 # -- the output folder: damage, a full disk, starting over ---------------------------------------------
+
 
 def no_space() -> OSError:
     return OSError(errno.ENOSPC, "No space left on device")
@@ -191,36 +200,47 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
     (folder / "best.yaml").write_text("mine")
     with pytest.raises(RunError) as error:
         prepare_folder(folder, space, resume=False)
-    assert str(error.value) == (f"{folder} holds best.yaml but no search.json, so it is not a search folder; a search "
-                                "would replace them. Pass --output DIR to search into a new folder, or --overwrite to "
-                                "replace them.")
+    assert str(error.value) == (
+        f"{folder} holds best.yaml but no search.json, so it is not a search folder; a search "
+        "would replace them. Pass --output DIR to search into a new folder, or --overwrite to "
+        "replace them."
+    )
     (folder / SEARCH_STATE).write_text('{"space": "tiny", "fingerp')
     for resume in (True, False):
         with pytest.raises(RunError) as error:
             prepare_folder(folder, space, resume=resume)
-        assert str(error.value) == (f"{folder / SEARCH_STATE}: damaged (not valid JSON: Unterminated string starting at "
-                                    f"(line 1, column 19)). Pass --overwrite to start the search over in {folder}, or "
-                                    "--output DIR to search elsewhere.")
+        assert str(error.value) == (
+            f"{folder / SEARCH_STATE}: damaged (not valid JSON: Unterminated string starting at "
+            f"(line 1, column 19)). Pass --overwrite to start the search over in {folder}, or "
+            "--output DIR to search elsewhere."
+        )
     (folder / "notes.txt").write_text("mine")
     assert prepare_folder(folder, space, resume=False, overwrite=True) is False
     assert f"starting over in {folder}: replacing best.yaml, search.json" in capsys.readouterr().out
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", SEARCH_STATE]
-    (folder / SEARCH_STATE).write_text((folder / SEARCH_STATE).read_text().replace('"finished": false',
-                                                                                    '"finished": true'))
+    (folder / SEARCH_STATE).write_text(
+        (folder / SEARCH_STATE).read_text().replace('"finished": false', '"finished": true')
+    )
     with pytest.raises(RunError) as error:
         prepare_folder(folder, space, resume=False)
-    assert str(error.value) == (f"{folder} holds a finished search of 'tiny'. Pass --overwrite to replace it, --resume "
-                                "with a larger --max-trials to continue it, or --output DIR to search elsewhere.")
+    assert str(error.value) == (
+        f"{folder} holds a finished search of 'tiny'. Pass --overwrite to replace it, --resume "
+        "with a larger --max-trials to continue it, or --output DIR to search elsewhere."
+    )
     trial = folder / "tuner" / "trial_0" / "trial.json"
     trial.parent.mkdir(parents=True)
     trial.write_text("")
     with pytest.raises(RunError) as error:
         prepare_folder(folder, space, resume=True)
-    assert str(error.value) == (f"{trial}: damaged (empty). The search cannot resume from it. Pass --overwrite to start "
-                                f"the search over in {folder}, or --output DIR to search elsewhere.")
+    assert str(error.value) == (
+        f"{trial}: damaged (empty). The search cannot resume from it. Pass --overwrite to start "
+        f"the search over in {folder}, or --output DIR to search elsewhere."
+    )
 
 
-def test_a_full_disk_stops_the_search_in_one_line_and_it_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_stops_the_search_in_one_line_and_it_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archbuilder.artifacts import ArtifactError
 
     folder, space = tmp_path / "search", TINY.replace("max_trials: 4", "max_trials: 2")
@@ -237,9 +257,11 @@ def test_a_full_disk_stops_the_search_in_one_line_and_it_resumes(tmp_path: Path,
     with pytest.raises(ArtifactError) as error:  # not recorded as a failed trial: the search stops
         run(space, output=folder, progress=False)
     path = folder / "tuner" / "trial_1" / "trial.json"
-    assert str(error.value) == (f"{path}: cannot write: No space left on device. Free some space (or write somewhere "
-                                "else) and run the command again. The search is saved up to its last finished trial: "
-                                "continue it with --resume.")
+    assert str(error.value) == (
+        f"{path}: cannot write: No space left on device. Free some space (or write somewhere "
+        "else) and run the command again. The search is saved up to its last finished trial: "
+        "continue it with --resume."
+    )
     assert trials and hidden_files(folder) == []
     monkeypatch.undo()
     result = run(space, output=folder, resume=True, progress=False)
@@ -261,6 +283,8 @@ def test_a_full_disk_while_writing_the_results_is_one_line(tmp_path: Path, monke
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     with pytest.raises(ArtifactError) as error:
         run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
-    assert str(error.value) == (f"{folder / 'trials.csv'}: cannot write: No space left on device. Free some space (or "
-                                "write somewhere else) and run the command again.")
+    assert str(error.value) == (
+        f"{folder / 'trials.csv'}: cannot write: No space left on device. Free some space (or "
+        "write somewhere else) and run the command again."
+    )
     assert not (folder / "trials.csv").exists() and hidden_files(folder) == []

@@ -26,7 +26,9 @@ def test_a_problem_independent_of_the_markers_is_reported_once_without_them() ->
 
 
 def test_a_problem_of_one_value_names_it() -> None:
-    space = SPACE.replace("pool: flaten", "pool: flatten").replace("padding: same", "padding: {choice: [same, sideways]}")
+    space = SPACE.replace("pool: flaten", "pool: flatten").replace(
+        "padding: same", "padding: {choice: [same, sideways]}"
+    )
     with pytest.raises(BlueprintError) as caught:
         validate_space(load_space(space))
     messages = [str(p) for p in caught.value.problems]

@@ -94,7 +94,11 @@ def test_search_hands_back_a_trained_test_evaluated_model_and_resumes_with_its_o
     state = json.loads((folder / "search.json").read_text())
     assert state["settings"]["max_trials"] == 3 and state["settings"]["epochs"] == 3
     assert [(e["event"], e["max_trials"]) for e in state["history"]] == [
-        ("started", 2), ("finished", 2), ("resumed", 3), ("finished", 3)]
+        ("started", 2),
+        ("finished", 2),
+        ("resumed", 3),
+        ("finished", 3),
+    ]
 
 
 def test_search_show_refuses_a_folder_without_a_search(tmp_path: Path) -> None:
@@ -114,8 +118,12 @@ def test_kept_model_is_the_epoch_the_trial_was_scored_by(tmp_path: Path) -> None
     from archbuilder.train.pipeline import make_targets
     from archbuilder.train.recipe import head_outputs, label_encoding
 
-    result = run(SMALL.replace("max_trials: 2", "max_trials: 1").replace("epochs: 3", "epochs: 4"),
-                 output=tmp_path / "out", progress=False, final_epochs=None)
+    result = run(
+        SMALL.replace("max_trials: 2", "max_trials: 1").replace("epochs: 3", "epochs: 4"),
+        output=tmp_path / "out",
+        progress=False,
+        final_epochs=None,
+    )
     best = result.best
     assert best is not None and best.blueprint is not None and result.model == tmp_path / "out" / "best.keras"
     recipe = best.blueprint.training
@@ -124,16 +132,21 @@ def test_kept_model_is_the_epoch_the_trial_was_scored_by(tmp_path: Path) -> None
     assert dataset.validation is not None
     outputs = head_outputs(best.blueprint)
     model = keras.saving.load_model(result.model)
-    scores = model.evaluate(dataset.validation.x, make_targets(dataset.validation.y, outputs, label_encoding(recipe, outputs)),
-                            verbose=0, return_dict=True)
+    scores = model.evaluate(
+        dataset.validation.x,
+        make_targets(dataset.validation.y, outputs, label_encoding(recipe, outputs)),
+        verbose=0,
+        return_dict=True,
+    )
     assert scores["accuracy"] == pytest.approx(best.metrics["val_accuracy"], abs=1e-6)
 
 
 def test_final_epochs_retrains_the_top_trials_and_keeps_the_best(tmp_path: Path) -> None:
     from archbuilder.search import run
 
-    result = run(SMALL.replace("epochs: 3", "epochs: 1"), output=tmp_path / "out", progress=False, final_epochs=3,
-                 save_top=True)
+    result = run(
+        SMALL.replace("epochs: 3", "epochs: 1"), output=tmp_path / "out", progress=False, final_epochs=3, save_top=True
+    )
     assert [entry["epochs"] for entry in result.final] == [3, 3]
     assert {entry["trial"] for entry in result.final} == {"0", "1"}
     chosen = max(result.final, key=lambda entry: entry["metrics"]["val_accuracy"])
@@ -143,7 +156,12 @@ def test_final_epochs_retrains_the_top_trials_and_keeps_the_best(tmp_path: Path)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["best"]["trial"] == chosen["trial"] and len(summary["final"]) == 2
     assert "epochs: 3" in (tmp_path / "out" / "best.yaml").read_text()
-    assert sorted(path.suffix for path in (tmp_path / "out" / "top").iterdir()) == [".keras", ".keras", ".yaml", ".yaml"]
+    assert sorted(path.suffix for path in (tmp_path / "out" / "top").iterdir()) == [
+        ".keras",
+        ".keras",
+        ".yaml",
+        ".yaml",
+    ]
 
 
 def test_each_trial_logs_to_tensorboard_with_its_hyperparameters(tmp_path: Path) -> None:

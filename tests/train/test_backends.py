@@ -56,10 +56,16 @@ TRAIN_RESUME_PREDICT = textwrap.dedent(
 
 
 def run(program: str, backend: str, *arguments: str) -> dict:
-    env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", program, *arguments], capture_output=True, text=True, env=env,
-                            cwd=REPO, timeout=600)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "CUDA_VISIBLE_DEVICES": "",
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", program, *arguments], capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -18,8 +18,24 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     blueprint = folder / "digits_cnn.yaml"
     blueprint.write_text(DIGITS_CNN)
-    code = main(["train", str(blueprint), "--data", "digits", "--epochs", "3", "--batch-size", "16",
-                 "--learning-rate", "0.003", "--seed", "1", "-o", str(folder / "run")])
+    code = main(
+        [
+            "train",
+            str(blueprint),
+            "--data",
+            "digits",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+            "--learning-rate",
+            "0.003",
+            "--seed",
+            "1",
+            "-o",
+            str(folder / "run"),
+        ]
+    )
     assert code == 0
     return folder / "run"
 
@@ -33,8 +49,18 @@ def test_train_writes_the_run_with_the_overrides(trained) -> None:
 
 
 def test_non_terminal_output_is_one_line_per_epoch(trained, capsys) -> None:
-    code = main(["train", str(trained / "blueprint.yaml"), "--epochs", "2", "--batch-size", "64",
-                 "-o", str(trained.parent / "again")])
+    code = main(
+        [
+            "train",
+            str(trained / "blueprint.yaml"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "-o",
+            str(trained.parent / "again"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()
@@ -56,8 +82,10 @@ def test_evaluate(trained, capsys) -> None:
 
 def test_evaluate_prepares_the_runs_own_data_as_the_run_did(tmp_path, capsys) -> None:
     blueprint = tmp_path / "small.yaml"
-    blueprint.write_text("name: small\ninput: {shape: [12, 12, 1]}\nstem: [{type: conv, filters: 4, kernel_size: 3}]\n"
-                         "head: {pool: global_avg, classes: 10}\ntraining: {epochs: 1, batch_size: 128}\n")
+    blueprint.write_text(
+        "name: small\ninput: {shape: [12, 12, 1]}\nstem: [{type: conv, filters: 4, kernel_size: 3}]\n"
+        "head: {pool: global_avg, classes: 10}\ntraining: {epochs: 1, batch_size: 128}\n"
+    )
     assert main(["train", str(blueprint), "--data", "digits", "--resize", "-o", str(tmp_path / "run")]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run" / "last.keras")]) == 0  # digits, resized to 12x12
@@ -83,22 +111,34 @@ def test_predict_images_and_arrays(trained, tmp_path, capsys) -> None:
     Image.new("L", (16, 16)).save(big)
     assert main(["predict", str(trained / "best.keras"), str(big)]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"{big}: 16x16x1 image(s) but the model expects 8x8x1. Pass --resize to resize them.")
+        f"{big}: 16x16x1 image(s) but the model expects 8x8x1. Pass --resize to resize them."
+    )
     assert main(["predict", str(trained / "best.keras"), str(big), "--resize"]) == 0
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["train", "lenet5", "--data", "digits"],
-     "data 'digits' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize (resize=True in Python) "
-     "to resize them to 32x32, or train a blueprint whose input is [8, 8, 1]."),
-    (["train", "lenet5", "--data", "cifar"],
-     "unknown data 'cifar'. Did you mean 'cifar10'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-     "images:DIR, npz:FILE."),
-    (["train", "lenet", "--data", "digits"],
-     "lenet: no such file, and no zoo blueprint 'lenet'. Did you mean 'lenet5'? See `archbuilder zoo list` for the"),
-    (["evaluate", "missing.keras", "--data", "digits"],
-     "missing.keras: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras."),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["train", "lenet5", "--data", "digits"],
+            "data 'digits' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize (resize=True in Python) "
+            "to resize them to 32x32, or train a blueprint whose input is [8, 8, 1].",
+        ),
+        (
+            ["train", "lenet5", "--data", "cifar"],
+            "unknown data 'cifar'. Did you mean 'cifar10'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
+            "images:DIR, npz:FILE.",
+        ),
+        (
+            ["train", "lenet", "--data", "digits"],
+            "lenet: no such file, and no zoo blueprint 'lenet'. Did you mean 'lenet5'? See `archbuilder zoo list` for the",
+        ),
+        (
+            ["evaluate", "missing.keras", "--data", "digits"],
+            "missing.keras: no such model file. Pass a .keras file, e.g. runs/<name>/best.keras.",
+        ),
+    ],
+)
 def test_user_errors_are_one_line_with_exit_1(arguments, message, tmp_path, capsys) -> None:
     code = main(arguments + (["-o", str(tmp_path / "run")] if arguments[0] == "train" else []))
     err = capsys.readouterr().err
@@ -109,6 +149,17 @@ def test_user_errors_are_one_line_with_exit_1(arguments, message, tmp_path, caps
 def test_train_help_lists_the_options(capsys) -> None:
     assert main(["train", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--data", "--epochs", "--batch-size", "--learning-rate", "--output", "--resume", "--seed",
-                   "--deterministic", "--resize", "--no-mixed-precision", "--no-jit"):
+    for option in (
+        "--data",
+        "--epochs",
+        "--batch-size",
+        "--learning-rate",
+        "--output",
+        "--resume",
+        "--seed",
+        "--deterministic",
+        "--resize",
+        "--no-mixed-precision",
+        "--no-jit",
+    ):
         assert option in out

@@ -54,16 +54,25 @@ def test_shapes_dataset_follows_the_blueprint() -> None:
     assert len(load_dataset("shapes", input_shape=(8, 8, 1), classes=1000).class_names) == 10
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("digit", "unknown data 'digit'. Did you mean 'digits'? Known: digits, shapes, mnist, fashion_mnist, cifar10, "
-              "cifar100, images:DIR, npz:FILE."),
-    ("imagenet", "unknown data 'imagenet'. Did you mean 'images'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-                 "images:DIR, npz:FILE."),
-    ("shapes:many", "data 'shapes:N' needs a positive number of images. Received: 'shapes:many'"),
-    ("npz", "data 'npz' needs an argument: --data npz:FILE"),
-    ("images", "data 'images' needs an argument: --data images:DIR"),
-    ("digits:all", "data 'digits' takes no argument. Received: --data digits:all"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            "digit",
+            "unknown data 'digit'. Did you mean 'digits'? Known: digits, shapes, mnist, fashion_mnist, cifar10, "
+            "cifar100, images:DIR, npz:FILE.",
+        ),
+        (
+            "imagenet",
+            "unknown data 'imagenet'. Did you mean 'images'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
+            "images:DIR, npz:FILE.",
+        ),
+        ("shapes:many", "data 'shapes:N' needs a positive number of images. Received: 'shapes:many'"),
+        ("npz", "data 'npz' needs an argument: --data npz:FILE"),
+        ("images", "data 'images' needs an argument: --data images:DIR"),
+        ("digits:all", "data 'digits' takes no argument. Received: --data digits:all"),
+    ],
+)
 def test_bad_specifications(spec, message) -> None:
     with pytest.raises(DataError) as error:
         load_dataset(spec)
@@ -72,12 +81,16 @@ def test_bad_specifications(spec, message) -> None:
 
 # -- keras.datasets --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, train_shape, label_shape, expected_shape, class_names", [
-    ("mnist", (6, 28, 28), (6,), (28, 28, 1), ("0", "1", "2")),
-    ("fashion_mnist", (6, 28, 28), (6,), (28, 28, 1), ("t-shirt", "trouser", "pullover")),
-    ("cifar10", (6, 32, 32, 3), (6, 1), (32, 32, 3), ("airplane", "automobile", "bird")),
-    ("cifar100", (6, 32, 32, 3), (6, 1), (32, 32, 3), ("0", "1", "2")),
-])
+
+@pytest.mark.parametrize(
+    "name, train_shape, label_shape, expected_shape, class_names",
+    [
+        ("mnist", (6, 28, 28), (6,), (28, 28, 1), ("0", "1", "2")),
+        ("fashion_mnist", (6, 28, 28), (6,), (28, 28, 1), ("t-shirt", "trouser", "pullover")),
+        ("cifar10", (6, 32, 32, 3), (6, 1), (32, 32, 3), ("airplane", "automobile", "bird")),
+        ("cifar100", (6, 32, 32, 3), (6, 1), (32, 32, 3), ("0", "1", "2")),
+    ],
+)
 def test_keras_datasets(monkeypatch, name, train_shape, label_shape, expected_shape, class_names) -> None:
     import keras
 
@@ -117,10 +130,12 @@ def test_offline_download_is_a_clear_error(monkeypatch, tmp_path) -> None:
         f"in name resolution). keras.datasets downloads it on first use and caches it in {tmp_path / 'datasets'}: "
         "connect to the internet and run again (once is enough), copy a cached download into that folder from "
         "another machine, or supply the data yourself with --data npz:FILE (arrays x, y and optionally x_test, "
-        "y_test). Offline datasets: --data digits, --data shapes.")
+        "y_test). Offline datasets: --data digits, --data shapes."
+    )
 
 
 # -- images:DIR --------------------------------------------------------------------------------------
+
 
 def write_images(folder: Path, classes: dict[str, int], size: tuple[int, int] = (12, 10), mode: str = "L") -> None:
     for index, (name, count) in enumerate(classes.items()):
@@ -154,18 +169,32 @@ def test_images_of_mixed_sizes_need_resize(tmp_path) -> None:
     write_images(tmp_path, {"b": 1}, size=(16, 12))
     with pytest.raises(DataError) as error:
         load_dataset(f"images:{tmp_path}", input_shape=(8, 8, 1))
-    assert str(error.value) == (f"images:{tmp_path}: the images have different sizes (8x8, 12x16). Pass --resize to "
-                                "resize them all to the blueprint's input size, or make them one size.")
+    assert str(error.value) == (
+        f"images:{tmp_path}: the images have different sizes (8x8, 12x16). Pass --resize to "
+        "resize them all to the blueprint's input size, or make them one size."
+    )
     resized = load_dataset(f"images:{tmp_path}", input_shape=(8, 8, 1), resize=True)
     assert resized.image_shape == (8, 8, 1)
 
 
-@pytest.mark.parametrize("layout, message", [
-    ("missing", "images:{root}/missing: no such folder. Expected a folder per class (DIR/cat/*.png, DIR/dog/*.png)."),
-    ("empty", "images:{root}/empty: the folder is empty. Expected a folder per class (DIR/cat/*.png, DIR/dog/*.png)."),
-    ("no_images", "images:{root}/no_images: no images (.png, .jpg, .jpeg, .bmp, .gif) in its class folders."),
-    ("extra_class", "images:{root}/extra_class/test: class folders zebra are not in the training set's classes (a)."),
-])
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        (
+            "missing",
+            "images:{root}/missing: no such folder. Expected a folder per class (DIR/cat/*.png, DIR/dog/*.png).",
+        ),
+        (
+            "empty",
+            "images:{root}/empty: the folder is empty. Expected a folder per class (DIR/cat/*.png, DIR/dog/*.png).",
+        ),
+        ("no_images", "images:{root}/no_images: no images (.png, .jpg, .jpeg, .bmp, .gif) in its class folders."),
+        (
+            "extra_class",
+            "images:{root}/extra_class/test: class folders zebra are not in the training set's classes (a).",
+        ),
+    ],
+)
 def test_images_errors(tmp_path, layout, message) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "no_images" / "a").mkdir(parents=True)
@@ -178,27 +207,47 @@ def test_images_errors(tmp_path, layout, message) -> None:
 
 # -- npz:FILE ----------------------------------------------------------------------------------------
 
+
 def test_npz_with_test_and_validation_arrays(tmp_path) -> None:
     path = tmp_path / "data.npz"
     x = np.full((4, 5, 5), 255, dtype="uint8")
-    np.savez(path, x=x, y=np.array([0, 1, 2, 1]), x_test=x[:2], y_test=np.eye(3)[[2, 0]],
-             x_val=np.zeros((1, 5, 5, 1), dtype="float32"), y_val=np.array([1.0]))
+    np.savez(
+        path,
+        x=x,
+        y=np.array([0, 1, 2, 1]),
+        x_test=x[:2],
+        y_test=np.eye(3)[[2, 0]],
+        x_val=np.zeros((1, 5, 5, 1), dtype="float32"),
+        y_val=np.array([1.0]),
+    )
     dataset = load_dataset(f"npz:{path}")
     assert dataset.image_shape == (5, 5, 1) and dataset.train.x.max() == 1.0 and dataset.classes == 3
     assert dataset.test.y.tolist() == [2, 0] and dataset.validation.y.tolist() == [1]
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"images": np.zeros((2, 4, 4))}, "npz:{path}: expected arrays 'x' (images) and 'y' (labels), optionally x_test, "
-                                      "y_test, x_val, y_val. Received: images. Save them with np.savez(FILE, "
-                                      "x=images, y=labels)."),
-    ({"x": np.zeros((2, 4)), "y": np.zeros(2)}, "npz:{path}: 'x' must be images (N, height, width) or (N, height, "
-                                                "width, channels). Received: shape (2, 4)"),
-    ({"x": np.zeros((2, 4, 4)), "y": np.zeros(3)}, "npz:{path}: 'y' holds 3 labels (shape (3,)) for the 2 images of "
-                                                  "'x'. Expected one label per image."),
-    ({"x": np.zeros((2, 4, 4)), "y": np.zeros(2), "x_test": np.zeros((1, 4, 4))},
-     "npz:{path}: 'y_test' is missing (it goes with 'x_test')."),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (
+            {"images": np.zeros((2, 4, 4))},
+            "npz:{path}: expected arrays 'x' (images) and 'y' (labels), optionally x_test, "
+            "y_test, x_val, y_val. Received: images. Save them with np.savez(FILE, "
+            "x=images, y=labels).",
+        ),
+        (
+            {"x": np.zeros((2, 4)), "y": np.zeros(2)},
+            "npz:{path}: 'x' must be images (N, height, width) or (N, height, width, channels). Received: shape (2, 4)",
+        ),
+        (
+            {"x": np.zeros((2, 4, 4)), "y": np.zeros(3)},
+            "npz:{path}: 'y' holds 3 labels (shape (3,)) for the 2 images of 'x'. Expected one label per image.",
+        ),
+        (
+            {"x": np.zeros((2, 4, 4)), "y": np.zeros(2), "x_test": np.zeros((1, 4, 4))},
+            "npz:{path}: 'y_test' is missing (it goes with 'x_test').",
+        ),
+    ],
+)
 def test_npz_errors(tmp_path, arrays, message) -> None:
     path = tmp_path / "data.npz"
     np.savez(path, **arrays)
@@ -212,11 +261,14 @@ def test_npz_unreadable(tmp_path) -> None:
     path.write_text("not a zip")
     with pytest.raises(DataError) as error:
         load_dataset(f"npz:{path}")
-    assert str(error.value) == (f"npz:{path}: not a NumPy .npz archive (it does not start like a zip file). Expected a "
-                                "NumPy .npz archive: save the data with np.savez(FILE, x=images, y=labels).")
+    assert str(error.value) == (
+        f"npz:{path}: not a NumPy .npz archive (it does not start like a zip file). Expected a "
+        "NumPy .npz archive: save the data with np.savez(FILE, x=images, y=labels)."
+    )
 
 
 # -- fitting the data to the blueprint --------------------------------------------------------------
+
 
 def tiny_dataset(shape: tuple[int, int, int], labels: list[int] | None = None) -> Dataset:
     y = np.array(labels or [0, 1, 2])
@@ -224,16 +276,31 @@ def tiny_dataset(shape: tuple[int, int, int], labels: list[int] | None = None) -
     return Dataset("tiny", Split(x, y), Split(x[:1], y[:1]), ("a", "b", "c"))
 
 
-@pytest.mark.parametrize("have, want, message", [
-    ((8, 8, 1), (32, 32, 1), "data 'tiny' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize "
-                             "(resize=True in Python) to resize them to 32x32, or train a blueprint whose input is [8, 8, 1]."),
-    ((32, 32, 1), (32, 32, 3), "data 'tiny' has 32x32x1 images but blueprint 'lenet5' expects 32x32x3. Pass --resize "
-                               "(resize=True in Python) to repeat their channel, or train a blueprint whose input is "
-                               "[32, 32, 1]."),
-    ((28, 28, 3), (32, 32, 1), "data 'tiny' has 28x28x3 images but blueprint 'lenet5' expects 32x32x1. Pass --resize "
-                               "(resize=True in Python) to resize them to 32x32 and convert their 3 channels to 1, or "
-                               "train a blueprint whose input is [28, 28, 3]."),
-])
+@pytest.mark.parametrize(
+    "have, want, message",
+    [
+        (
+            (8, 8, 1),
+            (32, 32, 1),
+            "data 'tiny' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize "
+            "(resize=True in Python) to resize them to 32x32, or train a blueprint whose input is [8, 8, 1].",
+        ),
+        (
+            (32, 32, 1),
+            (32, 32, 3),
+            "data 'tiny' has 32x32x1 images but blueprint 'lenet5' expects 32x32x3. Pass --resize "
+            "(resize=True in Python) to repeat their channel, or train a blueprint whose input is "
+            "[32, 32, 1].",
+        ),
+        (
+            (28, 28, 3),
+            (32, 32, 1),
+            "data 'tiny' has 28x28x3 images but blueprint 'lenet5' expects 32x32x1. Pass --resize "
+            "(resize=True in Python) to resize them to 32x32 and convert their 3 channels to 1, or "
+            "train a blueprint whose input is [28, 28, 3].",
+        ),
+    ],
+)
 def test_mismatch_says_how_to_fix_it(have, want, message) -> None:
     with pytest.raises(DataError) as error:
         fit_to_input(tiny_dataset(have), want, 3, blueprint_name="blueprint 'lenet5'")
@@ -248,15 +315,19 @@ def test_resize_and_channel_conversion_on_request() -> None:
     assert gray.image_shape == (8, 8, 1)
     with pytest.raises(DataError) as error:
         fit_to_input(tiny_dataset((8, 8, 4)), (8, 8, 3), 3, resize=True, blueprint_name="blueprint 'x'")
-    assert str(error.value) == ("data 'tiny' has 4 channels and blueprint 'x' expects 3: --resize converts 1 channel "
-                                "to any count and 3 (RGB) to 1 only.")
+    assert str(error.value) == (
+        "data 'tiny' has 4 channels and blueprint 'x' expects 3: --resize converts 1 channel "
+        "to any count and 3 (RGB) to 1 only."
+    )
 
 
 def test_labels_must_fit_the_head() -> None:
     with pytest.raises(DataError) as error:
         fit_to_input(tiny_dataset((8, 8, 1), [0, 1, 11]), (8, 8, 1), 10, blueprint_name="blueprint 'lenet5'")
-    assert str(error.value) == ("data 'tiny' has 12 classes (labels 0..11) but blueprint 'lenet5' has 10 outputs. "
-                                "Set head.classes: 12 in the blueprint.")
+    assert str(error.value) == (
+        "data 'tiny' has 12 classes (labels 0..11) but blueprint 'lenet5' has 10 outputs. "
+        "Set head.classes: 12 in the blueprint."
+    )
 
 
 def test_validation_split_and_pixel_range() -> None:
@@ -269,8 +340,10 @@ def test_validation_split_and_pixel_range() -> None:
     assert split_validation(split, 0.5, seed=0) is split  # a given validation set is kept
     with pytest.raises(DataError) as error:
         split_validation(tiny_dataset((2, 2, 1)), 0.1, seed=0)
-    assert str(error.value) == ("validation_split=0.1 of 3 training images leaves 0 for validation; use a split that "
-                                "keeps images on both sides, or 0 for none.")
+    assert str(error.value) == (
+        "validation_split=0.1 of 3 training images leaves 0 for validation; use a split that "
+        "keeps images on both sides, or 0 for none."
+    )
     scaled = scale_pixels(digits, (0.0, 255.0))
     assert scaled.train.x.max() == 255.0 and scaled.test.x.max() == 255.0
     assert scale_pixels(digits, (0.0, 1.0)) is digits

@@ -43,18 +43,38 @@ def rate_at(learning_rate: object, step: int) -> float:
     return float(keras.ops.convert_to_numpy(learning_rate(step)))  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("spec, optimizer_class, expected", [
-    ({"type": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4},
-     keras.optimizers.SGD, {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
-    ({"type": "sgd", "learning_rate": 0.01}, keras.optimizers.SGD,
-     {"momentum": 0.0, "nesterov": False, "weight_decay": None}),
-    ({"type": "adam", "learning_rate": 3e-4, "epsilon": 1e-8, "clipnorm": 1.0}, keras.optimizers.Adam,
-     {"learning_rate": 3e-4, "epsilon": 1e-8, "clipnorm": 1.0}),
-    ({"type": "adamw", "learning_rate": 1e-3, "weight_decay": 0.05}, keras.optimizers.AdamW, {"weight_decay": 0.05}),
-    ({"type": "adamw"}, keras.optimizers.AdamW, {"weight_decay": 0.004}),  # Keras's default
-    ({"type": "rmsprop", "learning_rate": 0.256, "rho": 0.9, "momentum": 0.9, "epsilon": 0.001},
-     keras.optimizers.RMSprop, {"learning_rate": 0.256, "rho": 0.9, "momentum": 0.9, "epsilon": 0.001}),
-], ids=["sgd-nesterov", "sgd-plain", "adam", "adamw", "adamw-default-decay", "rmsprop"])
+@pytest.mark.parametrize(
+    "spec, optimizer_class, expected",
+    [
+        (
+            {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4},
+            keras.optimizers.SGD,
+            {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4},
+        ),
+        (
+            {"type": "sgd", "learning_rate": 0.01},
+            keras.optimizers.SGD,
+            {"momentum": 0.0, "nesterov": False, "weight_decay": None},
+        ),
+        (
+            {"type": "adam", "learning_rate": 3e-4, "epsilon": 1e-8, "clipnorm": 1.0},
+            keras.optimizers.Adam,
+            {"learning_rate": 3e-4, "epsilon": 1e-8, "clipnorm": 1.0},
+        ),
+        (
+            {"type": "adamw", "learning_rate": 1e-3, "weight_decay": 0.05},
+            keras.optimizers.AdamW,
+            {"weight_decay": 0.05},
+        ),
+        ({"type": "adamw"}, keras.optimizers.AdamW, {"weight_decay": 0.004}),  # Keras's default
+        (
+            {"type": "rmsprop", "learning_rate": 0.256, "rho": 0.9, "momentum": 0.9, "epsilon": 0.001},
+            keras.optimizers.RMSprop,
+            {"learning_rate": 0.256, "rho": 0.9, "momentum": 0.9, "epsilon": 0.001},
+        ),
+    ],
+    ids=["sgd-nesterov", "sgd-plain", "adam", "adamw", "adamw-default-decay", "rmsprop"],
+)
 def test_optimizer_class_and_arguments(spec, optimizer_class, expected) -> None:
     optimizer = create_optimizer(recipe(optimizer=spec), steps_per_epoch=10)
     assert type(optimizer) is optimizer_class
@@ -66,26 +86,38 @@ def test_optimizer_class_and_arguments(spec, optimizer_class, expected) -> None:
 STEPS = 10  # steps per epoch in the schedule tables
 
 
-@pytest.mark.parametrize("schedule, epochs, expected", [
-    ({"type": "constant"}, 5, {0: 0.1, 49: 0.1}),
-    # x0.1 every 2 epochs: epochs 0-1 (steps 0-19) at 0.1, epochs 2-3 at 0.01, epoch 4 at 0.001.
-    ({"type": "step", "step_epochs": 2}, 5, {0: 0.1, 19: 0.1, 20: 0.01, 39: 0.01, 40: 0.001}),
-    ({"type": "step", "step_epochs": 2.5, "factor": 0.5}, 6, {24: 0.1, 25: 0.05, 50: 0.025}),
-    ({"type": "step", "milestones": [3, 5]}, 6, {0: 0.1, 29: 0.1, 30: 0.01, 49: 0.01, 50: 0.001, 59: 0.001}),
-    # 1 warmup epoch from 0 to 0.1, then a cosine over the 4 remaining epochs (40 steps) to 0.
-    ({"type": "cosine", "warmup_epochs": 1}, 5, {0: 0.0, 5: 0.05, 10: 0.1, 30: 0.05, 50: 0.0}),
-    ({"type": "cosine", "min_learning_rate": 0.01}, 4, {0: 0.1, 20: 0.055, 40: 0.01}),
-    ({"type": "plateau"}, 5, {0: 0.1, 49: 0.1}),
-], ids=["constant", "step-every-2", "step-fractional", "step-milestones", "cosine-warmup", "cosine-min", "plateau"])
+@pytest.mark.parametrize(
+    "schedule, epochs, expected",
+    [
+        ({"type": "constant"}, 5, {0: 0.1, 49: 0.1}),
+        # x0.1 every 2 epochs: epochs 0-1 (steps 0-19) at 0.1, epochs 2-3 at 0.01, epoch 4 at 0.001.
+        ({"type": "step", "step_epochs": 2}, 5, {0: 0.1, 19: 0.1, 20: 0.01, 39: 0.01, 40: 0.001}),
+        ({"type": "step", "step_epochs": 2.5, "factor": 0.5}, 6, {24: 0.1, 25: 0.05, 50: 0.025}),
+        ({"type": "step", "milestones": [3, 5]}, 6, {0: 0.1, 29: 0.1, 30: 0.01, 49: 0.01, 50: 0.001, 59: 0.001}),
+        # 1 warmup epoch from 0 to 0.1, then a cosine over the 4 remaining epochs (40 steps) to 0.
+        ({"type": "cosine", "warmup_epochs": 1}, 5, {0: 0.0, 5: 0.05, 10: 0.1, 30: 0.05, 50: 0.0}),
+        ({"type": "cosine", "min_learning_rate": 0.01}, 4, {0: 0.1, 20: 0.055, 40: 0.01}),
+        ({"type": "plateau"}, 5, {0: 0.1, 49: 0.1}),
+    ],
+    ids=["constant", "step-every-2", "step-fractional", "step-milestones", "cosine-warmup", "cosine-min", "plateau"],
+)
 def test_learning_rate_at_steps(schedule, epochs, expected) -> None:
-    learning_rate = create_learning_rate(recipe(optimizer={"learning_rate": 0.1}, schedule=schedule, epochs=epochs), STEPS)
+    learning_rate = create_learning_rate(
+        recipe(optimizer={"learning_rate": 0.1}, schedule=schedule, epochs=epochs), STEPS
+    )
     for step, value in expected.items():
         assert rate_at(learning_rate, step) == pytest.approx(value, abs=1e-7), f"step {step}"
 
 
 def test_the_optimizer_uses_the_schedule_at_its_own_step() -> None:
-    optimizer = create_optimizer(recipe(optimizer={"type": "sgd", "learning_rate": 0.1, "momentum": 0.9},
-                                        schedule={"type": "step", "step_epochs": 1}, epochs=3), STEPS)
+    optimizer = create_optimizer(
+        recipe(
+            optimizer={"type": "sgd", "learning_rate": 0.1, "momentum": 0.9},
+            schedule={"type": "step", "step_epochs": 1},
+            epochs=3,
+        ),
+        STEPS,
+    )
     variable = keras.Variable(np.ones(3, dtype="float32"))
     optimizer.build([variable])
     for _ in range(STEPS):
@@ -97,7 +129,9 @@ def test_the_optimizer_uses_the_schedule_at_its_own_step() -> None:
 def test_plateau_schedule_adds_reduce_lr_on_plateau() -> None:
     callbacks = create_recipe_callbacks(
         recipe(schedule={"type": "plateau", "factor": 0.1, "patience": 3, "min_learning_rate": 1e-5}),
-        HEAD, has_validation=True)
+        HEAD,
+        has_validation=True,
+    )
     [plateau] = callbacks
     assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
     assert (plateau.monitor, plateau.factor, plateau.patience, plateau.min_lr) == ("val_loss", 0.1, 3, 1e-5)
@@ -105,13 +139,21 @@ def test_plateau_schedule_adds_reduce_lr_on_plateau() -> None:
 
 def test_early_stopping_and_monitor_names_with_aux_heads() -> None:
     callbacks = create_recipe_callbacks(
-        recipe(schedule={"type": "plateau", "monitor": "val_accuracy"},
-               early_stopping={"monitor": "val_accuracy", "patience": 4, "restore_best_weights": False}),
-        WITH_AUX, has_validation=True)
+        recipe(
+            schedule={"type": "plateau", "monitor": "val_accuracy"},
+            early_stopping={"monitor": "val_accuracy", "patience": 4, "restore_best_weights": False},
+        ),
+        WITH_AUX,
+        has_validation=True,
+    )
     plateau, stopping = callbacks
     assert plateau.monitor == "val_predictions_accuracy"
     assert isinstance(stopping, keras.callbacks.EarlyStopping)
-    assert (stopping.monitor, stopping.patience, stopping.restore_best_weights) == ("val_predictions_accuracy", 4, False)
+    assert (stopping.monitor, stopping.patience, stopping.restore_best_weights) == (
+        "val_predictions_accuracy",
+        4,
+        False,
+    )
     assert metric_key("val_loss", WITH_AUX) == "val_loss"
     assert metric_key("top5", WITH_AUX) == "predictions_top5"
     assert metric_key("val_accuracy", HEAD) == "val_accuracy"
@@ -122,16 +164,25 @@ def test_validation_monitor_without_validation_data_is_an_error() -> None:
         create_recipe_callbacks(recipe(early_stopping={}), HEAD, has_validation=False)
     assert str(error.value) == (
         "training.early_stopping.monitor is 'val_loss' but there is no validation data (validation_split is 0 and "
-        "the data has no validation split). Set training.validation_split above 0, or monitor 'loss'.")
+        "the data has no validation split). Set training.validation_split above 0, or monitor 'loss'."
+    )
 
 
-@pytest.mark.parametrize("fields, activation, loss_class, config", [
-    ({}, "softmax", keras.losses.SparseCategoricalCrossentropy, {"from_logits": False}),
-    ({}, "linear", keras.losses.SparseCategoricalCrossentropy, {"from_logits": True}),
-    ({"label_smoothing": 0.1}, "softmax", keras.losses.CategoricalCrossentropy,
-     {"label_smoothing": 0.1, "from_logits": False}),
-    ({}, "sigmoid", keras.losses.BinaryCrossentropy, {"label_smoothing": 0.0}),
-], ids=["sparse", "logits", "label-smoothing", "sigmoid"])
+@pytest.mark.parametrize(
+    "fields, activation, loss_class, config",
+    [
+        ({}, "softmax", keras.losses.SparseCategoricalCrossentropy, {"from_logits": False}),
+        ({}, "linear", keras.losses.SparseCategoricalCrossentropy, {"from_logits": True}),
+        (
+            {"label_smoothing": 0.1},
+            "softmax",
+            keras.losses.CategoricalCrossentropy,
+            {"label_smoothing": 0.1, "from_logits": False},
+        ),
+        ({}, "sigmoid", keras.losses.BinaryCrossentropy, {"label_smoothing": 0.0}),
+    ],
+    ids=["sparse", "logits", "label-smoothing", "sigmoid"],
+)
 def test_loss_follows_the_head_and_label_smoothing(fields, activation, loss_class, config) -> None:
     the_recipe = recipe(**fields)
     outputs = [HeadOutput("predictions", activation, 10, 1.0)]
@@ -141,11 +192,19 @@ def test_loss_follows_the_head_and_label_smoothing(fields, activation, loss_clas
         assert loss.get_config()[key] == pytest.approx(value)
 
 
-@pytest.mark.parametrize("fields, classes", [
-    ({"metrics": ["accuracy", "top5"]}, [keras.metrics.SparseCategoricalAccuracy, keras.metrics.SparseTopKCategoricalAccuracy]),
-    ({"metrics": ["accuracy", "top5"], "label_smoothing": 0.1},
-     [keras.metrics.CategoricalAccuracy, keras.metrics.TopKCategoricalAccuracy]),
-])
+@pytest.mark.parametrize(
+    "fields, classes",
+    [
+        (
+            {"metrics": ["accuracy", "top5"]},
+            [keras.metrics.SparseCategoricalAccuracy, keras.metrics.SparseTopKCategoricalAccuracy],
+        ),
+        (
+            {"metrics": ["accuracy", "top5"], "label_smoothing": 0.1},
+            [keras.metrics.CategoricalAccuracy, keras.metrics.TopKCategoricalAccuracy],
+        ),
+    ],
+)
 def test_metrics(fields, classes) -> None:
     the_recipe = recipe(**fields)
     metrics = create_metrics(the_recipe, label_encoding(the_recipe, HEAD))
@@ -157,10 +216,16 @@ def test_metrics(fields, classes) -> None:
 def test_compile_weights_the_aux_heads_and_puts_metrics_on_the_head() -> None:
     from archbuilder.compile import build_model
 
-    blueprint = load_blueprint(TINY.replace("head: {pool: global_avg, classes: 10}", (
-        "stages: [{block: {type: conv, filters: 4, kernel_size: 3}, id: mid}]\n"
-        "head: {pool: global_avg, classes: 10}\n"
-        "aux_heads: [{name: aux1, at: mid, pool: global_avg, classes: 10, loss_weight: 0.3}]")))
+    blueprint = load_blueprint(
+        TINY.replace(
+            "head: {pool: global_avg, classes: 10}",
+            (
+                "stages: [{block: {type: conv, filters: 4, kernel_size: 3}, id: mid}]\n"
+                "head: {pool: global_avg, classes: 10}\n"
+                "aux_heads: [{name: aux1, at: mid, pool: global_avg, classes: 10, loss_weight: 0.3}]"
+            ),
+        )
+    )
     outputs = head_outputs(blueprint)
     assert outputs == WITH_AUX
     model = build_model(blueprint)
@@ -174,10 +239,19 @@ def test_compile_weights_the_aux_heads_and_puts_metrics_on_the_head() -> None:
 def test_augmentation_layers_and_their_factors() -> None:
     augmentation = create_augmentation(
         Augmentation(flip="horizontal", translation=0.1, rotation=0.05, zoom=0.2, contrast=0.3, crop_padding=4),
-        (16, 16, 3), pixel_range=(0.0, 255.0), seed=7)
+        (16, 16, 3),
+        pixel_range=(0.0, 255.0),
+        seed=7,
+    )
     assert [type(layer).__name__ for layer in augmentation.layers] == [
-        "ZeroPadding2D", "RandomCrop", "RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom",
-        "RandomContrast"]
+        "ZeroPadding2D",
+        "RandomCrop",
+        "RandomFlip",
+        "RandomTranslation",
+        "RandomRotation",
+        "RandomZoom",
+        "RandomContrast",
+    ]
     pad, crop, flip, translation, rotation, zoom, contrast = augmentation.layers
     assert pad.padding == ((4, 4), (4, 4)) and (crop.height, crop.width) == (16, 16)
     assert flip.mode == "horizontal"
@@ -193,8 +267,14 @@ def test_augmentation_runs_in_the_training_pipeline_only() -> None:
     augmentation = create_augmentation(Augmentation(flip="horizontal_and_vertical", translation=0.2), (8, 8, 1))
     images = np.random.default_rng(0).uniform(0, 1, (64, 8, 8, 1)).astype("float32")
     labels = np.arange(64) % 10
-    inputs = create_inputs(Split(images, labels), Split(images[:16], labels[:16]), batch_size=16, outputs=HEAD,
-                           encoding="sparse", augmentation=augmentation)
+    inputs = create_inputs(
+        Split(images, labels),
+        Split(images[:16], labels[:16]),
+        batch_size=16,
+        outputs=HEAD,
+        encoding="sparse",
+        augmentation=augmentation,
+    )
     assert inputs.kind == "tf.data" and inputs.augmentation is augmentation and inputs.steps_per_epoch == 4
     batch_images, batch_labels = next(iter(inputs.fit_arguments["x"]))
     batch_images = np.asarray(batch_images)

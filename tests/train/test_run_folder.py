@@ -30,8 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 # Full-batch training (48 images, one step per epoch) without validation: the order of the images never
 # matters, so a resumed run ends with the weights of an uninterrupted one; the training loss falls every
 # epoch, so every epoch writes best.keras too.
-BLUEPRINT = with_training(TINY, "{optimizer: {type: adam, learning_rate: 0.01}, epochs: 3, batch_size: 64, "
-                                "validation_split: 0.0}")
+BLUEPRINT = with_training(
+    TINY, "{optimizer: {type: adam, learning_rate: 0.01}, epochs: 3, batch_size: 64, validation_split: 0.0}"
+)
 DATA = "shapes:48"
 EPOCH_END = ["history.csv", ".last.epoch-0002.keras", "checkpoint.json", "last.keras", "best.keras"]
 
@@ -75,10 +76,16 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
         seen = renames_into(folder, monkeypatch)
         result = archbuilder.train(BLUEPRINT, data=DATA, output=folder, verbose=0)
     first = seen.index("history.csv", seen.index("history.csv") + 1)  # the second epoch's end
-    assert seen[first:first + len(EPOCH_END) + 1] == EPOCH_END + ["history.csv"]
-    return {"folder": folder, "renames": seen, "epoch_end": first, "history": result.history,
-            "last": weights(folder / "last.keras"), "best": weights(folder / "best.keras"),
-            "state": json.loads((folder / "checkpoint.json").read_text())}
+    assert seen[first : first + len(EPOCH_END) + 1] == EPOCH_END + ["history.csv"]
+    return {
+        "folder": folder,
+        "renames": seen,
+        "epoch_end": first,
+        "history": result.history,
+        "last": weights(folder / "last.keras"),
+        "best": weights(folder / "best.keras"),
+        "state": json.loads((folder / "checkpoint.json").read_text()),
+    }
 
 
 def assert_like_uninterrupted(folder: Path, result: TrainResult, uninterrupted: dict) -> None:
@@ -94,8 +101,9 @@ def assert_like_uninterrupted(folder: Path, result: TrainResult, uninterrupted: 
     assert hidden_files(folder) == []  # no staged model, no temporary file
 
 
-@pytest.mark.parametrize("point", range(len(EPOCH_END) + 1),
-                         ids=[f"before_{name}" for name in EPOCH_END] + ["after_best.keras"])
+@pytest.mark.parametrize(
+    "point", range(len(EPOCH_END) + 1), ids=[f"before_{name}" for name in EPOCH_END] + ["after_best.keras"]
+)
 def test_a_kill_at_every_write_point_resumes_like_an_uninterrupted_run(point, uninterrupted, tmp_path, monkeypatch):
     folder = tmp_path / "run"
     with monkeypatch.context() as patch:
@@ -133,8 +141,14 @@ KILL = textwrap.dedent("""
 def test_a_process_killed_mid_epoch_end_resumes(uninterrupted, tmp_path):
     """The second epoch's model is written but not yet renamed: a real kill leaves its temporary file."""
     folder = tmp_path / "run"
-    killed = subprocess.run([sys.executable, "-c", KILL, str(folder), ".last.epoch-0002.keras", "1"], cwd=REPO,
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL, str(folder), ".last.epoch-0002.keras", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert killed.returncode == 137, killed.stderr[-2000:]
     [leftover] = hidden_files(folder)
     assert leftover.startswith("..last.epoch-0002.") and leftover.endswith(".partial.keras")
@@ -144,6 +158,7 @@ def test_a_process_killed_mid_epoch_end_resumes(uninterrupted, tmp_path):
 
 
 # -- a full disk -----------------------------------------------------------------------------------
+
 
 def no_space(*args: object) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device")
@@ -163,9 +178,11 @@ def test_a_full_disk_while_saving_the_model_is_one_line_and_the_run_resumes(tmp_
     monkeypatch.setattr(keras.Model, "save", save)
     with pytest.raises(ArtifactError) as error:
         archbuilder.train(BLUEPRINT, data=DATA, output=folder, verbose=0)
-    assert str(error.value) == (f"{folder / 'last.keras'}: cannot write: No space left on device. Free some space (or "
-                                "write somewhere else) and run the command again. The run is saved up to epoch 1: "
-                                "continue it with --resume.")
+    assert str(error.value) == (
+        f"{folder / 'last.keras'}: cannot write: No space left on device. Free some space (or "
+        "write somewhere else) and run the command again. The run is saved up to epoch 1: "
+        "continue it with --resume."
+    )
     assert hidden_files(folder) == []  # the half-written file is gone
     assert json.loads((folder / "checkpoint.json").read_text())["completed_epochs"] == 1
     monkeypatch.undo()
@@ -189,9 +206,11 @@ def test_a_full_disk_at_the_commit_is_one_line_and_the_run_resumes(tmp_path, mon
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     with pytest.raises(ArtifactError) as error:
         archbuilder.train(BLUEPRINT, data=DATA, output=folder, verbose=0)
-    assert str(error.value) == (f"{folder / 'checkpoint.json'}: cannot write: No space left on device. Free some space "
-                                "(or write somewhere else) and run the command again. The run is saved up to epoch 1: "
-                                "continue it with --resume.")
+    assert str(error.value) == (
+        f"{folder / 'checkpoint.json'}: cannot write: No space left on device. Free some space "
+        "(or write somewhere else) and run the command again. The run is saved up to epoch 1: "
+        "continue it with --resume."
+    )
     assert json.loads((folder / "checkpoint.json").read_text())["completed_epochs"] == 1
     assert hidden_files(folder) == [".last.epoch-0002.keras"]  # staged, never committed: --resume deletes it
     monkeypatch.undo()
@@ -233,12 +252,15 @@ def test_a_full_disk_before_training_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     with pytest.raises(ArtifactError) as error:
         archbuilder.train(BLUEPRINT, data=DATA, output=folder, verbose=0)
-    assert str(error.value) == (f"{folder / 'blueprint.yaml'}: cannot write: No space left on device. Free some space "
-                                "(or write somewhere else) and run the command again.")
+    assert str(error.value) == (
+        f"{folder / 'blueprint.yaml'}: cannot write: No space left on device. Free some space "
+        "(or write somewhere else) and run the command again."
+    )
     assert sorted(path.name for path in folder.iterdir()) == []
 
 
 # -- damaged files, starting over --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -252,22 +274,31 @@ def copy_run(source: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("content, problem", [
-    (b"", "empty"),
-    (b'{"finished": false, "completed_epo', "not valid JSON: Unterminated string starting at (line 1, column 21)"),
-    (b"\xff\xfe{}", "not UTF-8 text"),
-    (b"[1, 2]", "expected a JSON object, found list"),
-    (b'{"completed_epochs": 1}', "'settings' must hold batch_size, data, deterministic, jit_compile, precision, "
-                                 "resize, seed"),
-    (b'{"completed_epochs": -1, "settings": {"data": "x", "batch_size": 1, "seed": 0, "resize": false, '
-     b'"deterministic": false, "precision": "float32", "jit_compile": false}}',
-     "'completed_epochs' is -1, expected a whole number of at least 0"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"", "empty"),
+        (b'{"finished": false, "completed_epo', "not valid JSON: Unterminated string starting at (line 1, column 21)"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b"[1, 2]", "expected a JSON object, found list"),
+        (
+            b'{"completed_epochs": 1}',
+            "'settings' must hold batch_size, data, deterministic, jit_compile, precision, resize, seed",
+        ),
+        (
+            b'{"completed_epochs": -1, "settings": {"data": "x", "batch_size": 1, "seed": 0, "resize": false, '
+            b'"deterministic": false, "precision": "float32", "jit_compile": false}}',
+            "'completed_epochs' is -1, expected a whole number of at least 0",
+        ),
+    ],
+)
 def test_a_damaged_checkpoint_is_one_line_for_resume_and_a_new_run(content, problem, finished_run, tmp_path):
     folder = copy_run(finished_run, tmp_path / "run")
     (folder / "checkpoint.json").write_bytes(content)
-    expected = (f"{folder / 'checkpoint.json'}: damaged ({problem}). Pass --overwrite to start the run over in {folder}, "
-                "or --output DIR to train elsewhere.")
+    expected = (
+        f"{folder / 'checkpoint.json'}: damaged ({problem}). Pass --overwrite to start the run over in {folder}, "
+        "or --output DIR to train elsewhere."
+    )
     blueprint = with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}")
     for options in ({"resume": True, "epochs": 2}, {"data": DATA}):
         with pytest.raises(RunError) as error:
@@ -281,11 +312,14 @@ def test_a_truncated_last_model_is_one_line(finished_run, tmp_path):
     data = (folder / "last.keras").read_bytes()
     (folder / "last.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(RunError) as error:
-        archbuilder.train(with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}"), output=folder, resume=True,
-                          epochs=2, verbose=0)
-    assert str(error.value) == (f"{folder / 'last.keras'}: damaged (not a complete .keras file); the run cannot "
-                                f"resume from it. Pass --overwrite to start the run over in {folder}, or --output DIR "
-                                "to train elsewhere.")
+        archbuilder.train(
+            with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}"), output=folder, resume=True, epochs=2, verbose=0
+        )
+    assert str(error.value) == (
+        f"{folder / 'last.keras'}: damaged (not a complete .keras file); the run cannot "
+        f"resume from it. Pass --overwrite to start the run over in {folder}, or --output DIR "
+        "to train elsewhere."
+    )
 
 
 def test_a_last_model_from_another_epoch_is_one_line(finished_run, tmp_path):
@@ -293,12 +327,15 @@ def test_a_last_model_from_another_epoch_is_one_line(finished_run, tmp_path):
     state = json.loads((folder / "checkpoint.json").read_text())
     (folder / "checkpoint.json").write_text(json.dumps({**state, "optimizer_step": 7}))
     with pytest.raises(RunError) as error:
-        archbuilder.train(with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}"), output=folder, resume=True,
-                          epochs=2, verbose=0)
-    assert str(error.value) == (f"{folder / 'last.keras'}: its optimizer is at step 1, but checkpoint.json records "
-                                "step 7 after epoch 1: the two files are not from the same epoch. Put the run's own "
-                                f"files back, or pass --overwrite to start the run over in {folder} (--output DIR to "
-                                "train elsewhere).")
+        archbuilder.train(
+            with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}"), output=folder, resume=True, epochs=2, verbose=0
+        )
+    assert str(error.value) == (
+        f"{folder / 'last.keras'}: its optimizer is at step 1, but checkpoint.json records "
+        "step 7 after epoch 1: the two files are not from the same epoch. Put the run's own "
+        f"files back, or pass --overwrite to start the run over in {folder} (--output DIR to "
+        "train elsewhere)."
+    )
 
 
 def test_overwrite_starts_over_and_touches_nothing_else(finished_run, tmp_path, capsys):
@@ -307,8 +344,10 @@ def test_overwrite_starts_over_and_touches_nothing_else(finished_run, tmp_path, 
     (folder / "notes.txt").write_text("mine")
     (folder / ".last.12345.partial.keras").write_bytes(b"a killed write")
     result = archbuilder.train(BLUEPRINT, data=DATA, output=folder, overwrite=True, epochs=1, verbose=0)
-    assert (f"starting over in {folder}: replacing last.keras, best.keras, history.csv, metrics.json, checkpoint.json, "
-            "blueprint.yaml, classes.json, curves.png, logs/") in capsys.readouterr().out
+    assert (
+        f"starting over in {folder}: replacing last.keras, best.keras, history.csv, metrics.json, checkpoint.json, "
+        "blueprint.yaml, classes.json, curves.png, logs/"
+    ) in capsys.readouterr().out
     assert result.metrics["epochs"]["completed"] == 1 and history_epochs(folder) == [1]
     assert (folder / "notes.txt").read_text() == "mine" and hidden_files(folder) == []
 
@@ -319,17 +358,22 @@ def test_a_folder_with_files_of_a_runs_names_is_not_replaced_unasked(tmp_path):
     (folder / "blueprint.yaml").write_text(BLUEPRINT)  # the user's own blueprint, e.g. `train blueprint.yaml -o .`
     with pytest.raises(RunError) as error:
         archbuilder.train(folder / "blueprint.yaml", data=DATA, output=folder, verbose=0)
-    assert str(error.value) == (f"{folder} holds blueprint.yaml but no checkpoint.json, so it is not a run folder; a "
-                                "run would replace them. Pass --output DIR to train into a new folder, or --overwrite "
-                                "to replace them.")
+    assert str(error.value) == (
+        f"{folder} holds blueprint.yaml but no checkpoint.json, so it is not a run folder; a "
+        "run would replace them. Pass --output DIR to train into a new folder, or --overwrite "
+        "to replace them."
+    )
     assert (folder / "blueprint.yaml").read_text() == BLUEPRINT
 
 
 # -- history.csv and the JSON reader ------------------------------------------------------------------
 
+
 def test_history_matches_keras_csv_logger(tmp_path):
-    logs = [{"loss": np.float32(0.5), "accuracy": 0.25, "learning_rate": 0.01},
-            {"loss": 0.4, "accuracy": np.float64(0.5), "learning_rate": 0.001}]
+    logs = [
+        {"loss": np.float32(0.5), "accuracy": 0.25, "learning_rate": 0.01},
+        {"loss": 0.4, "accuracy": np.float64(0.5), "learning_rate": 0.001},
+    ]
     logger = keras.callbacks.CSVLogger(str(tmp_path / "keras.csv"))
     logger.on_train_begin()
     history = HistoryLog()
@@ -345,8 +389,10 @@ def test_history_matches_keras_csv_logger(tmp_path):
 def test_history_keeps_the_committed_epochs_and_drops_torn_rows(tmp_path, first):
     path = tmp_path / "history.csv"
     e = [str(first + i).encode() for i in range(4)]
-    path.write_bytes(b"epoch,loss\r\n%s,0.5\r\n%s,0.4\r\nbad,row\r\n%s,0.45,extra\r\n%s,0.3\r\n%s,0.2"
-                     % (e[0], e[1], e[1], e[2], e[3]))  # the last row is torn
+    path.write_bytes(
+        b"epoch,loss\r\n%s,0.5\r\n%s,0.4\r\nbad,row\r\n%s,0.45,extra\r\n%s,0.3\r\n%s,0.2"
+        % (e[0], e[1], e[1], e[2], e[3])
+    )  # the last row is torn
     assert read_history_rows(path) == (["epoch", "loss"], [["1", "0.5"], ["2", "0.4"], ["3", "0.3"]])
     truncate_history(path, 2)
     assert path.read_bytes() == b"epoch,loss\r\n1,0.5\r\n2,0.4\r\n"
@@ -359,4 +405,7 @@ def test_read_json_file_names_the_file_and_what_to_do(tmp_path):
     path.write_text('["a", "b"')
     with pytest.raises(DataError) as error:
         read_json_file(path, DataError, "Restore it.")
-    assert str(error.value) == f"{path}: damaged (not valid JSON: Expecting ',' delimiter (line 1, column 10)). Restore it."
+    assert (
+        str(error.value)
+        == f"{path}: damaged (not valid JSON: Expecting ',' delimiter (line 1, column 10)). Restore it."
+    )

@@ -44,8 +44,14 @@ training:
 
 def archbuilder(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, "-m", "archbuilder", *arguments], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "archbuilder", *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +74,10 @@ def test_the_test_metrics_are_those_of_best_keras(run) -> None:
     assert best["monitor"] == "val_loss" and best["epoch"] < 3  # the third epoch wrecked the weights
     assert metrics["test_model"] == {"file": "best.keras", "epoch": best["epoch"], "chosen_by": "lowest val_loss"}
     last_line = done.stdout.strip().splitlines()[-1]
-    assert last_line.startswith(f"test accuracy {metrics['test']['accuracy']:.4f}, loss {metrics['test']['loss']:.4f} "
-                                f"(359 images; best.keras, epoch {best['epoch']} of 3); ")
+    assert last_line.startswith(
+        f"test accuracy {metrics['test']['accuracy']:.4f}, loss {metrics['test']['loss']:.4f} "
+        f"(359 images; best.keras, epoch {best['epoch']} of 3); "
+    )
     evaluated = archbuilder("evaluate", str(folder / "best.keras"), "--json", cwd=folder.parent)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     results = json.loads(evaluated.stdout)
@@ -88,7 +96,9 @@ def test_epochs_are_counted_from_1_in_every_file(run) -> None:
     assert [row["epoch"] for row in rows] == ["1", "2", "3"]
     metrics, state = metrics_of(folder), json.loads((folder / "checkpoint.json").read_text())
     by_epoch = {int(row["epoch"]): float(row["val_loss"]) for row in rows}
-    assert metrics["best"]["epoch"] == min(by_epoch, key=lambda epoch: by_epoch[epoch])  # the row of the lowest val_loss
+    assert metrics["best"]["epoch"] == min(
+        by_epoch, key=lambda epoch: by_epoch[epoch]
+    )  # the row of the lowest val_loss
     assert metrics["best"]["value"] == pytest.approx(by_epoch[metrics["best"]["epoch"]], rel=1e-6)
     assert state["best"] == metrics["best"] and state["completed_epochs"] == metrics["epochs"]["completed"] == 3
     keras_lines = [line for line in done.stdout.splitlines() if line.startswith("Epoch ")]
@@ -137,8 +147,9 @@ def test_a_copied_model_needs_none_of_the_runs_options(run, tmp_path: Path) -> N
 
 
 def test_a_model_from_build_reads_its_blueprint_and_a_damaged_one_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "small.yaml").write_text(SMALL.replace("  seed: 1\n", "  seed: 1\n  data: digits\n"
-                                                       "  pixel_range: [-1.0, 1.0]\n"))
+    (tmp_path / "small.yaml").write_text(
+        SMALL.replace("  seed: 1\n", "  seed: 1\n  data: digits\n  pixel_range: [-1.0, 1.0]\n")
+    )
     built = archbuilder("build", "small.yaml", "-o", "model.keras", cwd=tmp_path)
     assert built.returncode == 0, built.stderr[-3000:]
 
@@ -153,8 +164,13 @@ def test_a_model_from_build_reads_its_blueprint_and_a_damaged_one_is_one_line(tm
     predicted = archbuilder("predict", "model.keras", "images.npy", cwd=tmp_path)
     assert predicted.returncode == 1
     [line] = predicted.stderr.strip().splitlines()[-1:]
-    assert line.startswith("model.blueprint.yaml: cannot be read as the model's blueprint, which says which pixel "
-                           "range the model takes (") and "Traceback" not in predicted.stderr
+    assert (
+        line.startswith(
+            "model.blueprint.yaml: cannot be read as the model's blueprint, which says which pixel "
+            "range the model takes ("
+        )
+        and "Traceback" not in predicted.stderr
+    )
     assert line.endswith("Restore it, or move it away to feed the model pixels in [0, 1].")
 
 
@@ -166,8 +182,15 @@ def test_an_older_runs_model_reads_its_run_folder(tmp_path: Path) -> None:
     model = tmp_path / "best.keras"
     model.write_bytes(b"")  # only the files beside it are read here
     (tmp_path / "blueprint.yaml").write_text(SMALL.replace("  seed: 1\n", "  seed: 1\n  data: digits\n"))
-    settings = {"data": "digits", "batch_size": 64, "seed": 1, "resize": True, "deterministic": False,
-                "precision": "float32", "jit_compile": False}
+    settings = {
+        "data": "digits",
+        "batch_size": 64,
+        "seed": 1,
+        "resize": True,
+        "deterministic": False,
+        "precision": "float32",
+        "jit_compile": False,
+    }
     (tmp_path / "metrics.json").write_text(json.dumps({"settings": settings}))
     (tmp_path / "classes.json").write_text(json.dumps([f"digit {i}" for i in range(10)]))
     context = run_context(model)

@@ -118,8 +118,10 @@ def test_phases_validate_their_epochs() -> None:
 
 def test_phased_transfer_run(tmp_path, saved_body) -> None:
     source, path = saved_body
-    training = (f"training: {{init_weights: '{path}', batch_size: 32, optimizer: {{learning_rate: 0.01}}, "
-                "phases: [{epochs: 1, freeze: [stem, stages]}, {epochs: 1, learning_rate: 0.001, freeze: [stem]}]}\n")
+    training = (
+        f"training: {{init_weights: '{path}', batch_size: 32, optimizer: {{learning_rate: 0.01}}, "
+        "phases: [{epochs: 1, freeze: [stem, stages]}, {epochs: 1, learning_rate: 0.001, freeze: [stem]}]}\n"
+    )
     blueprint = BODY.replace("classes: 4", "classes: 6") + training
     result = archbuilder.train(blueprint, data="shapes:120", output=tmp_path / "run", verbose=0)
     # The weights after the last phase (result.model holds best.keras's, which may be phase 1's).
@@ -132,8 +134,10 @@ def test_phased_transfer_run(tmp_path, saved_body) -> None:
     for name in ("stem_0", "stem_0_bn"):
         for mine, theirs in zip(model.get_layer(name).get_weights(), source.get_layer(name).get_weights()):
             np.testing.assert_array_equal(mine, theirs)
-    assert not np.array_equal(model.get_layer("stages_0_blocks_0_conv1").get_weights()[0],
-                              source.get_layer("stages_0_blocks_0_conv1").get_weights()[0])
+    assert not np.array_equal(
+        model.get_layer("stages_0_blocks_0_conv1").get_weights()[0],
+        source.get_layer("stages_0_blocks_0_conv1").get_weights()[0],
+    )
     assert not model.get_layer("stem_0").trainable and model.get_layer("stages_0_blocks_0_conv1").trainable
 
 
@@ -155,8 +159,11 @@ head: {classes: 3}
 
 def test_freeze_patterns_reach_into_a_backbone() -> None:
     model = model_of(BACKBONE)
-    assert match_layers(model, "backbone.conv_pw_13*") == ["backbone_conv_pw_13", "backbone_conv_pw_13_bn",
-                                                           "backbone_conv_pw_13_relu"]
+    assert match_layers(model, "backbone.conv_pw_13*") == [
+        "backbone_conv_pw_13",
+        "backbone_conv_pw_13_bn",
+        "backbone_conv_pw_13_relu",
+    ]
     everything = match_layers(model, "backbone")
     inner = [layer for layer in model.get_layer("backbone").layers if not isinstance(layer, keras.layers.InputLayer)]
     assert everything == ["backbone_preprocessing", "backbone"] + [f"backbone_{layer.name}" for layer in inner]
@@ -174,7 +181,8 @@ def test_freeze_patterns_reach_into_a_backbone() -> None:
 
 def test_a_frozen_backbone_stays_frozen_under_other_freeze_patterns(tmp_path) -> None:
     text = BACKBONE.replace("weights: none}", "weights: none, trainable: false}") + (
-        "training: {epochs: 1, batch_size: 16, freeze: ['stages[0]']}\n")
+        "training: {epochs: 1, batch_size: 16, freeze: ['stages[0]']}\n"
+    )
     result = archbuilder.train(text, data="shapes:48", output=tmp_path / "run", verbose=0)
     assert not result.model.get_layer("backbone").trainable
     assert not result.model.get_layer("stages_0_blocks_0").trainable and result.model.get_layer("predictions").trainable

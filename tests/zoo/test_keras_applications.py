@@ -45,8 +45,11 @@ def _at_side(blueprint: archbuilder.Blueprint, side: int | None) -> archbuilder.
 def _drop_paths(model: keras.Model) -> list[tuple[int, float]]:
     """(index of the Add it feeds, rate) of each per-example Dropout (stochastic depth)."""
     adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
-    return [(next(i for i, add in enumerate(adds) if any(x is layer.output for x in add.input)), round(layer.rate, 6))
-            for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None]
+    return [
+        (next(i for i, add in enumerate(adds) if any(x is layer.output for x in add.input)), round(layer.rate, 6))
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None
+    ]
 
 
 def _initializers(model: keras.Model) -> list[dict]:

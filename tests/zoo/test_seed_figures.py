@@ -33,7 +33,10 @@ def test_vgg16_per_layer_memory_and_parameters(capsys: pytest.CaptureFixture[str
         layer = layers[name]
         # The notes' "params" column counts weights only; Keras (and archbuilder) adds the biases.
         assert (tuple(layer["output_shape"]), layer["activation_elements"], layer["params"]) == (
-            shape, elements, weights + biases), name
+            shape,
+            elements,
+            weights + biases,
+        ), name
     # The notes' TOTAL params "138M" is right; their TOTAL memory "24M" is not: the rows sum to 15.2M.
     assert report["params"] == 138_357_544
     table_memory = sum(row[2] for row in VGG16_TABLE)

@@ -19,10 +19,37 @@ HEADER_PARAMS = re.compile(r"^# Params: ([\d,]+)", re.MULTILINE)
 
 #: The set the zoo promises (file names are part of the interface).
 PROMISED = {
-    "lenet5", "alexnet", "zfnet", "vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "vgg19", "nin_cifar",
-    "allcnn_a", "allcnn_b", "allcnn_c", "strided_cnn_c", "convpool_cnn_c", "googlenet", "resnet18", "resnet34",
-    "resnet50", "resnet101", "resnet152", "resnet50v2", "resnet20_cifar", "resnet56_cifar", "wrn28_10",
-    "resnext50_32x4d", "se_resnet50", "densenet121", "mobilenet", "mobilenet_v2", "squeezenet",
+    "lenet5",
+    "alexnet",
+    "zfnet",
+    "vgg11",
+    "vgg11_lrn",
+    "vgg13",
+    "vgg16_c",
+    "vgg16",
+    "vgg19",
+    "nin_cifar",
+    "allcnn_a",
+    "allcnn_b",
+    "allcnn_c",
+    "strided_cnn_c",
+    "convpool_cnn_c",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet50v2",
+    "resnet20_cifar",
+    "resnet56_cifar",
+    "wrn28_10",
+    "resnext50_32x4d",
+    "se_resnet50",
+    "densenet121",
+    "mobilenet",
+    "mobilenet_v2",
+    "squeezenet",
     *(f"efficientnet_b{i}" for i in range(8)),
 }
 
@@ -65,7 +92,9 @@ def test_the_shipped_json_schema_is_current() -> None:
     from archbuilder.zoo import zoo_dir
 
     shipped = json.loads((zoo_dir().parent / "archbuilder-blueprint.schema.json").read_text())
-    assert shipped == json.loads(json.dumps(blueprint_schema())), "regenerate: archbuilder schema -o archbuilder/zoo/archbuilder-blueprint.schema.json"
+    assert shipped == json.loads(json.dumps(blueprint_schema())), (
+        "regenerate: archbuilder schema -o archbuilder/zoo/archbuilder-blueprint.schema.json"
+    )
     for name in ZOO:
         first_line = blueprint_path(name).read_text().splitlines()[0]
         assert first_line == "# yaml-language-server: $schema=../archbuilder-blueprint.schema.json", name
