@@ -152,7 +152,10 @@ class ExportResult:
 
 
 def default_output(model_path: str | os.PathLike[str], format: str) -> Path:
-    """Where ``format`` goes by default: beside the model (``m.keras`` -> ``m_saved_model/``, ``m.tflite``, ``m.onnx``)."""
+    """Where ``format`` goes by default: beside the model.
+
+    For example ``m.keras`` -> ``m_saved_model/``, ``m.tflite``, ``m.onnx``.
+    """
     spec = _format(format)
     path = Path(model_path)
     return path.with_name(path.stem + spec.suffix) if spec.folder else path.with_suffix(spec.suffix)

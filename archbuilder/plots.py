@@ -57,7 +57,9 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 100) -> Path:
-    """Write ``figure`` to ``path`` atomically as PNG, SVG or PDF (from the suffix); the same figure gives the same bytes.
+    """Write ``figure`` to ``path`` atomically as PNG, SVG or PDF (from the suffix).
+
+    The same figure gives the same bytes.
 
     Raises:
         ValueError: the suffix is not one of :data:`FORMATS`.
@@ -123,7 +125,8 @@ def curves_figure(
 
     ``history`` is ``history.csv`` as columns (:func:`archbuilder.train.run_folder.read_history`); the
     epochs are numbered as there (from 1, as everywhere in a run). ``phases`` are marked in the panels
-    and listed under the title; the best epoch (lowest validation loss, else training loss) is starred on the loss panel.
+    and listed under the title; the best epoch (lowest validation loss, else training loss) is starred
+    on the loss panel.
     """
     epochs = [int(e) for e in history.get("epoch", [])]
     panels = curve_panels(history)
@@ -218,7 +221,10 @@ def _mark_best(axes: Axes, history: dict[str, list[float]], epochs: list[int]) -
 
 
 def run_phases(recipe: Any) -> list[Phase]:
-    """The phases of a recipe (:class:`~archbuilder.blueprint.training.TrainingRecipe`), as :func:`curves_figure` marks them."""
+    """The phases of a recipe (:class:`~archbuilder.blueprint.training.TrainingRecipe`).
+
+    As :func:`curves_figure` marks them.
+    """
     if recipe is None or not recipe.phases:
         return []
     phases, first = [], 1  # epochs counted from 1, as in history.csv
@@ -232,7 +238,10 @@ def run_phases(recipe: Any) -> list[Phase]:
 
 
 def run_curves_figure(folder: str | os.PathLike[str]) -> Figure | None:
-    """The curves of the run in ``folder`` (from ``history.csv``, phases from ``blueprint.yaml``); ``None`` before its first epoch."""
+    """The curves of the run in ``folder`` (from ``history.csv``, phases from ``blueprint.yaml``).
+
+    ``None`` before its first epoch.
+    """
     folder = Path(folder)
     history = read_history(folder / HISTORY)
     if not history.get("epoch"):

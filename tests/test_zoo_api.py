@@ -72,7 +72,8 @@ def test_blueprint_path(fake_zoo: Path, name: str) -> None:
         ),
         (
             "vgg_16.yaml",
-            "unknown zoo blueprint 'vgg_16.yaml'. Did you mean 'vgg16'? See `archbuilder zoo list` for the 4 available.",
+            "unknown zoo blueprint 'vgg_16.yaml'. Did you mean 'vgg16'? See `archbuilder zoo list` for the 4 "
+            "available.",
         ),
         ("inception", "unknown zoo blueprint 'inception'. See `archbuilder zoo list` for the 4 available."),
         ("notes", "unknown zoo blueprint 'notes'. See `archbuilder zoo list` for the 4 available."),

@@ -399,8 +399,8 @@ class GraphBuilder:
         elif self.channels(x) != head.classes:
             raise self.error(
                 path,
-                f"with no classifier layer (classifier: none) the head needs features with `classes` ({head.classes}) channels; "
-                f"the head receives {self.channels(x)}. Make the last conv have {head.classes} filters",
+                f"with no classifier layer (classifier: none) the head needs features with `classes` ({head.classes}) "
+                f"channels; the head receives {self.channels(x)}. Make the last conv have {head.classes} filters",
             )
         return self.add(path, L.Activation(type=head.activation), [x], name=head.name)
 

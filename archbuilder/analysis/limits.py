@@ -90,7 +90,8 @@ def check_input(shape: tuple[int, ...], location: Location) -> None:
             Problem(
                 f"the input alone is {'x'.join(map(str, shape))} = {count(values)} values, "
                 f"{count(values * ACTIVATION_DTYPE_BYTES)} bytes per example (float32), over the activation limit of "
-                f"{count(limit)} bytes. Use a smaller input, or raise the limit: {MAX_ACTIVATION_BYTES.variable}=<bytes>",
+                f"{count(limit)} bytes. Use a smaller input, or raise the limit: "
+                f"{MAX_ACTIVATION_BYTES.variable}=<bytes>",
                 location,
             )
         ]

@@ -161,7 +161,10 @@ class Bottleneck(ShortcutBlock):
 
     @model_validator(mode="after")
     def _check_widths(self) -> Bottleneck:
-        inner = f"the inner width int(filters x width_factor) = int({self.filters} x {self.width_factor:g}) = {self.inner_filters:,}"
+        inner = (
+            f"the inner width int(filters x width_factor) = int({self.filters} x {self.width_factor:g}) = "
+            f"{self.inner_filters:,}"
+        )
         if self.inner_filters < 1:
             smallest_filters = _smallest_count(self.width_factor)
             other = (
@@ -188,14 +191,15 @@ class Bottleneck(ShortcutBlock):
             raise FieldError(
                 ("expansion",),
                 (
-                    f"the output width filters x expansion = {self.filters} x {self.expansion} = {self.out_filters:,} is "
-                    f"over the limit of {MAX_INT:,}. Use expansion <= {MAX_INT // self.filters} (with filters {self.filters})"
+                    f"the output width filters x expansion = {self.filters} x {self.expansion} = {self.out_filters:,} "
+                    f"is over the limit of {MAX_INT:,}. Use expansion <= {MAX_INT // self.filters} (with filters "
+                    f"{self.filters})"
                 ),
             )
         if self.inner_filters % self.groups:
             raise ValueError(
-                "the inner width must be evenly divisible by the number of groups. "
-                f"Received: groups={self.groups}, inner width={self.inner_filters} (filters={self.filters} x width_factor={self.width_factor})"
+                f"the inner width must be evenly divisible by the number of groups. Received: groups={self.groups}, "
+                f"inner width={self.inner_filters} (filters={self.filters} x width_factor={self.width_factor})"
             )
         return self
 
@@ -262,8 +266,9 @@ class DenseBlock(Block):
                 ("bottleneck_width",),
                 (
                     f"the 1x1 bottleneck width bottleneck_width x growth_rate = {self.bottleneck_width} x "
-                    f"{self.growth_rate} = {self.bottleneck_width * self.growth_rate:,} is over the limit of {MAX_INT:,}. "
-                    f"Use bottleneck_width <= {MAX_INT // self.growth_rate} (with growth_rate {self.growth_rate})"
+                    f"{self.growth_rate} = {self.bottleneck_width * self.growth_rate:,} is over the limit of "
+                    f"{MAX_INT:,}. Use bottleneck_width <= {MAX_INT // self.growth_rate} (with growth_rate "
+                    f"{self.growth_rate})"
                 ),
             )
         return self

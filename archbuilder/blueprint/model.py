@@ -210,7 +210,8 @@ class Pattern(Spec):
             missing = [name for name, value in compact.items() if value is None]
             if missing:
                 raise ValueError(
-                    f"the pattern needs `stages`, or the compact form with N, M and filters; missing {', '.join(missing)}"
+                    "the pattern needs `stages`, or the compact form with N, M and filters; missing "
+                    f"{', '.join(missing)}"
                 )
             if not self.N and self.pool is None:
                 raise FieldError(
@@ -225,9 +226,9 @@ class Pattern(Spec):
             raise FieldError(
                 ("K",),
                 (
-                    f"K={self.K} asks for {self.K} FC layer{'s' if self.K > 1 else ''} but the pattern has no `fc` to give "
-                    "their units; add fc: <units> (the same for each, e.g. fc: 128) or fc: [units, ...] (one per layer), "
-                    "or set K: 0"
+                    f"K={self.K} asks for {self.K} FC layer{'s' if self.K > 1 else ''} but the pattern has no `fc` to "
+                    "give their units; add fc: <units> (the same for each, e.g. fc: 128) or fc: [units, ...] (one "
+                    "per layer), or set K: 0"
                 ),
             )
         if isinstance(self.fc, int) and self.K is None:
@@ -415,8 +416,8 @@ class Blueprint(Spec):
                 raise FieldError(
                     where + ("classifier",),
                     (
-                        f"classifier: conv takes no FC layers, and pattern.fc gives {_fc_text(pattern)} (they move into "
-                        "the head); remove pattern.fc or use classifier: dense"
+                        f"classifier: conv takes no FC layers, and pattern.fc gives {_fc_text(pattern)} (they move "
+                        "into the head); remove pattern.fc or use classifier: dense"
                     ),
                 )
 

@@ -197,8 +197,8 @@ class _Resolver:
             raise BlueprintError(
                 [
                     Problem(
-                        f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): {reason}. "
-                        "Choose a multiplier (or divisor) that keeps it valid",
+                        f"width_multiplier={self.scaling.width_multiplier} makes a '{kind.type}' invalid ({scaled}): "
+                        f"{reason}. Choose a multiplier (or divisor) that keeps it valid",
                         ("scaling", "width_multiplier"),
                     )
                 ]
@@ -248,8 +248,8 @@ class _Resolver:
             raise BlueprintError(
                 [
                     Problem(
-                        f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; "
-                        "start the stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
+                        f"the stage's strides={strides} cannot be applied: '{block.type}' takes no strides; start the "
+                        "stage with a block or layer that does (e.g. conv, bottleneck), or add a pooling layer",
                         ("stages", index, "strides"),
                     )
                 ]

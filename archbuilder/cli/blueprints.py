@@ -256,8 +256,8 @@ def command_build(args: argparse.Namespace) -> int:
 
 PLOT_REQUIREMENTS = (
     "archbuilder plot --engine keras needs pydot and Graphviz's `dot` program: `pip install pydot`, then install "
-    "Graphviz (Debian/Ubuntu: `apt install graphviz`; macOS: `brew install graphviz`; conda: `conda install graphviz`). "
-    "The default engine needs neither: leave --engine out."
+    "Graphviz (Debian/Ubuntu: `apt install graphviz`; macOS: `brew install graphviz`; conda: `conda install "
+    "graphviz`). The default engine needs neither: leave --engine out."
 )
 PLOT_SUFFIXES = {"matplotlib": (".png", ".svg", ".pdf"), "keras": (".png", ".svg", ".pdf", ".dot")}
 

@@ -98,7 +98,10 @@ def error_object(message: str, exit_code: int, error: BaseException | None = Non
 def report(
     args: argparse.Namespace | None, message: str, exit_code: int, error: BaseException | None = None, **extra: Any
 ) -> int:
-    """Print a failure on standard error, as its line(s) or, under ``--json``, as :func:`error_object`; returns ``exit_code``."""
+    """Print a failure on standard error, as its line(s) or, under ``--json``, as :func:`error_object`.
+
+    Returns ``exit_code``.
+    """
     if args is not None and wants_json(args):
         print(json.dumps(error_object(message.strip(), exit_code, error, **extra)), file=sys.stderr)
     else:

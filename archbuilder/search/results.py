@@ -339,7 +339,8 @@ def _write_blueprint(result: SearchResult, trial: TrialRecord, path: Path, title
         f" --data {recipe.data}" if recipe is not None and recipe.data else ""
     )
     header = [
-        f"# {title} of search '{result.space_name}' (archbuilder search): trial {trial.trial_id} of {len(result.trials)}.",
+        f"# {title} of search '{result.space_name}' (archbuilder search): trial {trial.trial_id} of "
+        f"{len(result.trials)}.",
         f"# Scores: {metrics}",
         f"# Costs: {trial.costs.get('params', 0):,} params, {trial.costs.get('macs', 0):,} MACs, "
         f"{trial.costs.get('activation_memory', 0):,} bytes of activations per example.",

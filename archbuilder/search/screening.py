@@ -378,9 +378,9 @@ def _empty_problems(space: SearchSpace, measured: list[Candidate], check: SpaceC
         smallest = min(c.costs[cost] for c in measured)
         problems.append(
             space.problem(
-                f"the space is empty under its budgets: {name} {budgets[name]:,} rejects every one of the {len(measured)} "
-                f"valid candidates sampled (the smallest has {smallest:,} {COST_LABELS[cost]}). Raise {name} to at least "
-                f"{smallest:,}, or search smaller networks",
+                f"the space is empty under its budgets: {name} {budgets[name]:,} rejects every one of the "
+                f"{len(measured)} valid candidates sampled (the smallest has {smallest:,} {COST_LABELS[cost]}). Raise "
+                f"{name} to at least {smallest:,}, or search smaller networks",
                 ("search", "budgets", name),
             )
         )

@@ -336,7 +336,10 @@ class BlueprintTuner(kt.Tuner):
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """One line per epoch inside a trial: ``[2/8] trial 1 epoch 3/5: loss 0.41, val_accuracy 0.88 (2.1 s); best so far: ...``."""
+    """One line per epoch inside a trial.
+
+    For example ``[2/8] trial 1 epoch 3/5: loss 0.41, val_accuracy 0.88 (2.1 s); best so far: ...``.
+    """
 
     def __init__(self, label: str, epochs: int, names: dict[str, str], best_so_far: Callable[[], str]) -> None:
         super().__init__()

@@ -279,14 +279,15 @@ def _download_error(name: str, error: Exception) -> DataError:
     )
     if _is_offline(error):
         return DataError(
-            f"could not download the '{name}' dataset: this machine looks offline ({error_reason(error)}). keras.datasets "
-            f"downloads it on first use and caches it in {keras_cache_dir()}: connect to the internet and run again "
-            f"(once is enough), copy a cached download into that folder from another machine, or {other_ways}"
+            f"could not download the '{name}' dataset: this machine looks offline ({error_reason(error)}). "
+            f"keras.datasets downloads it on first use and caches it in {keras_cache_dir()}: connect to the internet "
+            "and run again (once is enough), copy a cached download into that folder from another machine, or "
+            f"{other_ways}"
         )
     return DataError(
         f"could not load the '{name}' dataset: keras.datasets downloads it on first use and caches it in "
-        f"{keras_cache_dir()}, and that failed ({error_reason(error)}). Check that the folder is writable, delete a damaged "
-        f"download there to fetch it again, or {other_ways}"
+        f"{keras_cache_dir()}, and that failed ({error_reason(error)}). Check that the folder is writable, delete a "
+        f"damaged download there to fetch it again, or {other_ways}"
     )
 
 
@@ -349,7 +350,10 @@ def _images(argument: str | None, options: LoadOptions) -> Dataset:
 
 
 def _listing(folder: Path) -> list[Path]:
-    """The visible entries of ``folder`` (names starting with '.' are skipped: .DS_Store, ._cat.png, .ipynb_checkpoints)."""
+    """The visible entries of ``folder``.
+
+    Names starting with '.' are skipped: .DS_Store, ._cat.png, .ipynb_checkpoints.
+    """
     try:
         return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     except OSError as error:
@@ -820,7 +824,10 @@ def _check_labels(dataset: Dataset, classes: int, blueprint_name: str) -> None:
 def _fewer_classes(dataset: Dataset, have: int, classes: int, blueprint_name: str) -> str:
     names = dataset.class_names[:have]
     shown = f" ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if len(names) == have else ""
-    start = f"data '{dataset.name}' has {have} class{'es' if have != 1 else ''}{shown} but {blueprint_name} has {classes} outputs"
+    start = (
+        f"data '{dataset.name}' has {have} class{'es' if have != 1 else ''}{shown} but {blueprint_name} has "
+        f"{classes} outputs"
+    )
     if have == 1:
         return (
             f"{start}: with one class the model can only learn to predict '{names[0] if names else 0}'. Add the "

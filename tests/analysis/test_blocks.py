@@ -82,9 +82,11 @@ BLOCK_CASES = [
         294_912,
         ["conv1", "conv2", "add", "relu"],
     ),
-    # projection (stride 2, 16 -> 32) with batch norm: shortcut 1x1 s2 16*32+32 = 544 (MACs 4*4*32*16 = 8,192) + bn 64/64;
-    # conv1 3x3 s2: 9*16*32+32 = 4,640 (4*4*32*144 = 73,728) + bn 64/64; conv2: 9*32*32+32 = 9,248 (4*4*32*288 = 147,456)
-    # + bn 64/64; trainable 544+4,640+9,248+3*64 = 14,624; non-trainable 3*64 = 192; MACs 229,376
+    # projection (stride 2, 16 -> 32) with batch norm:
+    # shortcut 1x1 s2 16*32+32 = 544 (MACs 4*4*32*16 = 8,192) + bn 64/64;
+    # conv1 3x3 s2: 9*16*32+32 = 4,640 (4*4*32*144 = 73,728) + bn 64/64;
+    # conv2: 9*32*32+32 = 9,248 (4*4*32*288 = 147,456) + bn 64/64;
+    # trainable 544+4,640+9,248+3*64 = 14,624; non-trainable 3*64 = 192; MACs 229,376
     case(
         "residual-projection",
         {"type": "residual", "filters": 32, "strides": 2},

@@ -65,8 +65,8 @@ TOO_COSTLY = [
     ),
     pytest.param(
         "name: net\ninput: {shape: [100000, 100000, 3]}\nstem: [{type: conv, filters: 64, padding: same}]\n",
-        "<string>:3:8: stem[0]: the network keeps 2,680,000,000,000 bytes of activations per example (float32), over the "
-        "limit of 1,000,000,000,000 (the total passes it at layer 'stem_0'). Use a smaller input, or fewer or "
+        "<string>:3:8: stem[0]: the network keeps 2,680,000,000,000 bytes of activations per example (float32), over "
+        "the limit of 1,000,000,000,000 (the total passes it at layer 'stem_0'). Use a smaller input, or fewer or "
         "narrower layers, or raise the limit: ARCHBUILDER_MAX_ACTIVATION_BYTES=<number>",
         id="activations",
     ),
@@ -164,7 +164,8 @@ WIDE = (
 
 DERIVED_WIDTHS = [
     pytest.param(
-        "name: net\ninput: {shape: [8, 8, 1000]}\nstages: [{block: {type: inverted_residual, filters: 4, expansion: 5000}}]\n",
+        "name: net\ninput: {shape: [8, 8, 1000]}\n"
+        "stages: [{block: {type: inverted_residual, filters: 4, expansion: 5000}}]\n",
         "<string>:3:67: stages[0].blocks[0].expansion: the expanded width input channels x expansion = 1000 x 5000 = "
         "5,000,000 is over the limit of 1,000,000. Use expansion <= 1000 here (the block's input has 1000 channels)",
         id="inverted-residual-expansion",

@@ -665,7 +665,8 @@ def test_merges_from_yaml():
 # -- Keras output-size rules ----------------------------------------------------------------------
 
 OUTPUT_LENGTH_CASES = [
-    # (size, kernel, stride, dilation, padding) -> (out, lost); valid: (in - d(k-1) - 1)//s + 1, lost (in - d(k-1) - 1) % s
+    # (size, kernel, stride, dilation, padding) -> (out, lost);
+    # valid: (in - d(k-1) - 1)//s + 1, lost (in - d(k-1) - 1) % s
     param("valid-7-3-s1", (7, 3, 1, 1, "valid"), (5, 0)),
     param("valid-7-3-s2", (7, 3, 2, 1, "valid"), (3, 0)),
     param("valid-7-3-s3", (7, 3, 3, 1, "valid"), (2, 1)),  # (7-3)/3+1 = 2.33: "doesn't fit"

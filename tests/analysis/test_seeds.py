@@ -327,9 +327,9 @@ def test_output_size_that_does_not_fit_warns(n, stride, out):
             "warning",
             "stem[0]",
             (
-                f"inexact fit: (input {n}x{n}, kernel_size=3, strides={stride}, padding='valid') does not tile the input; "
-                "Keras drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or input size, or "
-                "set strict_fit: true to make this an error."
+                f"inexact fit: (input {n}x{n}, kernel_size=3, strides={stride}, padding='valid') does not tile the "
+                "input; Keras drops the last 1 row(s) and the last 1 column(s) of the input. Adjust the padding or "
+                "input size, or set strict_fit: true to make this an error."
             ),
         )
     ]

@@ -46,15 +46,18 @@ RESOLVED_FORM_CASES = [
         id="pattern-fc-with-conv-classifier",
     ),
     pytest.param(
-        "pattern: {N: 1, M: 2, filters: {start: 4}, fc: 8, K: 2}\nhead: {classes: 2, classifier: conv, pool: global_max}\n",
+        "pattern: {N: 1, M: 2, filters: {start: 4}, fc: 8, K: 2}\n"
+        "head: {classes: 2, classifier: conv, pool: global_max}\n",
         "<string>:4:32: head.classifier: classifier: conv takes no FC layers, and pattern.fc gives 2 x 8 (they move "
         "into the head); remove pattern.fc or use classifier: dense",
         id="compact-fc-with-conv-classifier",
     ),
     pytest.param(
-        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\naux_heads: [{at: a, name: aux, classes: 2, classifier: conv}]\n",
+        "pattern: {stages: [{filters: 4}]}\nhead: {classes: 2}\n"
+        "aux_heads: [{at: a, name: aux, classes: 2, classifier: conv}]\n",
         "<string>:5:56: aux_heads[0].classifier: classifier: conv needs pool: global_avg or global_max, and the "
-        "pattern form flattens by default (pool: flatten); add pool: global_avg to this head (or use classifier: dense)",
+        "pattern form flattens by default (pool: flatten); add pool: global_avg to this head (or use classifier: "
+        "dense)",
         id="pattern-aux-head-conv-classifier",
     ),
 ]

@@ -34,7 +34,8 @@ SCRIPT = textwrap.dedent(
       - {block: {type: residual, filters: 16, preact: true}}
       - {block: {type: bottleneck, filters: 8, se_ratio: 0.25, groups: 2}, strides: 2}
       - {block: {type: inverted_residual, filters: 32, se_ratio: 0.25, activation: swish}}
-      - {block: {type: inception, filters_1x1: 8, reduce_3x3: 4, filters_3x3: 8, reduce_5x5: 4, filters_5x5: 8, pool_proj: 8}, id: mid}
+      - {block: {type: inception, filters_1x1: 8, reduce_3x3: 4, filters_3x3: 8, reduce_5x5: 4, filters_5x5: 8, \
+pool_proj: 8}, id: mid}
       - {block: {type: inception, naive: true, filters_1x1: 8, filters_3x3: 8, filters_5x5: 8}}
       - {blocks: [{type: dense_block, num_layers: 2, growth_rate: 8}, {type: transition}]}
       - {block: {type: fire, squeeze: 8, expand_1x1: 16, expand_3x3: 16}}

@@ -297,7 +297,8 @@ def test_defaults_apply_where_not_overridden() -> None:
         ),
         (
             [{"type": "conv", "filters": 4, "kernel_size": 1, "groups": 2}],
-            "stem[0]: the input channels must be evenly divisible by the number of groups. Received: groups=2, input channels=3",
+            "stem[0]: the input channels must be evenly divisible by the number of groups. Received: groups=2, input "
+            "channels=3",
         ),
         ([{"type": "convolution", "filters": 4}], "stem[0].type: unknown type 'convolution'. Did you mean 'conv'?"),
     ],
@@ -400,8 +401,8 @@ def test_zero_pad_shortcut_is_option_a() -> None:
     with pytest.raises(BlueprintError) as caught:
         archbuilder.analyze(bad)
     assert str(caught.value.problems[0]) == (
-        "stages[0].blocks[0].shortcut: a zero_pad shortcut appends as many zero channels as the input has: it gives 3 or "
-        "6 channels, and the block outputs 9; use shortcut: projection"
+        "stages[0].blocks[0].shortcut: a zero_pad shortcut appends as many zero channels as the input has: it gives "
+        "3 or 6 channels, and the block outputs 9; use shortcut: projection"
     )
 
 

@@ -72,9 +72,9 @@ def test_alexnet_gaussian_draws_what_it_says() -> None:
         ),
         (
             "5",
-            "defaults.kernel_initializer: expected one of 'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', "
-            "'lecun_uniform', 'lecun_normal', 'orthogonal', 'zeros', 'ones', 'random_normal', 'random_uniform', "
-            "'truncated_normal', 'variance_scaling' or a mapping with a `type`. Received: 5",
+            "defaults.kernel_initializer: expected one of 'glorot_uniform', 'glorot_normal', 'he_uniform', "
+            "'he_normal', 'lecun_uniform', 'lecun_normal', 'orthogonal', 'zeros', 'ones', 'random_normal', "
+            "'random_uniform', 'truncated_normal', 'variance_scaling' or a mapping with a `type`. Received: 5",
         ),
         (
             "{type: variance_scaling, mode: fan_ot}",

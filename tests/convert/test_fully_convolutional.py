@@ -391,8 +391,8 @@ ERROR_CASES = [
     (
         "dense_on_the_input_map",
         _dense_on_map,
-        "model 'pixels' has no Flatten+Dense head (its output (None, 8, 8, 3) comes from 'per_pixel', Dense); a network "
-        "without FC layers is fully convolutional already: give it an open input size with "
+        "model 'pixels' has no Flatten+Dense head (its output (None, 8, 8, 3) comes from 'per_pixel', Dense); a "
+        "network without FC layers is fully convolutional already: give it an open input size with "
         "archbuilder.convert.with_open_input(model)",
     ),
     ("two_inputs", _two_inputs, "model 'pair' has 2 inputs; only a model with one image input can be converted"),

@@ -70,7 +70,8 @@ MARKER_ERRORS = [
     ),
     (
         "stem: [{type: conv, filters: {int: [8, 64], step: 8, default: 12}, kernel_size: 3}]\n" + HEAD,
-        "<string>:3:63: stem[0].filters.default: default must be a value of the marker (int 8..64 step 8). Received: 12",
+        "<string>:3:63: stem[0].filters.default: default must be a value of the marker (int 8..64 step 8). Received: "
+        "12",
     ),
     (
         "stem: [{type: dropout, rate: {float: [0.0, 0.5], log: true}}]\n" + HEAD,
@@ -102,8 +103,8 @@ MARKER_ERRORS = [
     (
         "stem: [{type: conv, filters: {int: [8, 16], name: a}}, {type: conv, filters: {int: [8, 16], name: a}}]\n"
         + HEAD,
-        "<string>:3:99: stem[1].filters.name: name 'a' is already given to the marker at stem[0].filters; names must be "
-        "unique",
+        "<string>:3:99: stem[1].filters.name: name 'a' is already given to the marker at stem[0].filters; names must "
+        "be unique",
     ),
     (
         "stages: {list: {block: {type: residual, filters: 8}}, length: {float: [1, 2]}}\n" + HEAD,
@@ -120,8 +121,8 @@ MARKER_ERRORS = [
     ),
     (
         "stem: [{type: conv, filters: 8}]\n" + HEAD + "search: {tuner: randm, max_trials: 0}\n",
-        "<string>:5:17: search.tuner: expected 'random', 'grid', 'bayesian', 'hyperband' or 'evolution'. Received: 'randm'. "
-        "Did you mean 'random'?",
+        "<string>:5:17: search.tuner: expected 'random', 'grid', 'bayesian', 'hyperband' or 'evolution'. Received: "
+        "'randm'. Did you mean 'random'?",
     ),
     (
         "stem: [{type: conv, filters: 8}]\n" + HEAD + "search: {objective: {maximize: val_accuracy, penalize: macs}}\n",
@@ -211,8 +212,10 @@ def test_marker_keys_never_collide_with_blueprint_fields() -> None:
 OPTION_VALIDATION = [
     # An option that is never valid, whatever the other values are.
     (
-        "stages:\n  - block: {choice: [{type: residual, filters: 8}, {type: residual, filtrs: 8}]}\nhead: {classes: 10}\n",
-        "<string>:4:77: stages[0].block.choice[1].filtrs: unknown key 'filtrs'. Did you mean 'filters'? Valid keys here: ",
+        "stages:\n  - block: {choice: [{type: residual, filters: 8}, {type: residual, filtrs: 8}]}\n"
+        "head: {classes: 10}\n",
+        "<string>:4:77: stages[0].block.choice[1].filtrs: unknown key 'filtrs'. Did you mean 'filters'? Valid keys "
+        "here: ",
     ),
     (
         "stem: [{type: conv, filters: {int: [0, 8]}, kernel_size: 3}]\n" + HEAD,
@@ -220,8 +223,8 @@ OPTION_VALIDATION = [
     ),
     (
         "stem: [{type: conv, filters: 8, padding: {choice: [same, vaild]}}]\n" + HEAD,
-        "<string>:3:58: stem[0].padding.choice[1]: expected 'same', 'valid', an integer, or a pair [rows, columns] of integers >= 0. "
-        "Received: 'vaild'",
+        "<string>:3:58: stem[0].padding.choice[1]: expected 'same', 'valid', an integer, or a pair [rows, columns] "
+        "of integers >= 0. Received: 'vaild'",
     ),
 ]
 

@@ -121,17 +121,18 @@ def test_predict_images_and_arrays(trained, tmp_path, capsys) -> None:
     [
         (
             ["train", "lenet5", "--data", "digits"],
-            "data 'digits' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize (resize=True in Python) "
-            "to resize them to 32x32, or train a blueprint whose input is [8, 8, 1].",
+            "data 'digits' has 8x8x1 images but blueprint 'lenet5' expects 32x32x1. Pass --resize (resize=True in "
+            "Python) to resize them to 32x32, or train a blueprint whose input is [8, 8, 1].",
         ),
         (
             ["train", "lenet5", "--data", "cifar"],
-            "unknown data 'cifar'. Did you mean 'cifar10'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-            "images:DIR, npz:FILE.",
+            "unknown data 'cifar'. Did you mean 'cifar10'? Known: digits, shapes, mnist, fashion_mnist, cifar10, "
+            "cifar100, images:DIR, npz:FILE.",
         ),
         (
             ["train", "lenet", "--data", "digits"],
-            "lenet: no such file, and no zoo blueprint 'lenet'. Did you mean 'lenet5'? See `archbuilder zoo list` for the",
+            "lenet: no such file, and no zoo blueprint 'lenet'. Did you mean 'lenet5'? See `archbuilder zoo list` "
+            "for the",
         ),
         (
             ["evaluate", "missing.keras", "--data", "digits"],

@@ -64,8 +64,8 @@ def test_shapes_dataset_follows_the_blueprint() -> None:
         ),
         (
             "imagenet",
-            "unknown data 'imagenet'. Did you mean 'images'? Known: digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-            "images:DIR, npz:FILE.",
+            "unknown data 'imagenet'. Did you mean 'images'? Known: digits, shapes, mnist, fashion_mnist, cifar10, "
+            "cifar100, images:DIR, npz:FILE.",
         ),
         ("shapes:many", "data 'shapes:N' needs a positive number of images. Received: 'shapes:many'"),
         ("npz", "data 'npz' needs an argument: --data npz:FILE"),

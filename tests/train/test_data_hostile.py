@@ -75,19 +75,19 @@ def nan_images() -> np.ndarray:
         ),
         (
             {},
-            f"expected arrays 'x' (images) and 'y' (labels), optionally x_test, y_test, x_val, y_val. Received: no arrays. "
-            f"Save them with {SAVE}.",
+            "expected arrays 'x' (images) and 'y' (labels), optionally x_test, y_test, x_val, y_val. Received: no "
+            f"arrays. Save them with {SAVE}.",
         ),
         ({"x": X}, "'y' is missing (it goes with 'x')."),
         (
             {"x": X, "y": [0, 1], "x_valid": X, "y_valid": [0, 1]},
-            "unknown arrays 'x_valid', 'y_valid'. Did you mean 'x_val'? Expected x and y (or x_train and y_train), optionally "
-            "x_test, y_test, x_val, y_val; rename or remove them.",
+            "unknown arrays 'x_valid', 'y_valid'. Did you mean 'x_val'? Expected x and y (or x_train and y_train), "
+            "optionally x_test, y_test, x_val, y_val; rename or remove them.",
         ),
         (
             {"x": X, "y": [0, 1], "labels": [0, 1]},
-            "unknown array 'labels'. Expected x and y (or x_train and y_train), optionally x_test, y_test, x_val, y_val; "
-            "rename or remove it.",
+            "unknown array 'labels'. Expected x and y (or x_train and y_train), optionally x_test, y_test, x_val, "
+            "y_val; rename or remove it.",
         ),
         (
             {"x": X, "y": [0, 1], "x_train": X, "y_train": [0, 1]},
@@ -117,8 +117,8 @@ def nan_images() -> np.ndarray:
         ({"x": X, "y": np.array([0.0, np.nan])}, f"'y' has 1 NaN or infinite label (the first at index 1). {LABELS}."),
         (
             {"x": X, "y": np.array([[1.0, 0.0], [0.2, 0.8]])},
-            "'y' has shape (2, 2), read as one-hot labels, but row 1 is not one-hot (one 1, the rest 0): [0.2, 0.8]. Save "
-            "integer labels of shape (N,), e.g. np.argmax(y, axis=1).",
+            "'y' has shape (2, 2), read as one-hot labels, but row 1 is not one-hot (one 1, the rest 0): [0.2, 0.8]. "
+            "Save integer labels of shape (N,), e.g. np.argmax(y, axis=1).",
         ),
         (
             {"x": X, "y": np.array([[1, 1], [0, 1]])},
@@ -154,13 +154,13 @@ def nan_images() -> np.ndarray:
         # every split has the same image size
         (
             {"x": X, "y": [0, 1], "x_test": np.zeros((1, 5, 5)), "y_test": [0]},
-            "'x_test' holds 5x5x1 images and 'x' 4x4x1; every split must have the same image size. Resize them to one size "
-            "before saving.",
+            "'x_test' holds 5x5x1 images and 'x' 4x4x1; every split must have the same image size. Resize them to "
+            "one size before saving.",
         ),
         (
             {"x": X, "y": [0, 1], "x_val": np.zeros((1, 4, 4, 3)), "y_val": [0]},
-            "'x_val' holds 4x4x3 images and 'x' 4x4x1; every split must have the same image size. Resize them to one size "
-            "before saving.",
+            "'x_val' holds 4x4x3 images and 'x' 4x4x1; every split must have the same image size. Resize them to one "
+            "size before saving.",
         ),
     ],
     ids=lambda value: None if isinstance(value, dict) else value[:40],
@@ -223,8 +223,8 @@ DAMAGED = f"it may be truncated or damaged. Write it again with {SAVE}."
         ),
         (
             npz_bytes(x=np.array([{}, 1], dtype=object), y=[0, 1]),
-            "array 'x' holds Python objects (dtype=object); archbuilder loads .npz files with allow_pickle=False because "
-            "unpickling can run code. Save numeric arrays instead, e.g. np.stack(images).astype('uint8') and "
+            "array 'x' holds Python objects (dtype=object); archbuilder loads .npz files with allow_pickle=False "
+            "because unpickling can run code. Save numeric arrays instead, e.g. np.stack(images).astype('uint8') and "
             "np.asarray(labels, dtype='int64').",
         ),
         (
@@ -399,9 +399,9 @@ def test_fewer_classes_than_the_head_is_a_warning(tmp_path) -> None:
     with pytest.warns(DataWarning) as record:
         fit_to_input(digits, (8, 8, 1), 1000, blueprint_name="blueprint 'big'")
     assert str(record[0].message) == (
-        "data 'digits' has 10 classes (0, 1, 2, 3, 4, ...) but blueprint 'big' has 1000 outputs: outputs 10..999 get no "
-        "training images. Set head.classes: 10 in the blueprint, or ignore this if the head is meant to be larger than "
-        "the data."
+        "data 'digits' has 10 classes (0, 1, 2, 3, 4, ...) but blueprint 'big' has 1000 outputs: outputs 10..999 get "
+        "no training images. Set head.classes: 10 in the blueprint, or ignore this if the head is meant to be larger "
+        "than the data."
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -431,18 +431,18 @@ def test_more_classes_than_the_head_is_an_error(tmp_path) -> None:
                 Split(np.zeros((1, 5, 5, 1)), np.zeros(1, dtype="int64")),
                 ("a",),
             ),
-            "data 'mine': the test split holds 5x5x1 images and the train split 4x4x1; every split must have the same image "
-            "size.",
+            "data 'mine': the test split holds 5x5x1 images and the train split 4x4x1; every split must have the "
+            "same image size.",
         ),
         (
             Dataset("mine", Split(np.zeros((2, 4, 4)), np.zeros(2, dtype="int64")), None, ("a",)),
-            "data 'mine': the train split must hold images as a real-number array (N, height, width, channels). Received: "
-            "shape (2, 4, 4), dtype float64",
+            "data 'mine': the train split must hold images as a real-number array (N, height, width, channels). "
+            "Received: shape (2, 4, 4), dtype float64",
         ),
         (
             Dataset("mine", Split(np.zeros((2, 4, 4, 1)), np.zeros(3, dtype="int64")), None, ("a",)),
-            "data 'mine': the train split must hold one integer label per image: 2 images. Received: labels of shape (3,), "
-            "dtype int64",
+            "data 'mine': the train split must hold one integer label per image: 2 images. Received: labels of shape "
+            "(3,), dtype int64",
         ),
     ],
     ids=["empty", "sizes", "ndim", "labels"],
@@ -580,7 +580,8 @@ PASS_IMAGES = "Pass png/jpg images or an .npy array."
         (
             "complex.npy",
             saved_npy(np.zeros((4, 4), dtype="complex64")),
-            "is complex (complex64); images must be real numbers. Save the real part (x.real) or the magnitude (np.abs(x)).",
+            "is complex (complex64); images must be real numbers. Save the real part (x.real) or the magnitude "
+            "(np.abs(x)).",
         ),
         (
             "text.npy",
@@ -591,8 +592,8 @@ PASS_IMAGES = "Pass png/jpg images or an .npy array."
         (
             "object.npy",
             saved_npy(np.array([{}, 1], dtype=object), allow_pickle=True),
-            "holds Python objects (dtype=object); archbuilder loads .npy files with allow_pickle=False because unpickling "
-            f"can run code. Save a numeric array: {NPY_SAVE}, e.g. images.astype('uint8').",
+            "holds Python objects (dtype=object); archbuilder loads .npy files with allow_pickle=False because "
+            f"unpickling can run code. Save a numeric array: {NPY_SAVE}, e.g. images.astype('uint8').",
         ),
         ("archive.npy", COMPRESSED, f"is an .npz archive, not an .npy array. Pass one array saved with {NPY_SAVE}."),
         ("junk.npy", b"hello", f"is not a NumPy .npy array (no .npy header). Pass one array saved with {NPY_SAVE}."),
@@ -600,9 +601,9 @@ PASS_IMAGES = "Pass png/jpg images or an .npy array."
         (
             "cut.npy",
             saved_npy(np.zeros((10, 8, 8)))[:300],
-            "cannot read it as a NumPy .npy array (Failed to read all data for array. Expected (10, 8, 8) = 640 elements, "
-            "could only read 21 elements. (file seems not fully written?)); it may be truncated or damaged. Write it again "
-            f"with {NPY_SAVE}.",
+            "cannot read it as a NumPy .npy array (Failed to read all data for array. Expected (10, 8, 8) = 640 "
+            "elements, could only read 21 elements. (file seems not fully written?)); it may be truncated or "
+            f"damaged. Write it again with {NPY_SAVE}.",
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 20 else None,

@@ -112,8 +112,8 @@ def test_uneven_splits_and_a_test_set_smaller_than_the_batch(tmp_path, name, bac
         "batch splits evenly across the 2 replicas"
     ) in stdout
     assert (
-        f"distribution {name}: the 9 test images do not split evenly across the 2 replicas; evaluating them on one device"
-        in stdout
+        f"distribution {name}: the 9 test images do not split evenly across the 2 replicas; evaluating them on one "
+        "device" in stdout
     )
     assert len(result["history"]["val_loss"]) == 2
     assert result["data"]["train"] == 297 and result["data"]["used_under_distribution"] == {

@@ -332,8 +332,8 @@ def test_a_dataset_object_and_the_pixel_range(tmp_path) -> None:
             with_training(TINY, "{validation_split: 0.0, schedule: {type: plateau}}"),
             "shapes:50",
             RunError,
-            "training.schedule.monitor is 'val_loss' but there is no validation data (validation_split is 0 and the data "
-            "has no validation split). Set training.validation_split above 0, or monitor 'loss'.",
+            "training.schedule.monitor is 'val_loss' but there is no validation data (validation_split is 0 and the "
+            "data has no validation split). Set training.validation_split above 0, or monitor 'loss'.",
         ),
     ],
 )
