@@ -49,10 +49,14 @@ def main() -> None:
         ours.append(timed(ours_build))
         theirs.append(timed(keras_build))
     ours_median, keras_median = statistics.median(ours), statistics.median(theirs)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"Keras {keras.__version__} ({keras.backend.backend()})")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"Keras {keras.__version__} ({keras.backend.backend()})"
+    )
     print(f"archbuilder build_model({args.blueprint}): median {ours_median * 1000:.0f} ms over {args.repeats}")
-    print(f"keras.applications.{args.application}(weights=None): median {keras_median * 1000:.0f} ms over {args.repeats}")
+    print(
+        f"keras.applications.{args.application}(weights=None): median {keras_median * 1000:.0f} ms over {args.repeats}"
+    )
     print(f"ratio archbuilder / keras: {ours_median / keras_median:.2f}x (target <= 1.10x)")
 
 

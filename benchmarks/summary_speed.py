@@ -75,9 +75,11 @@ def version(package: str) -> str:
 
 
 def machine() -> str:
-    return (f"{platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; "
-            f"python {platform.python_version()}; keras {version('keras')}; tensorflow {version('tensorflow')}; "
-            f"archbuilder {version('archbuilder')}")
+    return (
+        f"{platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; "
+        f"python {platform.python_version()}; keras {version('keras')}; tensorflow {version('tensorflow')}; "
+        f"archbuilder {version('archbuilder')}"
+    )
 
 
 def main() -> None:
@@ -90,8 +92,9 @@ def main() -> None:
         ours = [sys.executable, "-m", "archbuilder", "summary", str(blueprint)]
         ours_time, ours_runs, _ = median_time(ours, args.repeats, args.warmup)
         _, ours_json = timed(ours + ["--json"])
-        keras_time, keras_runs, keras_output = median_time([sys.executable, "-c", KERAS_PROGRAM], args.repeats,
-                                                           args.warmup)
+        keras_time, keras_runs, keras_output = median_time(
+            [sys.executable, "-c", KERAS_PROGRAM], args.repeats, args.warmup
+        )
     ours_params = json.loads(ours_json)["params"]
     keras_params = int(keras_output.rsplit("PARAMS", 1)[1])
     print(f"machine: {machine()}")
