@@ -76,8 +76,14 @@ def archbuilder_space(name: str, seed: int, trials: int, epochs: int) -> Any:
     raw = dict(space.raw)
     raw["input"] = {"shape": spec["shape"]}
     raw["pattern"] = {**raw["pattern"], "M": {"int": [1, spec["max_m"]]}}
-    raw["search"] = {**raw["search"], "max_trials": trials, "epochs": epochs, "seed": seed, "data": spec["data"],
-                     "budgets": {"max_params": spec["max_params"], "max_macs": spec["max_macs"]}}
+    raw["search"] = {
+        **raw["search"],
+        "max_trials": trials,
+        "epochs": epochs,
+        "seed": seed,
+        "data": spec["data"],
+        "budgets": {"max_params": spec["max_params"], "max_macs": spec["max_macs"]},
+    }
     return load_space(raw)
 
 
@@ -89,8 +95,15 @@ def run_archbuilder(name: str, seed: int, trials: int, epochs: int, folder: Path
     accuracies = [t.metrics["val_accuracy"] for t in result.trials if t.completed]
     failed = sum(not t.completed for t in result.trials)
     over = sum(1 for t in result.trials if t.completed and t.costs["macs"] > DATASETS[name]["max_macs"])
-    return Outcome("archbuilder", len(result.trials), failed, over, max(accuracies, default=None), seconds,
-                   rejected=sum(result.rejected.values()))
+    return Outcome(
+        "archbuilder",
+        len(result.trials),
+        failed,
+        over,
+        max(accuracies, default=None),
+        seconds,
+        rejected=sum(result.rejected.values()),
+    )
 
 
 def hand_written_build(shape: list[int], max_m: int):  # noqa: ANN201 - a KerasTuner build function
@@ -114,8 +127,9 @@ def hand_written_build(shape: list[int], max_m: int):  # noqa: ANN201 - a KerasT
         for _ in range(k):
             x = keras.layers.Dense(fc, activation="relu")(x)
         model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         return model
 
     return build
@@ -123,9 +137,17 @@ def hand_written_build(shape: list[int], max_m: int):  # noqa: ANN201 - a KerasT
 
 def as_space_values(values: dict[str, Any]) -> dict[str, Any]:
     """KerasTuner's names -> the archbuilder space's (to measure the MACs of what KerasTuner trained)."""
-    names = {"kernel_size": "pattern.conv.kernel_size", "padding": "pattern.conv.padding", "N": "pattern.N",
-             "M": "pattern.M", "K": "pattern.K", "fc": "pattern.fc", "filters_start": "pattern.filters.start",
-             "growth": "pattern.filters.growth", "learning_rate": "training.optimizer.learning_rate"}
+    names = {
+        "kernel_size": "pattern.conv.kernel_size",
+        "padding": "pattern.conv.padding",
+        "N": "pattern.N",
+        "M": "pattern.M",
+        "K": "pattern.K",
+        "fc": "pattern.fc",
+        "filters_start": "pattern.filters.start",
+        "growth": "pattern.filters.growth",
+        "learning_rate": "training.optimizer.learning_rate",
+    }
     return {names[key]: value for key, value in values.items() if key in names}
 
 
@@ -143,24 +165,42 @@ class UntilAdmissible(kt.RandomSearch):
 
 
 def admissible(space: Any, oracle: Any) -> int:
-    return sum(1 for t in oracle.trials.values() if t.status == "COMPLETED"
-               and isinstance(examine(space, as_space_values(t.hyperparameters.values)), Candidate))
+    return sum(
+        1
+        for t in oracle.trials.values()
+        if t.status == "COMPLETED" and isinstance(examine(space, as_space_values(t.hyperparameters.values)), Candidate)
+    )
 
 
-def run_keras_tuner(name: str, seed: int, trials: int, epochs: int, folder: Path, *,
-                    until_admissible: bool = False) -> Outcome:
+def run_keras_tuner(
+    name: str, seed: int, trials: int, epochs: int, folder: Path, *, until_admissible: bool = False
+) -> Outcome:
     spec = DATASETS[name]
     dataset = load_dataset(spec["data"], input_shape=tuple(spec["shape"]), classes=10, seed=seed)
     dataset = split_validation(dataset, 0.1, seed)  # the split archbuilder's recipe makes (validation_split 0.1)
     space = archbuilder_space(name, seed, trials, epochs)
-    tuner = UntilAdmissible(hand_written_build(spec["shape"], spec["max_m"]), objective="val_accuracy",
-                            max_trials=trials * 5 if until_admissible else trials, seed=seed + 1,
-                            max_model_size=spec["max_params"], max_consecutive_failed_trials=None,
-                            directory=str(folder), project_name="kt", overwrite=True, space=space,
-                            target=trials if until_admissible else None)
+    tuner = UntilAdmissible(
+        hand_written_build(spec["shape"], spec["max_m"]),
+        objective="val_accuracy",
+        max_trials=trials * 5 if until_admissible else trials,
+        seed=seed + 1,
+        max_model_size=spec["max_params"],
+        max_consecutive_failed_trials=None,
+        directory=str(folder),
+        project_name="kt",
+        overwrite=True,
+        space=space,
+        target=trials if until_admissible else None,
+    )
     started = time.perf_counter()
-    tuner.search(dataset.train.x, dataset.train.y, validation_data=(dataset.validation.x, dataset.validation.y),
-                 epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
+    tuner.search(
+        dataset.train.x,
+        dataset.train.y,
+        validation_data=(dataset.validation.x, dataset.validation.y),
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        verbose=0,
+    )
     seconds = time.perf_counter() - started
     ordered = [tuner.oracle.trials[i] for i in tuner.oracle.end_order]
     failed = sum(t.status != "COMPLETED" for t in ordered)
@@ -178,7 +218,15 @@ def run_keras_tuner(name: str, seed: int, trials: int, epochs: int, folder: Path
         streak = streak + 1 if trial.status != "COMPLETED" else 0
         if streak == 3:
             stops += 1
-    return Outcome("KerasTuner*" if until_admissible else "KerasTuner", len(ordered), failed, over, max(accuracies, default=None), seconds, stops=stops)
+    return Outcome(
+        "KerasTuner*" if until_admissible else "KerasTuner",
+        len(ordered),
+        failed,
+        over,
+        max(accuracies, default=None),
+        seconds,
+        stops=stops,
+    )
 
 
 def main() -> None:
@@ -188,11 +236,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; keras {keras.__version__} "
-          f"({keras.backend.backend()}), keras-tuner {kt.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; keras {keras.__version__} "
+        f"({keras.backend.backend()}), keras-tuner {kt.__version__}"
+    )
     print(f"budget per search: {args.trials} trials x {args.epochs} epochs; seeds {args.seeds}\n")
-    header = f"{'data':8} {'seed':>4} {'search':12} {'trials':>6} {'wasted':>7} {'(failed/over MACs)':>18} " \
-             f"{'best val_acc':>12} {'wall s':>8}  notes"
+    header = (
+        f"{'data':8} {'seed':>4} {'search':12} {'trials':>6} {'wasted':>7} {'(failed/over MACs)':>18} "
+        f"{'best val_acc':>12} {'wall s':>8}  notes"
+    )
     print(header)
     print("-" * len(header))
     totals: dict[tuple[str, str], list[Outcome]] = {}
@@ -206,19 +258,27 @@ def main() -> None:
                     if label == "archbuilder":
                         outcome = run_archbuilder(name, seed, args.trials, args.epochs, folder)
                     else:
-                        outcome = run_keras_tuner(name, seed, args.trials, args.epochs, folder,
-                                                  until_admissible=label.endswith("*"))
+                        outcome = run_keras_tuner(
+                            name, seed, args.trials, args.epochs, folder, until_admissible=label.endswith("*")
+                        )
                     totals.setdefault((name, label), []).append(outcome)
-                    notes = (f"{outcome.rejected} candidates rejected before building" if label == "archbuilder"
-                             else f"default limit would have stopped it {outcome.stops}x"
-                             + (f"; ran until {args.trials} admissible trials" if label.endswith("*") else ""))
+                    notes = (
+                        f"{outcome.rejected} candidates rejected before building"
+                        if label == "archbuilder"
+                        else f"default limit would have stopped it {outcome.stops}x"
+                        + (f"; ran until {args.trials} admissible trials" if label.endswith("*") else "")
+                    )
                     best = "-" if outcome.best is None else f"{outcome.best:.4f}"
-                    print(f"{name:8} {seed:>4} {label:12} {outcome.trials:>6} {outcome.wasted:>7} "
-                          f"{f'{outcome.failed}/{outcome.over_budget}':>18} {best:>12} {outcome.seconds:>8.1f}  {notes}",
-                          flush=True)
+                    print(
+                        f"{name:8} {seed:>4} {label:12} {outcome.trials:>6} {outcome.wasted:>7} "
+                        f"{f'{outcome.failed}/{outcome.over_budget}':>18} {best:>12} {outcome.seconds:>8.1f}  {notes}",
+                        flush=True,
+                    )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print("\nmeans over seeds (archbuilder vs KerasTuner on the same trials; KerasTuner* until as many admissible trials)")
+    print(
+        "\nmeans over seeds (archbuilder vs KerasTuner on the same trials; KerasTuner* until as many admissible trials)"
+    )
 
     def mean(outcomes: list[Outcome], field: str) -> float:
         values = [getattr(o, field) for o in outcomes if getattr(o, field) is not None]
@@ -226,12 +286,14 @@ def main() -> None:
 
     for name in args.datasets:
         ours, theirs, until = (totals[(name, label)] for label in ("archbuilder", "KerasTuner", "KerasTuner*"))
-        print(f"{name}: wasted trials {mean(ours, 'wasted'):.1f} vs {mean(theirs, 'wasted'):.1f} "
-              f"(KerasTuner* {mean(until, 'wasted'):.1f} of {mean(until, 'trials'):.1f}); best val_accuracy "
-              f"{mean(ours, 'best'):.4f} vs {mean(theirs, 'best'):.4f} (KerasTuner* {mean(until, 'best'):.4f}); "
-              f"wall time {mean(ours, 'seconds'):.1f} s vs {mean(theirs, 'seconds'):.1f} s "
-              f"({mean(ours, 'seconds') / mean(theirs, 'seconds'):.2f}x; KerasTuner* {mean(until, 'seconds'):.1f} s, "
-              f"{mean(ours, 'seconds') / mean(until, 'seconds'):.2f}x)")
+        print(
+            f"{name}: wasted trials {mean(ours, 'wasted'):.1f} vs {mean(theirs, 'wasted'):.1f} "
+            f"(KerasTuner* {mean(until, 'wasted'):.1f} of {mean(until, 'trials'):.1f}); best val_accuracy "
+            f"{mean(ours, 'best'):.4f} vs {mean(theirs, 'best'):.4f} (KerasTuner* {mean(until, 'best'):.4f}); "
+            f"wall time {mean(ours, 'seconds'):.1f} s vs {mean(theirs, 'seconds'):.1f} s "
+            f"({mean(ours, 'seconds') / mean(theirs, 'seconds'):.2f}x; KerasTuner* {mean(until, 'seconds'):.1f} s, "
+            f"{mean(ours, 'seconds') / mean(until, 'seconds'):.2f}x)"
+        )
 
 
 if __name__ == "__main__":
