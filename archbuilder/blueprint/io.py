@@ -133,7 +133,7 @@ def validate_blueprint(data: Any, sources: Sources | None = None) -> Blueprint:
     try:
         return Blueprint.model_validate(data)
     except ValidationError as exc:
-        problems = [problem_from_error(error) for error in relevant_errors(exc.errors(), data)]
+        problems = [problem_from_error(error, Blueprint) for error in relevant_errors(exc.errors(), data, Blueprint)]
         if sources is not None:
             problems = [sources.attach(p, key=_points_at_key(p)) for p in problems]
             problems.sort(key=lambda p: (p.line or 0, p.column or 0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -18,9 +18,12 @@ from archbuilder.blueprint.applications import NO_WEIGHTS
 from archbuilder.blueprint.errors import BlueprintError, FieldError, Location, Problem
 from archbuilder.blueprint.fields import make_divisible, pair
 from archbuilder.blueprint.layers import Conv, Kind
-from archbuilder.blueprint.model import MAX_RESOLVED_ITEMS, Backbone, Blueprint, Defaults, Head, Pattern, Scaling, Stage
+from archbuilder.blueprint.sections import MAX_RESOLVED_ITEMS, Backbone, Defaults, Head, Pattern, Scaling, Stage
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.blueprint.translate import problem_from_error, relevant_errors
+
+if TYPE_CHECKING:  # the Blueprint class imports this module (Blueprint.resolve); a resolved one is built from the
+    from archbuilder.blueprint.model import Blueprint  # given one's class
 
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
@@ -100,11 +103,12 @@ def _revalidated_blueprint(resolution: Resolution, fields: dict[str, Any]) -> Bl
     pattern head, ...); this is the net under it, so no pydantic error ever leaves ``resolve``.
     """
     try:
-        return Blueprint(**fields)
+        return type(resolution.blueprint)(**fields)  # the Blueprint class (model.py imports this module)
     except ValidationError as exc:
         problems = []
-        for error in relevant_errors(exc.errors(), fields):
-            problem = problem_from_error(error)
+        model = type(resolution.blueprint)
+        for error in relevant_errors(exc.errors(), fields, model):
+            problem = problem_from_error(error, model)
             # A rule about the whole blueprint that resolving can break is about its body (no stages left).
             location = resolution.origin_of(problem.location or ("stages",))
             problems.append(replace(problem, location=location))

@@ -21,10 +21,9 @@ from pydantic_core import ErrorDetails
 from archbuilder.blueprint.errors import FieldError, Location, Problem, did_you_mean
 from archbuilder.blueprint.fields import MAX_FLOAT
 from archbuilder.blueprint.kinds import ALL_KINDS
-from archbuilder.blueprint.model import Blueprint
 
 
-def problem_from_error(error: ErrorDetails, root: type[BaseModel] = Blueprint) -> Problem:
+def problem_from_error(error: ErrorDetails, root: type[BaseModel]) -> Problem:
     """Translate one pydantic error: strip union tags from its location, rewrite its message."""
     location, owner = user_location(tuple(error["loc"]), root)
     kind = error["type"]
@@ -113,7 +112,7 @@ def quoted(text: str, limit: int = 60) -> str:
     return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
 
 
-def user_location(loc: Location, root: type[BaseModel] = Blueprint) -> tuple[Location, type[BaseModel] | None]:
+def user_location(loc: Location, root: type[BaseModel]) -> tuple[Location, type[BaseModel] | None]:
     """Drop the union tags pydantic puts in error locations, walking the model classes.
 
     Returns the user path and the model class that owns its last key (for did-you-mean).
@@ -172,7 +171,7 @@ def _value_at(data: Any, path: Location) -> Any:
     return data
 
 
-def relevant_errors(errors: list[ErrorDetails], data: Any, root: type[BaseModel] = Blueprint) -> list[ErrorDetails]:
+def relevant_errors(errors: list[ErrorDetails], data: Any, root: type[BaseModel]) -> list[ErrorDetails]:
     """Of the errors pydantic reports for each member of a plain union, keep those of the member the
     input's type was meant for (``fc: [0]`` is a list: no 'should be a valid integer')."""
     branches = [_walk(tuple(e["loc"]), root)[2] for e in errors]

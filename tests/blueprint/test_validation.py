@@ -1376,7 +1376,7 @@ USER_LOCATIONS = [
 
 @pytest.mark.parametrize("loc, expected", USER_LOCATIONS)
 def test_user_location(loc, expected) -> None:
-    assert user_location(loc)[0] == expected
+    assert user_location(loc, Blueprint)[0] == expected
 
 
 @pytest.mark.parametrize(
@@ -1392,12 +1392,12 @@ def test_user_location(loc, expected) -> None:
     ],
 )
 def test_user_location_owner_is_the_model_of_the_last_key(loc, owner) -> None:
-    assert user_location(loc)[1] is owner
+    assert user_location(loc, Blueprint)[1] is owner
 
 
 def test_problem_from_pydantic_error_dict() -> None:
     error = {"type": "extra_forbidden", "loc": ("stem", 0, "dropout", "dropout"), "msg": "Extra inputs", "input": 0.5}
-    problem = problem_from_error(error)
+    problem = problem_from_error(error, Blueprint)
     assert (problem.path, problem.message) == (
         "stem[0].dropout",
         f"unknown key 'dropout'. Valid keys here: {keys(Dropout)}.",
