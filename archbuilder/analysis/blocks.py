@@ -118,6 +118,24 @@ def _residual_output(g: GraphBuilder, path: Location, block: Any, shortcut: str,
 
 @lowering("residual")
 def lower_residual(g: GraphBuilder, path: Location, block: B.Residual, x: str) -> str:
+    """Lower a ``residual`` block: two convs (dropout between) plus a shortcut, added.
+
+    ``preact`` puts BN and activation before the convs (ResNet v2) and none after the add; ``se_ratio``
+    squeeze-excites the branch and ``drop_path`` applies stochastic depth to it before the add.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input,
+            or the ``shortcut`` (identity, zero_pad) cannot give the block's output channels.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     source = preactivate(g, path, x, activation, batch_norm) if block.preact else x
     shortcut = _shortcut(g, path, block, x, source, block.filters, batch_norm and not block.preact)
@@ -145,6 +163,24 @@ def lower_residual(g: GraphBuilder, path: Location, block: B.Residual, x: str) -
 
 @lowering("bottleneck")
 def lower_bottleneck(g: GraphBuilder, path: Location, block: B.Bottleneck, x: str) -> str:
+    """Lower a ``bottleneck`` block: 1x1 reduce, 3x3 (grouped) and 1x1 expand convs plus a shortcut.
+
+    The stride goes on the first 1x1 or on the 3x3 conv per ``stride_on``; ``preact``, ``se_ratio`` and
+    ``drop_path`` act as in :func:`lower_residual`.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input,
+            or the ``shortcut`` (identity, zero_pad) cannot give the block's output channels.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     source = preactivate(g, path, x, activation, batch_norm) if block.preact else x
     shortcut = _shortcut(g, path, block, x, source, block.out_filters, batch_norm and not block.preact)
@@ -178,6 +214,20 @@ def lower_bottleneck(g: GraphBuilder, path: Location, block: B.Bottleneck, x: st
 
 @lowering("depthwise")
 def lower_depthwise(g: GraphBuilder, path: Location, block: B.Depthwise, x: str) -> str:
+    """Lower a ``depthwise`` block: a depthwise conv, then a 1x1 pointwise conv to ``filters``.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     h = g.depthwise(
         path + ("depthwise",),
@@ -194,6 +244,23 @@ def lower_depthwise(g: GraphBuilder, path: Location, block: B.Depthwise, x: str)
 
 @lowering("inverted_residual")
 def lower_inverted_residual(g: GraphBuilder, path: Location, block: B.InvertedResidual, x: str) -> str:
+    """Lower an ``inverted_residual`` block (MobileNetV2): 1x1 expand, depthwise, optional SE, 1x1 project.
+
+    The expansion conv is left out when ``expansion`` is 1; the input is added back (after
+    ``drop_path``) when the stride is 1 and the channels are unchanged.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input, or the expanded width is over the integer limit.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     in_channels = g.channels(x)
     if in_channels * block.expansion > MAX_INT:
@@ -230,12 +297,43 @@ def lower_inverted_residual(g: GraphBuilder, path: Location, block: B.InvertedRe
 
 @lowering("squeeze_excite")
 def lower_squeeze_excite(g: GraphBuilder, path: Location, block: B.SqueezeExcite, x: str) -> str:
+    """Lower a ``squeeze_excite`` block, reducing to ``ratio`` times the input channels (at least 1).
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     reduced = max(1, int(g.channels(x) * block.ratio))
     return squeeze_excite(g, path, x, reduced, _activation(g, block))
 
 
 @lowering("inception")
 def lower_inception(g: GraphBuilder, path: Location, block: B.Inception, x: str) -> str:
+    """Lower an ``inception`` module: 1x1, 3x3, 5x5 and pooling branches, concatenated.
+
+    The reduced module puts 1x1 convs before the 3x3 and 5x5 convs and after the pool; the ``naive``
+    one has none.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
 
     def conv(name: str, source: str, filters: int, kernel: int) -> str:
@@ -258,6 +356,23 @@ def lower_inception(g: GraphBuilder, path: Location, block: B.Inception, x: str)
 
 @lowering("dense_block")
 def lower_dense_block(g: GraphBuilder, path: Location, block: B.DenseBlock, x: str) -> str:
+    """Lower a ``dense_block`` (DenseNet): ``num_layers`` pre-activated convs, each concatenated to its input.
+
+    Each layer adds ``growth_rate`` channels, through a 1x1 conv of ``bottleneck_width * growth_rate``
+    filters first when ``bottleneck_width`` is set.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     for index in range(block.num_layers):
         layer_path = path + ("layers", index)
@@ -278,6 +393,20 @@ def lower_dense_block(g: GraphBuilder, path: Location, block: B.DenseBlock, x: s
 
 @lowering("transition")
 def lower_transition(g: GraphBuilder, path: Location, block: B.Transition, x: str) -> str:
+    """Lower a DenseNet ``transition``: BN, activation, 1x1 conv to ``reduction`` x channels, 2x2 average pool.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     h = preactivate(g, path, x, _activation(g, block), _batch_norm(g, block))
     h = g.conv(
         path + ("conv",), h, max(1, int(g.channels(x) * block.reduction)), 1, activation="linear", batch_norm=False
@@ -287,6 +416,20 @@ def lower_transition(g: GraphBuilder, path: Location, block: B.Transition, x: st
 
 @lowering("fire")
 def lower_fire(g: GraphBuilder, path: Location, block: B.Fire, x: str) -> str:
+    """Lower a ``fire`` module (SqueezeNet): a 1x1 squeeze conv, then 1x1 and 3x3 expand convs, concatenated.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     squeezed = g.conv(path + ("squeeze",), x, block.squeeze, 1, activation=activation, batch_norm=batch_norm)
     expand_1x1 = g.conv(
@@ -300,6 +443,22 @@ def lower_fire(g: GraphBuilder, path: Location, block: B.Fire, x: str) -> str:
 
 @lowering("mlpconv")
 def lower_mlpconv(g: GraphBuilder, path: Location, block: B.MlpConv, x: str) -> str:
+    """Lower an ``mlpconv`` block (Network in Network): one conv with the block's kernel, then 1x1 convs.
+
+    ``filters`` lists each conv's width; only the first takes the kernel size, strides and padding.
+
+    Args:
+        g: The graph being built; its ``defaults`` fill the block's unset activation and batch norm.
+        path: The block's blueprint path; its layers are named after it.
+        block: The validated block.
+        x: The name of the node the block reads.
+
+    Returns:
+        The name of the block's output node.
+
+    Raises:
+        BlueprintError: A layer does not fit its input.
+    """
     activation, batch_norm = _activation(g, block), _batch_norm(g, block)
     for index, filters in enumerate(block.filters):
         first = index == 0

@@ -60,6 +60,15 @@ class Node:
 
 @dataclass
 class Graph:
+    """The analyzed layer graph of a blueprint, in build order: what the compiler builds.
+
+    Attributes:
+        nodes: Every layer, the model input first; each reads only nodes before it.
+        outputs: Node names of the model's outputs: the main output first, then auxiliary heads.
+        ids: The node name of each user ``id`` in the blueprint.
+        warnings: Problems of severity ``warning`` found while analyzing (e.g. inexact fits).
+    """
+
     nodes: list[Node]
     outputs: list[str]  # node names: the main output first, then auxiliary heads
     ids: dict[str, str]  # user id -> node name
@@ -77,6 +86,19 @@ LOWERINGS: dict[str, BlockLowering] = {}
 
 
 def lowering(tag: str) -> Callable[[BlockLowering], BlockLowering]:
+    """Register the decorated function as the lowering of the block template ``tag``.
+
+    A lowering is called as ``lowering(g, path, block, x)`` with the :class:`GraphBuilder`, the block's
+    blueprint path, the block and the name of its input node; it adds the block's layers with ``g``'s
+    helpers and returns the name of its output node. :data:`LOWERINGS` maps each tag to it.
+
+    Args:
+        tag: The block ``type`` the lowering handles.
+
+    Returns:
+        A decorator that registers a lowering and returns it unchanged.
+    """
+
     def register(function: BlockLowering) -> BlockLowering:
         LOWERINGS[tag] = function
         return function

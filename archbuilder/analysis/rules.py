@@ -82,6 +82,18 @@ _KindRule = Callable[[_K, list[Tensor], Warn], Effect]
 
 
 def rule(*tags: str) -> Callable[[_KindRule[_K]], _KindRule[_K]]:
+    """Register the decorated function as the analysis rule of the layer kinds ``tags``.
+
+    A rule is called as ``rule(spec, inputs, warn)`` with the layer, its input tensors and a callback for
+    inexact fits, and returns the layer's :class:`Effect`; :data:`RULES` maps each tag to it.
+
+    Args:
+        *tags: The layer ``type`` tags the rule analyzes.
+
+    Returns:
+        A decorator that registers a rule and returns it unchanged.
+    """
+
     def register(function: _KindRule[_K]) -> _KindRule[_K]:
         for tag in tags:
             RULES[tag] = function
@@ -186,6 +198,21 @@ def _slide(spec: L.SpatialOptions, tensor: Tensor, warn: Warn) -> _Sliding:
 
 @rule("conv")
 def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``conv`` layer: output size, weights (per group) and bias, MACs, receptive field.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Called with the input a ``valid`` window leaves unread (it may raise, under ``strict_fit``).
+
+    Returns:
+        The output tensor, with the layer's parameters and MACs.
+
+    Raises:
+        GeometryError: The input channels are not divisible by ``groups``,
+            the input is no feature map [height, width, channels],
+            its padding is explicit (not lowered), or the output would be empty.
+    """
     (tensor,) = inputs
     if len(tensor.shape) == 3 and tensor.shape[2] % spec.groups:
         raise GeometryError(
@@ -203,6 +230,20 @@ def conv_rule(spec: L.Conv, inputs: list[Tensor], warn: Warn) -> Effect:
 
 @rule("depthwise_conv")
 def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``depthwise_conv`` layer: ``depth_multiplier`` outputs per input channel.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Called with the input a ``valid`` window leaves unread (it may raise, under ``strict_fit``).
+
+    Returns:
+        The output tensor, with the layer's parameters and MACs.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels],
+            its padding is explicit (not lowered), or the output would be empty.
+    """
     window = _slide(spec, inputs[0], warn)
     out_channels = window.channels * spec.depth_multiplier
     return Effect(
@@ -214,6 +255,20 @@ def depthwise_rule(spec: L.DepthwiseConv, inputs: list[Tensor], warn: Warn) -> E
 
 @rule("separable_conv")
 def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``separable_conv`` layer: a depthwise conv, then a pointwise conv to ``filters``.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Called with the input a ``valid`` window leaves unread (it may raise, under ``strict_fit``).
+
+    Returns:
+        The output tensor, with the layer's parameters and MACs.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels],
+            its padding is explicit (not lowered), or the output would be empty.
+    """
     window = _slide(spec, inputs[0], warn)
     middle = window.channels * spec.depth_multiplier
     return Effect(
@@ -225,6 +280,16 @@ def separable_rule(spec: L.SeparableConv, inputs: list[Tensor], warn: Warn) -> E
 
 @rule("dense")
 def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``dense`` layer, applied on the last axis (a feature map keeps its receptive field).
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The output tensor, with the layer's parameters and MACs.
+    """
     (tensor,) = inputs
     positions = math.prod(tensor.shape[:-1])
     features = tensor.shape[-1]
@@ -242,6 +307,20 @@ def dense_rule(spec: L.Dense, inputs: list[Tensor], warn: Warn) -> Effect:
 
 @rule("max_pool", "avg_pool")
 def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``max_pool`` or ``avg_pool`` layer (``strides`` default to ``pool_size``).
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Called with the input a ``valid`` window leaves unread (it may raise, under ``strict_fit``).
+
+    Returns:
+        The output tensor (pooling has no parameters).
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels],
+            its padding is explicit (not lowered), or the output would be empty.
+    """
     (tensor,) = inputs
     _, _, channels = _spatial(spec, tensor)
     kernel = pair(spec.pool_size)
@@ -253,6 +332,19 @@ def pool_rule(spec: L.Pool, inputs: list[Tensor], warn: Warn) -> Effect:
 
 @rule("global_avg_pool", "global_max_pool")
 def global_pool_rule(spec: L.GlobalPool, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a global pooling layer: a channel vector, or 1x1xC with ``keepdims``; the field becomes global.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The output tensor.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels].
+    """
     (tensor,) = inputs
     _, _, channels = _spatial(spec, tensor)
     return Effect(Tensor((1, 1, channels) if spec.keepdims else (channels,), None, None))
@@ -260,18 +352,51 @@ def global_pool_rule(spec: L.GlobalPool, inputs: list[Tensor], warn: Warn) -> Ef
 
 @rule("flatten")
 def flatten_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``flatten`` layer: one axis of all the elements; the field becomes global.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The output tensor.
+    """
     (tensor,) = inputs
     return Effect(Tensor((math.prod(tensor.shape),), None, None))
 
 
 @rule(*ACTIVATIONS, "dropout", "lrn", "rescaling")
 def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a layer that keeps its input's shape and has no weights (activations, dropout, LRN, rescaling).
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, unchanged.
+    """
     (tensor,) = inputs
     return Effect(tensor)
 
 
 @rule("stochastic_depth")
 def stochastic_depth_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``stochastic_depth`` layer: the input unchanged, which must be a feature map.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, unchanged.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels].
+    """
     (tensor,) = inputs
     _spatial(spec, tensor)
     return Effect(tensor)
@@ -279,6 +404,19 @@ def stochastic_depth_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effec
 
 @rule("spatial_dropout")
 def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``spatial_dropout`` layer: the input unchanged, which must be a feature map.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, unchanged.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels].
+    """
     (tensor,) = inputs
     _spatial(spec, tensor)
     return Effect(tensor)
@@ -286,6 +424,16 @@ def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect
 
 @rule("batch_norm")
 def batch_norm_rule(spec: L.BatchNorm, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``batch_norm`` layer: gamma/beta per ``scale``/``center``; moving mean and variance.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, with the layer's trainable and non-trainable parameters.
+    """
     (tensor,) = inputs
     channels = tensor.shape[-1]
     return Effect(tensor, trainable=channels * (int(spec.center) + int(spec.scale)), non_trainable=2 * channels)
@@ -293,12 +441,35 @@ def batch_norm_rule(spec: L.BatchNorm, inputs: list[Tensor], warn: Warn) -> Effe
 
 @rule("layer_norm")
 def layer_norm_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``layer_norm`` layer: a gamma and a beta per channel.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, with the layer's parameters.
+    """
     (tensor,) = inputs
     return Effect(tensor, trainable=2 * tensor.shape[-1])
 
 
 @rule("normalization")
 def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``normalization`` layer: mean and variance per channel plus a count, all non-trainable.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, with the layer's non-trainable parameters.
+
+    Raises:
+        GeometryError: ``mean`` or ``variance`` lists neither 1 value nor one per channel.
+    """
     (tensor,) = inputs
     channels = tensor.shape[-1]
     for name in ("mean", "variance"):
@@ -311,6 +482,19 @@ def normalization_rule(spec: L.Normalization, inputs: list[Tensor], warn: Warn) 
 
 @rule("zero_padding")
 def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``zero_padding`` layer: the map grows by the padding; the field is unchanged.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The output tensor.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels].
+    """
     (tensor,) = inputs
     height, width, channels = _spatial(spec, tensor)
     (top, bottom), (left, right) = padding_amounts(spec.padding)
@@ -318,6 +502,16 @@ def zero_padding_rule(spec: L.ZeroPadding, inputs: list[Tensor], warn: Warn) -> 
 
 
 def rgb_input(spec: Kind, tensor: Tensor, what: str) -> None:
+    """Check that ``tensor`` is an RGB feature map (3 channels).
+
+    Args:
+        spec: The layer that reads it (named in the error).
+        tensor: Its input.
+        what: What needs RGB input, for the message (e.g. ``"the ImageNet preprocessing (caffe mode)"``).
+
+    Raises:
+        GeometryError: The tensor is no feature map, or it has other than 3 channels.
+    """
     _spatial(spec, tensor)
     if tensor.shape[-1] != 3:
         raise GeometryError(
@@ -328,6 +522,19 @@ def rgb_input(spec: Kind, tensor: Tensor, what: str) -> None:
 
 @rule("imagenet_preprocessing")
 def imagenet_preprocessing_rule(spec: L.ImagenetPreprocessing, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze an ``imagenet_preprocessing`` layer: the input unchanged, which must be RGB.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensor (one).
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The input tensor, unchanged.
+
+    Raises:
+        GeometryError: The input is no feature map [height, width, channels], or it has other than 3 channels.
+    """
     (tensor,) = inputs
     rgb_input(spec, tensor, f"the ImageNet preprocessing ({spec.mode} mode)")
     return Effect(tensor)
@@ -401,6 +608,19 @@ def reshape_rule(spec: L.Reshape, inputs: list[Tensor], warn: Warn) -> Effect:
 
 @rule("concatenate")
 def concatenate_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``concatenate`` layer: the channels add up; the receptive field is the largest.
+
+    Args:
+        spec: The layer.
+        inputs: Its input tensors.
+        warn: Unused (every rule takes it).
+
+    Returns:
+        The output tensor.
+
+    Raises:
+        GeometryError: The inputs differ on an axis other than the channels.
+    """
     shapes = [t.shape for t in inputs]
     if len({s[:-1] for s in shapes}) != 1:
         raise GeometryError(

@@ -22,6 +22,14 @@ PREPROCESSING_MODES: tuple[str, ...] = get_args(PreprocessingMode)
 
 @dataclass(frozen=True)
 class Application:
+    """A ``keras.applications`` network a blueprint can use (``backbone:``, a ``keras_application`` layer).
+
+    Attributes:
+        zoo_twin: The zoo blueprint with the same layers; the backbone is its body (no classifier).
+        preprocessing: The mode of its ``preprocess_input`` (None: the network rescales its input itself).
+        min_size: The smallest input side ``keras.applications`` accepts with ``include_top=False``.
+    """
+
     zoo_twin: str  # the zoo blueprint with the same layers; the backbone is its body (no classifier)
     preprocessing: PreprocessingMode | None
     min_size: int = 32  # keras.applications' smallest accepted input side (include_top=False)

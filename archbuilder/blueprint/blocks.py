@@ -58,6 +58,8 @@ class Block(Kind):
 
 
 class StridedBlock(Block):
+    """Options of the block templates that can downsample: their ``strides``."""
+
     strides: IntPair = Field(
         1, description="Downsampling of this block (a stage's `strides` sets it on its first block)."
     )

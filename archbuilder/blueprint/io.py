@@ -155,4 +155,5 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def describe_location(location: Location) -> str:
+    """Format a blueprint path for messages, e.g. ``('stages', 2, 'blocks', 0)`` -> ``stages[2].blocks[0]``."""
     return format_path(location)

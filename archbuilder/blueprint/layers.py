@@ -182,28 +182,40 @@ class Dense(ConvOptions):
 
 
 class Pool(Kind):
+    """Options of the pooling layers: window, step and padding."""
+
     pool_size: IntPair = Field(2, description="Window height and width.")
     strides: IntPair | None = Field(None, description="Step (default: pool_size, as in Keras).")
     padding: Padding = Field("valid", description="'valid', 'same', or explicit zero padding.")
 
 
 class MaxPool(Pool):
+    """Max pooling over a sliding window (Keras MaxPooling2D)."""
+
     type: Literal["max_pool"] = "max_pool"
 
 
 class AvgPool(Pool):
+    """Average pooling over a sliding window (Keras AveragePooling2D)."""
+
     type: Literal["avg_pool"] = "avg_pool"
 
 
 class GlobalPool(Kind):
+    """Options of the global pooling layers: one value per channel."""
+
     keepdims: bool = Field(False, description="Keep the 1x1 spatial axes.")
 
 
 class GlobalAvgPool(GlobalPool):
+    """The average of each channel over the whole map (Keras GlobalAveragePooling2D)."""
+
     type: Literal["global_avg_pool"] = "global_avg_pool"
 
 
 class GlobalMaxPool(GlobalPool):
+    """The maximum of each channel over the whole map (Keras GlobalMaxPooling2D)."""
+
     type: Literal["global_max_pool"] = "global_max_pool"
 
 
@@ -224,16 +236,22 @@ class Activation(Kind):
 
 
 class LeakyRelu(Kind):
+    """Leaky ReLU: x for positive inputs, ``negative_slope`` * x for the others."""
+
     type: Literal["leaky_relu"] = "leaky_relu"
     negative_slope: float = Field(0.3, ge=0.0, description="Slope for negative inputs (Keras default 0.3).")
 
 
 class Elu(Kind):
+    """ELU: x for positive inputs, ``alpha`` * (exp(x) - 1) for the others."""
+
     type: Literal["elu"] = "elu"
     alpha: float = Field(1.0, description="Scale of the negative part.")
 
 
 class BatchNorm(Kind):
+    """Batch normalization (Keras BatchNormalization); unset options come from ``defaults``."""
+
     type: Literal["batch_norm"] = "batch_norm"
     epsilon: float | None = Field(None, gt=0.0, description="Default: defaults.batch_norm_epsilon.")
     momentum: float | None = Field(None, gt=0.0, lt=1.0, description="Default: defaults.batch_norm_momentum.")
@@ -242,16 +260,22 @@ class BatchNorm(Kind):
 
 
 class LayerNorm(Kind):
+    """Layer normalization over the channels (Keras LayerNormalization)."""
+
     type: Literal["layer_norm"] = "layer_norm"
     epsilon: float = Field(1e-3, gt=0.0, description="Added to the variance.")
 
 
 class Dropout(Kind):
+    """Dropout: zeroes a fraction ``rate`` of the inputs in training."""
+
     type: Literal["dropout"] = "dropout"
     rate: Rate | None = Field(None, description="Fraction dropped in training (default: defaults.dropout).")
 
 
 class SpatialDropout(Kind):
+    """Spatial dropout: zeroes whole channels in training (Keras SpatialDropout2D)."""
+
     type: Literal["spatial_dropout"] = "spatial_dropout"
     rate: Rate | None = Field(None, description="Fraction of whole channels dropped (default: defaults.dropout).")
 
@@ -281,6 +305,8 @@ class LocalResponseNorm(Kind):
 
 
 class Flatten(Kind):
+    """Flattens the input to one axis (Keras Flatten)."""
+
     type: Literal["flatten"] = "flatten"
 
 
@@ -316,11 +342,15 @@ class Reshape(Kind):
 
 
 class ZeroPadding(Kind):
+    """Pads the map with rows and columns of zeros (Keras ZeroPadding2D)."""
+
     type: Literal["zero_padding"] = "zero_padding"
     padding: ZeroPaddingValue = Field(1, description="int, [rows, cols], or [[top, bottom], [left, right]].")
 
 
 class Rescaling(Kind):
+    """Multiplies the inputs by ``scale`` and adds ``offset`` (Keras Rescaling)."""
+
     type: Literal["rescaling"] = "rescaling"
     scale: float = Field(description="Multiply inputs by this.")
     offset: float = Field(0.0, description="Then add this.")
@@ -365,6 +395,8 @@ class KerasApplication(Kind):
 
 
 class Merge(Kind):
+    """Options of the merge layers: they read at least two ``inputs``."""
+
     min_inputs: ClassVar[int] = 2
 
     @model_validator(mode="after")

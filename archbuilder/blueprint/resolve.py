@@ -60,6 +60,19 @@ def resolve(blueprint: Blueprint) -> Blueprint:
 
 
 def resolve_with_origins(blueprint: Blueprint) -> Resolution:
+    """Resolve ``blueprint`` to its canonical form, keeping where each resolved item came from.
+
+    Args:
+        blueprint: The blueprint as the user wrote it.
+
+    Returns:
+        The canonical blueprint (as :func:`resolve` gives it), with a map from each resolved stage item's
+        path to the path the user wrote it at (:meth:`Resolution.origin_of`).
+
+    Raises:
+        BlueprintError: Resolving breaks a rule (too many items after scaling and repeats, strides set
+            twice, a pattern that leaves nothing, ...); problems are located at what the user wrote.
+    """
     resolver = _Resolver(blueprint.defaults, blueprint.scaling or Scaling())
     stem: list[Kind] = [resolver.fill(item) for item in blueprint.stem]
     head = blueprint.head

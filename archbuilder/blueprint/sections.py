@@ -54,6 +54,8 @@ def _big(value: float, magnitude: float) -> str:
 
 
 class InputSpec(Spec):
+    """The model's input: the shape of one image."""
+
     shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
         description="[height, width, channels] (channels-last)."
     )
@@ -102,12 +104,16 @@ _EMPTY_STAGE = "this stage has no convs and no pool; remove it or give it convs"
 
 
 class PatternStage(Spec):
+    """One stage of a pattern: N conv layers of the same width, optionally ending with a pool."""
+
     filters: PositiveInt = Field(description="Filters of every conv in this stage.")
     convs: int = Field(1, ge=0, le=MAX_REPEAT, description="N: number of CONV-ACT in this stage.")
     pool: bool = Field(True, description="End the stage with the pattern's pool.")
 
 
 class FilterProgression(Spec):
+    """Filters of a pattern's stages: a geometric progression from ``start``, optionally capped."""
+
     start: PositiveInt = Field(description="Filters of the first stage.")
     growth: float = Field(2.0, gt=0.0, description="Each stage multiplies the filters by this.")
     max: PositiveInt | None = Field(None, description="Cap on the filters of any stage.")

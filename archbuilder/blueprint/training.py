@@ -14,6 +14,8 @@ MAX_SEED = 2**31 - 1
 
 
 class Optimizer(Spec):
+    """The Keras optimizer and its arguments; options of one optimizer are errors with another."""
+
     type: Literal["sgd", "adam", "adamw", "rmsprop"] = Field("adam", description="Keras optimizer.")
     learning_rate: float = Field(1e-3, gt=0.0, description="Initial (peak, with warmup) learning rate.")
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="sgd and rmsprop momentum.")
@@ -44,6 +46,8 @@ class Optimizer(Spec):
 
 
 class ConstantSchedule(Spec):
+    """Keep the learning rate constant."""
+
     type: Literal["constant"] = "constant"
 
 
@@ -103,6 +107,8 @@ class Augmentation(Spec):
 
 
 class EarlyStopping(Spec):
+    """Stop training when the monitored metric stops improving (Keras EarlyStopping)."""
+
     monitor: str = Field("val_loss", description="Metric watched.")
     patience: PositiveInt = Field(5, description="Epochs without improvement before stopping.")
     restore_best_weights: bool = Field(True, description="Keep the best epoch's weights.")

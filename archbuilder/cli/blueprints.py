@@ -94,6 +94,18 @@ def _validate_space(argument: str, path: Path, overrides: list[Override]) -> boo
 
 
 def command_summary(args: argparse.Namespace) -> int:
+    """``archbuilder summary``: print a blueprint's layer table and totals (or its analysis as JSON).
+
+    Args:
+        args: ``source`` (FILE|ZOO_NAME), ``overrides`` (``--set``), ``json``, and the ``dtype``,
+            ``batch_size`` and ``optimizer`` the memory estimates assume.
+
+    Returns:
+        The exit code: ``EXIT_OK``.
+
+    Raises:
+        BlueprintError: The source cannot be found, or the blueprint or an override is invalid.
+    """
     analysis = analyze_file(resolve_source(args.source), args.overrides)
     options = {"dtype": args.dtype, "batch_size": args.batch_size, "optimizer": args.optimizer}
     if args.json:
@@ -151,6 +163,17 @@ def _zoo_row(name: str) -> tuple[str, ...]:
 
 
 def command_zoo_show(args: argparse.Namespace) -> int:
+    """``archbuilder zoo show NAME``: print the zoo blueprint's file as shipped.
+
+    Args:
+        args: ``name``, the zoo blueprint (with or without its suffix).
+
+    Returns:
+        The exit code: ``EXIT_OK``.
+
+    Raises:
+        BlueprintError: No zoo blueprint has that name.
+    """
     sys.stdout.write(zoo.blueprint_path(args.name).read_text(encoding="utf-8"))
     return EXIT_OK
 
@@ -221,6 +244,22 @@ def resolved_blueprint_path(model_path: Path) -> Path:
 
 
 def command_build(args: argparse.Namespace) -> int:
+    """``archbuilder build``: build a blueprint's Keras model and save it, with its resolved blueprint beside it.
+
+    Writes ``-o MODEL.keras`` and ``MODEL.blueprint.yaml``, then prints the Keras summary. With
+    ``--weights`` the source is a zoo entry with pretrained weights (``--classes``, ``--input-shape``
+    and ``--preprocessing`` go only with it; ``--set`` does not).
+
+    Args:
+        args: The parsed command line: ``source``, ``output``, ``overrides`` and the weights options.
+
+    Returns:
+        The exit code: ``EXIT_OK``, or ``EXIT_USAGE`` for a misused option (reported on standard error).
+
+    Raises:
+        BlueprintError: The source cannot be found, or the blueprint or an override is invalid.
+        ArtifactError: A file cannot be written.
+    """
     output = Path(args.output)
     if output.suffix != ".keras":
         print(f"archbuilder build: -o must name a .keras file. Received: {args.output}", file=sys.stderr)

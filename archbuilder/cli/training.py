@@ -40,6 +40,24 @@ TRAIN_OVERRIDES = (
 
 
 def command_train(args: argparse.Namespace) -> int:
+    """``archbuilder train``: train a blueprint with its recipe (train options override it) into a run folder.
+
+    With ``--weights`` the source is a zoo entry with pretrained weights (``--classes`` and
+    ``--input-shape`` go only with it; ``--set`` does not).
+
+    Args:
+        args: The parsed command line: ``source``, ``overrides``, the run folder options and
+            the :data:`TRAIN_OVERRIDES`.
+
+    Returns:
+        The exit code: ``EXIT_OK``, ``EXIT_USAGE`` for a misused option, or ``EXIT_INTERRUPTED`` after
+        Ctrl-C (the run continues with ``--resume``).
+
+    Raises:
+        BlueprintError: The source cannot be found, or the blueprint or an override is invalid.
+        DataError: The data cannot be loaded or does not fit the blueprint.
+        RunError: The output folder or the settings do not allow the run.
+    """
     if args.weights is None and (args.classes is not None or args.input_shape is not None):
         print(
             "archbuilder train: --classes and --input-shape go with --weights (a zoo entry with pretrained "
@@ -80,6 +98,19 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    """``archbuilder evaluate``: score a trained model on a test split, per class, and draw its confusion matrix.
+
+    Args:
+        args: ``model``, ``data``, ``resize``, ``batch_size``, ``json``, and ``confusion`` (the drawing's
+            path, .png, .svg or .pdf; default: ``confusion.png`` beside the model).
+
+    Returns:
+        The exit code: ``EXIT_OK``, or ``EXIT_USAGE`` for a ``--confusion`` of another suffix.
+
+    Raises:
+        DataError: The model cannot be loaded, the data is missing or does not fit the model.
+        ArtifactError: The drawing cannot be written.
+    """
     confusion = Path(args.confusion) if args.confusion else Path(args.model).with_name("confusion.png")
     if confusion.suffix.lower() not in (".png", ".svg", ".pdf"):
         return report(
@@ -134,6 +165,18 @@ def format_class_table(per_class: list[dict[str, Any]]) -> str:
 
 
 def command_predict(args: argparse.Namespace) -> int:
+    """``archbuilder predict``: print the ``top_k`` classes a trained model gives each image.
+
+    Args:
+        args: ``model``, ``images``, ``top_k`` and ``resize``.
+
+    Returns:
+        The exit code: ``EXIT_OK``.
+
+    Raises:
+        DataError: The model cannot be loaded, or an image cannot be read or does not fit the model's
+            input (without ``resize``).
+    """
     prepare_backend_environment()
     from archbuilder.train.predict import predict
 

@@ -203,6 +203,14 @@ class Parameter:
 
 @dataclass(eq=False)
 class ChoiceParameter(Parameter):
+    """A ``{choice: [...]}`` marker: one of its options, recorded by label.
+
+    Attributes:
+        options: The options as written (each may be a whole spec).
+        labels: How each option is recorded (see :func:`option_labels`), in the same order.
+        default_label: The label of the marker's ``default`` (the first option when it has none).
+    """
+
     options: list[Any] = field(default_factory=list)
     labels: list[Any] = field(default_factory=list)
     default_label: Any = None
@@ -236,6 +244,17 @@ class ChoiceParameter(Parameter):
 
 @dataclass(eq=False)
 class IntParameter(Parameter):
+    """An ``{int: [min, max]}`` marker: an integer from ``low`` to ``high``, both included.
+
+    Attributes:
+        low: The smallest value.
+        high: The largest value.
+        step: The step between values; with ``log`` a factor (``low``, ``low * step``, ...). None: 1,
+            or with ``log`` any integer.
+        log: Sample on a log scale.
+        default_value: The marker's ``default`` (None: ``low``).
+    """
+
     low: int = 0
     high: int = 0
     step: int | None = None
@@ -288,6 +307,16 @@ class IntParameter(Parameter):
 
 @dataclass(eq=False)
 class FloatParameter(Parameter):
+    """A ``{float: [min, max]}`` marker: a number from ``low`` to ``high``.
+
+    Attributes:
+        low: The smallest value.
+        high: The largest value.
+        step: The step between values; with ``log`` a factor. None: continuous (no grid search).
+        log: Sample on a log scale.
+        default_value: The marker's ``default`` (None: ``low``).
+    """
+
     low: float = 0.0
     high: float = 0.0
     step: float | None = None
@@ -340,6 +369,12 @@ class FloatParameter(Parameter):
 
 @dataclass(eq=False)
 class BoolParameter(Parameter):
+    """A ``{bool: {}}`` marker: true or false, each drawn with probability 1/2.
+
+    Attributes:
+        default_value: The marker's ``default``.
+    """
+
     default_value: bool = False
     kind: ClassVar[str] = "bool"
 

@@ -156,18 +156,24 @@ class ScreeningMixin(_OracleBase):
 
 
 class RandomOracle(ScreeningMixin, kt.oracles.RandomSearchOracle):
+    """KerasTuner's random search, drawing from the space behind a screen (see :class:`ScreeningMixin`)."""
+
     def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._setup_screen(space)
 
 
 class BayesianOracle(ScreeningMixin, kt.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian optimization, behind a screen (see :class:`ScreeningMixin`)."""
+
     def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._setup_screen(space)
 
 
 class HyperbandOracle(ScreeningMixin, kt.oracles.HyperbandOracle):
+    """KerasTuner's Hyperband, behind a screen (see :class:`ScreeningMixin`)."""
+
     def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._setup_screen(space)

@@ -238,6 +238,17 @@ def write_progress(result: SearchResult, folder: Path) -> list[Path]:
 
 
 def summary_data(result: SearchResult) -> dict[str, Any]:
+    """The content of ``summary.json``: counts, rejections, the best trial, the tested model and the front.
+
+    Args:
+        result: The search result (finished or running).
+
+    Returns:
+        A JSON-ready mapping: ``space``, ``objective``, ``settings``, ``trials`` (counts by status),
+        ``rejected`` and ``rejection_examples`` (by reason), ``duplicates``, ``best`` (the winner; None when
+        no trial ranks), ``model`` and ``test`` (None without a kept model), ``final`` (the final retrainings)
+        and ``pareto`` (the front).
+    """
     best = result.best
     return {
         "space": result.space_name,
@@ -316,6 +327,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> Path:
 
 
 def read_trials_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a ``trials.csv`` as written by :func:`write_trials_csv`, each a mapping of column to text."""
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 

@@ -55,12 +55,26 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Rejection:
+    """A set of values the screen turned away: no trial is created for it.
+
+    Attributes:
+        reason: The category (one of ``REASONS``: ``invalid``, ``geometry``, ``max_params``, ...).
+        message: The first problem, for the report.
+    """
+
     reason: str
     message: str
 
 
 @dataclass(frozen=True)
 class Duplicate:
+    """A candidate whose resolved blueprint the screen has already admitted.
+
+    Attributes:
+        candidate: The candidate.
+        of: The trial that trains the same blueprint (``"?"`` when it was admitted without a trial id).
+    """
+
     candidate: Candidate
     of: str | None  # the trial that trains the same blueprint
 

@@ -73,23 +73,48 @@ class CandidateError(ArchbuilderError, ValueError):
 
 @dataclass(eq=False)
 class ChoiceNode:
+    """A choice marker in the space's tree: its parameter and the tree of each option.
+
+    Attributes:
+        parameter: The choice.
+        options: Each option's tree (markers inside an option are active only when it is chosen), in order.
+    """
+
     parameter: ChoiceParameter
     options: list[Any]
 
 
 @dataclass(eq=False)
 class ValueNode:
+    """An int, float or bool marker in the space's tree: the place of a searched value."""
+
     parameter: Parameter
 
 
 @dataclass(eq=False)
 class ExprNode:
+    """An ``{expr: ...}`` marker in the space's tree: a value computed once the named values are known.
+
+    Attributes:
+        expression: The parsed expression.
+        location: Where it is written (its ``expr`` key).
+    """
+
     expression: Expression
     location: Location
 
 
 @dataclass(eq=False)
 class ListNode:
+    """A ``{list: ..., length: ...}`` marker in the space's tree: a list whose length may be searched.
+
+    Attributes:
+        location: Where the marker is written.
+        length: The length, or the int or choice parameter that picks it.
+        items: The tree of each item, as many as the longest length (item i is active when the length is > i).
+        item_locations: Where each item's template is written.
+    """
+
     location: Location
     length: int | Parameter
     items: list[Any]

@@ -73,6 +73,7 @@ def build_candidate(blueprint: Blueprint, steps_per_epoch: int, *, jit_compile: 
 
 
 def steps_per_epoch(dataset: Dataset, batch_size: int) -> int:
+    """Batches of ``batch_size`` in one epoch of the dataset's training split (at least 1)."""
     return max(1, math.ceil(len(dataset.train) / batch_size))
 
 

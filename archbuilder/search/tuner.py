@@ -391,6 +391,10 @@ def save_weights(model: keras.Model, path: str) -> None:
 
 
 def penalty_target(settings: SearchSettings) -> float:
+    """The cost at which a penalized objective's penalty is neutral: its ``target``, else the cost's budget.
+
+    Only meaningful for an objective with ``penalize`` (loading the space checks that the budget is set).
+    """
     spec = settings.objective_spec
     if spec.target is not None:
         return spec.target

@@ -57,6 +57,13 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Prediction:
+    """The most likely classes of one image, as ``predict`` gives them; ``str()`` is its printed line.
+
+    Attributes:
+        source: The image: its path, or ``path[i]`` for the i-th image of an .npy array.
+        top: ``(class name, probability)`` pairs, most likely first (an unnamed class: its index).
+    """
+
     source: str
     top: list[tuple[str, float]]  # (class name, probability), most likely first
 

@@ -207,6 +207,11 @@ def settings_of(state: dict[str, Any]) -> Settings:
 
 
 def write_state(folder: Path, state: dict[str, Any]) -> None:
+    """Write a run's ``checkpoint.json`` in ``folder`` atomically (what :func:`read_state` reads back).
+
+    Raises:
+        ArtifactError: The file cannot be written; the previous one is unchanged.
+    """
     write_json_atomic(folder / CHECKPOINT_STATE, state)
 
 
