@@ -122,7 +122,9 @@ def test_backbone_example_trains_its_phases(tmp_path: Path, monkeypatch: pytest.
         .replace("{epochs: 5,", "{epochs: 1,")
     )
     result = archbuilder.train(text, data="shapes:64", batch_size=16, output=tmp_path / "run", verbose=0)
-    network = result.model.get_layer("backbone")
+    # result.model holds best.keras's epoch (maybe phase 1's); the last epoch is phase 2's.
+    assert result.metrics["test_model"]["file"] in ("best.keras", "last.keras")
+    network = keras.saving.load_model(tmp_path / "run" / "last.keras").get_layer("backbone")
     # Phase 2 trained blocks 10-16 and left blocks 1-9, the stem and every BatchNorm as loaded.
     for layer, loaded in zip(network.layers, source.layers):
         changed = any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(layer.weights, loaded.weights))
