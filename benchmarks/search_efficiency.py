@@ -17,11 +17,13 @@ Contestants, each given the same data, the same number of trials and the same ep
 * ``AutoKeras`` (3.0, when ``--autokeras-python`` names an interpreter that imports it, or this one
   does; run in a subprocess): ``ak.AutoModel(ImageInput -> ImageBlock(block_type="vanilla") ->
   ClassificationHead)``, i.e. AutoKeras's own plain-CNN search space with its default (greedy)
-  tuner and preprocessing choices, ``max_model_size`` the same 150k parameters; ``export_model()``
-  then evaluated. Not the default ``ImageClassifier``: its 2nd and 3rd fixed trials are a ResNet50
-  resized to 224x224 and an EfficientNet-B7 with ImageNet weights (a download), hours of work on a
-  2-core CPU (and ``max_model_size`` cannot be used with it: AutoKeras builds its default
-  ResNet50 before the search and aborts on the size). AutoKeras ends its search by retraining the
+  tuner and preprocessing choices, ``max_model_size`` the same 150k parameters and, as for
+  KerasTuner, the stop-after-3-failures limit off (with it, AutoKeras raised on digits and shapes
+  seed 1 after three oversized trials); ``export_model()`` then evaluated. Not the default
+  ``ImageClassifier``: its 2nd and 3rd fixed trials are a ResNet50 resized to 224x224 (about 500 s
+  for ONE epoch of digits on this 2-core CPU) and an EfficientNet-B7 with ImageNet weights (a
+  download, which fails offline), and ``max_model_size`` cannot be used with it (AutoKeras builds
+  its default ResNet50 before the search and aborts on the size). AutoKeras ends its search by retraining the
   best trial from scratch (its "final fit"); that is in its wall time.
   Workaround: AutoKeras 3.0's ``utils.data_utils.dataset_shape`` returns NumPy integers, which it
   passes on as ``Dense(units=...)``; Keras 3.15 accepts only Python ints ("Received an invalid
