@@ -8,11 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# ``archbuilder.train`` is the training package, and calling it trains:
-# ``archbuilder.train(blueprint, data="digits", epochs=5)`` (see archbuilder/train/__init__.py).
-# A plain function here would be replaced by the package as soon as any archbuilder.train module
-# is imported, so the package itself is the callable; importing it does not import Keras.
-from archbuilder import train
 from archbuilder.analysis import Analysis, analyze
 from archbuilder.blueprint import Blueprint, BlueprintError, load_blueprint, resolve
 
@@ -20,6 +15,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
+
+    from archbuilder.training import TrainResult
 
 
 def build_model(blueprint: Any, **options: Any) -> keras.Model:
@@ -38,6 +35,37 @@ def create_model(
     from archbuilder.pretrained import create_model as _create_model
 
     return _create_model(name, weights, classes, input_shape, **options)
+
+
+def train(blueprint: Any, data: Any = None, **options: Any) -> TrainResult:
+    """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
+
+    The run folder (default ``runs/<blueprint name>``) receives ``best.keras`` (the epoch with the
+    lowest monitored value, evaluated once on the test set), ``last.keras``, the history, the
+    metrics and ``curves.png``; an interrupted run continues with ``resume=True``.
+
+    Args:
+        blueprint: a :class:`Blueprint`, a path to a YAML file, YAML text, a dict or a zoo name.
+        data: ``"digits"``, ``"shapes"``, ``"mnist"``, ``"images:DIR"``, ``"npz:FILE"``... or a
+            loaded :class:`archbuilder.training.Dataset`; ``None`` takes the blueprint's
+            ``training.data``.
+        **options: the keyword arguments of :func:`archbuilder.training.runner.train`:
+            ``epochs``, ``batch_size``, ``learning_rate``, ``seed``, ``output``, ``resume``,
+            ``overwrite``, ``deterministic``, ``resize``, ``mixed_precision``, ``jit_compile``,
+            ``verbose``, ``init_weights``, ``distribution``, ``weights``.
+
+    Returns:
+        A :class:`archbuilder.training.TrainResult`: the model the run keeps (``best.keras``'s
+        weights), the run folder, the per-epoch history and the metrics (``result.test``).
+
+    Raises:
+        BlueprintError: the blueprint or an override is invalid.
+        DataError: the data cannot be loaded or does not fit the blueprint.
+        RunError: the output folder or the settings do not allow the run.
+    """
+    from archbuilder.training.runner import train as run_training
+
+    return run_training(blueprint, data, **options)
 
 
 __all__ = [

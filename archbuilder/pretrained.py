@@ -13,7 +13,7 @@ predictions agree). This module reuses that verified transfer instead of inventi
   layer at a time, so that the body (what ``include_top=False`` keeps, whose convolutional weights
   fit any input size) is told apart from the top (the classifier, and VGG's FC layers) and the
   report says what was loaded and what was not, like ``--init-weights``
-  (:class:`archbuilder.train.transfer.TransferReport`) does for weights matched by name;
+  (:class:`archbuilder.training.transfer.TransferReport`) does for weights matched by name;
 - the blueprint is the zoo's, resolved, with a new ``classes`` (the top then keeps its fresh
   initialization), a new input size (allowed from keras.applications' smallest side up, with 3
   channels; VGG's FC layers after the Flatten depend on it, so its top is then replaced too) and,

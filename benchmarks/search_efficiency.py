@@ -94,7 +94,7 @@ import numpy as np  # noqa: E402
 from keras_tuner.src.engine import base_tuner  # noqa: E402
 
 from archbuilder.search import load_space, run  # noqa: E402
-from archbuilder.train.data import Dataset, load_dataset, split_validation  # noqa: E402
+from archbuilder.training.data import Dataset, load_dataset, split_validation  # noqa: E402
 
 # Noise: tf.function retracing notes (every trial is a new model) and Keras's note that a reloaded
 # model's optimizer state is skipped (the models are only evaluated).

@@ -38,10 +38,10 @@ import numpy as np  # noqa: E402
 
 import archbuilder  # noqa: E402
 from archbuilder.blueprint.training import ConstantSchedule, Optimizer  # noqa: E402
-from archbuilder.train import accelerator  # noqa: E402
-from archbuilder.train.callbacks import EpochTimer  # noqa: E402
-from archbuilder.train.data import Dataset, Split, split_validation  # noqa: E402
-from archbuilder.train.shapes import generate_shapes  # noqa: E402
+from archbuilder.training import accelerator  # noqa: E402
+from archbuilder.training.callbacks import EpochTimer  # noqa: E402
+from archbuilder.training.data import Dataset, Split, split_validation  # noqa: E402
+from archbuilder.training.shapes import generate_shapes  # noqa: E402
 from archbuilder.zoo import load_zoo_blueprint  # noqa: E402
 
 # Dense peak TFLOPS by GPU family: tensor-core FP16 for mixed precision, TF32 for float32.

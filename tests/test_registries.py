@@ -22,7 +22,7 @@ HEAVY_ENTRY_POINTS = [
     "archbuilder.compile",
     "archbuilder.compile.builders",
     "archbuilder.compile.model",
-    "archbuilder.train.runner",
+    "archbuilder.training.runner",
     "archbuilder.search.tuner",
 ]
 

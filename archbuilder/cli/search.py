@@ -10,7 +10,7 @@ from typing import Any, get_args
 from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, add_override_option, positive_int
 from archbuilder.errors import EXIT_INTERRUPTED, EXIT_USAGE
 from archbuilder.search.settings import Tuner
-from archbuilder.train.environment import prepare_backend_environment
+from archbuilder.training.environment import prepare_backend_environment
 
 
 def command_search(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """Commands that train and use trained models: train, evaluate, predict (Keras imported inside;
-the logic lives in :mod:`archbuilder.train`)."""
+the logic lives in :mod:`archbuilder.training`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from archbuilder.cli.common import (
 )
 from archbuilder.cli.errors import report
 from archbuilder.errors import EXIT_INTERRUPTED
-from archbuilder.train.environment import prepare_backend_environment
+from archbuilder.training.environment import prepare_backend_environment
 
 #: The train options that override the blueprint's recipe (argparse dest names = ``train()`` keywords).
 TRAIN_OVERRIDES = (
@@ -79,7 +79,7 @@ def command_train(args: argparse.Namespace) -> int:
         from archbuilder.pretrained import pretrained_blueprint
 
         blueprint = pretrained_blueprint(args.source, classes=args.classes, input_shape=args.input_shape)
-    from archbuilder.train.runner import train
+    from archbuilder.training.runner import train
 
     overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
     try:
@@ -119,7 +119,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     prepare_backend_environment()
-    from archbuilder.train.predict import evaluate
+    from archbuilder.training.predict import evaluate
 
     results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size, confusion=confusion)
     if args.json:
@@ -178,7 +178,7 @@ def command_predict(args: argparse.Namespace) -> int:
             input (without ``resize``).
     """
     prepare_backend_environment()
-    from archbuilder.train.predict import predict
+    from archbuilder.training.predict import predict
 
     for prediction in predict(args.model, args.images, top_k=args.top_k, resize=bool(args.resize)):
         print(prediction)

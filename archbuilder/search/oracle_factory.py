@@ -15,7 +15,7 @@ import keras_tuner as kt
 from archbuilder.search.evolution import EvolutionOracle
 from archbuilder.search.oracles import BayesianOracle, GridOracle, HyperbandOracle, RandomOracle
 from archbuilder.search.space import SearchSpace
-from archbuilder.train.errors import RunError
+from archbuilder.training.errors import RunError
 
 
 def create_oracle(space: SearchSpace) -> kt.Oracle:

@@ -32,9 +32,9 @@ from archbuilder.search.results import (
 )
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.space import CandidateError, SearchSpace, load_space
-from archbuilder.train.environment import prepare_backend_environment
-from archbuilder.train.errors import RunError
-from archbuilder.train.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
+from archbuilder.training.environment import prepare_backend_environment
+from archbuilder.training.errors import RunError
+from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
 
 SEARCH_STATE = "search.json"
 TUNER_DIR = "tuner"
@@ -85,7 +85,7 @@ def run(
     Arguments left ``None`` come from the space's ``search:`` section; the settings the search runs
     with are recorded in ``search.json``, and ``resume`` continues with them (an argument that
     conflicts with them is an error; ``max_trials`` may be raised). ``data`` is a dataset name
-    (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.train.data.Dataset`.
+    (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.training.data.Dataset`.
     ``final_epochs`` retrains the ``top_k`` trials for that many epochs with their full recipe and
     keeps the best of them. The winner's model (the weights of its best epoch) is written as
     ``best.keras`` and evaluated once on the test split; ``save_top`` also writes ``top/*.keras``.
@@ -126,7 +126,7 @@ def run(
     from archbuilder.search.trial import DataCache
     from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner
     from archbuilder.search.winner import keep_winner, save_top_models
-    from archbuilder.train import accelerator
+    from archbuilder.training import accelerator
 
     settings = space.settings
     hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
@@ -175,7 +175,7 @@ def run(
 
 
 def _heads(result: SearchResult) -> list[Any]:
-    from archbuilder.train.recipe import head_outputs
+    from archbuilder.training.recipe import head_outputs
 
     best = result.best
     return head_outputs(best.blueprint) if best is not None and best.blueprint is not None else []

@@ -13,8 +13,8 @@ from typing import Any
 from archbuilder.analysis.report import human
 from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord, read_trials_csv
 from archbuilder.search.settings import SearchSettings
-from archbuilder.train.errors import RunError
-from archbuilder.train.run_folder import read_json_file
+from archbuilder.training.errors import RunError
+from archbuilder.training.run_folder import read_json_file
 
 #: trials.csv columns that are neither hyperparameters nor metrics.
 BOOKKEEPING = ("trial", "status", "epochs", "seconds", "batch_size", "message", *COST_COLUMNS)

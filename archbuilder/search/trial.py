@@ -13,10 +13,10 @@ import numpy as np
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.train import accelerator
-from archbuilder.train.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
-from archbuilder.train.pipeline import create_inputs, make_targets
-from archbuilder.train.recipe import compile_model, head_outputs, label_encoding, metric_key
+from archbuilder.training import accelerator
+from archbuilder.training.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.training.pipeline import create_inputs, make_targets
+from archbuilder.training.recipe import compile_model, head_outputs, label_encoding, metric_key
 
 
 class TrialFailure(Exception):

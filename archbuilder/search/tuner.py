@@ -36,8 +36,8 @@ from archbuilder.search.trial import (
     fit_candidate,
     steps_per_epoch,
 )
-from archbuilder.train import accelerator
-from archbuilder.train.recipe import effective_recipe, head_outputs, metric_key
+from archbuilder.training import accelerator
+from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
 
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
 FAILURE_PREFIX = "archbuilder-trial"

@@ -34,9 +34,9 @@ from archbuilder.search.trial import (
     steps_per_epoch,
 )
 from archbuilder.search.tuner import BlueprintTuner, EpochProgress, penalized_score, penalty_target
-from archbuilder.train import accelerator
-from archbuilder.train.recipe import effective_recipe, head_outputs, metric_key
-from archbuilder.train.run_folder import add_model_context
+from archbuilder.training import accelerator
+from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
+from archbuilder.training.run_folder import add_model_context
 
 BEST_MODEL = "best.keras"
 #: The model a final retraining leaves in its trial's KerasTuner folder.

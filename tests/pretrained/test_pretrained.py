@@ -26,7 +26,7 @@ import archbuilder
 from archbuilder.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from archbuilder.errors import ArchbuilderError
 from archbuilder.pretrained import TWINS, pretrained_blueprint, pretrained_model
-from archbuilder.train.data import Dataset, Split
+from archbuilder.training.data import Dataset, Split
 
 REPO = Path(__file__).resolve().parents[2]
 SHAPE = (64, 64, 3)  # MobileNet at 64x64 keeps the tests fast (keras.applications allows 32 and up)

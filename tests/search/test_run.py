@@ -54,7 +54,7 @@ def test_tiny_search_writes_every_output_and_best_yaml_trains(
     assert header[0].startswith("# Best of search 'pattern_search' (archbuilder search): trial")
     assert "val_accuracy" in header[1]
 
-    from archbuilder.train import train
+    from archbuilder.training import train
 
     trained = train(folder / "best.yaml", output=tmp_path / "retrain", verbose=0)
     assert trained.model.count_params() == result.best.costs["params"]
@@ -137,7 +137,7 @@ def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
 
 
 def test_resume_needs_the_same_space(tmp_path: Path) -> None:
-    from archbuilder.train.errors import RunError
+    from archbuilder.training.errors import RunError
 
     folder = tmp_path / "search"
     run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
@@ -193,7 +193,7 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
     """Checked before any training: a finished or damaged search, and a search's files in another folder."""
     from archbuilder.search import load_space
     from archbuilder.search.runner import prepare_folder
-    from archbuilder.train.errors import RunError
+    from archbuilder.training.errors import RunError
 
     space, folder = load_space(TINY), tmp_path / "search"
     folder.mkdir()

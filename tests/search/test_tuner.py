@@ -15,7 +15,7 @@ from archbuilder.search import load_space  # noqa: E402
 from archbuilder.search.oracle_factory import create_oracle  # noqa: E402
 from archbuilder.search.oracles import declare_hyperparameters  # noqa: E402
 from archbuilder.search.screening import Candidate, examine  # noqa: E402
-from archbuilder.train.errors import RunError  # noqa: E402
+from archbuilder.training.errors import RunError  # noqa: E402
 
 FINITE = """\
 name: finite

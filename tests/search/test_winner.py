@@ -115,8 +115,8 @@ def test_kept_model_is_the_epoch_the_trial_was_scored_by(tmp_path: Path) -> None
 
     from archbuilder.search import run
     from archbuilder.search.trial import DataCache
-    from archbuilder.train.pipeline import make_targets
-    from archbuilder.train.recipe import head_outputs, label_encoding
+    from archbuilder.training.pipeline import make_targets
+    from archbuilder.training.recipe import head_outputs, label_encoding
 
     result = run(
         SMALL.replace("max_trials: 2", "max_trials: 1").replace("epochs: 3", "epochs: 4"),

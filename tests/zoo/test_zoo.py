@@ -106,7 +106,7 @@ WITH_RECIPES = [name for name in ZOO if archbuilder.load_blueprint(blueprint_pat
 @pytest.mark.parametrize("name", WITH_RECIPES)
 def test_zoo_recipe_builds_its_optimizer_and_schedule(name: str) -> None:
     """The papers' recipes in the zoo are real: Keras optimizers and schedules come out of them."""
-    from archbuilder.train.recipe import create_optimizer
+    from archbuilder.training.recipe import create_optimizer
 
     recipe = archbuilder.load_blueprint(blueprint_path(name)).training
     optimizer = create_optimizer(recipe, steps_per_epoch=100)

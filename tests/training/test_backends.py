@@ -21,7 +21,7 @@ TRAIN_RESUME_PREDICT = textwrap.dedent(
     import numpy as np
     import keras
     import archbuilder
-    from archbuilder.train.predict import evaluate, predict
+    from archbuilder.training.predict import evaluate, predict
 
     folder = sys.argv[1]
     blueprint = '''

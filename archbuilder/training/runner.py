@@ -4,7 +4,7 @@
 model from the recipe, fits it with per-epoch checkpoints, evaluates the model the run keeps
 (``best.keras``, the epoch with the lowest monitored value) on the test set once, and writes
 the run folder (default ``runs/<blueprint name>``; its files, and how a run resumes after a kill,
-are described in :mod:`archbuilder.train.run_folder`).
+are described in :mod:`archbuilder.training.run_folder`).
 """
 
 from __future__ import annotations
@@ -27,10 +27,16 @@ from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
 from archbuilder.compile.model import load_model_file
 from archbuilder.plots import write_curves
-from archbuilder.train import accelerator
-from archbuilder.train.callbacks import EpochTensorBoard, EpochTimer, LearningRateLogger, RestorePatience, RunCheckpoint
-from archbuilder.train.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
-from archbuilder.train.distribution import (
+from archbuilder.training import accelerator
+from archbuilder.training.callbacks import (
+    EpochTensorBoard,
+    EpochTimer,
+    LearningRateLogger,
+    RestorePatience,
+    RunCheckpoint,
+)
+from archbuilder.training.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.training.distribution import (
     check_batch_size,
     create_distribution,
     distribution_scope,
@@ -41,9 +47,9 @@ from archbuilder.train.distribution import (
     replicas,
     trim_to_replicas,
 )
-from archbuilder.train.errors import RunError
-from archbuilder.train.pipeline import TrainingInputs, create_inputs, make_targets
-from archbuilder.train.recipe import (
+from archbuilder.training.errors import RunError
+from archbuilder.training.pipeline import TrainingInputs, create_inputs, make_targets
+from archbuilder.training.recipe import (
     HeadOutput,
     compile_model,
     create_augmentation,
@@ -52,7 +58,7 @@ from archbuilder.train.recipe import (
     head_outputs,
     label_encoding,
 )
-from archbuilder.train.run_folder import (
+from archbuilder.training.run_folder import (
     BEST_MODEL,
     HISTORY,
     LAST_MODEL,
@@ -72,7 +78,7 @@ from archbuilder.train.run_folder import (
     write_run_files,
     write_state,
 )
-from archbuilder.train.transfer import freeze, load_weights_by_name, nested_networks
+from archbuilder.training.transfer import freeze, load_weights_by_name, nested_networks
 
 
 @dataclass
@@ -113,8 +119,8 @@ def train(
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
     Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
-    ``data`` (``digits``, ``shapes``, ``mnist``, ``images:DIR``, ... see :mod:`archbuilder.train.data`,
-    or a loaded :class:`~archbuilder.train.data.Dataset`),
+    ``data`` (``digits``, ``shapes``, ``mnist``, ``images:DIR``, ... see :mod:`archbuilder.training.data`,
+    or a loaded :class:`~archbuilder.training.data.Dataset`),
     ``epochs``, ``batch_size``, ``learning_rate``, ``seed``. ``mixed_precision`` and ``jit_compile``
     default to on with a GPU; ``resize`` allows resizing images (and converting channels) to the
     blueprint's input; ``deterministic`` asks for deterministic kernels. ``resume`` continues the
@@ -123,8 +129,8 @@ def train(
     its run files are replaced; without it a new run only replaces a run that completed no
     epoch, and other files in the folder are never touched.
     ``init_weights`` (a ``.keras`` model) starts from its weights, matched by layer name (see
-    :mod:`archbuilder.train.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
-    ``data_parallel``) trains data-parallel (see :mod:`archbuilder.train.distribution`).
+    :mod:`archbuilder.training.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
+    ``data_parallel``) trains data-parallel (see :mod:`archbuilder.training.distribution`).
     ``weights`` (``"imagenet"``, or a keras.applications weights file or ``.keras`` model) starts a
     zoo twin of a keras.applications network from those weights, with the application's
     preprocessing in the model (see :mod:`archbuilder.pretrained`; a new head comes from

@@ -29,8 +29,8 @@ from typing import Any, overload
 
 import keras
 
-from archbuilder.train.data import Split
-from archbuilder.train.errors import RunError
+from archbuilder.training.data import Split
+from archbuilder.training.errors import RunError
 
 BACKENDS = {"mirrored": ("tensorflow",), "multi_worker": ("jax", "tensorflow"), "data_parallel": ("jax",)}
 #: What ``multi_worker`` under JAX reads (``keras.distribution.initialize``): the coordinator's address

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from archbuilder.train.errors import DataError
+from archbuilder.training.errors import DataError
 
 Mask = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -54,8 +54,8 @@ from typing import Any
 import numpy as np
 
 from archbuilder.blueprint.errors import did_you_mean
-from archbuilder.train.errors import DataError
-from archbuilder.train.shapes import SHAPE_NAMES, generate_shapes
+from archbuilder.training.errors import DataError
+from archbuilder.training.shapes import SHAPE_NAMES, generate_shapes
 
 DIGITS_FILE = "digits.csv.gz"
 DIGITS_TEST_FRACTION = 0.2

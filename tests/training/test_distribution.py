@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from archbuilder.blueprint.training import TrainingRecipe
-from archbuilder.train.data import Split
-from archbuilder.train.distribution import (
+from archbuilder.training.data import Split
+from archbuilder.training.distribution import (
     check_batch_size,
     check_distribution,
     evaluation_batch_size,
     replicas,
     trim_to_replicas,
 )
-from archbuilder.train.errors import RunError
+from archbuilder.training.errors import RunError
 
 REPO = Path(__file__).resolve().parents[2]
 TWO_DEVICES = {
@@ -35,7 +35,7 @@ def run_script(script: str, backend: str, *arguments: str) -> tuple[dict, str]:
     """Run a helper script of this folder under ``backend`` with 2 devices: its last JSON line, and its stdout."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **TWO_DEVICES[backend]}
     done = subprocess.run(
-        [sys.executable, str(REPO / "tests/train" / script), str(REPO), *arguments],
+        [sys.executable, str(REPO / "tests/training" / script), str(REPO), *arguments],
         capture_output=True,
         text=True,
         env=env,
@@ -213,7 +213,7 @@ def test_multi_worker_processes_under_jax_match_a_single_device_run(tmp_path) ->
         probe.bind(("localhost", 0))
         port = probe.getsockname()[1]
     base = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    script = [sys.executable, str(REPO / "tests/train/multi_worker_vs_single.py"), str(REPO)]
+    script = [sys.executable, str(REPO / "tests/training/multi_worker_vs_single.py"), str(REPO)]
     workers = [
         subprocess.Popen(
             script + [str(tmp_path / f"process{i}"), "3"],
@@ -255,7 +255,7 @@ def test_multi_worker_processes_under_jax_match_a_single_device_run(tmp_path) ->
 
 
 def test_multi_worker_needs_its_process_variables_and_tensorflow_stays_single_worker(monkeypatch) -> None:
-    from archbuilder.train import distribution
+    from archbuilder.training import distribution
 
     for variable in distribution.PROCESS_VARIABLES:
         monkeypatch.delenv(variable, raising=False)

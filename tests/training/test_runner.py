@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import archbuilder
-from archbuilder.train.callbacks import current_learning_rate
-from archbuilder.train.data import Dataset, Split
-from archbuilder.train.errors import DataError, RunError
-from tests.train.conftest import DIGITS_CNN, TINY, with_training
+from archbuilder.training.callbacks import current_learning_rate
+from archbuilder.training.data import Dataset, Split
+from archbuilder.training.errors import DataError, RunError
+from tests.training.conftest import DIGITS_CNN, TINY, with_training
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,7 @@ def test_digits_reaches_95_percent_and_writes_the_run_folder(tmp_path, capsys) -
 
 def test_the_recipe_reaches_the_compiled_model(tmp_path, monkeypatch) -> None:
     """A full recipe through train(): optimizer, schedule, loss, metrics, augmentation in the pipeline."""
-    from archbuilder.train import runner
+    from archbuilder.training import runner
 
     seen = {}
     original = runner.create_inputs
@@ -343,11 +343,11 @@ def test_errors_before_training(tmp_path, blueprint, data, error_type, message) 
     assert str(error.value) == message
 
 
-def test_importing_archbuilder_does_not_import_keras_and_train_is_callable() -> None:
+def test_importing_archbuilder_does_not_import_keras_and_train_is_a_function() -> None:
     program = (
-        "import sys, archbuilder, archbuilder.train.data, archbuilder.train.errors\n"
+        "import sys, types, archbuilder, archbuilder.training, archbuilder.training.data\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'jax', 'torch'))\n"
-        "print(callable(archbuilder.train), heavy)"
+        "print(isinstance(archbuilder.train, types.FunctionType), heavy)"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stdout.strip() == "True []", result.stderr

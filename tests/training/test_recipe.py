@@ -9,11 +9,11 @@ import pytest
 
 from archbuilder.blueprint import BlueprintError, load_blueprint
 from archbuilder.blueprint.training import Augmentation, TrainingRecipe
-from archbuilder.train.callbacks import current_learning_rate
-from archbuilder.train.data import Split
-from archbuilder.train.errors import RunError
-from archbuilder.train.pipeline import create_inputs, tf_dataset
-from archbuilder.train.recipe import (
+from archbuilder.training.callbacks import current_learning_rate
+from archbuilder.training.data import Split
+from archbuilder.training.errors import RunError
+from archbuilder.training.pipeline import create_inputs, tf_dataset
+from archbuilder.training.recipe import (
     HeadOutput,
     compile_model,
     create_augmentation,
@@ -27,7 +27,7 @@ from archbuilder.train.recipe import (
     label_encoding,
     metric_key,
 )
-from tests.train.conftest import TINY
+from tests.training.conftest import TINY
 
 HEAD = [HeadOutput("predictions", "softmax", 10, 1.0)]
 WITH_AUX = HEAD + [HeadOutput("aux1", "softmax", 10, 0.3)]

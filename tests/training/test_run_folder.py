@@ -20,11 +20,11 @@ import pytest
 
 import archbuilder
 from archbuilder.artifacts import ArtifactError
-from archbuilder.train.callbacks import HistoryLog
-from archbuilder.train.errors import DataError, RunError
-from archbuilder.train.run_folder import read_history_rows, read_json_file, truncate_history
-from archbuilder.train.runner import TrainResult
-from tests.train.conftest import TINY, with_training
+from archbuilder.training.callbacks import HistoryLog
+from archbuilder.training.errors import DataError, RunError
+from archbuilder.training.run_folder import read_history_rows, read_json_file, truncate_history
+from archbuilder.training.runner import TrainResult
+from tests.training.conftest import TINY, with_training
 
 REPO = Path(__file__).resolve().parents[2]
 # Full-batch training (48 images, one step per epoch) without validation: the order of the images never
@@ -121,7 +121,7 @@ KILL = textwrap.dedent("""
     import os, sys
     from pathlib import Path
     import archbuilder
-    from tests.train.test_run_folder import BLUEPRINT, DATA
+    from tests.training.test_run_folder import BLUEPRINT, DATA
 
     folder, target, occurrence = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     real, seen = os.replace, []

@@ -18,7 +18,7 @@ from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import problem_from_error
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import Augmentation, CosineSchedule, StepSchedule, TrainingRecipe
-from archbuilder.train.errors import RunError
+from archbuilder.training.errors import RunError
 
 LabelEncoding = Literal["sparse", "one_hot"]
 LearningRate: TypeAlias = float | keras.optimizers.schedules.LearningRateSchedule

@@ -16,13 +16,13 @@ if os.environ.get("KERAS_BACKEND") == "tensorflow":
 import keras
 import numpy as np
 import archbuilder
-from archbuilder.train import distribution
-from archbuilder.train.data import load_dataset
-from archbuilder.train.errors import RunError
-from archbuilder.train.predict import evaluate as evaluate_saved  # what `archbuilder evaluate` runs
+from archbuilder.training import distribution
+from archbuilder.training.data import load_dataset
+from archbuilder.training.errors import RunError
+from archbuilder.training.predict import evaluate as evaluate_saved  # what `archbuilder evaluate` runs
 
 sys.path.insert(0, repo)
-from tests.train.conftest import DIGITS_CNN, with_training
+from tests.training.conftest import DIGITS_CNN, with_training
 
 blueprint = with_training(
     DIGITS_CNN, "{optimizer: {type: sgd, learning_rate: 0.5}, batch_size: 64, validation_split: 0.1}"

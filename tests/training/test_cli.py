@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from archbuilder.cli import main
-from tests.train.conftest import DIGITS_CNN
+from tests.training.conftest import DIGITS_CNN
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_evaluate_prepares_the_runs_own_data_as_the_run_did(tmp_path, capsys) ->
 
 
 def test_predict_images_and_arrays(trained, tmp_path, capsys) -> None:
-    from archbuilder.train.data import load_dataset
+    from archbuilder.training.data import load_dataset
 
     digits = load_dataset("digits")
     picture = tmp_path / "digit.png"

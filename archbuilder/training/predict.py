@@ -20,7 +20,7 @@ from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
 from archbuilder.plots import confusion_figure, save_figure
-from archbuilder.train.data import (
+from archbuilder.training.data import (
     IMAGE_SUFFIXES,
     NPY_MAGIC,
     convert_channels,
@@ -31,8 +31,8 @@ from archbuilder.train.data import (
     resize_images,
     to_pixels,
 )
-from archbuilder.train.errors import DataError
-from archbuilder.train.run_folder import (
+from archbuilder.training.errors import DataError
+from archbuilder.training.run_folder import (
     BLUEPRINT,
     CHECKPOINT_STATE,
     CLASSES,
@@ -84,7 +84,7 @@ def run_context(path: Path) -> RunContext:
     """How the model in ``path`` was trained, as far as its inputs and outputs go.
 
     A ``.keras`` file written by ``archbuilder train`` records it (data, resize, pixel range, seed,
-    class names, epoch; :data:`~archbuilder.train.run_folder.MODEL_CONTEXT`), wherever it is copied.
+    class names, epoch; :data:`~archbuilder.training.run_folder.MODEL_CONTEXT`), wherever it is copied.
     Other files (an older version's run, a search's ``best.keras``, a model from ``archbuilder build``)
     get it from the files beside them (:func:`_context_beside`).
 

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import archbuilder.train.data as data_module
+import archbuilder.training.data as data_module
 from archbuilder.errors import ArchbuilderError
-from archbuilder.train.data import Dataset, DataWarning, Split, fit_to_input, load_dataset, split_validation
-from archbuilder.train.errors import DataError
-from archbuilder.train.shapes import generate_shapes
+from archbuilder.training.data import Dataset, DataWarning, Split, fit_to_input, load_dataset, split_validation
+from archbuilder.training.errors import DataError
+from archbuilder.training.shapes import generate_shapes
 
 SAVE = "np.savez(FILE, x=images, y=labels)"
 EXPECTED_NPZ = f"Expected a NumPy .npz archive: save the data with {SAVE}."
@@ -609,7 +609,7 @@ PASS_IMAGES = "Pass png/jpg images or an .npy array."
     ids=lambda value: value if isinstance(value, str) and len(value) < 20 else None,
 )
 def test_predict_reads_hostile_files(tmp_path, name, content, message) -> None:
-    from archbuilder.train.predict import read_images
+    from archbuilder.training.predict import read_images
 
     path = tmp_path / name
     path.write_bytes(content)
@@ -617,7 +617,7 @@ def test_predict_reads_hostile_files(tmp_path, name, content, message) -> None:
 
 
 def test_predict_folder_and_good_files(tmp_path) -> None:
-    from archbuilder.train.predict import read_images
+    from archbuilder.training.predict import read_images
 
     assert message_of(read_images, str(tmp_path), channels=1) == (
         f"{tmp_path}: is a folder. Pass png/jpg images or an .npy array (e.g. {tmp_path}/*.png)."

@@ -69,11 +69,11 @@ from archbuilder.artifacts import (
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
-from archbuilder.train.errors import RunError
+from archbuilder.training.errors import RunError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from archbuilder.train.callbacks import HistoryLog
-    from archbuilder.train.data import Dataset
+    from archbuilder.training.callbacks import HistoryLog
+    from archbuilder.training.data import Dataset
 
 CHECKPOINT_STATE = "checkpoint.json"
 LAST_MODEL = "last.keras"
@@ -345,7 +345,7 @@ def open_for_resume(
 def _check_unchanged(
     settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path
 ) -> None:
-    from archbuilder.train.accelerator import MIXED  # Keras is loaded by now (the runner imported it)
+    from archbuilder.training.accelerator import MIXED  # Keras is loaded by now (the runner imported it)
 
     saved = {
         **asdict(settings),

@@ -10,8 +10,8 @@ import archbuilder
 from archbuilder.analysis import analyze
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.train.errors import RunError
-from archbuilder.train.transfer import freeze, load_weights_by_name, match_layers
+from archbuilder.training.errors import RunError
+from archbuilder.training.transfer import freeze, load_weights_by_name, match_layers
 
 BODY = """\
 name: small_body

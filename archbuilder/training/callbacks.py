@@ -11,7 +11,7 @@ from typing import Any
 import keras
 
 from archbuilder.artifacts import write_csv_atomic
-from archbuilder.train.run_folder import (
+from archbuilder.training.run_folder import (
     BEST_MODEL,
     CHECKPOINT_STATE,
     HISTORY,
@@ -64,7 +64,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     """After every epoch: ``history.csv``, ``last.keras`` (model and optimizer state), ``checkpoint.json``
     naming the completed epoch, and ``best.keras`` when the monitored value improves.
 
-    :func:`~archbuilder.train.run_folder.save_epoch` writes them in an order with one commit point,
+    :func:`~archbuilder.training.run_folder.save_epoch` writes them in an order with one commit point,
     so a run killed at any moment (SIGKILL included) resumes from a consistent epoch: it loses at
     most the epoch in progress, and trains no epoch twice. Place it after the callbacks that add to
     the logs or count patience.

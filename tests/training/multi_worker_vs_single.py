@@ -10,8 +10,8 @@ repo, out, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sys.path.insert(0, repo)
 import numpy as np
 import archbuilder
-from archbuilder.train.data import load_dataset
-from tests.train.conftest import DIGITS_CNN, with_training
+from archbuilder.training.data import load_dataset
+from tests.training.conftest import DIGITS_CNN, with_training
 
 blueprint = with_training(
     DIGITS_CNN, "{optimizer: {type: sgd, learning_rate: 0.5}, batch_size: 2048, validation_split: 0}"

@@ -9,10 +9,10 @@ assert os.environ.get("KERAS_BACKEND") == "jax", "run with KERAS_BACKEND=jax"
 import jax
 import numpy as np
 import archbuilder
-from archbuilder.train.data import load_dataset
+from archbuilder.training.data import load_dataset
 
 sys.path.insert(0, sys.argv[1])
-from tests.train.conftest import DIGITS_CNN, with_training
+from tests.training.conftest import DIGITS_CNN, with_training
 
 blueprint = with_training(
     DIGITS_CNN, "{optimizer: {type: sgd, learning_rate: 0.5}, batch_size: 2048, validation_split: 0}"

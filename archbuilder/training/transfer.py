@@ -31,7 +31,7 @@ from archbuilder.blueprint.resolve import resolve_with_origins
 from archbuilder.compile import build_model
 from archbuilder.compile.builders import keep_batch_norm_frozen
 from archbuilder.compile.model import load_model_file
-from archbuilder.train.errors import RunError
+from archbuilder.training.errors import RunError
 
 Shapes = list[tuple[int, ...]]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from archbuilder.train.data import (
+from archbuilder.training.data import (
     Dataset,
     Split,
     fit_to_input,
@@ -19,8 +19,8 @@ from archbuilder.train.data import (
     scale_pixels,
     split_validation,
 )
-from archbuilder.train.errors import DataError
-from archbuilder.train.shapes import SHAPE_NAMES, generate_shapes
+from archbuilder.training.errors import DataError
+from archbuilder.training.shapes import SHAPE_NAMES, generate_shapes
 
 
 def test_digits_is_embedded_with_a_fixed_test_split() -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from archbuilder.train.data import Split
-from archbuilder.train.recipe import HeadOutput, LabelEncoding
+from archbuilder.training.data import Split
+from archbuilder.training.recipe import HeadOutput, LabelEncoding
 
 Targets = np.ndarray | dict[str, np.ndarray]
 
