@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import archbuilder.training.data as data_module
+import archbuilder.training.data.builtin as builtin_data  # owns _physical_memory, which shapes:N consults
 from archbuilder.errors import ArchbuilderError
 from archbuilder.training.data import Dataset, DataWarning, Split, fit_to_input, load_dataset, split_validation
 from archbuilder.training.errors import DataError
@@ -520,7 +520,7 @@ def test_other_user_input(monkeypatch) -> None:
         "data must be a name such as 'digits', 'npz:FILE' or 'images:DIR' (or a Dataset where the Python API accepts "
         f"one). Received: {Path('data.npz')!r}"
     )
-    monkeypatch.setattr(data_module, "_physical_memory", lambda: 2**30)
+    monkeypatch.setattr(builtin_data, "_physical_memory", lambda: 2**30)
     assert message_of(load_dataset, "shapes:100000000", input_shape=(32, 32, 3)) == (
         "data 'shapes:100000000': 125,000,000 images of 32x32x3 need 1,430.5 GiB of memory and this machine has 1.0 "
         "GiB. Ask for fewer images (shapes:N)."
