@@ -61,7 +61,8 @@ def os_error_reason(error: OSError, action: str = "write") -> str:
     return f"cannot {action}: {reason}. {hint[0].upper()}{hint[1:]}."
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries (a rename into it) to disk, where the platform can open a folder."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:  # some platforms cannot open a folder; the rename is still atomic
@@ -103,7 +104,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
         if isinstance(error, OSError) and not isinstance(error, ArtifactError):
             raise ArtifactError(describe_os_error(error, target)) from error
         raise
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
     return target
 
 
@@ -134,6 +135,7 @@ __all__ = [
     "PARTIAL_MARKER",
     "ArtifactError",
     "describe_os_error",
+    "fsync_folder",
     "os_error_reason",
     "partial_path",
     "write_atomic",

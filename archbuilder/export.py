@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archbuilder.artifacts import PARTIAL_MARKER, ArtifactError, describe_os_error, write_atomic
+from archbuilder.artifacts import PARTIAL_MARKER, ArtifactError, describe_os_error, fsync_folder, write_atomic
 from archbuilder.errors import ArchbuilderError
 
 __all__ = [
@@ -155,6 +155,17 @@ def default_output(model_path: str | os.PathLike[str], format: str) -> Path:
     """Where ``format`` goes by default: beside the model.
 
     For example ``m.keras`` -> ``m_saved_model/``, ``m.tflite``, ``m.onnx``.
+
+    Args:
+        model_path: The ``.keras`` file.
+        format: A key of :data:`FORMATS`.
+
+    Returns:
+        The artifact's path: the model's name with the format's suffix (a folder ``NAME_saved_model``
+        for ``saved_model``).
+
+    Raises:
+        ExportError: ``format`` is unknown.
     """
     spec = _format(format)
     path = Path(model_path)
@@ -179,10 +190,17 @@ def export_file(
         check: Run the artifact in its own runtime on random images and compare it with Keras
             (``ExportResult.max_abs_difference``).
 
+    Returns:
+        What was written: the artifact's path and format, the model's output names in the artifact's
+        order, whether mixed-precision layers were exported in float32, and (with ``check``) the largest
+        difference to Keras.
+
     Raises:
         ExportError: an unknown format, a backend that cannot export it, a missing converter, an
-            unreadable model file, an existing output (without ``overwrite``), a converter that
-            rejects the model.
+            unreadable model file, an output of the wrong kind (a wrong suffix, a file where a folder
+            goes or the reverse, a folder that holds no SavedModel), an existing output (without
+            ``overwrite``), a converter that rejects the model, or (with ``check``) an artifact whose
+            outputs do not have the model's shapes or whose runtime is not installed.
         ArtifactError: the artifact cannot be written (full disk, no permission).
     """
     spec = _format(format)
@@ -199,7 +217,26 @@ def export_file(
 
 
 def export_model(model: Any, output: str | os.PathLike[str], format: str, *, overwrite: bool = False) -> Path:
-    """Export a ``keras.Model`` to ``format`` at ``output`` (atomically; see :func:`export_file`)."""
+    """Export a ``keras.Model`` to ``format`` at ``output`` (atomically; see :func:`export_file`).
+
+    A model with mixed-precision layers is exported in float32 (see :func:`float32_model`).
+
+    Args:
+        model: The ``keras.Model``; messages name it by its ``name``.
+        output: Where to write: a file with the format's suffix, or a folder for ``saved_model``.
+        format: A key of :data:`FORMATS`.
+        overwrite: Replace an existing artifact at ``output``.
+
+    Returns:
+        ``output`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ExportError: an unknown format, a backend that cannot export it, a missing converter, an
+            output of the wrong kind (a wrong suffix, a file where a folder goes or the reverse, a folder
+            that holds no SavedModel), an existing output (without ``overwrite``), a converter that
+            rejects the model.
+        ArtifactError: the artifact cannot be written (full disk, no permission).
+    """
     spec = _format(format)
     check_supported(spec.name)
     target = Path(output)
@@ -208,7 +245,19 @@ def export_model(model: Any, output: str | os.PathLike[str], format: str, *, ove
 
 
 def check_supported(format: str) -> None:
-    """Raise :class:`ExportError` when the active Keras backend cannot export ``format`` or a converter is missing."""
+    """Check that the active Keras backend can export ``format`` and that its converters are installed.
+
+    Args:
+        format: A key of :data:`FORMATS`.
+
+    Returns:
+        None; it returns only when the export can go ahead.
+
+    Raises:
+        ExportError: ``format`` is unknown, the backend cannot export it (the message points to the
+            TensorFlow backend and names the formats this one exports), or a converter it needs there
+            is not installed.
+    """
     import keras
 
     spec = _format(format)
@@ -235,6 +284,12 @@ def float32_model(model: Any) -> Any:
     A model trained with mixed precision stores ``mixed_float16`` layers, which would make the
     exported graph compute in float16 (slow or unsupported on most CPUs and converters); its
     variables are float32, so the copy holds exactly the trained weights.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        ``model``, or its float32 copy.
     """
     import keras
 
@@ -247,11 +302,22 @@ def float32_model(model: Any) -> Any:
 
 
 def run_exported(path: str | os.PathLike[str], format: str, images: Any) -> list[Any]:
-    """The exported model's outputs on ``images`` (float32 NHWC), in the model's output order, using
-    the format's own runtime: ``tf.saved_model.load``, the LiteRT interpreter, onnxruntime.
+    """Run an exported artifact on ``images`` in the format's own runtime.
+
+    The runtime is ``tf.saved_model.load`` (its ``serve`` function), the LiteRT interpreter (its
+    ``serving_default`` signature) or onnxruntime (on the CPU).
+
+    Args:
+        path: The artifact: a SavedModel folder, a ``.tflite`` or an ``.onnx`` file.
+        format: A key of :data:`FORMATS`, the artifact's format.
+        images: A batch of images, NHWC (converted to float32).
+
+    Returns:
+        The artifact's outputs as NumPy arrays, in the model's output order.
 
     Raises:
-        ExportError: the runtime is not installed.
+        ExportError: ``format`` is unknown, or its runtime (``ai-edge-litert``, ``onnxruntime``) is not
+            installed.
     """
     import numpy as np
 
@@ -277,11 +343,24 @@ def run_exported(path: str | os.PathLike[str], format: str, images: Any) -> list
 
 
 def check_export(model: Any, path: str | os.PathLike[str], format: str, *, batch: int = 2, seed: int = 0) -> float:
-    """The largest absolute difference between Keras and the exported artifact, over every output,
-    on ``batch`` random images in [0, 1) (of ``OPEN_SIZE`` pixels along an open axis).
+    """Compare an exported artifact with its Keras model on random images.
+
+    Both run in inference mode on ``batch`` images in [0, 1), of :data:`OPEN_SIZE` pixels along an open
+    height or width; the artifact runs in its own runtime (:func:`run_exported`).
+
+    Args:
+        model: The Keras model the artifact was exported from.
+        path: The artifact.
+        format: A key of :data:`FORMATS`, the artifact's format.
+        batch: How many images.
+        seed: The seed of the images.
+
+    Returns:
+        The largest absolute difference between Keras's and the artifact's outputs, over every output.
 
     Raises:
-        ExportError: the artifact's outputs do not have the model's shapes, or its runtime is missing.
+        ExportError: ``format`` is unknown, its runtime is not installed, or the artifact's outputs do
+            not have the model's shapes.
     """
     import keras
     import numpy as np
@@ -400,7 +479,7 @@ def _write_folder_atomic(target: Path, write: Callable[[Path], None]) -> Path:
         raise
     if moved:
         shutil.rmtree(aside, ignore_errors=True)
-    _fsync(target.parent)
+    fsync_folder(target.parent)
     return target
 
 
@@ -409,20 +488,7 @@ def _fsync_tree(folder: Path) -> None:
         for name in files:
             with open(os.path.join(root, name), "rb+") as handle:
                 os.fsync(handle.fileno())
-        _fsync(Path(root))
-
-
-def _fsync(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # some platforms cannot open a folder; the rename is still atomic
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        fsync_folder(Path(root))
 
 
 def _check_output(target: Path, spec: ExportFormat, overwrite: bool) -> None:

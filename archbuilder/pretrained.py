@@ -60,11 +60,19 @@ PIXEL_RANGE = (0.0, 255.0)
 
 
 def twin_names() -> str:
+    """The zoo names of the twins, comma-separated, for messages."""
     return ", ".join(TWINS)
 
 
 def application_of(name: str) -> tuple[str, str]:
     """``(zoo name, keras.applications name)`` of a twin, from either name (``mobilenet``, ``MobileNet``).
+
+    Args:
+        name: the zoo name or the keras.applications name of a twin, in any case, with or without
+            ``.yaml`` / ``.yml``. A path (with a separator) is refused.
+
+    Returns:
+        The zoo name and the keras.applications name, e.g. ``("mobilenet", "MobileNet")``.
 
     Raises:
         BuildError: ``name`` is not one of the twins (the message lists them).
@@ -106,6 +114,19 @@ def pretrained_blueprint(
     (weights will be loaded): ``name`` must be a twin, the input needs 3 channels and a side of at
     least keras.applications' smallest.
 
+    Args:
+        name: a zoo name; with ``pretrained``, a twin's zoo or keras.applications name (see
+            :func:`application_of`).
+        classes: the head's new number of classes (a positive integer); ``None`` keeps the zoo's.
+        input_shape: the new ``(height, width, channels)``; ``None`` keeps the zoo's.
+        preprocessing: put the application's ``preprocess_input`` first (twins only; ignored for
+            other zoo entries) and set the recipe's ``pixel_range`` to [0, 255].
+        pretrained: weights will be loaded into the model: ``name`` must be a twin, and the input
+            needs 3 channels and keras.applications' smallest side.
+
+    Returns:
+        The resolved :class:`Blueprint` (analyzed again when ``classes`` or ``input_shape`` changed it).
+
     Raises:
         BuildError: not a twin, or a ``classes`` or ``input_shape`` that cannot be.
         BlueprintError: an unknown zoo name, or a network that does not fit the input.
@@ -134,6 +155,18 @@ def training_blueprint(
 ) -> Blueprint:
     """The blueprint ``archbuilder train --weights`` trains: a twin (by its name), with its
     preprocessing in the model and its recipe feeding it pixels in [0, 255].
+
+    Args:
+        blueprint: the blueprint to train, named as a twin (its ``name`` is looked up with
+            :func:`application_of`).
+        weights: ``"imagenet"`` or the path of a weights file or ``.keras`` model of the application.
+            Only checked here (loaded later with :func:`load_pretrained`).
+        init_weights: the ``--init-weights`` of the run; given (here or in the recipe), it conflicts
+            with ``weights``.
+
+    Returns:
+        The resolved blueprint with an ``imagenet_preprocessing`` layer first in the stem (unless it
+        already starts with one, or the application has no preprocessing) and ``pixel_range`` [0, 255].
 
     Raises:
         BuildError: not a twin, both ``weights`` and ``init_weights``, or a weights file that is not there.
@@ -204,6 +237,7 @@ class PretrainedReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data: the loaded layers' names and the new layers with their reasons."""
         return {
             "source": self.source,
             "application": self.application,
@@ -215,6 +249,7 @@ class PretrainedReport:
         }
 
     def format(self) -> str:
+        """The report as text: one summary line, then a line per new layer and per note."""
         total = len(self.loaded) + len(self.new)
         lines = [
             f"weights {self.source} (keras.applications.{self.application}): loaded {len(self.loaded)} of "
@@ -239,19 +274,33 @@ def create_model(
 ) -> keras.Model:
     """The zoo network ``name`` as a ``keras.Model``, with pretrained ``weights`` (timm's ``create_model``).
 
-    ``weights``: ``None`` (fresh initialization; any zoo name), ``"imagenet"`` (keras.applications
-    downloads them once into ``~/.keras/models``), or the path of a keras.applications weights file
-    (``.h5`` / ``.weights.h5``, with or without its top) or of a ``.keras`` model of the same
-    application. ``classes`` gives the model a new classifier (fresh weights; the body keeps the
-    pretrained ones); ``input_shape`` another input size. ``preprocessing`` puts the
-    application's ``preprocess_input`` in the model (it then takes RGB pixels in [0, 255]); without
-    it the model is the keras.applications one, fed ``keras.applications.<module>.preprocess_input(x)``.
-
     The report of what was loaded is printed (``verbose``); :func:`pretrained_model` returns it.
+
+    Args:
+        name: a zoo name (see :func:`archbuilder.zoo.list_blueprints`). With ``weights``, one of
+            the twins of keras.applications networks (:data:`TWINS`), by its zoo name or its
+            keras.applications name (``"mobilenet"`` or ``"MobileNet"``).
+        weights: ``None`` (fresh initialization; any zoo name), ``"imagenet"`` (keras.applications
+            downloads them once into ``~/.keras/models``), or the path of a keras.applications weights
+            file (``.h5`` / ``.weights.h5``, with or without its top) or of a ``.keras`` model of the
+            same application.
+        classes: a new number of classes: the model gets a new classifier (fresh weights; the body
+            keeps the pretrained ones). ``None`` keeps the zoo entry's (1000 for the twins).
+        input_shape: another ``(height, width, channels)``; with ``weights``, 3 channels and at least
+            keras.applications' smallest side. ``None`` keeps the zoo entry's.
+        preprocessing: put the application's ``preprocess_input`` in the model (it then takes RGB
+            pixels in [0, 255]); without it (default) the model is the keras.applications one, fed
+            ``keras.applications.<module>.preprocess_input(x)``. Twins only; ignored for other entries.
+        verbose: print the report of what was loaded (with ``weights``).
+
+    Returns:
+        An uncompiled ``keras.Model``.
 
     Raises:
         BuildError: not a twin, weights that cannot be had (offline: the line names the file to
             fetch and where to put it), a file of another network, or a bad ``classes``/``input_shape``.
+        BlueprintError: without ``weights``, an unknown zoo name; or a network that does not fit
+            ``input_shape``.
     """
     return pretrained_model(name, weights, classes, input_shape, preprocessing=preprocessing, verbose=verbose)[0]
 
@@ -265,7 +314,21 @@ def pretrained_model(
     preprocessing: bool = False,
     verbose: bool = True,
 ) -> tuple[keras.Model, PretrainedReport | None]:
-    """:func:`create_model`, and its report (``None`` without ``weights``)."""
+    """:func:`create_model`, and its report (``None`` without ``weights``).
+
+    Takes the arguments of :func:`create_model`, and raises what it raises.
+
+    Args:
+        name: the zoo name (with ``weights``: a keras.applications twin, or its application name).
+        weights: ``None``, ``"imagenet"``, or a keras.applications weights file or ``.keras`` model.
+        classes: a new number of classes (a fresh classifier), or ``None`` to keep the network's.
+        input_shape: a new ``(height, width, channels)``, or ``None`` to keep the network's.
+        preprocessing: put the application's input preprocessing into the model.
+        verbose: print what was loaded.
+
+    Returns:
+        The model and the :class:`PretrainedReport` of the loaded weights (``None`` without ``weights``).
+    """
     if weights is not None:
         _check_weights_argument(weights)
     blueprint = pretrained_blueprint(
@@ -292,6 +355,17 @@ def load_pretrained(
 
     The body's layers must all load; the top loads when the weights have one and it fits (same
     classes, and for VGG the same input size), else it keeps its fresh weights and the report says why.
+
+    Args:
+        model: the model built from ``blueprint`` (:func:`archbuilder.compile.build_model`); its
+            weights are set in place.
+        blueprint: the twin's blueprint the model was built from (named as the twin).
+        weights: ``"imagenet"`` or the path of a keras.applications weights file (``.h5``,
+            ``.weights.h5``) or of a ``.keras`` model of the same application.
+        verbose: print the report.
+
+    Returns:
+        The :class:`PretrainedReport`: the layers loaded, those left fresh and why, and notes.
 
     Raises:
         BuildError: the weights cannot be had, or are not this application's.

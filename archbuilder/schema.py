@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,21 @@ def _partial(schema: Any, defs: dict[str, Any]) -> Any:
                 defs[partial_name] = partial
             result["$ref"] = _REF + partial_name
         return result
-    for union in ("anyOf", "oneOf"):
-        if union in result:
-            result["anyOf"] = [_partial(member, defs) for member in result.pop(union)]
-            result.pop("discriminator", None)  # partial members may not carry their `type`
+    # Partial members may not carry their `type`: no discriminator.
+    _rewrite_unions(result, lambda member: _partial(member, defs))
     return result
+
+
+def _rewrite_unions(schema: dict[str, Any], rewrite: Callable[[Any], Any]) -> None:
+    """Replace ``schema``'s ``anyOf``/``oneOf`` members with ``rewrite(member)``, in place.
+
+    The rewritten members may overlap or lack the field that told them apart, so the union becomes
+    an ``anyOf`` and its ``discriminator`` is dropped.
+    """
+    for union in ("anyOf", "oneOf"):
+        if union in schema:
+            schema["anyOf"] = [rewrite(member) for member in schema.pop(union)]
+            schema.pop("discriminator", None)
 
 
 # -- search spaces -----------------------------------------------------------------------------------
@@ -122,75 +133,84 @@ _NAME = {
     "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
     "description": "Makes the value usable in `expr` values and search.constraints.",
 }
+#: What a list marker's ``list`` holds.
+_TEMPLATES = "One template for every item, or a list of per-item templates."
+
+
+def _marker_object(properties: dict[str, Any], required: list[str], description: str | None = None) -> dict[str, Any]:
+    """A marker: a mapping with no keys but ``properties``, of which ``required`` must be given."""
+    described = {} if description is None else {"description": description}
+    return {
+        "type": "object",
+        **described,
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _range_marker(key: str, number: str, description: str) -> dict[str, Any]:
+    """The ``{int: [min, max]}`` or ``{float: [min, max]}`` marker (``key``), its values of JSON type ``number``."""
+    bounds = {
+        "type": "array",
+        "prefixItems": [{"type": number}, {"type": number}],
+        "minItems": 2,
+        "maxItems": 2,
+        "description": "[min, max], both included.",
+    }
+    properties = {
+        key: bounds,
+        "step": {"type": number, "exclusiveMinimum": 0},
+        "log": {"type": "boolean"},
+        "default": {"type": number},
+        "name": {"$ref": _REF + "marker.name"},
+    }
+    return _marker_object(properties, [key], description)
+
+
+def _choice_marker(options: dict[str, Any] | None = None, description: str | None = None) -> dict[str, Any]:
+    """The ``{choice: [...]}`` marker; ``options``: the schema every option must match (none: any value)."""
+    choice: dict[str, Any] = {"type": "array", "minItems": 1, "maxItems": 1000}
+    if options is not None:
+        choice["items"] = options
+    properties = {
+        "choice": choice,
+        "default": {"description": "One of the options (default: the first)."},
+        "name": {"$ref": _REF + "marker.name"},
+    }
+    return _marker_object(properties, ["choice"], description)
+
+
+def _list_marker(template: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """The ``{list: ..., length: ...}`` marker whose ``list`` is described by ``template``."""
+    properties = {"list": template, "length": {"$ref": _REF + "marker.length"}}
+    return _marker_object(properties, ["list", "length"], description)
+
+
 _MARKERS: dict[str, Any] = {
-    "marker.int": {
-        "type": "object",
-        "description": "An integer searched in [min, max]; with log: true, step is a factor.",
-        "properties": {
-            "int": {
-                "type": "array",
-                "prefixItems": [{"type": "integer"}, {"type": "integer"}],
-                "minItems": 2,
-                "maxItems": 2,
-                "description": "[min, max], both included.",
-            },
-            "step": {"type": "integer", "exclusiveMinimum": 0},
-            "log": {"type": "boolean"},
-            "default": {"type": "integer"},
-            "name": {"$ref": _REF + "marker.name"},
-        },
-        "required": ["int"],
-        "additionalProperties": False,
-    },
-    "marker.float": {
-        "type": "object",
-        "description": "A number searched in [min, max], continuous unless step is given; log: true samples on a "
-        "log scale.",
-        "properties": {
-            "float": {
-                "type": "array",
-                "prefixItems": [{"type": "number"}, {"type": "number"}],
-                "minItems": 2,
-                "maxItems": 2,
-                "description": "[min, max], both included.",
-            },
-            "step": {"type": "number", "exclusiveMinimum": 0},
-            "log": {"type": "boolean"},
-            "default": {"type": "number"},
-            "name": {"$ref": _REF + "marker.name"},
-        },
-        "required": ["float"],
-        "additionalProperties": False,
-    },
-    "marker.bool": {
-        "type": "object",
-        "description": "true or false: {bool: {}}.",
-        "properties": {
+    "marker.int": _range_marker(
+        "int", "integer", "An integer searched in [min, max]; with log: true, step is a factor."
+    ),
+    "marker.float": _range_marker(
+        "float",
+        "number",
+        "A number searched in [min, max], continuous unless step is given; log: true samples on a log scale.",
+    ),
+    "marker.bool": _marker_object(
+        {
             "bool": {"anyOf": [{"type": "object", "maxProperties": 0}, {"type": "null"}, {"const": True}]},
             "default": {"type": "boolean"},
             "name": {"$ref": _REF + "marker.name"},
         },
-        "required": ["bool"],
-        "additionalProperties": False,
-    },
-    "marker.expr": {
-        "type": "object",
-        "description": 'A value computed from named values (not searched itself), e.g. {expr: "round(32 * gamma)"}.',
-        "properties": {"expr": {"type": "string", "minLength": 1}},
-        "required": ["expr"],
-        "additionalProperties": False,
-    },
-    "marker.choice": {
-        "type": "object",
-        "description": "One of the options (each may be a whole spec).",
-        "properties": {
-            "choice": {"type": "array", "minItems": 1, "maxItems": 1000},
-            "default": {"description": "One of the options (default: the first)."},
-            "name": {"$ref": _REF + "marker.name"},
-        },
-        "required": ["choice"],
-        "additionalProperties": False,
-    },
+        ["bool"],
+        "true or false: {bool: {}}.",
+    ),
+    "marker.expr": _marker_object(
+        {"expr": {"type": "string", "minLength": 1}},
+        ["expr"],
+        'A value computed from named values (not searched itself), e.g. {expr: "round(32 * gamma)"}.',
+    ),
+    "marker.choice": _choice_marker(description="One of the options (each may be a whole spec)."),
     "marker.name": _NAME,
 }
 _MARKERS["marker.scalar"] = {
@@ -201,16 +221,10 @@ _MARKERS["marker.length"] = {
     "description": "The length of a searched list: an integer >= 0, or an int or choice marker.",
     "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": _REF + "marker.int"}, {"$ref": _REF + "marker.choice"}],
 }
-_MARKERS["marker.list"] = {
-    "type": "object",
-    "description": "A list whose length is searched: {list: TEMPLATE (or per-item templates), length: ...}.",
-    "properties": {
-        "list": {"description": "One template for every item, or a list of per-item templates."},
-        "length": {"$ref": _REF + "marker.length"},
-    },
-    "required": ["list", "length"],
-    "additionalProperties": False,
-}
+_MARKERS["marker.list"] = _list_marker(
+    {"description": _TEMPLATES},
+    "A list whose length is searched: {list: TEMPLATE (or per-item templates), length: ...}.",
+)
 _MARKERS["marker.any"] = {
     "description": "A marker: {choice: [...]}, {int: [lo, hi]}, {float: [lo, hi]}, {bool: {}}, {expr: ...} or "
     "{list: ..., length: ...}.",
@@ -288,32 +302,10 @@ class _Searchable:
             # A spec (or a union of kinds): a choice's options and a list's templates are specs too.
             items = _array_items(inner)
             inner = self._share(inner, where)
-            choice = {
-                "type": "object",
-                "properties": {
-                    "choice": {"type": "array", "minItems": 1, "maxItems": 1000, "items": inner},
-                    "default": {"description": "One of the options (default: the first)."},
-                    "name": {"$ref": _REF + "marker.name"},
-                },
-                "required": ["choice"],
-                "additionalProperties": False,
-            }
-            alternatives = [inner, {"$ref": _REF + "marker.scalar"}, choice]
+            alternatives = [inner, {"$ref": _REF + "marker.scalar"}, _choice_marker(inner)]
             if items is not None:
-                alternatives.append(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "list": {
-                                "anyOf": [items, {"type": "array", "items": items}],
-                                "description": "One template for every item, or a list of per-item templates.",
-                            },
-                            "length": {"$ref": _REF + "marker.length"},
-                        },
-                        "required": ["list", "length"],
-                        "additionalProperties": False,
-                    }
-                )
+                template = {"anyOf": [items, {"type": "array", "items": items}], "description": _TEMPLATES}
+                alternatives.append(_list_marker(template))
         annotations = {key: value for key, value in schema.items() if key in _ANNOTATIONS}
         return {**annotations, "anyOf": alternatives}
 
@@ -330,13 +322,8 @@ class _Searchable:
             result["items"] = self.value(result["items"], f"{where}.item")
         if isinstance(result.get("prefixItems"), list):
             result["prefixItems"] = [self.value(item, f"{where}.item") for item in result["prefixItems"]]
-        for union in ("anyOf", "oneOf"):
-            if union in result:
-                # A marker may stand for a discriminating `type`, so members may overlap: anyOf, no discriminator.
-                result["anyOf"] = [
-                    self.inner(member, where) if isinstance(member, dict) else member for member in result.pop(union)
-                ]
-                result.pop("discriminator", None)
+        # A marker may stand for a discriminating `type`, so members may overlap: anyOf, no discriminator.
+        _rewrite_unions(result, lambda member: self.inner(member, where) if isinstance(member, dict) else member)
         return result
 
     def _share(self, schema: dict[str, Any], where: str) -> dict[str, Any]:

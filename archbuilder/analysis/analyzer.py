@@ -39,13 +39,16 @@ class LayerReport:
 
     @property
     def params(self) -> int:
+        """Trainable plus non-trainable parameters of the layer."""
         return self.trainable_params + self.non_trainable_params
 
     @property
     def activation_elements(self) -> int:
+        """Elements of the layer's output for one example, plus those inside a nested network."""
         return math.prod(self.output_shape) + self.inner_activations
 
     def to_dict(self) -> dict[str, Any]:
+        """The layer as JSON-ready data (``receptive_field`` is ``None`` when unbounded)."""
         return {
             "path": self.path,
             "name": self.name,
@@ -93,18 +96,22 @@ class Analysis:
 
     @property
     def trainable_params(self) -> int:
+        """Trainable parameters of the whole network."""
         return sum(layer.trainable_params for layer in self.layers)
 
     @property
     def non_trainable_params(self) -> int:
+        """Non-trainable parameters (batch-norm statistics, frozen backbones) of the whole network."""
         return sum(layer.non_trainable_params for layer in self.layers)
 
     @property
     def params(self) -> int:
+        """All parameters of the network, trainable or not."""
         return self.trainable_params + self.non_trainable_params
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of one example's forward pass."""
         return sum(layer.macs for layer in self.layers)
 
     @property
@@ -131,9 +138,11 @@ class Analysis:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
+        """Shape (no batch axis) of the first output: the head's, or the last layer's when there is no head."""
         return next(iter(self.outputs.values()))
 
     def activation_bytes(self, dtype: Dtype = "float32") -> int:
+        """Bytes of :attr:`activation_elements` in ``dtype``, for one example."""
         return self.activation_elements * DTYPE_BYTES[dtype]
 
     def training_memory(
@@ -158,6 +167,8 @@ class Analysis:
         return estimate
 
     def to_dict(self, batch_size: int = 32, dtype: Dtype = "float32", optimizer: str = "adam") -> dict[str, Any]:
+        """Totals, training memory (for ``batch_size``, ``dtype`` and ``optimizer``), layers and warnings
+        as JSON-ready data."""
         return {
             "name": self.blueprint.name,
             "input_shape": list(self.blueprint.input.shape),
@@ -185,8 +196,13 @@ def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> A
     """Shapes, parameters, MACs, memory and receptive fields of every layer, without Keras.
 
     Args:
-        blueprint: a Blueprint, a path or YAML text, or a dict. From a file, every problem and
-            warning carries ``file:line:column``.
+        blueprint: a Blueprint, a path, a zoo name, YAML text or a dict. From a file, every problem
+            and warning carries ``file:line:column``.
+
+    Returns:
+        An :class:`Analysis` of the resolved blueprint: one :class:`LayerReport` per Keras layer
+        (the input included), the output shapes by name, the warnings, and the totals and memory
+        estimates as properties and methods.
 
     Raises:
         BlueprintError: the blueprint is invalid, or a layer cannot be applied to its input.

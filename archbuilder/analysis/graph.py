@@ -51,10 +51,12 @@ class Node:
 
     @property
     def type(self) -> str:
+        """The layer's ``type`` tag (``input`` for the model input)."""
         return self.spec.type if self.spec is not None else "input"
 
     @property
     def output(self) -> Tensor:
+        """The tensor the layer produces."""
         return self.effect.output
 
 
@@ -75,6 +77,7 @@ class Graph:
     warnings: list[Problem] = field(default_factory=list)
 
     def node(self, name: str) -> Node:
+        """The node named ``name``."""
         return self._index[name]
 
     def __post_init__(self) -> None:
@@ -200,16 +203,20 @@ class GraphBuilder:
         self.by_name[node.name] = node
 
     def shape(self, name: str) -> tuple[int, ...]:
+        """The output shape of the node ``name`` (no batch axis)."""
         return self.by_name[name].output.shape
 
     def channels(self, name: str) -> int:
+        """The channels (last axis) of the node ``name``'s output."""
         return self.shape(name)[-1]
 
     def problem(self, path: Location, message: str, severity: Severity = "error") -> Problem:
+        """A problem at ``path``, with the user's path of it (its origin in ``resolution``) when there is one."""
         origin = self.resolution.origin_of(path) if self.resolution else None
         return Problem(message, path, severity, origin=origin)
 
     def error(self, path: Location, message: str) -> BlueprintError:
+        """A :class:`BlueprintError` of one :meth:`problem` at ``path``, to raise."""
         return BlueprintError([self.problem(path, message)])
 
     # -- conv units: padding, conv, batch norm, activation ---------------------------------------
@@ -248,6 +255,7 @@ class GraphBuilder:
         return self.add(path + ("pad",), spec, [x]), (bottom, right)
 
     def batch_norm(self, path: Location, x: str) -> str:
+        """A batch norm layer with the epsilon and momentum of ``defaults``."""
         spec = L.BatchNorm(epsilon=self.defaults.batch_norm_epsilon, momentum=self.defaults.batch_norm_momentum)
         return self.add(path, spec, [x])
 
@@ -273,9 +281,11 @@ class GraphBuilder:
         use_bias: Any = None,
     ) -> str:
         """A block's conv, taking initializer, regularizer and bias from ``defaults``."""
-        spec = self.spec(
+        return self._block_unit(
             path,
+            x,
             L.Conv,
+            use_bias,
             filters=filters,
             kernel_size=kernel_size,
             strides=strides,
@@ -283,11 +293,7 @@ class GraphBuilder:
             groups=groups,
             activation=activation,
             batch_norm=batch_norm,
-            use_bias=self._bias(use_bias),
-            kernel_initializer=self.defaults.kernel_initializer,
-            kernel_regularizer=self.defaults.kernel_regularizer,
         )
-        return self.unit(path, spec, x)
 
     def spec(self, path: Location, kind: type[_K], **fields: Any) -> _K:
         """A layer a block lowers to, validated; a width or setting it cannot take is the block's problem."""
@@ -313,23 +319,32 @@ class GraphBuilder:
         activation: str,
         batch_norm: bool,
     ) -> str:
-        spec = self.spec(
+        """A block's depthwise conv, taking initializer, regularizer and bias from ``defaults``."""
+        return self._block_unit(
             path,
+            x,
             L.DepthwiseConv,
+            None,
             kernel_size=kernel_size,
             strides=strides,
             padding=padding,
             depth_multiplier=depth_multiplier,
             activation=activation,
             batch_norm=batch_norm,
-            use_bias=self._bias(None),
+        )
+
+    def _block_unit(self, path: Location, x: str, kind: type[L.SpatialOptions], use_bias: Any, **fields: Any) -> str:
+        """A conv-like layer of a block (checked by :meth:`spec`) as a :meth:`unit`, with the initializer,
+        the regularizer and, unless ``use_bias`` is given, the bias of ``defaults``."""
+        spec = self.spec(
+            path,
+            kind,
+            **fields,
+            use_bias=self.defaults.use_bias if use_bias is None else use_bias,
             kernel_initializer=self.defaults.kernel_initializer,
             kernel_regularizer=self.defaults.kernel_regularizer,
         )
         return self.unit(path, spec, x)
-
-    def _bias(self, use_bias: Any) -> Any:
-        return self.defaults.use_bias if use_bias is None else use_bias
 
     # -- blueprint items -------------------------------------------------------------------------
     def item(self, path: Location, item: Kind, x: str) -> str:
@@ -359,6 +374,7 @@ class GraphBuilder:
         return out
 
     def define(self, path: Location, identifier: str, node_name: str) -> None:
+        """Name ``node_name`` by the user id ``identifier``; an id given twice is a problem at ``path``'s ``id``."""
         if identifier in self.ids:
             self._record(self.error(path + ("id",), f"id '{identifier}' is defined twice; ids must be unique"))
             return
@@ -375,6 +391,7 @@ class GraphBuilder:
         return self.ids[identifier]
 
     def head(self, prefix: Location, head: Head, x: str) -> str:
+        """A head at ``prefix`` on ``x``: its layers, pooling, FC layers, dropout and classifier."""
         for index, layer in enumerate(head.layers):
             x = self.item(prefix + ("layers", index), layer, x)
         if x in self.broken:
@@ -427,11 +444,19 @@ class GraphBuilder:
         return self.add(path, L.Activation(type=head.activation), [x], name=head.name)
 
     def finish(self, outputs: list[str]) -> Graph:
+        """The :class:`Graph` of the nodes added so far, with these ``outputs``."""
         return Graph(self.nodes, outputs, self.ids, self.warnings)
 
 
 def build_graph(resolution: Resolution) -> Graph:
     """Lower a resolved blueprint into its analyzed layer graph.
+
+    Args:
+        resolution: the resolved blueprint (:func:`archbuilder.blueprint.resolve`), with its
+            source positions for the error messages.
+
+    Returns:
+        The :class:`Graph`: every layer node with its input and output shapes, in order.
 
     Raises:
         BlueprintError: every independent problem (each named by its path): a layer that cannot be

@@ -57,6 +57,7 @@ class FitLoss:
     described: str
 
     def message(self, strict: bool = False) -> str:
+        """The warning (or, with ``strict``, the error) naming the rows and columns Keras drops, and what to do."""
         lost = " and ".join(
             text
             for text in (
@@ -382,29 +383,9 @@ def elementwise_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
     return Effect(tensor)
 
 
-@rule("stochastic_depth")
-def stochastic_depth_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
-    """Analyze a ``stochastic_depth`` layer: the input unchanged, which must be a feature map.
-
-    Args:
-        spec: The layer.
-        inputs: Its input tensor (one).
-        warn: Unused (every rule takes it).
-
-    Returns:
-        The input tensor, unchanged.
-
-    Raises:
-        GeometryError: The input is no feature map [height, width, channels].
-    """
-    (tensor,) = inputs
-    _spatial(spec, tensor)
-    return Effect(tensor)
-
-
-@rule("spatial_dropout")
-def spatial_dropout_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
-    """Analyze a ``spatial_dropout`` layer: the input unchanged, which must be a feature map.
+@rule("stochastic_depth", "spatial_dropout")
+def feature_map_rule(spec: Kind, inputs: list[Tensor], warn: Warn) -> Effect:
+    """Analyze a ``stochastic_depth`` or ``spatial_dropout`` layer: the input unchanged, which must be a feature map.
 
     Args:
         spec: The layer.

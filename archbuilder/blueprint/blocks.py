@@ -155,10 +155,12 @@ class Bottleneck(ShortcutBlock):
 
     @property
     def inner_filters(self) -> int:
+        """Width of the 3x3 conv: ``int(filters * width_factor)``."""
         return int(self.filters * self.width_factor)
 
     @property
     def out_filters(self) -> int:
+        """Channels the block outputs: ``filters * expansion``."""
         return self.filters * self.expansion
 
     @model_validator(mode="after")

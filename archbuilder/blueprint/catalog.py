@@ -19,7 +19,11 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def zoo_dir() -> Path:
-    """The folder holding the zoo's YAML files (package data of ``archbuilder.zoo``)."""
+    """The folder holding the zoo's YAML files (package data of ``archbuilder.zoo``).
+
+    Returns:
+        The folder's path (``archbuilder/zoo/blueprints`` of the installed package).
+    """
     folder = resources.files("archbuilder") / "zoo" / "blueprints"
     # A regular or editable install gives a real Path; anything else is read through its str.
     return folder if isinstance(folder, Path) else Path(str(folder))
@@ -33,12 +37,27 @@ def _entries() -> dict[str, Path]:
 
 
 def list_blueprints(pattern: str = "*") -> list[str]:
-    """Sorted names of the zoo's blueprints matching a shell-style ``pattern`` (``'*resnet*'``)."""
+    """Sorted names of the zoo's blueprints matching a shell-style ``pattern`` (``'*resnet*'``).
+
+    Args:
+        pattern: an :mod:`fnmatch` pattern matched against the names (without ``.yaml``), case
+            sensitive; the default ``"*"`` lists every blueprint.
+
+    Returns:
+        The matching names, sorted (empty when none matches or the zoo folder is missing).
+    """
     return sorted(name for name in _entries() if fnmatch.fnmatchcase(name, pattern))
 
 
 def blueprint_path(name: str) -> Path:
     """The file of the zoo blueprint ``name`` (``'vgg16'`` or ``'vgg16.yaml'``).
+
+    Args:
+        name: a zoo name, with or without ``.yaml`` / ``.yml``; existing files are not looked at
+            (see :func:`locate`).
+
+    Returns:
+        The path of the blueprint's YAML file in the zoo folder.
 
     Raises:
         BlueprintError: no zoo blueprint has that name (with a did-you-mean).
@@ -57,6 +76,14 @@ def locate(source: str | os.PathLike[str]) -> str | Path:
     """Where a blueprint argument points: an existing file wins, then a zoo name, else ``source`` unchanged.
 
     The unchanged string may be YAML text, or a missing path that the loader will report.
+
+    Args:
+        source: a path, a zoo name (``"vgg16"`` or ``"vgg16.yaml"``) or YAML text. Text with a
+            line break, or a name with a path separator, is never looked up in the zoo.
+
+    Returns:
+        The existing file as a ``Path``, else the zoo file of that name, else ``source`` as a
+        ``str`` (``os.fspath``). Never raises for an unknown name.
     """
     text = os.fspath(source)
     if "\n" in text:

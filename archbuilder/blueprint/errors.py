@@ -60,6 +60,7 @@ class Problem:
 
     @property
     def path(self) -> str:
+        """The location as the user-facing path (``stages[2].blocks[0].filters``)."""
         return format_path(self.location)
 
     def where(self) -> str:
@@ -78,9 +79,11 @@ class Problem:
         return printable(f"{prefix}: {text}" if prefix else text)  # one problem, one line
 
     def with_source(self, file: str | None, line: int | None, column: int | None) -> Problem:
+        """A copy placed at ``file:line:column`` (the rest unchanged)."""
         return Problem(self.message, self.location, self.severity, file, line, column, self.origin)
 
     def to_dict(self) -> dict[str, object]:
+        """The problem as JSON-ready data: severity, path, message and the file position (``None`` when unknown)."""
         return {
             "severity": self.severity,
             "path": self.path,
@@ -117,6 +120,7 @@ class BlueprintError(ArchbuilderError, ValueError):
         line: int | None = None,
         column: int | None = None,
     ) -> BlueprintError:
+        """An error with one problem: ``message`` at ``location``, optionally at ``file:line:column``."""
         return cls([Problem(message, location, "error", file, line, column)])
 
 

@@ -52,13 +52,20 @@ def load_blueprint(
     """Load and validate a blueprint from a path, a zoo name, YAML text, a dict or a Blueprint.
 
     Args:
-        source: what to load. A path wins over the zoo entry of the same name.
+        source: what to load: a path to a YAML file, a zoo name (``"resnet50"``), YAML text, a dict
+            or a :class:`Blueprint`. A path wins over the zoo entry of the same name.
         overrides: values to set by path before validation, e.g. ``{"head.classes": 10,
             "stages[1].repeat": 2}`` (applied after ``extends`` merging, in order; each replaces
-            what is there). A problem at an overridden value names the override.
+            what is there), or :class:`~archbuilder.blueprint.overrides.Override` objects. A problem
+            at an overridden value names the override. ``None`` sets nothing.
+
+    Returns:
+        The validated :class:`Blueprint`, as written (not resolved: see :func:`resolve`); a
+        :class:`Blueprint` given without overrides is returned as is.
 
     Raises:
         BlueprintError: with every problem found, each with its path and position.
+        TypeError: ``source`` is none of the accepted types.
     """
     if isinstance(source, Blueprint) and not overrides:
         return source

@@ -387,10 +387,12 @@ class KerasApplication(Kind):
 
     @property
     def pretrained(self) -> bool:
+        """Whether ``weights`` names pretrained weights (anything but ``"none"``)."""
         return self.weights != NO_WEIGHTS
 
     @property
     def is_trainable(self) -> bool:
+        """``trainable`` when set; else the network trains only when it starts from random weights."""
         return (not self.pretrained) if self.trainable is None else self.trainable
 
 

@@ -115,6 +115,7 @@ class Blueprint(Spec):
         return self.model_dump(mode="json", exclude_defaults=True)
 
     def to_yaml(self) -> str:
+        """The blueprint as YAML (:meth:`to_dict`: defaults left out), keys in field order, short items on one line."""
         return dump_yaml(self.to_dict())
 
     def resolve(self) -> Blueprint:

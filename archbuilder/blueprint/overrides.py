@@ -39,6 +39,7 @@ class Override:
 
     @property
     def path(self) -> str:
+        """The location as the user-facing path (``stages[1].repeat``)."""
         return format_path(self.location)
 
 

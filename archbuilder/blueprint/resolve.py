@@ -55,7 +55,24 @@ class Resolution:
 
 
 def resolve(blueprint: Blueprint) -> Blueprint:
-    """The canonical form of ``blueprint`` (see the module docstring)."""
+    """The canonical form of ``blueprint``: what every later step (analysis, Keras) reads.
+
+    The pattern becomes stages of plain layers, every stage lists its blocks (``repeat`` expanded,
+    ``strides`` placed on its block), scaling is applied (and removed), and every field that
+    defaults to ``defaults`` is filled in. Resolving a canonical blueprint gives it back unchanged.
+
+    Args:
+        blueprint: a validated :class:`Blueprint` as the user wrote it (load a path, YAML text, a
+            dict or a zoo name with :func:`load_blueprint` first).
+
+    Returns:
+        A new :class:`Blueprint` in canonical form.
+
+    Raises:
+        BlueprintError: resolving breaks a rule (too many items after scaling and repeats, a width
+            multiplier that makes a layer invalid, strides set twice, a pattern that leaves
+            nothing, ...); problems are located at what the user wrote.
+    """
     return resolve_with_origins(blueprint).blueprint
 
 

@@ -36,7 +36,21 @@ _Dumper.add_representer(dict, _represent_dict)
 
 
 def dump_yaml(data: Any) -> str:
-    """YAML with short items on one line (``{type: conv, filters: 64}``), keys in field order."""
+    """YAML with short items on one line (``{type: conv, filters: 64}``), keys in field order.
+
+    Lists of up to 16 scalars and mappings of up to 6 short values are written on one line; strings
+    the loader would read as numbers (``'1e-3'``) are quoted; keys keep their order.
+
+    Args:
+        data: plain data to write: mappings, lists, strings, numbers, booleans and ``None``, such
+            as :meth:`Blueprint.to_dict` gives (a :class:`Blueprint` itself: ``blueprint.to_yaml()``).
+
+    Returns:
+        The YAML text, lines wrapped at 120 characters where YAML allows.
+
+    Raises:
+        yaml.representer.RepresenterError: ``data`` holds anything else (a Blueprint, a Path, another object).
+    """
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
 
 

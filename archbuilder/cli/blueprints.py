@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from archbuilder.cli.common import (
     EXIT_USAGE,
     add_command,
     add_override_option,
+    add_source_argument,
     analyze_file,
     analyze_source,
     display_name,
@@ -238,6 +240,43 @@ def add_weights_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def weights_options_misused(
+    args: argparse.Namespace, command: str, only_with_weights: Sequence[str], *, instead_of_set: str
+) -> bool:
+    """Whether ``args`` misuse the pretrained-weights options; if so, standard error says how.
+
+    Options that go only with ``--weights`` are misused without it; ``--set`` is misused with it (the
+    network must stay keras.applications' twin).
+
+    Args:
+        args: The parsed command line: ``weights``, ``overrides`` and the options of ``only_with_weights``.
+        command: The command (``build``, ``train``), which the message names.
+        only_with_weights: The options that go only with ``--weights``, as typed (``--classes``, ...).
+        instead_of_set: What the message advises instead of ``--set`` with ``--weights``.
+
+    Returns:
+        True when an option is misused (the command should exit with ``EXIT_USAGE``).
+    """
+    if args.weights is None:
+        given = [getattr(args, option.lstrip("-").replace("-", "_")) for option in only_with_weights]
+        if any(value not in (None, False) for value in given):
+            options = ", ".join(only_with_weights[:-1]) + " and " + only_with_weights[-1]
+            print(
+                f"archbuilder {command}: {options} go with --weights (a zoo entry with pretrained weights); for "
+                "another network, edit its blueprint (archbuilder zoo show NAME)",
+                file=sys.stderr,
+            )
+            return True
+    elif getattr(args, "overrides", None):
+        print(
+            f"archbuilder {command}: --set does not go with --weights (the network must stay keras.applications' "
+            f"twin); {instead_of_set}",
+            file=sys.stderr,
+        )
+        return True
+    return False
+
+
 def resolved_blueprint_path(model_path: Path) -> Path:
     """Where ``build`` writes the resolved blueprint beside ``model.keras``: ``model.blueprint.yaml``."""
     return model_path.with_name(model_path.stem + ".blueprint.yaml")
@@ -264,19 +303,12 @@ def command_build(args: argparse.Namespace) -> int:
     if output.suffix != ".keras":
         print(f"archbuilder build: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
         return EXIT_USAGE
-    if args.weights is None and (args.classes is not None or args.input_shape is not None or args.preprocessing):
-        print(
-            "archbuilder build: --classes, --input-shape and --preprocessing go with --weights (a zoo entry with "
-            "pretrained weights); for another network, edit its blueprint (archbuilder zoo show NAME)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if args.weights is not None and getattr(args, "overrides", None):
-        print(
-            "archbuilder build: --set does not go with --weights (the network must stay keras.applications' twin); "
-            "use --classes and --input-shape",
-            file=sys.stderr,
-        )
+    if weights_options_misused(
+        args,
+        "build",
+        ("--classes", "--input-shape", "--preprocessing"),
+        instead_of_set="use --classes and --input-shape",
+    ):
         return EXIT_USAGE
     analysis, model = _build(args.source, args.overrides) if args.weights is None else _build_pretrained(args)
     write_atomic(output, model.save)
@@ -373,7 +405,7 @@ def add_blueprint_commands(commands: Any) -> None:
         command_summary,
         "Per-layer shapes, memory, params, MACs and receptive field, and totals (no Keras).",
     )
-    summary.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    add_source_argument(summary)
     summary.add_argument(
         "--batch-size", type=positive_int, default=32, help="for the training-memory estimate (default: 32)"
     )
@@ -410,7 +442,7 @@ def add_blueprint_commands(commands: Any) -> None:
         command_build,
         "Compile a blueprint into a Keras model file; the resolved blueprint is written beside it.",
     )
-    build.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    add_source_argument(build)
     add_override_option(build)
     build.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="the model file to write")
     add_weights_options(build)
@@ -426,7 +458,7 @@ def add_blueprint_commands(commands: Any) -> None:
         command_plot,
         "Draw the network: a box per layer with its output shape, arrows for the graph (merges, auxiliary heads).",
     )
-    plot.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    add_source_argument(plot)
     plot.add_argument("-o", "--output", required=True, metavar="FILE.png|svg|pdf", help="the image to write")
     plot.add_argument(
         "--engine",

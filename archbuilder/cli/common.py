@@ -19,7 +19,7 @@ from archbuilder.artifacts import os_error_reason
 from archbuilder.blueprint.errors import BlueprintError, Problem, printable
 from archbuilder.blueprint.io import Sources, load_blueprint_data, validate_blueprint
 from archbuilder.blueprint.overrides import Override, parse_assignment
-from archbuilder.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from archbuilder.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,6 +31,7 @@ __all__ = [
     "add_command",
     "add_folder_options",
     "add_override_option",
+    "add_source_argument",
     "analyze_file",
     "analyze_loaded",
     "analyze_source",
@@ -38,6 +39,7 @@ __all__ = [
     "is_search_space",
     "positive_int",
     "resolve_source",
+    "run_resumable",
     "with_file",
 ]
 
@@ -145,6 +147,11 @@ def _override(text: str) -> Override:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def add_source_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``source`` positional argument: a blueprint file or a zoo name (see :func:`resolve_source`)."""
+    parser.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+
+
 def add_override_option(parser: argparse.ArgumentParser, what: str = "blueprint") -> None:
     """``--set PATH=VALUE`` (repeatable) into ``args.overrides``: values set in the ``what`` before validation."""
     parser.add_argument(
@@ -175,3 +182,22 @@ def add_command(subparsers: Any, name: str, handler: Handler, help_text: str) ->
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
     return parser
+
+
+def run_resumable(function: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+    """Run a training or a search, which ``--resume`` continues after Ctrl-C.
+
+    Args:
+        function: What runs it (``archbuilder.training.runner.train``, ``archbuilder.search.runner.run``).
+        *args: Its positional arguments.
+        **kwargs: Its keyword arguments.
+
+    Returns:
+        The exit code: ``EXIT_OK``, or ``EXIT_INTERRUPTED`` after Ctrl-C (with how to continue on standard error).
+    """
+    try:
+        function(*args, **kwargs)
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK

@@ -7,8 +7,15 @@ import argparse
 import sys
 from typing import Any, get_args
 
-from archbuilder.cli.common import EXIT_OK, add_command, add_folder_options, add_override_option, positive_int
-from archbuilder.errors import EXIT_INTERRUPTED, EXIT_USAGE
+from archbuilder.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_folder_options,
+    add_override_option,
+    positive_int,
+    run_resumable,
+)
 from archbuilder.search.settings import Tuner
 from archbuilder.training.environment import prepare_backend_environment
 
@@ -41,20 +48,16 @@ def command_search(args: argparse.Namespace) -> int:
     prepare_backend_environment()
     from archbuilder.search.runner import run
 
-    try:
-        run(
-            space,
-            **overrides,
-            output=args.output,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            save_top=args.save_top,
-            tensorboard=args.tensorboard,
-        )
-    except KeyboardInterrupt:
-        print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+    return run_resumable(
+        run,
+        space,
+        **overrides,
+        output=args.output,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        save_top=args.save_top,
+        tensorboard=args.tensorboard,
+    )
 
 
 def command_show(args: argparse.Namespace) -> int:

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from archbuilder.cli.blueprints import add_weights_options
+from archbuilder.cli.blueprints import add_weights_options, weights_options_misused
 from archbuilder.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_command,
     add_folder_options,
     add_override_option,
+    add_source_argument,
     analyze_source,
     positive_int,
+    run_resumable,
 )
 from archbuilder.cli.errors import report
-from archbuilder.errors import EXIT_INTERRUPTED
 from archbuilder.training.environment import prepare_backend_environment
 
 #: The train options that override the blueprint's recipe (argparse dest names = ``train()`` keywords).
@@ -58,19 +58,12 @@ def command_train(args: argparse.Namespace) -> int:
         DataError: The data cannot be loaded or does not fit the blueprint.
         RunError: The output folder or the settings do not allow the run.
     """
-    if args.weights is None and (args.classes is not None or args.input_shape is not None):
-        print(
-            "archbuilder train: --classes and --input-shape go with --weights (a zoo entry with pretrained "
-            "weights); for another network, edit its blueprint (archbuilder zoo show NAME)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if args.weights is not None and getattr(args, "overrides", None):
-        print(
-            "archbuilder train: --set does not go with --weights (the network must stay keras.applications' twin); "
-            "use --classes and --input-shape, and the train options for the recipe",
-            file=sys.stderr,
-        )
+    if weights_options_misused(
+        args,
+        "train",
+        ("--classes", "--input-shape"),
+        instead_of_set="use --classes and --input-shape, and the train options for the recipe",
+    ):
         return EXIT_USAGE
     prepare_backend_environment(deterministic=bool(args.deterministic))
     if args.weights is None:
@@ -82,19 +75,15 @@ def command_train(args: argparse.Namespace) -> int:
     from archbuilder.training.runner import train
 
     overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
-    try:
-        train(
-            blueprint,
-            output=args.output,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            weights=args.weights,
-            **overrides,
-        )
-    except KeyboardInterrupt:
-        print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+    return run_resumable(
+        train,
+        blueprint,
+        output=args.output,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        weights=args.weights,
+        **overrides,
+    )
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
@@ -193,7 +182,7 @@ def add_training_commands(commands: Any) -> None:
         command_train,
         "Train a blueprint with its recipe on a dataset; writes the model, history and metrics.",
     )
-    train.add_argument("source", metavar="FILE|ZOO_NAME", help="a blueprint file or a zoo name")
+    add_source_argument(train)
     add_override_option(train)
     train.add_argument(
         "--data",

@@ -15,6 +15,17 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     ``b_c = a_c / (bias + alpha * sum_{c' in window(c)} a_c'^2) ** beta`` with a window of
     ``size`` channels centred on ``c`` (the paper's n=5, k=2, alpha=1e-4, beta=0.75).
+
+    Args:
+        size: channels in the window (the paper's ``n``), a positive odd number; the window is
+            zero-padded at the first and last channels.
+        bias: the additive constant (the paper's ``k``).
+        alpha: the scale of the sum of squares.
+        beta: the exponent.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: ``size`` is not a positive odd number.
     """
 
     def __init__(
@@ -29,6 +40,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         self.beta = beta
 
     def call(self, inputs: Any) -> Any:
+        """Divides each channel by the windowed sum of squares (channels last)."""
         radius = self.size // 2
         channels = inputs.shape[-1]
         squared = ops.square(inputs)
@@ -39,9 +51,11 @@ class LocalResponseNormalization(keras.layers.Layer):
         return inputs / ops.power(self.bias + self.alpha * window_sum, self.beta)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The input shape: normalization keeps it."""
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
+        """The base config plus ``size``, ``bias``, ``alpha`` and ``beta``."""
         return {**super().get_config(), "size": self.size, "bias": self.bias, "alpha": self.alpha, "beta": self.beta}
 
 
@@ -54,6 +68,8 @@ class Normalization(keras.layers.Normalization):
     """
 
     def call(self, inputs: Any) -> Any:
+        """Normalizes with the current ``adapt_mean`` and ``adapt_variance`` weights; a layer given
+        ``mean`` and ``variance`` arguments behaves as Keras's."""
         if self.input_mean is not None:
             return super().call(inputs)
         inputs = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
@@ -68,6 +84,13 @@ class ImagenetPreprocessing(keras.layers.Layer):
 
     ``caffe``: RGB to BGR, then minus the ImageNet mean (VGG, ResNet); ``tf``: to [-1, 1]
     (ResNetV2, MobileNet); ``torch``: to [0, 1], minus the mean, over the std (DenseNet).
+
+    Args:
+        mode: ``"caffe"``, ``"tf"`` or ``"torch"`` (see above), as in Keras's ``preprocess_input``.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: ``mode`` is none of the three.
     """
 
     CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -81,6 +104,7 @@ class ImagenetPreprocessing(keras.layers.Layer):
         self.mode = mode
 
     def call(self, inputs: Any) -> Any:
+        """Applies the ``mode``'s preprocessing to pixels cast to the compute dtype."""
         x = ops.cast(inputs, self.compute_dtype)
         if self.mode == "tf":
             return x / 127.5 - 1.0
@@ -91,7 +115,9 @@ class ImagenetPreprocessing(keras.layers.Layer):
         return ops.flip(x, axis=-1) - ops.convert_to_tensor(self.CAFFE_MEAN_BGR, dtype=self.compute_dtype)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The input shape: preprocessing keeps it."""
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
+        """The base config plus ``mode``."""
         return {**super().get_config(), "mode": self.mode}

@@ -26,6 +26,16 @@ def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) 
     Every layer is named from its blueprint path (``stages_2_blocks_0_conv1``); the outputs are
     the head (named ``head.name``, default ``predictions``) and any auxiliary heads, in order.
 
+    Args:
+        blueprint: a :class:`Blueprint`, a path to a YAML file, a zoo name (``"resnet50"``), YAML
+            text or a dict. It is analyzed (and so resolved) first.
+
+    Returns:
+        An uncompiled ``keras.Model`` named after the blueprint, with one input (the resolved
+        ``input.shape``) and one output, or a list of outputs when there are auxiliary heads.
+        Weights are freshly initialized, except the pretrained weights of a ``keras_application``
+        backbone.
+
     Raises:
         BlueprintError: the blueprint is invalid or a layer cannot be built; the message names
             the blueprint path.
@@ -69,7 +79,20 @@ def build_nodes(nodes: list[Node], tensors: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_layer(node: Node, input_shape: tuple[int | None, ...] | None = None) -> keras.layers.Layer:
-    """The Keras layer for one node (no call); ``input_shape`` (no batch axis) is needed by nested networks."""
+    """The Keras layer for one node (no call); ``input_shape`` (no batch axis) is needed by nested networks.
+
+    Args:
+        node: a node of an analyzed graph (``analysis.graph.nodes``, the input node excepted).
+        input_shape: the shape the layer will receive, without the batch axis; required for the
+            kinds that build a nested network (``keras_application``), ignored by the others.
+
+    Returns:
+        The unbuilt Keras layer, named ``node.name``.
+
+    Raises:
+        ValueError: the node's kind needs ``input_shape`` and none was given.
+        BlueprintError: the builder or Keras rejects the layer (the message names the blueprint path).
+    """
     assert node.spec is not None
     extra: dict[str, Any] = {}
     if node.spec.type in NEEDS_INPUT_SHAPE:
@@ -98,6 +121,21 @@ def _set_normalization(layer: keras.layers.Normalization, spec: L.Normalization,
 
 def build_block(block: Kind, inputs: Any, *, name: str = "block", defaults: Defaults | None = None) -> Any:
     """Apply one layer or block template to a Keras tensor, for use in hand-written Keras code.
+
+    Args:
+        block: a layer or block of the blueprint format (``Conv(...)``, ``Bottleneck(...)``, ...).
+            Its unset fields are filled from ``defaults``.
+        inputs: a Keras tensor with a fully known shape apart from the batch axis (channels last).
+        name: the prefix of the created layers' names (``"res2a"`` gives ``res2a_conv1``, ...).
+        defaults: the blueprint ``defaults`` to fill unset fields from (activation, batch_norm,
+            initializer, ...); ``None`` uses ``Defaults()``.
+
+    Returns:
+        The Keras tensor the block outputs.
+
+    Raises:
+        BlueprintError: the block does not fit ``inputs`` (e.g. an output size of 0) or Keras
+            rejects one of its layers; the message names the layer by ``name``.
 
     Example:
         >>> x = keras.Input((56, 56, 64))

@@ -67,6 +67,12 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
     """Regularized evolution over the active values of a space, every candidate screened.
 
     ``lineage`` maps each child's trial id to its parent's and the mutated parameter.
+
+    Args:
+        space: the search space; its settings give ``population``, ``sample_size``,
+            ``max_attempts`` and ``seed``.
+        **kwargs: ``kt.Oracle`` arguments (``objective``, ``max_trials``, ``seed``, ...), as
+            :func:`archbuilder.search.oracle_factory.create_oracle` passes them.
     """
 
     def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
@@ -82,6 +88,8 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
         return members[-self.population_size :]
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """Proposes a screened child of the population once it is full, else a screened random sample;
+        ``IDLE`` (or ``STOPPED`` with no trial running) when neither passes the screen."""
         self._pending, self._admitted = trial_id, None
         population = self.population
         values = self._child(trial_id, population) if len(population) >= self.population_size else None
@@ -112,6 +120,7 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
         return best
 
     def get_state(self) -> dict[str, Any]:
+        """Adds the population and sample sizes, the population and the lineage under ``"evolution"``."""
         state = super().get_state()
         # `population` is for readers of oracle.json; set_state rebuilds it from end_order.
         state["evolution"] = {
@@ -123,6 +132,7 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restores the sizes the search started with and the lineage; the population follows from ``end_order``."""
         super().set_state(state)
         # The sizes the search started with stay, even when --resume raises max_trials.
         saved = state.get("evolution", {})

@@ -140,6 +140,7 @@ class Condition:
     values: tuple[Any, ...]
 
     def holds(self, values: dict[str, Any]) -> bool:
+        """Whether ``parent`` is among ``values`` and has one of the condition's values."""
         return self.parent in values and values[self.parent] in self.values
 
 
@@ -155,15 +156,19 @@ class Parameter:
 
     @property
     def default(self) -> Any:
+        """The value used when nothing chose one (the marker's ``default``)."""
         raise NotImplementedError
 
     def active(self, values: dict[str, Any]) -> bool:
+        """Whether every condition holds for ``values``, so the parameter takes a value."""
         return all(condition.holds(values) for condition in self.conditions)
 
     def sample(self, rng: random.Random) -> Any:
+        """A value drawn with ``rng`` from the marker's domain."""
         raise NotImplementedError
 
     def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one the marker can take."""
         raise NotImplementedError
 
     def grid(self) -> list[Any]:
@@ -198,6 +203,7 @@ class Parameter:
         return True
 
     def describe(self) -> str:
+        """The domain in a few words, for listings (``int 1..4 step 1``)."""
         raise NotImplementedError
 
 
@@ -218,27 +224,34 @@ class ChoiceParameter(Parameter):
 
     @property
     def default(self) -> Any:
+        """The label of the marker's ``default``, else of its first option."""
         return self.default_label
 
     def sample(self, rng: random.Random) -> Any:
+        """The label of an option drawn uniformly."""
         return self.labels[rng.randrange(len(self.labels))]
 
     def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of the labels."""
         return any(_same(value, label) for label in self.labels)
 
     def index(self, label: Any) -> int:
+        """The position of ``label`` among the options; ``KeyError`` when it is none of them."""
         for position, candidate in enumerate(self.labels):
             if _same(label, candidate):
                 return position
         raise KeyError(label)
 
     def grid(self) -> list[Any]:
+        """Every label, in the order written."""
         return list(self.labels)
 
     def value_of(self, label: Any) -> Any:
+        """The option recorded as ``label``, as written."""
         return self.options[self.index(label)]
 
     def describe(self) -> str:
+        """``choice of`` and the labels."""
         return "choice of " + ", ".join(str(label) for label in self.labels)
 
 
@@ -264,9 +277,11 @@ class IntParameter(Parameter):
 
     @property
     def default(self) -> int:
+        """The marker's ``default``, else ``low``."""
         return self.low if self.default_value is None else self.default_value
 
     def sample(self, rng: random.Random) -> int:
+        """A value of the grid drawn uniformly, or with ``log`` and no ``step`` an integer drawn on a log scale."""
         if self.step is not None or not self.log:
             values = self.grid()
             return values[rng.randrange(len(values))]
@@ -274,6 +289,7 @@ class IntParameter(Parameter):
         return min(int(value), self.high)
 
     def contains(self, value: Any) -> bool:
+        """Whether ``value`` is an integer (not a bool) in ``[low, high]`` on the step."""
         if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
             return False
         if self.step is None:
@@ -283,6 +299,7 @@ class IntParameter(Parameter):
         return (value - self.low) % self.step == 0
 
     def grid(self) -> list[int]:
+        """``low`` to ``high`` by ``step`` (1 when unset; with ``log`` and a ``step``, times ``step``)."""
         if self.log and self.step is not None:
             values, value = [], self.low
             while value <= self.high:
@@ -292,6 +309,7 @@ class IntParameter(Parameter):
         return list(range(self.low, self.high + 1, self.step or 1))
 
     def probes(self) -> list[int]:
+        """The smallest and largest values of the grid."""
         values = self.grid()
         return sorted({values[0], values[-1]})
 
@@ -299,6 +317,7 @@ class IntParameter(Parameter):
         return self.step is not None or not self.log
 
     def describe(self) -> str:
+        """``int low..high``, with the step and ``(log)`` when set."""
         text = f"int {self.low}..{self.high}"
         if self.step:
             text += f" x{self.step}" if self.log else f" step {self.step}"
@@ -326,9 +345,11 @@ class FloatParameter(Parameter):
 
     @property
     def default(self) -> float:
+        """The marker's ``default``, else ``low``."""
         return self.low if self.default_value is None else self.default_value
 
     def sample(self, rng: random.Random) -> float:
+        """A grid value drawn uniformly when stepped, else one drawn from ``[low, high]`` (log scale with ``log``)."""
         if self.step is not None:
             values = self.grid()
             return values[rng.randrange(len(values))]
@@ -337,12 +358,14 @@ class FloatParameter(Parameter):
         return clean_float(rng.uniform(self.low, self.high))
 
     def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a number (not a bool) in ``[low, high]`` (1e-9 slack, relative); step not checked."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         tolerance = 1e-9 * max(1.0, abs(self.high))
         return self.low - tolerance <= value <= self.high + tolerance
 
     def grid(self) -> list[float]:
+        """``low`` to ``high`` by ``step`` (with ``log``, times ``step``); ``ValueError`` without a ``step``."""
         if self.step is None:
             raise ValueError(f"{self.name}: grid search needs a `step` on every float marker")
         values: list[float] = []
@@ -355,12 +378,14 @@ class FloatParameter(Parameter):
             index += 1
 
     def probes(self) -> list[float]:
+        """``low`` and ``high``, or the first and last grid values when stepped."""
         return [self.low, self.high] if self.step is None else sorted({self.grid()[0], self.grid()[-1]})
 
     def _uniform_grid(self) -> bool:
         return self.step is not None
 
     def describe(self) -> str:
+        """``float low..high``, with the step and ``(log)`` when set."""
         text = f"float {self.low:g}..{self.high:g}"
         if self.step:
             text += f" x{self.step:g}" if self.log else f" step {self.step:g}"
@@ -380,18 +405,23 @@ class BoolParameter(Parameter):
 
     @property
     def default(self) -> bool:
+        """The marker's ``default`` (false when unset)."""
         return self.default_value
 
     def sample(self, rng: random.Random) -> bool:
+        """True or false with probability 1/2."""
         return rng.random() < 0.5
 
     def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a bool."""
         return isinstance(value, bool)
 
     def grid(self) -> list[bool]:
+        """``[False, True]``."""
         return [False, True]
 
     def describe(self) -> str:
+        """``bool``."""
         return "bool"
 
 

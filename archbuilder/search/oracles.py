@@ -43,17 +43,9 @@ def declare_hyperparameters(space: SearchSpace, hp: kt.HyperParameters) -> None:
 def _declare(hp: kt.HyperParameters, parameter: Parameter) -> None:
     if isinstance(parameter, ChoiceParameter):
         hp.Choice(parameter.name, list(parameter.labels), default=parameter.default_label)
-    elif isinstance(parameter, IntParameter):
-        hp.Int(
-            parameter.name,
-            parameter.low,
-            parameter.high,
-            step=parameter.step,
-            sampling="log" if parameter.log else "linear",
-            default=parameter.default,
-        )
-    elif isinstance(parameter, FloatParameter):
-        hp.Float(
+    elif isinstance(parameter, (IntParameter, FloatParameter)):
+        declare_range = hp.Int if isinstance(parameter, IntParameter) else hp.Float
+        declare_range(
             parameter.name,
             parameter.low,
             parameter.high,
@@ -119,6 +111,7 @@ class ScreeningMixin(_OracleBase):
         return None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """The wrapped oracle's proposal if the screen admits it, else a screened random draw (none: idle or stop)."""
         self._pending, self._admitted = trial_id, None
         response = super().populate_space(trial_id)
         values = response.get("values")
@@ -133,16 +126,19 @@ class ScreeningMixin(_OracleBase):
         return {"status": RUNNING, "values": {**fallback, **bookkeeping}}
 
     def get_state(self) -> dict[str, Any]:
+        """The oracle's state with the screen's (under ``archbuilder``)."""
         state = super().get_state()
         state["archbuilder"] = self.screen.get_state()
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore the oracle's state and the screen's."""
         super().set_state(state)
         self.screen.set_state(state.get("archbuilder", {}))
 
     # KerasTuner writes its state files in place; a kill mid-write would leave a file --resume cannot read.
     def save(self) -> None:
+        """Write the oracle's state file atomically."""
         write_search_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial: Any) -> None:
@@ -150,6 +146,7 @@ class ScreeningMixin(_OracleBase):
         write_search_json(os.path.join(trial_dir, "trial.json"), trial.get_state())
 
     def reload(self) -> None:
+        """Reload the oracle's state and let the screen remember every trial's values (no duplicates on resume)."""
         super().reload()
         for trial_id, trial in self.trials.items():
             self.screen.remember(space_values(trial.hyperparameters.values), trial_id)
@@ -189,6 +186,7 @@ class GridOracle(ScreeningMixin, kt.Oracle):
         self._iterator: Any = None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """The next combination the screen admits; stops when the grid is walked."""
         if self._iterator is None:
             self._iterator = itertools.islice(self.space.grid(), self._cursor, None)
         for values in self._iterator:
@@ -198,9 +196,11 @@ class GridOracle(ScreeningMixin, kt.Oracle):
         return {"status": STOPPED, "values": None}
 
     def get_state(self) -> dict[str, Any]:
+        """The oracle's state with the grid's position (``grid_cursor``)."""
         return {**super().get_state(), "grid_cursor": self._cursor}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore the oracle's state and the grid's position."""
         super().set_state(state)
         self._cursor, self._iterator = int(state.get("grid_cursor", 0)), None
 

@@ -42,13 +42,16 @@ class TrialRecord:
 
     @property
     def number(self) -> int:
+        """The trial's number from 1 (KerasTuner's ids count from 0); 0 for an id that is not a number."""
         return int(self.trial_id) + 1 if self.trial_id.isdigit() else 0
 
     @property
     def completed(self) -> bool:
+        """Whether the trial trained to the end (status ``completed``)."""
         return self.status == "completed"
 
     def metric(self, name: str) -> float | None:
+        """The metric ``name``, or ``None`` when it was not recorded or is not finite."""
         value = self.metrics.get(name)
         return value if value is not None and math.isfinite(value) else None
 
@@ -77,10 +80,12 @@ class SearchResult:
 
     @property
     def objective(self) -> str:
+        """The name ranked by: the objective's metric, or ``score`` when a cost is penalized."""
         return self.settings.score_name
 
     @property
     def direction(self) -> str:
+        """``"max"`` or ``"min"``: which way the objective improves."""
         return self.settings.objective_spec.direction
 
     def ranked(self) -> list[TrialRecord]:
@@ -98,6 +103,7 @@ class SearchResult:
 
     @property
     def top(self) -> list[TrialRecord]:
+        """The ``top_k`` best-ranked completed trials (see :meth:`ranked`)."""
         return self.ranked()[: self.settings.top_k]
 
     @property
@@ -107,12 +113,14 @@ class SearchResult:
 
     @property
     def counts(self) -> dict[str, int]:
+        """How many trials have each status, in order of first appearance."""
         counts: dict[str, int] = {}
         for trial in self.trials:
             counts[trial.status] = counts.get(trial.status, 0) + 1
         return counts
 
     def summary(self) -> str:
+        """The search in a few lines: trial counts, rejections, final trainings, the best and the Pareto front."""
         counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
         total_rejected = sum(self.rejected.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in self.rejected.items() if n)

@@ -84,22 +84,49 @@ def run(
 
     Arguments left ``None`` come from the space's ``search:`` section; the settings the search runs
     with are recorded in ``search.json``, and ``resume`` continues with them (an argument that
-    conflicts with them is an error; ``max_trials`` may be raised). ``data`` is a dataset name
-    (``digits``, ``shapes:500``, ...) or a loaded :class:`archbuilder.training.data.Dataset`.
-    ``final_epochs`` retrains the ``top_k`` trials for that many epochs with their full recipe and
-    keeps the best of them. The winner's model (the weights of its best epoch) is written as
-    ``best.keras`` and evaluated once on the test split; ``save_top`` also writes ``top/*.keras``.
-    ``overwrite`` starts over in a folder that holds a search, replacing its outputs (without it, a
-    search never replaces what another one wrote). ``tensorboard`` logs each trial for TensorBoard's
-    HParams dashboard under ``tensorboard/`` (TensorFlow backend). Under KerasTuner's distributed
-    mode the chief returns the whole result and a worker the trials it ran; only the chief writes
-    the output folder.
+    conflicts with them is an error; ``max_trials`` may be raised). The winner's model (the weights
+    of its best epoch) is written as ``best.keras`` and evaluated once on the test split. Under
+    KerasTuner's distributed mode the chief returns the whole result and a worker the trials it
+    ran; only the chief writes the output folder.
+
+    Args:
+        space: a path to a space's YAML file, a shipped space name (``"pattern"``), YAML text, a
+            dict or a :class:`SearchSpace` (see :func:`load_space`).
+        data: a dataset name (``digits``, ``shapes:500``, ``mnist``, ...) or a loaded
+            :class:`archbuilder.training.data.Dataset`; ``None`` takes ``search.data``, else the
+            template's ``training.data``.
+        max_trials: trained trials at most (rejected candidates do not count).
+        epochs: epochs per trial (hyperband: the most epochs of a trial).
+        tuner: ``"random"``, ``"grid"``, ``"bayesian"`` (needs scikit-learn), ``"hyperband"`` or
+            ``"evolution"``.
+        seed: seed of the sampling and of the trainings.
+        executions_per_trial: trainings per trial, their metrics averaged.
+        batch_size: batch size of every trial (default: each candidate's ``training.batch_size``).
+        final_epochs: retrain the ``top_k`` trials for that many epochs with their full recipe and
+            keep the best of them (default: keep the best trial's own model).
+        output: the output folder; ``None`` uses ``searches/<space name>``.
+        resume: continue the search in ``output`` with its recorded settings (a new search starts
+            when there is nothing to resume).
+        overwrite: start over in a folder that holds a search, replacing its outputs (without it, a
+            search never replaces what another one wrote). Excludes ``resume``.
+        progress: print the header, a line per epoch and per trial, and the summary.
+        save_top: also write the models of the top trials as ``top/*.keras``.
+        tensorboard: log each trial for TensorBoard's HParams dashboard under ``tensorboard/``
+            (TensorFlow backend only).
+
+    Returns:
+        A :class:`SearchResult`: every trial's record, the rejection and duplicate counts, the
+        best trial (``result.best``), the top trials and the Pareto front, the winner's model
+        path and test metrics (``result.model``, ``result.test``), and the output folder. A
+        :class:`SearchWarning` is issued when every trial scored near chance.
 
     Raises:
-        BlueprintError: the space is invalid or empty under its budgets (checked before any trial).
+        BlueprintError: the space is invalid or empty under its budgets (checked before any trial),
+            or an argument is not a valid setting.
         DataError: the data cannot be loaded or does not fit the candidates.
         RunError: no data, the output folder holds another search, or an argument conflicts with the
             settings of the search being resumed.
+        ArtifactError: the output folder or one of its files cannot be written (a full disk, no permission).
     """
     overrides = {
         "max_trials": max_trials,
@@ -255,6 +282,7 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
 
 
 def start_over_advice(folder: Path) -> str:
+    """The sentence that tells how to start over in ``folder`` or search elsewhere."""
     return f"Pass --overwrite to start the search over in {folder}, or --output DIR to search elsewhere."
 
 

@@ -42,14 +42,17 @@ class Candidate:
 
     @property
     def params(self) -> int:
+        """Parameters of the candidate's network, trainable or not."""
         return self.costs["params"]
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of one example's forward pass."""
         return self.costs["macs"]
 
     @property
     def activation_memory(self) -> int:
+        """Bytes of layer outputs for one example (float32 forward pass)."""
         return self.costs["activation_memory"]
 
 
@@ -151,7 +154,22 @@ def _check_constraint(space: SearchSpace, expression: Any, location: tuple[Any, 
 
 
 def examine(space: SearchSpace, values: dict[str, Any]) -> Candidate | Rejection:
-    """The candidate for ``values``, or why it is rejected."""
+    """The candidate for ``values``, or why it is rejected.
+
+    Runs every check a search runs before building: the values make a valid blueprint, the
+    expressions evaluate, the constraints hold, the analyzer accepts the geometry, and the budgets
+    are met. Duplicates are not looked for (a :class:`Screen` does that).
+
+    Args:
+        space: the search space, as :func:`load_space` gives it.
+        values: one value for each active parameter, by name (as :meth:`SearchSpace.sample_values`
+            draws them; KerasTuner's ``tuner/...`` entries must be left out).
+
+    Returns:
+        A :class:`Candidate` (its values, resolved blueprint, costs and canonical key), or a
+        :class:`Rejection` with the reason (one of ``REASONS``) and the first problem. Never
+        raises for a rejected candidate.
+    """
     try:
         candidate, _ = measure(space, values)
         judge(space, candidate)
@@ -203,9 +221,11 @@ class Screen:
             self.seen.setdefault(verdict.key, trial_id)
 
     def get_state(self) -> dict[str, Any]:
+        """The counts to save with the oracle: rejections by reason, their examples and the duplicates."""
         return {"rejected": dict(self.rejected), "examples": self.examples, "duplicates": self.duplicates}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restores the counts :meth:`get_state` saved (the seen blueprints come back through :meth:`remember`)."""
         self.rejected = Counter(state.get("rejected", {}))
         self.examples = dict(state.get("examples", {}))
         self.duplicates = int(state.get("duplicates", 0))
@@ -238,6 +258,7 @@ class SpaceCheck:
     ranges: dict[str, tuple[int, int]]
 
     def report(self) -> str:
+        """The check in a few lines: valid of sampled, each rejection reason with an example, the cost ranges."""
         lines = [f"{self.valid} of {self.sampled} sampled candidates are valid and within budget"]
         for reason in REASONS:
             if self.rejected.get(reason):
@@ -250,6 +271,17 @@ class SpaceCheck:
 def validate_space(space: SearchSpace, samples: int = 256, seed: int = 0) -> SpaceCheck:
     """Check a space before any trial: the tuner can walk it, every option is valid on its own, and
     some candidate passes every check and budget.
+
+    Args:
+        space: the search space, as :func:`load_space` gives it.
+        samples: random candidates to measure for the emptiness check and the cost ranges (the
+            default values and the lowest values are measured too).
+        seed: seed of the random draws (the other values drawn for each probed option, and the samples).
+
+    Returns:
+        A :class:`SpaceCheck`: how many of the ``samples + 2`` candidates are valid and within
+        budget, the rejections by reason with an example each, and the cost ranges of the valid
+        ones (:meth:`SpaceCheck.report` prints it).
 
     Raises:
         BlueprintError: every option that is never valid, or why the space is empty (naming the

@@ -36,6 +36,7 @@ class Budgets(Spec):
         return data
 
     def items(self) -> list[tuple[str, int]]:
+        """The budgets that are set, as ``(field name, limit)`` in field order."""
         return [(name, getattr(self, name)) for name in type(self).model_fields if getattr(self, name) is not None]
 
 
@@ -59,12 +60,14 @@ class Objective(Spec):
 
     @property
     def metric(self) -> str:
+        """The metric named by ``maximize`` or ``minimize``."""
         metric = self.maximize if self.maximize is not None else self.minimize
         assert metric is not None  # _one_metric: exactly one of the two is set
         return metric
 
     @property
     def direction(self) -> Literal["max", "min"]:
+        """``"max"`` with ``maximize``, ``"min"`` with ``minimize``."""
         return "max" if self.maximize is not None else "min"
 
 
@@ -140,6 +143,7 @@ class SearchSettings(Spec):
 
     @property
     def objective_spec(self) -> Objective:
+        """``objective`` as an :class:`Objective`; a bare metric name is minimized when it is a loss, else maximized."""
         if isinstance(self.objective, Objective):
             return self.objective
         if self.objective in MINIMIZED or self.objective.endswith("loss"):

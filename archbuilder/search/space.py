@@ -165,6 +165,7 @@ class SearchSpace:
 
     @property
     def name(self) -> str:
+        """The space's ``name``, or ``"search"`` when it has none."""
         name = self.raw.get("name")
         return name if isinstance(name, str) else "search"
 
@@ -200,6 +201,7 @@ class SearchSpace:
 
     # -- values ---------------------------------------------------------------------------------
     def default_values(self) -> dict[str, Any]:
+        """Each active parameter at its default (parents before children, so defaults decide what is active)."""
         values: dict[str, Any] = {}
         for parameter in self.parameters:
             if parameter.active(values):
@@ -316,6 +318,7 @@ class SearchSpace:
         return self.sources.attach(moved) if self.sources is not None else moved
 
     def problem(self, message: str, location: Location) -> Problem:
+        """A problem at ``location`` in the space, with ``file:line:column`` when the space came from a file."""
         found = Problem(message, location)
         return self.sources.attach(found) if self.sources is not None else found
 
@@ -532,6 +535,14 @@ def _path(location: Location) -> str:
 def locate_space(argument: str | os.PathLike[str]) -> Path:
     """A path, or the name of a space shipped in ``archbuilder/search/spaces`` (``pattern``).
 
+    Args:
+        argument: a path to a space's YAML file, or the name of a shipped space (see
+            :func:`list_spaces`), with or without ``.yaml``. An existing file wins; a path with a
+            folder or another suffix is returned as is, even when missing (the loader reports it).
+
+    Returns:
+        The path of the space's file.
+
     Raises:
         BlueprintError: a bare name that is neither a file nor a shipped space (with a did-you-mean).
     """
@@ -550,7 +561,11 @@ def locate_space(argument: str | os.PathLike[str]) -> Path:
 
 
 def list_spaces() -> list[str]:
-    """Names of the example spaces shipped with archbuilder."""
+    """Names of the example spaces shipped with archbuilder.
+
+    Returns:
+        The names, sorted, as :func:`load_space` and :func:`locate_space` take them (``"pattern"``).
+    """
     return sorted(p.stem for p in SPACES_DIR.glob("*.yaml"))
 
 
@@ -568,8 +583,22 @@ def load_space(
     This checks each marker on its own; :func:`archbuilder.search.screening.validate_space` checks the
     options against the blueprint format and the budgets.
 
+    Args:
+        source: a path to a YAML file, the name of a shipped space (see :func:`list_spaces`), YAML
+            text, a dict, or a :class:`SearchSpace` (then only ``overrides`` apply; ``set_values`` is
+            ignored).
+        set_values: values to set by path in the template before it is parsed, as a mapping
+            ``{path: value}`` or parsed ``--set`` items; ``None`` sets nothing.
+        **overrides: ``search:`` settings to replace, by field name (``max_trials=4``,
+            ``tuner="evolution"``, ``epochs=2``...); ``None`` values are ignored.
+
+    Returns:
+        The parsed :class:`SearchSpace`: its template, its parameters (parents before children)
+        and its settings.
+
     Raises:
-        BlueprintError: every problem, with its space path and (from a file) ``file:line:column``.
+        BlueprintError: every problem, with its space path and (from a file) ``file:line:column``;
+            also an unknown or invalid setting in ``overrides``.
     """
     if isinstance(source, SearchSpace):
         return source.with_settings(**overrides)

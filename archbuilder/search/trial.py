@@ -38,6 +38,7 @@ class DataCache:
     _prepared: dict[Any, Dataset] = field(default_factory=dict)
 
     def get(self, blueprint: Blueprint, recipe: TrainingRecipe) -> Dataset:
+        """The dataset fitted to the candidate's input and classes, split and scaled as its recipe says (cached)."""
         height, width, channels = blueprint.input.shape
         shape = (height, width, channels)
         classes = min(output.classes for output in head_outputs(blueprint))
@@ -134,6 +135,11 @@ class BestWeights(keras.callbacks.Callback):
     epoch's, not the last one's. Keras's ``EarlyStopping(restore_best_weights=True)`` restores
     only when it stops training early, hence this small callback. Weights are copied to host
     memory on each improvement (a search trains small networks).
+
+    Args:
+        monitor: the logged metric to follow (``val_accuracy``, ...); epochs without a finite value
+            are skipped.
+        direction: ``"max"`` when higher is better, else lower is.
     """
 
     def __init__(self, monitor: str, direction: str) -> None:
@@ -144,6 +150,7 @@ class BestWeights(keras.callbacks.Callback):
         self.weights: list[Any] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Copies the weights when ``monitor`` improves on the best so far."""
         value = (logs or {}).get(self.monitor)
         if value is None or not math.isfinite(float(value)):
             return
@@ -152,6 +159,7 @@ class BestWeights(keras.callbacks.Callback):
             self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Restores the best epoch's weights (when any epoch had a finite ``monitor``)."""
         if self.weights is not None:
             self.model.set_weights(self.weights)
 

@@ -52,7 +52,13 @@ TRIAL_MODEL = "model.keras"
 
 
 class BlueprintHyperModel(kt.HyperModel):
-    """Turns a trial's values into the candidate's blueprint (resolved, with the trial recipe) and model."""
+    """Turns a trial's values into the candidate's blueprint (resolved, with the trial recipe) and model.
+
+    Args:
+        space: the search space; its name names the hypermodel, its settings give the trial recipe.
+        data: the search's dataset cache; ``None`` only for a hypermodel that never builds
+            (building and fitting need it).
+    """
 
     def __init__(self, space: SearchSpace, data: DataCache | None) -> None:
         super().__init__(name=space.name)
@@ -61,6 +67,7 @@ class BlueprintHyperModel(kt.HyperModel):
         self.batch_size: int | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        """Registers the space's parameters on ``hp``, each under the conditions that make it active."""
         declare_hyperparameters(self.space, hp)
 
     def candidate(self, values: dict[str, Any]) -> Candidate:
@@ -69,6 +76,7 @@ class BlueprintHyperModel(kt.HyperModel):
         return candidate
 
     def trial_blueprint(self, candidate: Candidate) -> Blueprint:
+        """The candidate's blueprint with the trial recipe: the search's epochs, batch size, seed and data."""
         settings = self.space.settings
         data = self.data.spec if self.data is not None else settings.data
         data_name = data if isinstance(data, str) or data is None else data.name
@@ -82,6 +90,8 @@ class BlueprintHyperModel(kt.HyperModel):
         return candidate.blueprint.model_copy(update={"training": recipe})
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """Builds the candidate for ``hp.values`` and compiles it with the trial recipe (steps per epoch counted
+        at :attr:`batch_size` when the tuner set one, else at the recipe's)."""
         blueprint = self.trial_blueprint(self.candidate(hp.values))
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
@@ -102,6 +112,8 @@ class BlueprintHyperModel(kt.HyperModel):
         callbacks: list[keras.callbacks.Callback] | None = None,
         **kwargs: Any,
     ) -> dict[str, list[float]]:
+        """Fits on the cached dataset with the recipe's data pipeline; returns the history under the
+        recipe's plain metric names (extra positional and keyword arguments are ignored)."""
         blueprint = self.trial_blueprint(self.candidate(hp.values))
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
@@ -129,6 +141,17 @@ class BlueprintTuner(kt.Tuner):
     which TensorBoard's writers need), each trial logs its epochs and its hyperparameters for
     TensorBoard's HParams dashboard under ``tensorboard/trial_<id>``. ``on_trial_done`` is called
     after each trial (the runner rewrites trials.csv and summary.json there).
+
+    Args:
+        oracle: the oracle that proposes the trials (:func:`archbuilder.search.oracle_factory.create_oracle`).
+        hypermodel: the :class:`BlueprintHyperModel` of the space.
+        settings: the space's ``search:`` settings (objective, epochs, seed, ``top_k``, ...).
+        progress: print a line per epoch and per trial.
+        tensorboard: the folder for TensorBoard logs; ``None`` (or a backend other than TensorFlow)
+            writes none.
+        on_trial_done: called with no argument after each trial ends.
+        **kwargs: ``kt.Tuner`` arguments (``directory``, ``project_name``, ``overwrite``,
+            ``executions_per_trial``, ...).
     """
 
     def __init__(
@@ -152,6 +175,7 @@ class BlueprintTuner(kt.Tuner):
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
 
     def save(self) -> None:
+        """Saves the oracle (not on a worker) and writes the tuner's state atomically."""
         if not self._is_worker():
             self.oracle.save()
         write_search_json(self._get_tuner_fname(), self.get_state())
@@ -167,6 +191,9 @@ class BlueprintTuner(kt.Tuner):
         return Path(self.get_trial_dir(trial_id)) / TRIAL_MODEL
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """Trains the trial's candidate ``executions_per_trial`` times and returns the mean of each run's best
+        epoch, plus its costs, seconds, batch size and epochs (and ``score`` when a cost is penalized); a NaN,
+        out-of-memory or other failure is recorded and raised as KerasTuner's ``FailedTrialError``."""
         started = time.perf_counter()
         values = trial.hyperparameters.values
         hypermodel: BlueprintHyperModel = self.hypermodel
@@ -303,6 +330,8 @@ class BlueprintTuner(kt.Tuner):
         raise kt.errors.FailedTrialError(f"{FAILURE_PREFIX}:{status}:{seconds:.3f}:{batch_size}:{text}")
 
     def on_trial_end(self, trial: Any) -> None:
+        """Also removes the models of trials outside the ``top_k`` (on the chief), prints the trial's line and
+        calls ``on_trial_done``."""
         super().on_trial_end(trial)
         if not self._is_worker():  # the chief's files; a worker reports to the chief's oracle
             self._prune_models()
@@ -339,6 +368,12 @@ class EpochProgress(keras.callbacks.Callback):
     """One line per epoch inside a trial.
 
     For example ``[2/8] trial 1 epoch 3/5: loss 0.41, val_accuracy 0.88 (2.1 s); best so far: ...``.
+
+    Args:
+        label: what starts each line (``[2/8] trial 1``).
+        epochs: the last epoch number shown (``epoch 3/5``).
+        names: shown name -> logged key, for the values on the line (missing keys are skipped).
+        best_so_far: gives the text after ``;`` (empty for none).
     """
 
     def __init__(self, label: str, epochs: int, names: dict[str, str], best_so_far: Callable[[], str]) -> None:
@@ -347,9 +382,11 @@ class EpochProgress(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Starts the epoch's clock."""
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Prints the epoch's line."""
         logs = logs or {}
         shown = ", ".join(f"{name} {float(logs[key]):.4f}" for name, key in self.names.items() if key in logs)
         best = self.best_so_far()

@@ -28,6 +28,10 @@ class HistoryLog:
     The columns are Keras's ``CSVLogger``'s: ``epoch``, then the first epoch's log keys sorted
     (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation). Unlike
     CSVLogger's, the epochs are counted from 1, as everywhere in a run (``add(1, ...)`` is the first).
+
+    Args:
+        header: the columns, ``epoch`` first; ``None`` takes them from the first epoch added.
+        rows: the rows so far, as strings (a resumed run's, from :meth:`read`).
     """
 
     def __init__(self, header: list[str] | None = None, rows: list[list[str]] | None = None) -> None:
@@ -39,6 +43,7 @@ class HistoryLog:
         return cls(*read_history_rows(path))
 
     def add(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Adds (or replaces) the row of ``epoch`` (counted from 1) with the values of ``logs``."""
         if self.header is None:
             keys = sorted(logs)
             if keys and not any(key.startswith("val_") for key in keys):
@@ -48,6 +53,7 @@ class HistoryLog:
         self.rows.append([str(epoch)] + [_cell(logs.get(key, "NA")) for key in self.header[1:]])
 
     def write(self, path: Path) -> None:
+        """Writes the header and every row to ``path``, atomically."""
         write_csv_atomic(path, [self.header or ["epoch"], *self.rows])
 
 
@@ -68,6 +74,15 @@ class RunCheckpoint(keras.callbacks.Callback):
     so a run killed at any moment (SIGKILL included) resumes from a consistent epoch: it loses at
     most the epoch in progress, and trains no epoch twice. Place it after the callbacks that add to
     the logs or count patience.
+
+    Args:
+        folder: the run folder.
+        monitor: the logged value whose lowest epoch is ``best.keras`` (``val_loss``, or ``loss``
+            without validation).
+        state: the run's ``checkpoint.json`` content so far (copied; ``best``, the settings, ...).
+        resumed: the run resumes: ``history.csv``'s rows on disk are kept.
+        context: how the model is trained (data, resize, pixel range, ...), recorded in every
+            ``.keras`` file with its epoch; ``None`` records nothing.
     """
 
     def __init__(
@@ -90,6 +105,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.watched: list[keras.callbacks.Callback] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Writes the epoch's checkpoint files (``best.keras`` too when ``monitor`` is at its lowest yet)."""
         started = time.perf_counter()
         logs = logs or {}
         self.history.add(epoch + 1, logs)  # Keras counts from 0; a run's files count from 1
@@ -147,6 +163,10 @@ class RestorePatience(keras.callbacks.Callback):
     Place it after them: Keras resets their counters in ``on_train_begin``, and this one runs next.
     (EarlyStopping's best weights are not kept across the interruption: with
     ``restore_best_weights`` it restores the best epoch since the resume.)
+
+    Args:
+        callbacks: the run's callbacks; only ``ReduceLROnPlateau`` and ``EarlyStopping`` are restored.
+        saved: the counters :func:`patience_state` recorded, by callback class name.
     """
 
     def __init__(self, callbacks: list[keras.callbacks.Callback], saved: dict[str, dict[str, Any]]) -> None:
@@ -154,6 +174,7 @@ class RestorePatience(keras.callbacks.Callback):
         self.callbacks, self.saved = callbacks, saved
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Sets the saved counters back on the callbacks (``best_epoch`` counted from 0 again)."""
         for callback in self.callbacks:
             for name, value in self.saved.get(type(callback).__name__, {}).items():
                 if value is not None and name in PATIENCE_COUNTS:
@@ -170,6 +191,7 @@ class LearningRateLogger(keras.callbacks.Callback):
     """Adds ``learning_rate`` (the value the next update uses, schedules included) to each epoch's logs."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Records the optimizer's current learning rate in ``logs`` (unless it is already there)."""
         if logs is not None and "learning_rate" not in logs:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
 
@@ -181,6 +203,9 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
     step's metrics into Python numbers before the next step starts; TensorBoard defines one even
     when it writes per epoch (where it writes nothing). On small models that costs several percent
     of the throughput, so this subclass drops it and declares itself safe for asynchronous dispatch.
+
+    Args:
+        log_dir: the folder TensorBoard writes to.
     """
 
     async_safe = True
@@ -189,9 +214,11 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
         super().__init__(log_dir=log_dir, update_freq="epoch", write_graph=False, profile_batch=0)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Does nothing: this callback writes per epoch only."""
         return None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Writes the epoch's logs at step ``epoch + 1``."""
         super().on_epoch_end(epoch + 1, logs)  # the step is the epoch counted from 1, as in the run's other files
 
 
@@ -208,9 +235,11 @@ class EpochTimer(keras.callbacks.Callback):
         self._last = time.perf_counter()
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Starts the first epoch's clock."""
         self._last = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Records the time since the previous epoch's end (or the start of training)."""
         now = time.perf_counter()
         self.epoch_seconds.append(now - self._last)
         self._last = now

@@ -134,6 +134,14 @@ class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented training batches from NumPy arrays (JAX and PyTorch backends).
 
     Worker threads prepare the next batches while the model trains on the current one.
+
+    Args:
+        x: the training images, NHWC.
+        targets: the labels as the model's outputs take them: one array, or one per head by name.
+        batch_size: images per batch (the last batch may be smaller).
+        augmentation: applied to each batch in training mode.
+        seed: seed of the shuffles (a new order each epoch).
+        workers: threads preparing batches.
     """
 
     def __init__(
@@ -162,6 +170,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         return images, self.targets[chosen]
 
     def on_epoch_end(self) -> None:
+        """Shuffles the images again for the next epoch."""
         self._order = self._rng.permutation(len(self.x))
 
 

@@ -181,9 +181,18 @@ def evaluate(
 ) -> dict[str, Any]:
     """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
-    ``data`` defaults to the run's own (see :func:`run_context`); images are resized to the model's input
-    when ``resize`` is given or the run resized its data.
-    ``confusion``: where to draw the confusion matrix (png, svg or pdf); nothing is drawn without it.
+    The images are scaled to the pixel range the model was trained with (see :func:`run_context`);
+    a data set without a test split is evaluated on its validation split.
+
+    Args:
+        model_path: a ``.keras`` classifier, such as a run's ``best.keras`` (with auxiliary heads,
+            the first output, the head, is evaluated).
+        data: a dataset name (``digits``, ``mnist``, ``images:DIR``, ``npz:FILE``, ...); ``None``
+            takes the run's own (see :func:`run_context`).
+        resize: resize the images to the model's input; also done, without it, when the model's
+            run resized its data.
+        batch_size: images per batch.
+        confusion: where to draw the confusion matrix (png, svg or pdf); nothing is drawn without it.
 
     Returns:
         ``images`` (an int), ``loss``, ``accuracy`` (and ``top5`` with more than 5 classes) as floats;
@@ -276,9 +285,25 @@ def predict(
     """The ``top_k`` most likely classes of each image (png/jpg file, or every image of an .npy array).
 
     Images are resized to the model's input when ``resize`` is given or the model's run resized its data.
+    They are scaled to the pixel range the model was trained with; a classifier with a linear (logits)
+    output gets a softmax.
+
+    Args:
+        model_path: a ``.keras`` classifier, such as a run's ``best.keras`` (with auxiliary heads,
+            the first output is used).
+        sources: paths of images (png, jpg, ...) and ``.npy`` arrays (one image ``(H, W)`` or
+            ``(H, W, C)``, or images ``(N, H, W, C)``), as a list.
+        top_k: classes to give per image, most likely first (at most the model's classes).
+        resize: resize the images (and convert their channels) to the model's input.
+
+    Returns:
+        One :class:`Prediction` per image, in order: its source (``path``, or ``path[i]`` for the
+        i-th image of an ``.npy`` array) and ``(class name, probability)`` pairs. Class names come
+        from the run's ``classes.json``, else the class numbers.
 
     Raises:
-        DataError: an image cannot be read or does not fit the model's input (without ``resize``).
+        DataError: the model cannot be loaded, or an image cannot be read or does not fit the model's
+            input (without ``resize``).
     """
     model, context = load_classifier(model_path)
     resize = resize or context.resize

@@ -93,6 +93,7 @@ class TrainResult:
 
     @property
     def test(self) -> dict[str, float] | None:
+        """The kept model's test metrics (``None`` when the data has no test split)."""
         return self.metrics.get("test")
 
 
@@ -118,28 +119,55 @@ def train(
 ) -> TrainResult:
     """Train a blueprint (object, path, YAML text, dict or zoo name) on ``data`` with its recipe.
 
-    Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults):
-    ``data`` (``digits``, ``shapes``, ``mnist``, ``images:DIR``, ... see :mod:`archbuilder.training.data`,
-    or a loaded :class:`~archbuilder.training.data.Dataset`),
-    ``epochs``, ``batch_size``, ``learning_rate``, ``seed``. ``mixed_precision`` and ``jit_compile``
-    default to on with a GPU; ``resize`` allows resizing images (and converting channels) to the
-    blueprint's input; ``deterministic`` asks for deterministic kernels. ``resume`` continues the
-    interrupted run in ``output`` from its last completed epoch, optimizer state included.
-    ``overwrite`` starts over in a folder that holds a run (finished, interrupted or damaged):
-    its run files are replaced; without it a new run only replaces a run that completed no
-    epoch, and other files in the folder are never touched.
-    ``init_weights`` (a ``.keras`` model) starts from its weights, matched by layer name (see
-    :mod:`archbuilder.training.transfer`); ``distribution`` (``mirrored``, ``multi_worker``,
-    ``data_parallel``) trains data-parallel (see :mod:`archbuilder.training.distribution`).
-    ``weights`` (``"imagenet"``, or a keras.applications weights file or ``.keras`` model) starts a
-    zoo twin of a keras.applications network from those weights, with the application's
-    preprocessing in the model (see :mod:`archbuilder.pretrained`; a new head comes from
-    ``pretrained_blueprint(name, classes=...)``).
+    Arguments left ``None`` come from the blueprint's ``training:`` section (or its defaults). The
+    run folder receives ``best.keras`` (the epoch with the lowest monitored value, evaluated once
+    on the test set), ``last.keras``, the history, the metrics and ``curves.png`` (see
+    :mod:`archbuilder.training.run_folder`).
+
+    Args:
+        blueprint: a :class:`~archbuilder.blueprint.Blueprint`, a path to a YAML file, YAML text, a
+            dict or a zoo name.
+        data: ``digits``, ``shapes``, ``mnist``, ``images:DIR``, ``npz:FILE``, ... (see
+            :mod:`archbuilder.training.data`), or a loaded :class:`~archbuilder.training.data.Dataset`;
+            ``None`` takes ``training.data``.
+        epochs: epochs to train in all (a resumed run trains up to this many); ``None`` takes the recipe's.
+        batch_size: images per batch (global, across replicas); ``None`` takes the recipe's.
+        learning_rate: the optimizer's initial learning rate; ``None`` takes the recipe's.
+        seed: seed of the initialization, the split, the shuffles and the augmentation; ``None``
+            takes the recipe's.
+        output: the run folder; ``None`` uses ``runs/<blueprint name>``.
+        resume: continue the interrupted run in ``output`` from its last completed epoch, optimizer
+            state included (with the settings it was started with). Excludes ``overwrite``.
+        overwrite: start over in a folder that holds a run (finished, interrupted or damaged): its
+            run files are replaced; without it a new run only replaces a run that completed no
+            epoch, and other files in the folder are never touched.
+        deterministic: ask for deterministic kernels (slower); ``None`` is off.
+        resize: allow resizing images (and converting channels) to the blueprint's input; ``None``
+            is off.
+        mixed_precision: train in ``mixed_float16``; ``None`` is on with a GPU, off otherwise.
+        jit_compile: compile with XLA; ``None`` is on with a GPU (TensorFlow, JAX), otherwise
+            Keras's own ``"auto"`` choice.
+        verbose: Keras's ``fit`` verbosity: 0 silent, 1 progress bar, 2 one line per epoch;
+            ``"auto"`` is 1 on a terminal, else 2.
+        init_weights: a ``.keras`` model (or a ``.weights.h5`` file with its ``blueprint.yaml``
+            beside it) to start from, its weights matched by layer name (see
+            :mod:`archbuilder.training.transfer`); ``None`` takes the recipe's ``init_weights``.
+        distribution: ``mirrored``, ``multi_worker`` or ``data_parallel`` to train data-parallel
+            (see :mod:`archbuilder.training.distribution`); ``None`` takes the recipe's.
+        weights: ``"imagenet"``, or a keras.applications weights file or ``.keras`` model: starts a
+            zoo twin of a keras.applications network from those weights, with the application's
+            preprocessing in the model (see :mod:`archbuilder.pretrained`; a new head comes from
+            ``pretrained_blueprint(name, classes=...)``). Excludes ``init_weights``.
+
+    Returns:
+        A :class:`TrainResult`: the model the run keeps (``best.keras``'s weights), the run folder,
+        the per-epoch history and the metrics (``result.test``).
 
     Raises:
         BlueprintError: the blueprint or an override is invalid.
         DataError: the data cannot be loaded or does not fit the blueprint.
         RunError: the output folder or the settings do not allow the run.
+        BuildError: with ``weights``, the blueprint is not a twin or the weights cannot be had.
     """
     started = time.perf_counter()
     given = analyze(locate_source(blueprint)).blueprint

@@ -47,6 +47,7 @@ class TransferReport:
     unused: list[str] = field(default_factory=list)  # source layers the model has no layer for
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data: layer names, and each mismatch with both shape lists."""
         return {
             "source": self.source,
             "loaded": self.loaded,
@@ -59,6 +60,7 @@ class TransferReport:
         }
 
     def format(self) -> str:
+        """The report as text: one summary line, then the new, mismatched and unused layers."""
         lines = [
             f"init_weights {self.source}: loaded {len(self.loaded)} layers, {len(self.new)} new, "
             f"{len(self.mismatched)} did not fit, {len(self.unused)} source layers unused"

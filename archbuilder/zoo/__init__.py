@@ -17,7 +17,18 @@ from archbuilder.blueprint.model import Blueprint
 
 
 def load_zoo_blueprint(name: str) -> Blueprint:
-    """Load and validate the zoo blueprint ``name``."""
+    """Load and validate the zoo blueprint ``name``.
+
+    Args:
+        name: a zoo name, with or without ``.yaml`` (``"vgg16"``); see :func:`list_blueprints`.
+            Unlike :func:`archbuilder.load_blueprint`, a file of that name is not looked at.
+
+    Returns:
+        The validated :class:`Blueprint`, as written (not resolved).
+
+    Raises:
+        BlueprintError: no zoo blueprint has that name (with a did-you-mean), or the file is invalid.
+    """
     return load_blueprint(blueprint_path(name))
 
 
