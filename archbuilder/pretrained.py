@@ -119,8 +119,8 @@ def pretrained_blueprint(
             :func:`application_of`).
         classes: the head's new number of classes (a positive integer); ``None`` keeps the zoo's.
         input_shape: the new ``(height, width, channels)``; ``None`` keeps the zoo's.
-        preprocessing: put the application's ``preprocess_input`` first (twins only; ignored for
-            other zoo entries) and set the recipe's ``pixel_range`` to [0, 255].
+        preprocessing: put the application's ``preprocess_input`` first (twins only) and set the
+            recipe's ``pixel_range`` to [0, 255].
         pretrained: weights will be loaded into the model: ``name`` must be a twin, and the input
             needs 3 channels and keras.applications' smallest side.
 
@@ -128,10 +128,19 @@ def pretrained_blueprint(
         The resolved :class:`Blueprint` (analyzed again when ``classes`` or ``input_shape`` changed it).
 
     Raises:
-        BuildError: not a twin, or a ``classes`` or ``input_shape`` that cannot be.
+        BuildError: not a twin (with ``pretrained`` or ``preprocessing``), or a ``classes`` or
+            ``input_shape`` that cannot be.
         BlueprintError: an unknown zoo name, or a network that does not fit the input.
     """
     zoo = application_of(name)[0] if pretrained else name
+    if preprocessing and not pretrained:
+        try:
+            zoo = application_of(name)[0]
+        except BuildError:
+            raise BuildError(
+                f"preprocessing puts a keras.applications network's preprocess_input first; '{name}' is not a "
+                f"twin of one (twins: {twin_names()}). Leave preprocessing off for other zoo entries."
+            ) from None
     blueprint = load_zoo_blueprint(zoo).resolve()
     updates: dict[str, Any] = {}
     if input_shape is not None:
@@ -290,7 +299,7 @@ def create_model(
             keras.applications' smallest side. ``None`` keeps the zoo entry's.
         preprocessing: put the application's ``preprocess_input`` in the model (it then takes RGB
             pixels in [0, 255]); without it (default) the model is the keras.applications one, fed
-            ``keras.applications.<module>.preprocess_input(x)``. Twins only; ignored for other entries.
+            ``keras.applications.<module>.preprocess_input(x)``. Twins only (another name is refused).
         verbose: print the report of what was loaded (with ``weights``).
 
     Returns:

@@ -115,7 +115,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=2))
         return EXIT_OK
     scores = {name: value for name, value in results.items() if isinstance(value, float)}
-    print(f"{results['images']} test images: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    print(f"{results['images']} {results['split']} images: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
     print(format_class_table(results["per_class"]))
     print(f"wrote {results['confusion_image']}")
     return EXIT_OK

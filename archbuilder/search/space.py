@@ -585,8 +585,7 @@ def load_space(
 
     Args:
         source: a path to a YAML file, the name of a shipped space (see :func:`list_spaces`), YAML
-            text, a dict, or a :class:`SearchSpace` (then only ``overrides`` apply; ``set_values`` is
-            ignored).
+            text, a dict, or a :class:`SearchSpace` (then only ``overrides`` apply).
         set_values: values to set by path in the template before it is parsed, as a mapping
             ``{path: value}`` or parsed ``--set`` items; ``None`` sets nothing.
         **overrides: ``search:`` settings to replace, by field name (``max_trials=4``,
@@ -599,8 +598,14 @@ def load_space(
     Raises:
         BlueprintError: every problem, with its space path and (from a file) ``file:line:column``;
             also an unknown or invalid setting in ``overrides``.
+        TypeError: ``set_values`` given with an already parsed :class:`SearchSpace`.
     """
     if isinstance(source, SearchSpace):
+        if set_values:
+            raise TypeError(
+                "set_values applies to a space's source (a path, a shipped space's name, YAML text or a dict); "
+                "this SearchSpace is already parsed: load its source with set_values instead."
+            )
         return source.with_settings(**overrides)
     sources: Sources | None = None
     source_name: str | None = None

@@ -182,7 +182,7 @@ def evaluate(
     """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
     The images are scaled to the pixel range the model was trained with (see :func:`run_context`);
-    a data set without a test split is evaluated on its validation split.
+    a data set without a test split is evaluated on its validation split (``split`` says which).
 
     Args:
         model_path: a ``.keras`` classifier, such as a run's ``best.keras`` (with auxiliary heads,
@@ -195,7 +195,8 @@ def evaluate(
         confusion: where to draw the confusion matrix (png, svg or pdf); nothing is drawn without it.
 
     Returns:
-        ``images`` (an int), ``loss``, ``accuracy`` (and ``top5`` with more than 5 classes) as floats;
+        ``images`` (an int), ``split`` (``"test"``, or ``"validation"`` for data without a test
+        split), ``loss``, ``accuracy`` (and ``top5`` with more than 5 classes) as floats;
         ``per_class``: for each class, its ``name``, ``precision``, ``recall``, ``f1`` (``None`` when
         undefined: a class never predicted has no precision) and ``support`` (its test images);
         ``confusion``: ``classes`` (names) and ``matrix``, integer counts with the true class by row and
@@ -216,7 +217,7 @@ def evaluate(
     shape, classes = (height, width, channels), int(model.output_shape[-1])
     dataset = load_dataset(data, input_shape=shape, classes=classes, resize=resize, seed=context.seed)
     dataset = fit_to_input(dataset, shape, classes, resize=resize, blueprint_name=f"model {Path(model_path).name}")
-    split = dataset.test or dataset.validation
+    split, split_name = (dataset.test, "test") if dataset.test is not None else (dataset.validation, "validation")
     if split is None:
         raise DataError(
             f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
@@ -235,13 +236,14 @@ def evaluate(
     names = class_names(context, classes)
     report: dict[str, Any] = {
         "images": len(split),
+        "split": split_name,
         **{name: float(value) for name, value in results.items()},
         "per_class": per_class_scores(matrix, names),
         "confusion": {"classes": names, "matrix": matrix.tolist()},
     }
     if confusion is not None:
         title = (
-            f"{Path(model_path).name} on {dataset.name}: {len(split)} images, accuracy "
+            f"{Path(model_path).name} on {dataset.name} ({split_name}): {len(split)} images, accuracy "
             f"{report.get('accuracy', float('nan')):.4f}"
         )
         report["confusion_image"] = str(save_figure(confusion_figure(matrix, names, title=title), confusion))

@@ -103,7 +103,7 @@ def test_evaluate_json_has_counts_as_integers(run_folder: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["images"] == 359 and isinstance(report["images"], int)
-    assert set(report) == {"images", "loss", "accuracy", "top5", "per_class", "confusion", "confusion_image"}
+    assert set(report) == {"images", "split", "loss", "accuracy", "top5", "per_class", "confusion", "confusion_image"}
     matrix = report["confusion"]["matrix"]
     assert report["confusion"]["classes"] == [str(digit) for digit in range(10)]
     assert all(isinstance(count, int) for row in matrix for count in row) and sum(map(sum, matrix)) == 359

@@ -251,6 +251,12 @@ def test_without_weights_any_zoo_entry_with_new_classes() -> None:
     assert archbuilder.create_model("lenet5", classes=3).output_shape == (None, 3)
 
 
+def test_preprocessing_is_for_twins_only() -> None:
+    message = one_line_error(lambda: archbuilder.create_model("lenet5", preprocessing=True))
+    assert message.startswith("preprocessing puts a keras.applications network's preprocess_input first; 'lenet5'")
+    assert pretrained_blueprint("MobileNet", preprocessing=True, pretrained=False).name == "mobilenet"
+
+
 # -- command line ---------------------------------------------------------------------------------
 
 

@@ -394,6 +394,14 @@ def test_settings_can_be_overridden() -> None:
         load_space("pattern", max_trials=0)
 
 
+def test_set_values_go_to_a_source_not_to_a_parsed_space() -> None:
+    space = load_space("pattern", set_values={"head.classes": 4})
+    assert space.template["head"]["classes"] == 4
+    assert load_space(space, max_trials=2).settings.max_trials == 2
+    with pytest.raises(TypeError, match="already parsed"):
+        load_space(space, set_values={"head.classes": 3})
+
+
 def test_unknown_shipped_space_has_a_did_you_mean() -> None:
     with pytest.raises(BlueprintError) as caught:
         load_space("patern")

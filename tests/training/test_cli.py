@@ -75,9 +75,19 @@ def test_evaluate(trained, capsys) -> None:
     assert line.startswith("359 test images: accuracy 0.") and ", loss " in line and ", top5 " in line
     assert main(["evaluate", str(trained / "last.keras"), "--data", "digits", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
-    assert set(results) == {"images", "accuracy", "loss", "top5", "per_class", "confusion", "confusion_image"}
-    assert results["images"] == 359 and isinstance(results["images"], int)
+    assert set(results) == {"images", "split", "accuracy", "loss", "top5", "per_class", "confusion", "confusion_image"}
+    assert results["images"] == 359 and isinstance(results["images"], int) and results["split"] == "test"
     assert (trained / "confusion.png").is_file()
+
+
+def test_evaluate_says_when_the_data_has_only_a_validation_split(trained, tmp_path, capsys) -> None:
+    from archbuilder.training.data import load_dataset
+
+    digits = load_dataset("digits")
+    data = tmp_path / "held_out.npz"
+    np.savez(data, x=digits.train.x[:40], y=digits.train.y[:40], x_val=digits.test.x[:30], y_val=digits.test.y[:30])
+    assert main(["evaluate", str(trained / "best.keras"), "--data", f"npz:{data}"]) == 0
+    assert capsys.readouterr().out.startswith("30 validation images: accuracy ")
 
 
 def test_evaluate_prepares_the_runs_own_data_as_the_run_did(tmp_path, capsys) -> None:
