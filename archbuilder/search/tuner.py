@@ -261,7 +261,7 @@ class BlueprintTuner(kt.Tuner):
             try:
                 model = self.hypermodel.build(hp)
                 if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
-                    model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
+                    continue_from(model, self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
                 history = self.hypermodel.fit(
                     hp,
                     model,
@@ -408,6 +408,18 @@ def tensorboard_callbacks(folder: Path, trial: Any, execution: int, executions: 
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0),
         hparams_api.KerasCallback(writer=str(log_dir), hparams=hparams, trial_id=trial.trial_id),
     ]
+
+
+def continue_from(model: keras.Model, path: str) -> None:
+    """Load a trial's checkpoint (weights and optimizer state) into a compiled model of the same candidate.
+
+    The optimizer's variables are created first, so its moments and step count are restored with the
+    weights and training continues where the earlier trial stopped (a fresh optimizer has none yet,
+    and Keras would skip them with a warning).
+    """
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)
 
 
 def save_weights(model: keras.Model, path: str) -> None:

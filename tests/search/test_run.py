@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,10 @@ def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
     space = TINY.replace("epochs: 1,", "epochs: 2, tuner: hyperband, hyperband_factor: 2,").replace(
         "max_trials: 4", "max_trials: 5"
     )
-    result = run(space, output=tmp_path / "search", progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(space, output=tmp_path / "search", progress=False)
+    assert not [str(w.message) for w in caught if "optimizer" in str(w.message)]  # its state is restored too
     assert [t.status for t in result.trials] == ["completed"] * 5
     keys = [t.blueprint.to_yaml() for t in result.trials]
     assert len(set(keys)) == 4  # one trial continues an earlier one (from its checkpoint); the rest are distinct
