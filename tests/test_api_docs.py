@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,3 +96,18 @@ def test_documented_arguments_reads_keras_style_sections() -> None:
         value: not an argument.
     """
     assert documented_arguments(inspect.cleandoc(doc)) == {"blueprint", "data", "options"}
+
+
+@pytest.mark.parametrize("module_name", [name for name in PUBLIC_MODULES if name.count(".") <= 1])
+def test_exported_names_stay_what_they_are_once_every_submodule_is_imported(module_name: str) -> None:
+    """``archbuilder.training.predict`` must stay the function once its modules are imported: Python binds a
+    submodule imported later to its package's attribute of the same name (``archbuilder.train`` was a
+    package for that reason; ``training/predict.py`` is ``prediction.py`` for it)."""
+    module = importlib.import_module(module_name)
+    exported = {name: getattr(module, name) for name in module.__all__}
+    if hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{module_name}."):
+            if not info.name.endswith("__main__"):  # running the CLI is not importing it
+                importlib.import_module(info.name)
+    shadowed = [name for name in module.__all__ if getattr(module, name) is not exported[name]]
+    assert not shadowed, f"{module_name}: {shadowed} became submodules"

@@ -75,7 +75,7 @@ def _validate_source(argument: str) -> Path:
     try:
         return resolve_source(argument)
     except BlueprintError:
-        from archbuilder.search.space import SPACES_DIR, list_spaces
+        from archbuilder.search.loading import SPACES_DIR, list_spaces
 
         if argument in list_spaces():
             return SPACES_DIR / f"{argument}.yaml"

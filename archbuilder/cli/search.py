@@ -76,7 +76,7 @@ def command_show(args: argparse.Namespace) -> int:
 
 def add_search_command(commands: Any) -> None:
     """search SPACE."""
-    from archbuilder.search.space import list_spaces
+    from archbuilder.search.loading import list_spaces
 
     search = add_command(
         commands,

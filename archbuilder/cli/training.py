@@ -108,7 +108,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     prepare_backend_environment()
-    from archbuilder.training.predict import evaluate
+    from archbuilder.training.evaluation import evaluate
 
     results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size, confusion=confusion)
     if args.json:
@@ -167,7 +167,7 @@ def command_predict(args: argparse.Namespace) -> int:
             input (without ``resize``).
     """
     prepare_backend_environment()
-    from archbuilder.training.predict import predict
+    from archbuilder.training.prediction import predict
 
     for prediction in predict(args.model, args.images, top_k=args.top_k, resize=bool(args.resize)):
         print(prediction)

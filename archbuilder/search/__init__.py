@@ -13,11 +13,12 @@ import Keras or KerasTuner; :func:`run` imports them when it starts training.
 
 from __future__ import annotations
 
+from archbuilder.search.loading import list_spaces, load_space, locate_space
 from archbuilder.search.results import SearchResult, TrialRecord
 from archbuilder.search.runner import run
 from archbuilder.search.screening import Candidate, Screen, SpaceCheck, examine, validate_space
 from archbuilder.search.settings import Budgets, Objective, SearchSettings
-from archbuilder.search.space import SearchSpace, list_spaces, load_space, locate_space
+from archbuilder.search.space import SearchSpace
 
 __all__ = [
     "Budgets",

@@ -22,6 +22,7 @@ from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.search.loading import load_space
 from archbuilder.search.results import (
     SearchResult,
     SearchWarning,
@@ -31,7 +32,7 @@ from archbuilder.search.results import (
     write_progress,
 )
 from archbuilder.search.screening import SpaceCheck, validate_space
-from archbuilder.search.space import CandidateError, SearchSpace, load_space
+from archbuilder.search.space import CandidateError, SearchSpace
 from archbuilder.training.environment import prepare_backend_environment
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
@@ -149,9 +150,10 @@ def run(
         resume = prepare_folder(folder, space, resume, overwrite)
 
     prepare_backend_environment()  # before Keras is imported: the modules below import it
+    from archbuilder.search.hypermodel import BlueprintHyperModel
     from archbuilder.search.oracle_factory import create_oracle
     from archbuilder.search.trial import DataCache
-    from archbuilder.search.tuner import BlueprintHyperModel, BlueprintTuner
+    from archbuilder.search.tuner import BlueprintTuner
     from archbuilder.search.winner import keep_winner, save_top_models
     from archbuilder.training import accelerator
 

@@ -1,6 +1,7 @@
 """KerasTuner glue, with its three roles kept apart:
 
-* :class:`BlueprintHyperModel` builds: KerasTuner values -> concrete blueprint -> compiled ``keras.Model``;
+* :class:`~archbuilder.search.hypermodel.BlueprintHyperModel` builds: KerasTuner values -> concrete blueprint ->
+  compiled ``keras.Model`` (:mod:`archbuilder.search.hypermodel`);
 * the oracles decide (:mod:`archbuilder.search.oracles`);
 * :class:`BlueprintTuner` runs trials: trains with the recipe, contains NaN, out-of-memory and other
   failures (recorded, the search goes on), clears the Keras session between trials.
@@ -22,22 +23,14 @@ from keras_tuner.src.engine import tuner_utils  # KerasTuner's HyperParameters -
 
 from archbuilder.analysis.report import human
 from archbuilder.artifacts import ArtifactError, write_atomic
-from archbuilder.blueprint.model import Blueprint
-from archbuilder.search.oracles import SearchWriteError, declare_hyperparameters, space_values, write_search_json
-from archbuilder.search.screening import Candidate, measure
+from archbuilder.search.hypermodel import BlueprintHyperModel
+from archbuilder.search.oracles import SearchWriteError, write_search_json
+from archbuilder.search.scoring import penalized_score, penalty_target
+from archbuilder.search.screening import Candidate
 from archbuilder.search.settings import SearchSettings
-from archbuilder.search.space import SearchSpace
-from archbuilder.search.trial import (
-    BestWeights,
-    DataCache,
-    TrialFailure,
-    best_epoch,
-    build_candidate,
-    fit_candidate,
-    steps_per_epoch,
-)
+from archbuilder.search.trial import BestWeights, TrialFailure, best_epoch
 from archbuilder.training import accelerator
-from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
+from archbuilder.training.recipe import head_outputs, metric_key
 
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
 FAILURE_PREFIX = "archbuilder-trial"
@@ -46,90 +39,6 @@ _FAILURE = re.compile(FAILURE_PREFIX + r":(\w+):([0-9.]+|-):([0-9]+|-):(.*)", re
 EXTRA_METRICS = ("params", "macs", "activation_memory", "seconds", "batch_size", "epochs")
 #: The trained model a completed trial keeps in its KerasTuner folder (its best epoch's weights).
 TRIAL_MODEL = "model.keras"
-
-
-# -- the hypermodel: builds ----------------------------------------------------------------------
-
-
-class BlueprintHyperModel(kt.HyperModel):
-    """Turns a trial's values into the candidate's blueprint (resolved, with the trial recipe) and model.
-
-    Args:
-        space: the search space; its name names the hypermodel, its settings give the trial recipe.
-        data: the search's dataset cache; ``None`` only for a hypermodel that never builds
-            (building and fitting need it).
-    """
-
-    def __init__(self, space: SearchSpace, data: DataCache | None) -> None:
-        super().__init__(name=space.name)
-        self.space = space
-        self.data = data
-        self.batch_size: int | None = None
-
-    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
-        """Registers the space's parameters on ``hp``, each under the conditions that make it active."""
-        declare_hyperparameters(self.space, hp)
-
-    def candidate(self, values: dict[str, Any]) -> Candidate:
-        """The analyzed candidate with the recipe every trial uses (search epochs, data, seed)."""
-        candidate, _ = measure(self.space, space_values(values))
-        return candidate
-
-    def trial_blueprint(self, candidate: Candidate) -> Blueprint:
-        """The candidate's blueprint with the trial recipe: the search's epochs, batch size, seed and data."""
-        settings = self.space.settings
-        data = self.data.spec if self.data is not None else settings.data
-        data_name = data if isinstance(data, str) or data is None else data.name
-        recipe = effective_recipe(
-            candidate.blueprint.training,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            seed=settings.seed,
-            data=data_name,
-        )
-        return candidate.blueprint.model_copy(update={"training": recipe})
-
-    def build(self, hp: kt.HyperParameters) -> keras.Model:
-        """Builds the candidate for ``hp.values`` and compiles it with the trial recipe (steps per epoch counted
-        at :attr:`batch_size` when the tuner set one, else at the recipe's)."""
-        blueprint = self.trial_blueprint(self.candidate(hp.values))
-        assert self.data is not None and blueprint.training is not None
-        dataset = self.data.get(blueprint, blueprint.training)
-        batch_size = self.batch_size or blueprint.training.batch_size
-        return build_candidate(
-            blueprint, steps_per_epoch(dataset, batch_size), jit_compile=accelerator.choose_jit_compile(None)
-        )
-
-    def fit(
-        self,
-        hp: kt.HyperParameters,
-        model: keras.Model,
-        *args: Any,
-        epochs: int = 1,
-        initial_epoch: int = 0,
-        batch_size: int | None = None,
-        seed: int = 0,
-        callbacks: list[keras.callbacks.Callback] | None = None,
-        **kwargs: Any,
-    ) -> dict[str, list[float]]:
-        """Fits on the cached dataset with the recipe's data pipeline; returns the history under the
-        recipe's plain metric names (extra positional and keyword arguments are ignored)."""
-        blueprint = self.trial_blueprint(self.candidate(hp.values))
-        assert self.data is not None and blueprint.training is not None
-        dataset = self.data.get(blueprint, blueprint.training)
-        return fit_candidate(
-            model,
-            blueprint,
-            dataset,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            batch_size=batch_size or blueprint.training.batch_size,
-            seed=seed,
-            callbacks=callbacks,
-        )
-
-
-# -- the tuner: runs -----------------------------------------------------------------------------
 
 
 class BlueprintTuner(kt.Tuner):
@@ -439,25 +348,6 @@ def save_weights(model: keras.Model, path: str) -> None:
         raise SearchWriteError(str(error)) from error
 
 
-def penalty_target(settings: SearchSettings) -> float:
-    """The cost at which a penalized objective's penalty is neutral: its ``target``, else the cost's budget.
-
-    Only meaningful for an objective with ``penalize`` (loading the space checks that the budget is set).
-    """
-    spec = settings.objective_spec
-    if spec.target is not None:
-        return spec.target
-    budget = getattr(settings.budgets, f"max_{spec.penalize}")
-    assert budget is not None, "validated when the space is loaded"
-    return float(budget)
-
-
-def penalized_score(metric: float, cost: float, target: float, weight: float, direction: str) -> float:
-    """MnasNet's soft constraint: metric * (cost / target) ** -weight (maximizing), ** +weight (minimizing)."""
-    factor = (max(cost, 1.0) / target) ** weight
-    return metric / factor if direction == "max" else metric * factor
-
-
 def parse_failure(message: str | None) -> tuple[str, float | None, int | None, str]:
     """(status, seconds, batch size, text) of a failed trial's message; ``error`` for foreign messages."""
     if message:
@@ -477,13 +367,10 @@ def parse_failure(message: str | None) -> tuple[str, float | None, int | None, s
 
 __all__ = [
     "TRIAL_MODEL",
-    "BlueprintHyperModel",
     "BlueprintTuner",
     "EpochProgress",
     "SearchWriteError",
     "parse_failure",
-    "penalized_score",
-    "penalty_target",
     "save_weights",
     "tensorboard_callbacks",
 ]

@@ -24,6 +24,7 @@ import keras
 from archbuilder.artifacts import write_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.results import SearchResult, TrialRecord
+from archbuilder.search.scoring import penalized_score, penalty_target
 from archbuilder.search.trial import (
     BestWeights,
     TrialFailure,
@@ -33,7 +34,7 @@ from archbuilder.search.trial import (
     fit_candidate,
     steps_per_epoch,
 )
-from archbuilder.search.tuner import BlueprintTuner, EpochProgress, penalized_score, penalty_target
+from archbuilder.search.tuner import BlueprintTuner, EpochProgress
 from archbuilder.training import accelerator
 from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
 from archbuilder.training.run_folder import add_model_context

@@ -14,15 +14,16 @@ from archbuilder.training.errors import DataError, RunError, TrainError
 
 if TYPE_CHECKING:  # pragma: no cover
     from archbuilder.training.data import Dataset, Split, load_dataset
-    from archbuilder.training.predict import evaluate, predict
+    from archbuilder.training.evaluation import evaluate
+    from archbuilder.training.prediction import predict
     from archbuilder.training.runner import TrainResult, train
 
 _LAZY = {
     "Dataset": "archbuilder.training.data",
     "Split": "archbuilder.training.data",
     "load_dataset": "archbuilder.training.data",
-    "evaluate": "archbuilder.training.predict",
-    "predict": "archbuilder.training.predict",
+    "evaluate": "archbuilder.training.evaluation",
+    "predict": "archbuilder.training.prediction",
     "TrainResult": "archbuilder.training.runner",
     "train": "archbuilder.training.runner",
 }

@@ -15,7 +15,7 @@ import pytest
 
 from archbuilder.blueprint.yaml_source import parse_yaml, read_yaml_file
 from archbuilder.schema import BLUEPRINT_SCHEMA_FILE, SPACE_SCHEMA_FILE, blueprint_schema, space_schema
-from archbuilder.search.space import SPACES_DIR, list_spaces
+from archbuilder.search.loading import SPACES_DIR, list_spaces
 from archbuilder.zoo import blueprint_path, list_blueprints
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import archbuilder
-from archbuilder.search.space import SPACES_DIR
+from archbuilder.search.loading import SPACES_DIR
 
 TINY = """\
 name: tiny

@@ -232,7 +232,7 @@ def test_inputs_and_files_that_cannot_take_the_weights(mobilenet, tmp_path) -> N
 
 
 def test_vgg_at_another_size_replaces_its_top_and_says_why() -> None:
-    from archbuilder.pretrained import _top_reason
+    from archbuilder.pretrained.transfer import _top_reason
     from archbuilder.zoo import load_zoo_blueprint
 
     native = load_zoo_blueprint("vgg16").resolve()

@@ -66,7 +66,7 @@ def test_failures_are_contained_and_the_search_goes_on(
 ) -> None:
     import keras
 
-    from archbuilder.search.tuner import BlueprintHyperModel
+    from archbuilder.search.hypermodel import BlueprintHyperModel
 
     class ResourceExhaustedError(Exception):
         pass

@@ -15,7 +15,7 @@ import yaml
 
 import archbuilder
 from archbuilder.blueprint import BlueprintError
-from archbuilder.search.space import SPACES_DIR, list_spaces
+from archbuilder.search.loading import SPACES_DIR, list_spaces
 
 #: Per shipped space: (max_trials, epochs) of its short search and the val_accuracy its best trial
 #: must beat (10 classes: chance is 0.1). Measured best val_accuracy on 2 CPU cores, seeds 0-4:

@@ -19,7 +19,7 @@ import archbuilder
 from archbuilder.training import distribution
 from archbuilder.training.data import load_dataset
 from archbuilder.training.errors import RunError
-from archbuilder.training.predict import evaluate as evaluate_saved  # what `archbuilder evaluate` runs
+from archbuilder.training.evaluation import evaluate as evaluate_saved  # what `archbuilder evaluate` runs
 
 sys.path.insert(0, repo)
 from tests.training.conftest import DIGITS_CNN, with_training

@@ -21,7 +21,8 @@ TRAIN_RESUME_PREDICT = textwrap.dedent(
     import numpy as np
     import keras
     import archbuilder
-    from archbuilder.training.predict import evaluate, predict
+    from archbuilder.training.evaluation import evaluate
+    from archbuilder.training.prediction import predict
 
     folder = sys.argv[1]
     blueprint = '''

@@ -609,7 +609,7 @@ PASS_IMAGES = "Pass png/jpg images or an .npy array."
     ids=lambda value: value if isinstance(value, str) and len(value) < 20 else None,
 )
 def test_predict_reads_hostile_files(tmp_path, name, content, message) -> None:
-    from archbuilder.training.predict import read_images
+    from archbuilder.training.prediction import read_images
 
     path = tmp_path / name
     path.write_bytes(content)
@@ -617,7 +617,7 @@ def test_predict_reads_hostile_files(tmp_path, name, content, message) -> None:
 
 
 def test_predict_folder_and_good_files(tmp_path) -> None:
-    from archbuilder.training.predict import read_images
+    from archbuilder.training.prediction import read_images
 
     assert message_of(read_images, str(tmp_path), channels=1) == (
         f"{tmp_path}: is a folder. Pass png/jpg images or an .npy array (e.g. {tmp_path}/*.png)."
