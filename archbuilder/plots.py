@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from archbuilder.search.results import SearchResult  # search.results draws with this module
+    from archbuilder.search.results import SearchResult  # search.outputs draws with this module
 
 #: The suffixes :func:`save_figure` writes, and their formats.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}

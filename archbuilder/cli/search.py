@@ -16,8 +16,16 @@ from archbuilder.cli.common import (
     positive_int,
     run_resumable,
 )
-from archbuilder.search.settings import Tuner
+from archbuilder.search.settings import Tuner, parse_duration
 from archbuilder.training.environment import prepare_backend_environment
+
+
+def duration(text: str) -> float:
+    """``--max-time``: seconds from ``600``, ``90s``, ``30m``, ``1.5h`` or ``1h30m``."""
+    try:
+        return float(parse_duration(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def command_search(args: argparse.Namespace) -> int:
@@ -33,7 +41,9 @@ def command_search(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    overrides = {key: getattr(args, key) for key in ("data", "max_trials", "epochs", "tuner", "seed", "final_epochs")}
+    overrides = {
+        key: getattr(args, key) for key in ("data", "max_trials", "max_time", "epochs", "tuner", "seed", "final_epochs")
+    }
     space = (
         load_space(args.space, set_values=args.overrides, **overrides)
         if args.check
@@ -95,6 +105,12 @@ def add_search_command(commands: Any) -> None:
     search.add_argument("folder", metavar="DIR", nargs="?", help="with `show`: the search's folder")
     search.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, ... (default: search.data)")
     search.add_argument("--max-trials", type=positive_int, metavar="N", help="override search.max_trials")
+    search.add_argument(
+        "--max-time",
+        type=duration,
+        metavar="TIME",
+        help="start no trial after TIME (600, 90s, 30m, 1.5h; over all sessions of the search): search.max_time",
+    )
     search.add_argument("--epochs", type=positive_int, metavar="E", help="override search.epochs (per trial)")
     search.add_argument("--tuner", choices=get_args(Tuner), help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")

@@ -89,7 +89,10 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         """Proposes a screened child of the population once it is full, else a screened random sample;
-        ``IDLE`` (or ``STOPPED`` with no trial running) when neither passes the screen."""
+        ``IDLE`` (or ``STOPPED`` with no trial running) when neither passes the screen, ``STOPPED``
+        when the time is up."""
+        if self.time_is_up():
+            return {"status": STOPPED, "values": None}
         self._pending, self._admitted = trial_id, None
         population = self.population
         values = self._child(trial_id, population) if len(population) >= self.population_size else None

@@ -16,6 +16,7 @@ import itertools
 import os
 import random
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import keras_tuner as kt
@@ -78,8 +79,14 @@ class ScreeningMixin(_OracleBase):
     Random values are drawn from the space itself (exact conditional activity) until one passes
     the screen; a value proposed by the wrapped algorithm (a Bayesian optimum) that fails it is
     replaced by a screened random draw. Rejected and duplicate candidates create no trial, so they
-    neither count as failed trials nor use up ``max_trials``.
+    neither count as failed trials nor use up ``max_trials``. With a time budget
+    (:meth:`set_time_left`), no trial starts once it is spent.
     """
+
+    #: ``time.monotonic()`` after which no trial starts (``search.max_time``); ``None``: no limit.
+    deadline: float | None = None
+    #: Whether a trial was refused because the time budget was spent.
+    out_of_time = False
 
     space: SearchSpace
     screen: Screen
@@ -110,8 +117,21 @@ class ScreeningMixin(_OracleBase):
         )
         return None
 
+    def set_time_left(self, seconds: float | None) -> None:
+        """Start no trial after ``seconds`` from now (``None``: no limit; 0 or less: none at all)."""
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.out_of_time = False
+
+    def time_is_up(self) -> bool:
+        """Whether the time budget is spent (then :attr:`out_of_time` is set and no trial should start)."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.out_of_time = True
+        return self.out_of_time
+
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         """The wrapped oracle's proposal if the screen admits it, else a screened random draw (none: idle or stop)."""
+        if self.time_is_up():
+            return {"status": STOPPED, "values": None}
         self._pending, self._admitted = trial_id, None
         response = super().populate_space(trial_id)
         values = response.get("values")
@@ -186,7 +206,9 @@ class GridOracle(ScreeningMixin, kt.Oracle):
         self._iterator: Any = None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        """The next combination the screen admits; stops when the grid is walked."""
+        """The next combination the screen admits; stops when the grid is walked or the time is up."""
+        if self.time_is_up():
+            return {"status": STOPPED, "values": None}
         if self._iterator is None:
             self._iterator = itertools.islice(self.space.grid(), self._cursor, None)
         for values in self._iterator:

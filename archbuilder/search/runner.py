@@ -16,43 +16,34 @@ The output folder (default ``searches/<space name>``)::
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.search.folder import (
+    TENSORBOARD_DIR,
+    TUNER_DIR,
+    effective_space,
+    prepare_folder,
+    read_search_state,
+    recorded_elapsed,
+    write_search_state,
+)
 from archbuilder.search.loading import load_space
+from archbuilder.search.outputs import write_outputs, write_progress
 from archbuilder.search.results import (
     SearchResult,
     SearchWarning,
     TrialRecord,
     near_chance,
-    write_outputs,
-    write_progress,
 )
 from archbuilder.search.screening import SpaceCheck, validate_space
+from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
 from archbuilder.training.environment import prepare_backend_environment
 from archbuilder.training.errors import RunError
-from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
-
-SEARCH_STATE = "search.json"
-TUNER_DIR = "tuner"
-TENSORBOARD_DIR = "tensorboard"
-OUTPUTS = (
-    "trials.csv",
-    "best.keras",
-    "best.yaml",
-    "top",
-    "pareto",
-    "pareto.svg",
-    "pareto.png",
-    "trials.png",
-    "summary.json",
-    TUNER_DIR,
-    TENSORBOARD_DIR,
-)
 
 
 def distributed_role() -> str:
@@ -67,6 +58,7 @@ def run(
     *,
     data: Any = None,
     max_trials: int | None = None,
+    max_time: float | str | None = None,
     epochs: int | None = None,
     tuner: str | None = None,
     seed: int | None = None,
@@ -85,8 +77,9 @@ def run(
 
     Arguments left ``None`` come from the space's ``search:`` section; the settings the search runs
     with are recorded in ``search.json``, and ``resume`` continues with them (an argument that
-    conflicts with them is an error; ``max_trials`` may be raised). The winner's model (the weights
-    of its best epoch) is written as ``best.keras`` and evaluated once on the test split. Under
+    conflicts with them is an error; ``max_trials`` may be raised and ``max_time`` changed). The
+    winner's model (the weights of its best epoch) is written as ``best.keras`` and evaluated once
+    on the test split. Under
     KerasTuner's distributed mode the chief returns the whole result and a worker the trials it
     ran; only the chief writes the output folder.
 
@@ -97,6 +90,9 @@ def run(
             :class:`archbuilder.training.data.Dataset`; ``None`` takes ``search.data``, else the
             template's ``training.data``.
         max_trials: trained trials at most (rejected candidates do not count).
+        max_time: start no trial once the search has run this long, over all its sessions: seconds,
+            or a duration text (``"90s"``, ``"30m"``, ``"1.5h"``); the trial running then finishes, and
+            the winner is kept as usual. ``None``: no time limit.
         epochs: epochs per trial (hyperband: the most epochs of a trial).
         tuner: ``"random"``, ``"grid"``, ``"bayesian"`` (needs scikit-learn), ``"hyperband"`` or
             ``"evolution"``.
@@ -131,6 +127,7 @@ def run(
     """
     overrides = {
         "max_trials": max_trials,
+        "max_time": max_time,
         "epochs": epochs,
         "tuner": tuner,
         "seed": seed,
@@ -148,6 +145,11 @@ def run(
     source = data if data is not None and not isinstance(data, str) else data_name(space)
     if role != "worker":
         resume = prepare_folder(folder, space, resume, overwrite)
+    spent_before = recorded_elapsed(read_search_state(folder)) if resume and role != "worker" else 0.0
+    session_started = time.monotonic()
+
+    def elapsed() -> float:
+        return spent_before + time.monotonic() - session_started
 
     prepare_backend_environment()  # before Keras is imported: the modules below import it
     from archbuilder.search.hypermodel import BlueprintHyperModel
@@ -160,9 +162,11 @@ def run(
     settings = space.settings
     hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
     oracle = create_oracle(space)
+    oracle.set_time_left(None if settings.max_time is None else settings.max_time - spent_before)
 
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
         write_progress(collect_results(space, oracle, hypermodel, folder, role), folder)
+        write_search_state(folder, space, finished=False, elapsed=elapsed())
 
     search_tuner = BlueprintTuner(
         oracle,
@@ -183,11 +187,13 @@ def run(
         if role == "worker":
             return _worker_result(space, search_tuner)
         result = collect_results(space, oracle, hypermodel, folder, role)
+        result.stopped = "max_time" if oracle.out_of_time and len(result.trials) < settings.max_trials else None
         keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=progress)
-    write_outputs(result, folder)
     if save_top:
         save_top_models(result, search_tuner, folder)
-    _write_state(folder, space, finished=True)
+    result.elapsed = elapsed()
+    write_outputs(result, folder)
+    write_search_state(folder, space, finished=True, elapsed=result.elapsed, stopped=result.stopped)
     classes = min((output.classes for output in _heads(result)), default=0)
     warning = near_chance(result, classes)
     if warning:
@@ -208,47 +214,6 @@ def _heads(result: SearchResult) -> list[Any]:
 
     best = result.best
     return head_outputs(best.blueprint) if best is not None and best.blueprint is not None else []
-
-
-def effective_space(
-    space: SearchSpace, overrides: dict[str, Any], state: dict[str, Any] | None, folder: Path
-) -> SearchSpace:
-    """The space with the settings the search runs with: the file's with the arguments given, or, when
-    resuming, the settings recorded in ``search.json`` (an argument may only raise ``max_trials``).
-
-    Raises:
-        RunError: an argument conflicts with the recorded settings of the search being resumed.
-    """
-    given = {key: value for key, value in overrides.items() if value is not None}
-    if state is None or not isinstance(state.get("settings"), dict):
-        return space.with_settings(**given)
-    recorded = state["settings"]
-    if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
-        given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
-    for key, value in given.items():
-        was = recorded.get(key)
-        if key == "max_trials" and isinstance(was, int) and value >= was:
-            continue
-        if value != was:
-            flag = "--" + key.replace("_", "-")
-            advice = (
-                "a search cannot plan fewer trials than it was started with; interrupt it to stop early"
-                if key == "max_trials"
-                else f"resume without {flag} (the search keeps its settings)"
-            )
-            raise RunError(
-                f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
-                f"{advice}, or pass --overwrite to start over with {flag} {value}."
-            )
-    resumed = space.with_settings(**{**recorded, **given})
-    differing = [
-        f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
-        for key in ("epochs", "max_trials", "seed", "batch_size", "executions_per_trial", "final_epochs", "data")
-        if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)
-    ]
-    if differing:
-        print(f"resuming with the search's own settings: {', '.join(differing)}")
-    return resumed
 
 
 def data_name(space: SearchSpace) -> str:
@@ -274,109 +239,12 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
     where = " (distributed chief)" if role == "chief" else ""
     return (
         f"searching '{space.name}'{where}: {settings.tuner} tuner, up to {settings.max_trials} trials x "
-        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''} on {data}, objective "
+        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''}"
+        + (f" or {format_duration(settings.max_time)}" if settings.max_time is not None else "")
+        + f" on {data}, objective "
         f"{settings.score_name} ({settings.objective_spec.direction}); {len(space.parameters)} hyperparameters, "
         f"{check.valid} of {check.sampled} sampled candidates valid and within budget"
     )
-
-
-# -- the output folder ---------------------------------------------------------------------------
-
-
-def start_over_advice(folder: Path) -> str:
-    """The sentence that tells how to start over in ``folder`` or search elsewhere."""
-    return f"Pass --overwrite to start the search over in {folder}, or --output DIR to search elsewhere."
-
-
-def read_search_state(folder: Path) -> dict[str, Any] | None:
-    """``search.json`` of a search folder; ``None`` when there is none.
-
-    Raises:
-        RunError: the file is damaged (one line naming it and what to do).
-    """
-    path = folder / SEARCH_STATE
-    state = read_json_file(path, RunError, start_over_advice(folder))
-    if state is not None and not (isinstance(state, dict) and isinstance(state.get("fingerprint"), str)):
-        raise RunError(f"{path}: damaged (not the state of a search: no 'fingerprint'). {start_over_advice(folder)}")
-    return state
-
-
-def _write_state(folder: Path, space: SearchSpace, *, finished: bool, event: str | None = None) -> None:
-    """``search.json``: the space, its fingerprint, the settings the search runs with, whether it finished,
-    and its history (started, resumed with which ``max_trials``, finished)."""
-    previous = read_search_state(folder) if (folder / SEARCH_STATE).exists() else None
-    history = list(previous.get("history", [])) if previous and isinstance(previous.get("history"), list) else []
-    if event is not None or finished:
-        history.append(
-            {"event": event or "finished", "max_trials": space.settings.max_trials, "epochs": space.settings.epochs}
-        )
-    state = {
-        "space": space.name,
-        "source": space.source_name,
-        "fingerprint": space.fingerprint(),
-        "finished": finished,
-        "settings": space.settings.model_dump(mode="json"),
-        "parameters": [parameter.name for parameter in space.parameters],
-        "history": history,
-    }
-    write_json_atomic(folder / SEARCH_STATE, state)
-
-
-def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bool = False) -> bool:
-    """Check the output folder for a new or resumed search; returns whether to resume.
-
-    Raises:
-        RunError: the folder holds a search (or a search's files) and neither ``resume`` nor
-            ``overwrite`` says what to do with it, holds a search of another space, or is damaged.
-    """
-    if resume and overwrite:
-        raise RunError(
-            f"resume and overwrite exclude each other: pass --resume to continue the search in {folder}, "
-            "or --overwrite to start it over."
-        )
-    state = None if overwrite else read_search_state(folder)
-    if resume and state is None:
-        print(f"nothing to resume in {folder}; starting a new search")
-        resume = False
-    if resume and state is not None:
-        if state.get("fingerprint") != space.fingerprint():
-            raise RunError(
-                f"{folder} holds a search of a different space ('{state.get('space')}': its markers, "
-                "variables, constraints, budgets, tuner or objective differ). Resume with the same space and "
-                "tuner, or pass --output DIR for a new search."
-            )
-        for path in sorted((folder / TUNER_DIR).rglob("*.json")):  # KerasTuner's state: checked before it reads it
-            read_json_file(path, RunError, f"The search cannot resume from it. {start_over_advice(folder)}")
-    existing = existing_outputs(folder, (*OUTPUTS, SEARCH_STATE))
-    if not resume and not overwrite:
-        if state is None and existing:
-            raise RunError(
-                f"{folder} holds {', '.join(existing)} but no {SEARCH_STATE}, so it is not a search folder; "
-                "a search would replace them. Pass --output DIR to search into a new folder, or --overwrite "
-                "to replace them."
-            )
-        if state is not None and not state.get("finished"):
-            raise RunError(
-                f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
-                "it, --overwrite to start it over, or --output DIR to search elsewhere."
-            )
-        if state is not None:
-            raise RunError(
-                f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
-                "it, --resume with a larger --max-trials to continue it, or --output DIR to search elsewhere."
-            )
-    if overwrite and existing:
-        print(f"starting over in {folder}: replacing {', '.join(existing)}")
-        remove_outputs(folder, (*OUTPUTS, SEARCH_STATE))
-    for leftover in [folder, *(folder / TUNER_DIR).rglob("*")]:  # temporary files of writes a kill interrupted
-        if leftover.is_dir():
-            remove_leftovers(leftover)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ArtifactError(describe_os_error(error, folder, "create the folder")) from None
-    _write_state(folder, space, finished=False, event="resumed" if resume else "started")
-    return resume
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -457,14 +325,8 @@ def _worker_result(space: SearchSpace, tuner: Any) -> SearchResult:
 
 
 __all__ = [
-    "SEARCH_STATE",
-    "TENSORBOARD_DIR",
-    "TUNER_DIR",
     "collect_results",
     "data_name",
     "distributed_role",
-    "effective_space",
-    "prepare_folder",
-    "read_search_state",
     "run",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from archbuilder.blueprint.fields import PositiveInt, Spec
 
@@ -13,6 +15,71 @@ Tuner = Literal["random", "grid", "bayesian", "hyperband", "evolution"]
 Cost = Literal["params", "macs", "activation_memory"]
 #: Metrics where lower is better; any other objective is maximized unless the space says otherwise.
 MINIMIZED = ("loss", "val_loss")
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_HELP = "a duration: seconds (600) or numbers with s, m, h or d (90s, 30m, 1.5h, 1h30m)"
+
+
+def parse_duration(value: Any) -> Any:
+    """Seconds from ``600``, ``"600"``, ``"90s"``, ``"30m"``, ``"1.5h"`` or ``"1h30m"`` (other values are
+    left to the field's type, which refuses them).
+
+    Args:
+        value: the value given for a duration field.
+
+    Returns:
+        The duration in seconds (a float) for a number or a duration text; ``value`` itself otherwise.
+
+    Raises:
+        ValueError: a text that is not a duration, or a duration that is not positive and finite.
+    """
+    if value is None:
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected {_DURATION_HELP}. Received: {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION_PART.findall(text)
+            if not parts or _DURATION_PART.sub("", text).strip():
+                raise ValueError(f"expected {_DURATION_HELP}. Received: {value!r}") from None
+            seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    else:
+        return value
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"expected {_DURATION_HELP}, more than 0. Received: {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``90`` -> ``"1m30s"``, ``5400`` -> ``"1h30m"``: a duration the way a user writes it."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or f"{seconds:g}s"
+
+
+#: Seconds, written as a number or as ``90s``, ``30m``, ``1.5h``, ``1h30m``.
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[smhd]?\s*)+$"},
+            ],
+            "description": "Seconds, or a duration such as 90s, 30m, 1.5h or 1h30m.",
+        }
+    ),
+]
 
 
 class Budgets(Spec):
@@ -80,6 +147,13 @@ class SearchSettings(Spec):
     )
     max_trials: PositiveInt = Field(
         10, le=100_000, description="Trained trials at most (rejected candidates do not count)."
+    )
+    max_time: Duration | None = Field(
+        None,
+        description=(
+            "Start no trial once the search has run this long (seconds, or 90s, 30m, 1.5h, 1h30m); the trial "
+            "running then finishes. Counted over the whole search, resumes included."
+        ),
     )
     epochs: PositiveInt = Field(1, le=10_000, description="Epochs per trial (hyperband: the most epochs of a trial).")
     executions_per_trial: PositiveInt = Field(1, le=100, description="Trainings per trial, averaged.")

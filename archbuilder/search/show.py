@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.analysis.report import human
-from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord, read_trials_csv
+from archbuilder.search.outputs import read_trials_csv
+from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord
 from archbuilder.search.settings import SearchSettings
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import read_json_file

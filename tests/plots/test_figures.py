@@ -12,7 +12,7 @@ from matplotlib.image import imread
 
 from archbuilder import plots, zoo
 from archbuilder.analysis import analyze
-from archbuilder.search.results import write_pareto_plots, write_trials_plot
+from archbuilder.search.outputs import write_pareto_plots, write_trials_plot
 from archbuilder.training.callbacks import HistoryLog
 from tests.plots.conftest import read_png, search_result
 

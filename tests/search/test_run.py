@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,13 @@ import pytest
 
 pytest.importorskip("keras_tuner")
 
+from archbuilder.blueprint.errors import BlueprintError  # noqa: E402
 from archbuilder.blueprint.io import load_blueprint  # noqa: E402
-from archbuilder.search import run  # noqa: E402
-from archbuilder.search.runner import SEARCH_STATE  # noqa: E402
+from archbuilder.search import (
+    load_space,  # noqa: E402
+    run,  # noqa: E402
+)
+from archbuilder.search.folder import SEARCH_STATE  # noqa: E402
 from tests.search.conftest import TINY  # noqa: E402
 
 # The tiny spaces train one epoch: near chance, as intended (the warning is tested where it matters).
@@ -196,7 +201,7 @@ def hidden_files(folder: Path) -> list[str]:
 def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Checked before any training: a finished or damaged search, and a search's files in another folder."""
     from archbuilder.search import load_space
-    from archbuilder.search.runner import prepare_folder
+    from archbuilder.search.folder import prepare_folder
     from archbuilder.training.errors import RunError
 
     space, folder = load_space(TINY), tmp_path / "search"
@@ -292,3 +297,46 @@ def test_a_full_disk_while_writing_the_results_is_one_line(tmp_path: Path, monke
         "write somewhere else) and run the command again."
     )
     assert not (folder / "trials.csv").exists() and hidden_files(folder) == []
+
+
+def test_max_time_stops_starting_trials_and_a_resume_may_extend_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "search"
+    # The first trial starts at once; training it takes longer than 0.5 s, so no second one starts.
+    result = run(TINY, max_time=0.5, output=folder)
+    out = capsys.readouterr().out
+    assert "up to 4 trials x 1 epoch or 0.5s on digits" in out
+    assert [t.status for t in result.trials] == ["completed"] and result.stopped == "max_time"
+    assert "stopped by max_time 0.5s after 1 of 4 trials; continue with --resume and a larger --max-time" in out
+    assert result.model is not None and result.model.is_file()  # the winner is kept as usual
+    summary = json.loads((folder / "summary.json").read_text())
+    state = json.loads((folder / SEARCH_STATE).read_text())
+    assert summary["stopped"] == "max_time" and summary["elapsed"] == pytest.approx(state["elapsed"], abs=0.1)
+    assert state["finished"] and state["history"][-1]["stopped"] == "max_time" and state["elapsed"] > 0
+    assert state["settings"]["max_time"] == 0.5 and state["elapsed"] > 0.5
+
+    resumed = run(TINY, max_time="1h", output=folder, resume=True, progress=False)
+    assert [t.status for t in resumed.trials] == ["completed"] * 4 and resumed.stopped is None
+    state_after = json.loads((folder / SEARCH_STATE).read_text())
+    assert state_after["settings"]["max_time"] == 3600 and state_after["elapsed"] > state["elapsed"]
+    assert "stopped" not in state_after["history"][-1]
+
+
+def test_max_time_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from archbuilder.cli import main
+    from archbuilder.search.settings import SearchSettings
+
+    assert [SearchSettings(max_time=v).max_time for v in (600, "90s", "30m", "1.5h", "1h30m")] == [
+        600,
+        90,
+        1800,
+        5400,
+        5400,
+    ]
+    with pytest.raises(BlueprintError, match=r"search.max_time: expected a duration: seconds \(600\) or numbers"):
+        load_space(TINY, max_time="soon")
+    assert main(["search", "pattern", "--max-time", "0"]) == 2
+    assert "argument --max-time: expected a duration: seconds (600) or numbers with s, m, h or d" in (
+        capsys.readouterr().err
+    )
