@@ -189,10 +189,10 @@ def run(
         result = collect_results(space, oracle, hypermodel, folder, role)
         result.stopped = "max_time" if oracle.out_of_time and len(result.trials) < settings.max_trials else None
         keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=progress)
+    result.elapsed = elapsed()
+    write_outputs(result, folder)  # replaces top/, where save_top_models then adds the models
     if save_top:
         save_top_models(result, search_tuner, folder)
-    result.elapsed = elapsed()
-    write_outputs(result, folder)
     write_search_state(folder, space, finished=True, elapsed=result.elapsed, stopped=result.stopped)
     classes = min((output.classes for output in _heads(result)), default=0)
     warning = near_chance(result, classes)

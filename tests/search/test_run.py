@@ -234,7 +234,7 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
         prepare_folder(folder, space, resume=False)
     assert str(error.value) == (
         f"{folder} holds a finished search of 'tiny'. Pass --overwrite to replace it, --resume "
-        "with a larger --max-trials to continue it, or --output DIR to search elsewhere."
+        "with a larger --max-trials (or --max-time) to continue it, or --output DIR to search elsewhere."
     )
     trial = folder / "tuner" / "trial_0" / "trial.json"
     trial.parent.mkdir(parents=True)
