@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.analysis.report import human
+from archbuilder.search.folder import recorded_elapsed
 from archbuilder.search.outputs import read_trials_csv
 from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord
-from archbuilder.search.settings import SearchSettings
+from archbuilder.search.settings import SearchSettings, format_duration
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import read_json_file
 
@@ -110,9 +111,13 @@ def show(folder: str | Path) -> str:
     settings = result.settings
     done = sum(1 for t in result.trials if t.status != "running")
     status = "finished" if state.get("finished") else "running or interrupted (--resume continues it)"
+    if state.get("finished") and summary.get("stopped") == "max_time" and settings.max_time is not None:
+        status = f"stopped by max_time {format_duration(settings.max_time)} (--resume with a larger --max-time)"
+    elapsed = recorded_elapsed(state)
     lines = [
-        f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials, "
-        f"{settings.tuner} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
+        f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials"
+        + (f" in {format_duration(elapsed)}" if elapsed else "")
+        + f", {settings.tuner} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
         f"objective {result.objective} ({result.direction})",
         "",
     ]

@@ -315,6 +315,9 @@ def test_max_time_stops_starting_trials_and_a_resume_may_extend_it(
     assert summary["stopped"] == "max_time" and summary["elapsed"] == pytest.approx(state["elapsed"], abs=0.1)
     assert state["finished"] and state["history"][-1]["stopped"] == "max_time" and state["elapsed"] > 0
     assert state["settings"]["max_time"] == 0.5 and state["elapsed"] > 0.5
+    from archbuilder.search.show import show
+
+    assert "stopped by max_time 0.5s (--resume with a larger --max-time); 1 of 4 trials in " in show(folder)
 
     resumed = run(TINY, max_time="1h", output=folder, resume=True, progress=False)
     assert [t.status for t in resumed.trials] == ["completed"] * 4 and resumed.stopped is None
