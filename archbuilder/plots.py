@@ -30,7 +30,8 @@ from archbuilder.artifacts import write_atomic
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.fields import ACTIVATIONS
 from archbuilder.blueprint.io import load_blueprint
-from archbuilder.training.run_folder import BLUEPRINT, CURVES, HISTORY, read_history
+from archbuilder.training.history_file import read_history
+from archbuilder.training.run_folder import BLUEPRINT, CURVES, HISTORY
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -123,7 +124,7 @@ def curves_figure(
 ) -> Figure:
     """One panel per metric (:func:`curve_panels`): training (solid) and validation (dashed) per epoch.
 
-    ``history`` is ``history.csv`` as columns (:func:`archbuilder.training.run_folder.read_history`); the
+    ``history`` is ``history.csv`` as columns (:func:`archbuilder.training.history_file.read_history`); the
     epochs are numbered as there (from 1, as everywhere in a run). ``phases`` are marked in the panels
     and listed under the title; the best epoch (lowest validation loss, else training loss) is starred
     on the loss panel.

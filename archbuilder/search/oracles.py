@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import keras_tuner as kt
 
 from archbuilder.artifacts import ArtifactError, write_json_atomic
-from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
+from archbuilder.search.parameters import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
 from archbuilder.search.screening import Candidate, Screen
 from archbuilder.search.space import SearchSpace
 

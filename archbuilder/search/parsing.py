@@ -14,15 +14,8 @@ from pydantic import ValidationError
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean, format_path
 from archbuilder.blueprint.io import Sources, problem_from_error
 from archbuilder.search.expressions import Expression, ExpressionError
-from archbuilder.search.markers import (
-    ChoiceParameter,
-    Condition,
-    MarkerError,
-    Parameter,
-    marker_key,
-    mistyped_marker,
-    parse_parameter,
-)
+from archbuilder.search.markers import MarkerError, marker_key, mistyped_marker, parse_parameter
+from archbuilder.search.parameters import ChoiceParameter, Condition, Parameter
 from archbuilder.search.settings import SearchSettings
 from archbuilder.search.space import COST_NAMES, ChoiceNode, ExprNode, ListNode, SearchSpace, ValueNode
 

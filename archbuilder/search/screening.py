@@ -21,7 +21,7 @@ from archbuilder.analysis.report import human
 from archbuilder.blueprint.errors import BlueprintError, Problem, format_path
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.expressions import ExpressionError
-from archbuilder.search.markers import BoolParameter, ChoiceParameter, FloatParameter, IntParameter
+from archbuilder.search.parameters import BoolParameter, ChoiceParameter, FloatParameter, IntParameter
 from archbuilder.search.space import COST_NAMES, CandidateError, Concrete, SearchSpace
 
 #: Why a candidate was rejected, in the order the checks run.

@@ -3,7 +3,7 @@
 This module holds the tree and the space. :mod:`archbuilder.search.parsing` parses the markers
 out of the blueprint into the tree (:class:`ChoiceNode`, :class:`ValueNode`, :class:`ExprNode`,
 :class:`ListNode` inside plain dicts and lists) and a flat, ordered list of
-:class:`~archbuilder.search.markers.Parameter` (parents before children), each with the conditions
+:class:`~archbuilder.search.parameters.Parameter` (parents before children), each with the conditions
 under which it is active: a value inside an unchosen option, or inside a list item beyond the
 chosen length, is not active. ``concretize(values)`` walks the tree with one value per active
 parameter and gives the concrete blueprint data and the active values only.
@@ -39,7 +39,7 @@ from archbuilder.blueprint.io import Sources, problem_from_error, validate_bluep
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.errors import ArchbuilderError
 from archbuilder.search.expressions import Expression, ExpressionError
-from archbuilder.search.markers import ChoiceParameter, FloatParameter, IntParameter, Parameter, clean_float
+from archbuilder.search.parameters import ChoiceParameter, FloatParameter, IntParameter, Parameter, clean_float
 from archbuilder.search.settings import SearchSettings
 
 #: Names a constraint may use besides the named values: the analyzer's figures.

@@ -36,8 +36,8 @@ from archbuilder.search.trial import (
 )
 from archbuilder.search.tuner import BlueprintTuner, EpochProgress
 from archbuilder.training import accelerator
+from archbuilder.training.model_files import add_model_context
 from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
-from archbuilder.training.run_folder import add_model_context
 
 BEST_MODEL = "best.keras"
 #: The model a final retraining leaves in its trial's KerasTuner folder.

@@ -11,15 +11,10 @@ from typing import Any
 import keras
 
 from archbuilder.artifacts import write_csv_atomic
-from archbuilder.training.run_folder import (
-    BEST_MODEL,
-    CHECKPOINT_STATE,
-    HISTORY,
-    LAST_MODEL,
-    add_model_context,
-    read_history_rows,
-    save_epoch,
-)
+from archbuilder.training.epoch_saving import save_epoch
+from archbuilder.training.history_file import read_history_rows
+from archbuilder.training.model_files import add_model_context
+from archbuilder.training.run_folder import BEST_MODEL, CHECKPOINT_STATE, HISTORY, LAST_MODEL
 
 
 class HistoryLog:
@@ -70,7 +65,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     """After every epoch: ``history.csv``, ``last.keras`` (model and optimizer state), ``checkpoint.json``
     naming the completed epoch, and ``best.keras`` when the monitored value improves.
 
-    :func:`~archbuilder.training.run_folder.save_epoch` writes them in an order with one commit point,
+    :func:`~archbuilder.training.epoch_saving.save_epoch` writes them in an order with one commit point,
     so a run killed at any moment (SIGKILL included) resumes from a consistent epoch: it loses at
     most the epoch in progress, and trains no epoch twice. Place it after the callbacks that add to
     the logs or count patience.

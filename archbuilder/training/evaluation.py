@@ -12,9 +12,9 @@ import keras
 import numpy as np
 
 from archbuilder.plots import confusion_figure, save_figure
+from archbuilder.training.classifier import class_names, classifier_activation, load_classifier
 from archbuilder.training.data import fit_to_input, load_dataset
 from archbuilder.training.errors import DataError
-from archbuilder.training.model_context import _classifier_activation, class_names, load_classifier
 
 
 def evaluate(
@@ -69,7 +69,7 @@ def evaluate(
             f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
             "(images:DIR) or x_test and y_test (npz:FILE)."
         )
-    activation = _classifier_activation(model)
+    activation = classifier_activation(model)
     metrics: list[Any] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     if classes > 5:
         metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archbuilder.training.classifier import classifier_activation, load_classifier
 from archbuilder.training.data import (
     IMAGE_SUFFIXES,
     NPY_MAGIC,
@@ -20,7 +21,6 @@ from archbuilder.training.data import (
     to_pixels,
 )
 from archbuilder.training.errors import DataError
-from archbuilder.training.model_context import _classifier_activation, load_classifier
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def predict(
     low, high = context.pixel_range
     batch = np.concatenate(images) * np.float32(high - low) + np.float32(low)
     probabilities = np.asarray(model.predict(batch, verbose=0), dtype="float64")
-    if _classifier_activation(model) == "linear":
+    if classifier_activation(model) == "linear":
         probabilities = np.exp(probabilities - probabilities.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
     labels = context.class_names or tuple(str(i) for i in range(probabilities.shape[1]))

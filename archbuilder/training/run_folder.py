@@ -15,15 +15,16 @@ Epochs are counted from 1 in every file and message of a run, as Keras's progres
 (``Epoch 1/5``): history.csv's ``epoch`` column, ``best.epoch`` and ``completed_epochs`` in
 checkpoint.json and metrics.json (epoch N is the N-th completed one), ``.last.epoch-NNNN.keras``,
 curves.png's axis, the TensorBoard step. (A history.csv counted from 0, as versions before this one
-and Keras's CSVLogger write it, is read as counted from 1.)
+and Keras's CSVLogger write it, is read as counted from 1: :mod:`archbuilder.training.history_file`.)
 
-Each ``.keras`` file of a run also records how its model was trained (:data:`MODEL_CONTEXT`: data,
-resize, pixel range, seed, class names, epoch), so ``archbuilder evaluate`` and ``predict`` need
-no option the run already had, wherever the file is copied (:func:`read_model_context`).
+Each ``.keras`` file of a run also records how its model was trained (data, resize, pixel range,
+seed, class names, epoch), so ``archbuilder evaluate`` and ``predict`` need no option the run
+already had, wherever the file is copied (:mod:`archbuilder.training.model_files`).
 
 Every file goes through :mod:`archbuilder.artifacts`, so each one is whole, old or new, whatever
 the moment of a kill or a full disk. The state after an epoch is several files, though, so the
-epoch's end is a fixed sequence (:func:`save_epoch`) with one commit point:
+epoch's end is a fixed sequence (:func:`~archbuilder.training.epoch_saving.save_epoch`) with one
+commit point:
 
 1. ``history.csv``, with this epoch's row;
 2. ``.last.epoch-NNNN.keras``: the model and optimizer after epoch NNNN, staged beside last.keras;
@@ -45,24 +46,20 @@ Nothing here imports Keras: the search and ``predict`` read run state with the s
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
 import shutil
-import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from archbuilder.artifacts import (
     PARTIAL_MARKER,
     ArtifactError,
     describe_os_error,
     write_atomic,
-    write_csv_atomic,
     write_json_atomic,
     write_text_atomic,
 )
@@ -70,10 +67,7 @@ from archbuilder.blueprint.io import load_blueprint
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.training.errors import RunError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from archbuilder.training.callbacks import HistoryLog
-    from archbuilder.training.data import Dataset
+from archbuilder.training.history_file import truncate_history
 
 CHECKPOINT_STATE = "checkpoint.json"
 LAST_MODEL = "last.keras"
@@ -86,8 +80,6 @@ BLUEPRINT = "blueprint.yaml"
 LOGS = "logs"
 #: The files a run writes (besides ``logs/`` and its staged and temporary files).
 RUN_FILES = (LAST_MODEL, BEST_MODEL, HISTORY, METRICS, CHECKPOINT_STATE, BLUEPRINT, CLASSES, CURVES)
-#: The entry of a run's ``.keras`` archives recording how the model was trained (Keras reads only its own entries).
-MODEL_CONTEXT = "archbuilder.json"
 
 _STAGED = re.compile(r"^\.last\.epoch-(\d+)\.keras$")
 
@@ -103,23 +95,6 @@ class Settings:
     deterministic: bool
     precision: str
     jit_compile: bool | str
-
-
-@dataclass
-class Run:
-    """Everything resolved before fitting: the plan of a new or resumed run."""
-
-    blueprint: Blueprint
-    recipe: TrainingRecipe
-    settings: Settings
-    folder: Path
-    dataset: Dataset
-    start_epoch: int = 0
-    state: dict[str, Any] | None = None
-    verbose: int = 2
-    distribution: Any = None  # a tf.distribute strategy or a keras.distribution.Distribution
-    transfer: dict[str, Any] | None = None  # what init_weights (or weights) loaded
-    weights: str | None = None  # pretrained weights of a keras.applications twin (archbuilder.pretrained)
 
 
 def start_over_advice(folder: Path) -> str:
@@ -402,49 +377,9 @@ def resume_point(folder: Path, state: dict[str, Any]) -> tuple[dict[str, Any], i
 
 
 def staged_model(folder: Path, epoch: int) -> Path:
-    """Where the model after ``epoch`` waits for its commit (see :func:`save_epoch`)."""
+    """Where the model after ``epoch`` waits for its commit (see
+    :func:`~archbuilder.training.epoch_saving.save_epoch`)."""
     return folder / f".last.epoch-{epoch:04d}.keras"
-
-
-def add_model_context(path: Path, context: dict[str, Any]) -> None:
-    """Record ``context`` (how the model was trained: ``data``, ``resize``, ``pixel_range``, ``seed``,
-    ``class_names``, ``epoch``) as the :data:`MODEL_CONTEXT` entry of the ``.keras`` archive ``path``."""
-    with zipfile.ZipFile(path, "a") as archive:
-        archive.writestr(MODEL_CONTEXT, json.dumps(context, indent=2))
-
-
-def read_model_context(path: Path, error: type[Exception] = RunError) -> dict[str, Any] | None:
-    """The :data:`MODEL_CONTEXT` of a ``.keras`` file; ``None`` when it has none (not a run's, or an older version's).
-
-    Raises:
-        error: the entry is there but is not a JSON object (the file was edited).
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if MODEL_CONTEXT not in archive.namelist():
-                return None
-            raw = archive.read(MODEL_CONTEXT)
-    except (OSError, zipfile.BadZipFile):
-        return None  # not a zip: loading the model says what is wrong with it
-    try:
-        context = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as failure:
-        context = failure
-    if not isinstance(context, dict):
-        raise error(
-            f"{path}: damaged (its {MODEL_CONTEXT} entry, how the model was trained, is not a JSON object). "
-            "Use the run's own copy of the file."
-        )
-    return context
-
-
-def check_model_file(path: Path) -> None:
-    """Raise a one-line :class:`RunError` unless ``path`` is a whole ``.keras`` file (a zip archive)."""
-    if not zipfile.is_zipfile(path):
-        raise RunError(
-            f"{path}: damaged (not a complete .keras file); the run cannot resume from it. "
-            f"{start_over_advice(path.parent)}"
-        )
 
 
 def check_optimizer_step(folder: Path, state: dict[str, Any], step: int) -> None:
@@ -459,90 +394,6 @@ def check_optimizer_step(folder: Path, state: dict[str, Any], step: int) -> None
         )
 
 
-# -- the end of an epoch ---------------------------------------------------------------------------
-
-
-def save_epoch(
-    folder: Path, state: dict[str, Any], save_model: Callable[[Path], Any], history: HistoryLog, *, improved: bool
-) -> None:
-    """Write the state after an epoch in the order the module docstring gives (``state`` already updated).
-
-    Raises:
-        ArtifactError: a file could not be written (a full disk); the message says the run can resume.
-    """
-    epoch = int(state["completed_epochs"])
-    staged = staged_model(folder, epoch)
-    target, committed = folder / HISTORY, False
-    try:
-        history.write(target)
-        target = folder / LAST_MODEL
-        write_atomic(staged, save_model)
-        target = folder / CHECKPOINT_STATE
-        write_state(folder, state)
-        committed, target = True, folder / LAST_MODEL
-        os.replace(staged, target)
-        if improved:
-            target = folder / BEST_MODEL
-            write_atomic(target, lambda temporary: shutil.copyfile(folder / LAST_MODEL, temporary))
-    except OSError as error:
-        cause = error.__cause__ if isinstance(error, ArtifactError) and isinstance(error.__cause__, OSError) else error
-        saved = epoch if committed else epoch - 1
-        after = (
-            f" The run is saved up to epoch {saved}: continue it with --resume."
-            if saved
-            else " No epoch of the run is saved yet."
-        )
-        raise ArtifactError(describe_os_error(cause, target) + after) from error
-
-
-# -- history.csv -----------------------------------------------------------------------------------
-
-
-def read_history_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
-    """The header and the well-formed rows of a ``history.csv`` (``None`` and ``[]`` without one).
-
-    A row is left out when it is torn (the last line without its line end, which an older version's
-    append-mode writer could leave), has the wrong number of cells, or does not start with an epoch
-    number; of two rows for the same epoch the later is kept. Epochs are counted from 1; a file counted
-    from 0 (an older version's, or Keras's CSVLogger's) is renumbered from 1.
-    """
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None, []
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines.pop()  # torn: the writer stopped in the middle of the row
-    parsed = list(csv.reader(io.StringIO("".join(lines))))
-    if not parsed or not parsed[0] or parsed[0][0] != "epoch":
-        return None, []
-    header, by_epoch = parsed[0], {}
-    for row in parsed[1:]:
-        if len(row) == len(header) and row[0].isdigit():
-            by_epoch[int(row[0])] = row
-    shift = 1 if 0 in by_epoch else 0  # counted from 0: an older version's file
-    return header, [[str(epoch + shift), *by_epoch[epoch][1:]] for epoch in sorted(by_epoch)]
-
-
-def truncate_history(path: Path, completed: int) -> None:
-    """Keep the rows of the ``completed`` epochs, 1 to ``completed`` (and drop torn ones): a kill before the
-    commit leaves one extra."""
-    header, rows = read_history_rows(path)
-    if header is not None:  # (without a readable header the resumed run writes a new file)
-        write_csv_atomic(path, [header, *(row for row in rows if int(row[0]) <= completed)])
-
-
-def read_history(path: Path) -> dict[str, list[float]]:
-    """``history.csv`` as columns: ``{'epoch': [1, 2, ...], 'loss': [...], ...}`` (epochs counted from 1)."""
-    header, rows = read_history_rows(path)
-    if header is None:
-        return {}
-    return {
-        key: [float("nan") if row[index] in ("", "NA") else float(row[index]) for row in rows]
-        for index, key in enumerate(header)
-    }
-
-
 __all__ = [
     "BEST_MODEL",
     "BLUEPRINT",
@@ -553,30 +404,21 @@ __all__ = [
     "LAST_MODEL",
     "LOGS",
     "METRICS",
-    "MODEL_CONTEXT",
     "RUN_FILES",
-    "Run",
     "Settings",
-    "add_model_context",
     "check_epochs",
-    "check_model_file",
     "check_optimizer_step",
     "existing_outputs",
     "open_for_resume",
     "prepare_new_run",
-    "read_history",
-    "read_history_rows",
     "read_json_file",
     "read_state",
-    "read_model_context",
     "remove_leftovers",
     "remove_outputs",
     "resume_point",
-    "save_epoch",
     "settings_of",
     "staged_model",
     "start_over_advice",
-    "truncate_history",
     "write_run_files",
     "write_state",
 ]

@@ -1,4 +1,6 @@
-"""The training run: settings, the output folder, resume, the fit itself, and the final report.
+"""The training run: ``train()`` and the fit itself, phase by phase, with one retry at a smaller batch
+after running out of memory. The run is planned (new or resumed) in :mod:`archbuilder.training.planning`
+and ended (the kept model tested, metrics.json, the summary) in :mod:`archbuilder.training.report`.
 
 ``train(blueprint, data="digits", epochs=5)`` loads and checks the data, builds and compiles the
 model from the recipe, fits it with per-epoch checkpoints, evaluates the model the run keeps
@@ -22,10 +24,8 @@ import keras
 from archbuilder.analysis import analyze
 from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.catalog import locate_source
-from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.compile.model import load_model_file
 from archbuilder.plots import write_curves
 from archbuilder.training import accelerator
 from archbuilder.training.callbacks import (
@@ -35,43 +35,36 @@ from archbuilder.training.callbacks import (
     RestorePatience,
     RunCheckpoint,
 )
-from archbuilder.training.data import Dataset, Split, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.training.data import Dataset, Split
 from archbuilder.training.distribution import (
     check_batch_size,
     create_distribution,
     distribution_scope,
-    evaluate,
-    evaluation_batch_size,
     process_share,
     processes,
     replicas,
     trim_to_replicas,
 )
 from archbuilder.training.errors import RunError
-from archbuilder.training.pipeline import TrainingInputs, create_inputs, make_targets
+from archbuilder.training.history_file import read_history
+from archbuilder.training.model_files import model_context
+from archbuilder.training.pipeline import TrainingInputs, create_inputs
+from archbuilder.training.planning import Run, new_plan, resume_plan
 from archbuilder.training.recipe import (
     HeadOutput,
     compile_model,
     create_augmentation,
     create_recipe_callbacks,
-    effective_recipe,
     head_outputs,
     label_encoding,
 )
+from archbuilder.training.report import evaluate_test, keep_best, print_summary, report
 from archbuilder.training.run_folder import (
-    BEST_MODEL,
     HISTORY,
     LAST_MODEL,
     LOGS,
     METRICS,
-    Run,
-    Settings,
-    check_epochs,
-    check_model_file,
     check_optimizer_step,
-    open_for_resume,
-    prepare_new_run,
-    read_history,
     read_state,
     resume_point,
     start_over_advice,
@@ -196,9 +189,9 @@ def train(
     wanted = distribution or (given.training.distribution if given.training else None)
     strategy = create_distribution(wanted)
     plan = (
-        _resume_plan(given, folder, epochs, requested, extra)
+        resume_plan(given, folder, epochs, requested, extra)
         if resume
-        else _new_plan(given, folder, epochs, requested, extra, overwrite)
+        else new_plan(given, folder, epochs, requested, extra, overwrite)
     )
     plan.distribution = (
         strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
@@ -208,85 +201,6 @@ def train(
     plan.weights = None if weights is None else str(weights)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
-
-
-# -- planning a new or resumed run ---------------------------------------------------------------
-
-
-def _new_plan(
-    given: Blueprint,
-    folder: Path,
-    epochs: int | None,
-    requested: dict[str, Any],
-    extra: dict[str, Any],
-    overwrite: bool,
-) -> Run:
-    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
-    recipe = effective_recipe(
-        given.training,
-        epochs=epochs,
-        batch_size=requested["batch_size"],
-        learning_rate=requested["learning_rate"],
-        seed=requested["seed"],
-        data=loaded.name if loaded else requested["data"],
-        **extra,
-    )
-    if recipe.data is None:
-        raise RunError(
-            "no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
-            "images:DIR, npz:FILE), data=... in Python, or set training.data in the blueprint."
-        )
-    settings = Settings(
-        recipe.data,
-        recipe.batch_size,
-        recipe.seed,
-        bool(requested["resize"]),
-        bool(requested["deterministic"]),
-        accelerator.choose_precision(requested["mixed_precision"]),
-        accelerator.choose_jit_compile(requested["jit_compile"]),
-    )
-    blueprint = given.model_copy(update={"training": recipe})
-    dataset = prepare_data(blueprint, recipe, settings, loaded)
-    prepare_new_run(folder, overwrite)
-    write_run_files(folder, blueprint, settings, dataset.class_names)
-    state = {"finished": False, "completed_epochs": 0, "epochs": recipe.epochs, "settings": asdict(settings)}
-    write_state(folder, state)
-    return Run(blueprint, recipe, settings, folder, dataset, 0, state)
-
-
-def _resume_plan(
-    given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any], extra: dict[str, Any]
-) -> Run:
-    state, blueprint, settings = open_for_resume(folder, given, requested)
-    recipe = effective_recipe(blueprint.training, epochs=epochs, distribution=extra["distribution"])
-    check_epochs(folder, state, recipe.epochs)
-    blueprint = blueprint.model_copy(update={"training": recipe})
-    state, start = resume_point(folder, state)
-    if start:
-        check_model_file(folder / LAST_MODEL)
-    state.update(finished=False, epochs=recipe.epochs)
-    write_state(folder, state)
-    if epochs is not None:
-        write_run_files(folder, blueprint, settings)
-    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
-    return Run(blueprint, recipe, settings, folder, prepare_data(blueprint, recipe, settings, loaded), start, state)
-
-
-def prepare_data(
-    blueprint: Blueprint, recipe: TrainingRecipe, settings: Settings, loaded: Dataset | None = None
-) -> Dataset:
-    """Load the data (unless given), check it against the blueprint (resizing only with ``resize``), split, scale."""
-    outputs = head_outputs(blueprint)
-    shape = blueprint.input.shape
-    classes = min(output.classes for output in outputs)
-    dataset = loaded or load_dataset(
-        settings.data, input_shape=shape, classes=classes, resize=settings.resize, seed=settings.seed
-    )
-    dataset = fit_to_input(
-        dataset, shape, classes, resize=settings.resize, blueprint_name=f"blueprint '{blueprint.name}'"
-    )
-    dataset = split_validation(dataset, recipe.validation_split, settings.seed)
-    return scale_pixels(dataset, recipe.pixel_range)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -336,14 +250,14 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
 def _run(plan: Run, started: float) -> TrainResult:
     with distribution_scope(plan.distribution):
         model, inputs, timing = _fit(plan)
-    kept = _keep_best(model, plan, timing[1].state)
+    kept = keep_best(model, plan, timing[1].state)
     # Outside the scope: a test set that does not split evenly across the replicas is evaluated on one device.
-    test = _evaluate_test(model, plan)
-    metrics = _report(plan, model, inputs, timing, test, kept, time.perf_counter() - started)
+    test = evaluate_test(model, plan)
+    metrics = report(plan, model, inputs, timing, test, kept, time.perf_counter() - started)
     write_json_atomic(plan.folder / METRICS, metrics)
     write_state(plan.folder, {**timing[1].state, "finished": True})
     write_curves(plan.folder)  # curves.png, from history.csv: a resumed run draws what an uninterrupted one does
-    _print_summary(metrics, plan.folder)
+    print_summary(metrics, plan.folder)
     return TrainResult(model, plan.folder, read_history(plan.folder / HISTORY), metrics)
 
 
@@ -514,130 +428,8 @@ def _callbacks(
         *patience,
         *([RestorePatience(patience, saved)] if patience and saved else []),
         EpochTensorBoard(str(plan.folder / LOGS)),
-        checkpoint,  # last: it writes history.csv and the checkpoint (see run_folder.save_epoch)
+        checkpoint,  # last: it writes history.csv and the checkpoint (see epoch_saving.save_epoch)
     ]
 
 
-def model_context(plan: Run) -> dict[str, Any]:
-    """How the run's models are trained, recorded in each of its .keras files (run_folder.MODEL_CONTEXT):
-    what ``archbuilder evaluate`` and ``predict`` need to prepare images as the run did."""
-    settings = plan.settings
-    return {
-        "blueprint": plan.blueprint.name,
-        "data": settings.data,
-        "resize": settings.resize,
-        "pixel_range": [float(value) for value in plan.recipe.pixel_range],
-        "seed": settings.seed,
-        "class_names": [str(name) for name in plan.dataset.class_names],
-    }
-
-
-def _keep_best(model: keras.Model, plan: Run, state: dict[str, Any]) -> dict[str, Any]:
-    """Give ``model`` the weights of the model the run keeps, best.keras (last.keras when no epoch had a
-    finite monitored value), so that the test metrics are that file's; returns its name and epoch."""
-    best: dict[str, Any] = state.get("best") or {}
-    name = BEST_MODEL if best and (plan.folder / BEST_MODEL).is_file() else LAST_MODEL
-    kept = load_model_file(plan.folder / name, RunError)
-    with distribution_scope(plan.distribution):
-        model.set_weights(kept.get_weights())
-    del kept
-    if name == BEST_MODEL:
-        return {"file": name, "epoch": int(best["epoch"]), "chosen_by": f"lowest {best['monitor']}"}
-    return {"file": name, "epoch": int(state.get("completed_epochs", 0)), "chosen_by": "last epoch"}
-
-
-def _evaluate_test(model: keras.Model, plan: Run) -> dict[str, float] | None:
-    """The test set, evaluated once, at the end, over every image (across the replicas when it splits evenly)."""
-    test = plan.dataset.test
-    if test is None:
-        return None
-    outputs = head_outputs(plan.blueprint)
-    count, batch_size = replicas(plan.distribution), plan.settings.batch_size
-    if plan.distribution is not None and evaluation_batch_size(len(test), batch_size, count) is None:
-        print(
-            f"distribution {plan.recipe.distribution}: the {len(test)} test images do not split evenly across the "
-            f"{count} replicas; evaluating them on one device"
-        )
-    return evaluate(
-        model,
-        test.x,
-        make_targets(test.y, outputs, label_encoding(plan.recipe, outputs)),
-        batch_size=batch_size,
-        distribution=plan.distribution,
-    )
-
-
-def _report(
-    plan: Run,
-    model: keras.Model,
-    inputs: TrainingInputs,
-    timing: tuple[EpochTimer, RunCheckpoint],
-    test: dict[str, float] | None,
-    kept: dict[str, Any],
-    seconds: float,
-) -> dict[str, Any]:
-    timer, checkpoint = timing
-    dataset, state = plan.dataset, checkpoint.state
-    steady = timer.steady_seconds()
-    count = replicas(plan.distribution)
-    trained = len(dataset.train) - len(dataset.train) % count  # _even_splits' trimming
-    used = (
-        {}
-        if count == 1
-        else {
-            "used_under_distribution": {
-                split: len(values) - len(values) % count
-                for split, values in dataset.splits().items()
-                if split != "test"
-            }
-        }
-    )
-    return {
-        "blueprint": plan.blueprint.name,
-        "test": test,
-        "test_model": kept,  # the file and epoch the test metrics are of
-        "best": state.get("best"),
-        **({"transfer": plan.transfer} if plan.transfer else {}),
-        "epochs": {
-            "completed": state.get("completed_epochs"),
-            "planned": plan.recipe.epochs,
-            "stopped_early": bool(state.get("completed_epochs", 0) < plan.recipe.epochs),
-        },
-        "data": {
-            "name": dataset.name,
-            "image_shape": list(dataset.image_shape),
-            "classes": dataset.classes,
-            **{split: len(values) for split, values in dataset.splits().items()},
-            **used,
-        },
-        "settings": {
-            **asdict(plan.settings),
-            "jit_compile_used": bool(model.jit_compile),
-            "backend": keras.backend.backend(),
-            "device": accelerator.describe_device(),
-            "input_pipeline": inputs.kind,
-            "recipe": plan.recipe.model_dump(mode="json"),
-        },
-        "timing": {
-            "total_seconds": round(seconds, 3),
-            "epoch_seconds": [round(t, 4) for t in timer.epoch_seconds],
-            "checkpoint_seconds": [round(t, 4) for t in checkpoint.seconds],
-            "train_images_per_second": round(trained / steady, 1) if steady else None,
-        },
-    }
-
-
-def _print_summary(metrics: dict[str, Any], folder: Path) -> None:
-    test, kept = metrics["test"], metrics.get("test_model") or {}
-    if test is None:
-        result = "no test set (the data has no test split)"
-    else:
-        result = "test " + ", ".join(f"{name} {value:.4f}" for name, value in test.items())
-        result += (
-            f" ({metrics['data']['test']} images; {kept.get('file')}, epoch {kept.get('epoch')} of "
-            f"{metrics['epochs']['completed']})"
-        )
-    print(f"{result}; {metrics['timing']['total_seconds']:.1f} s; wrote {folder}")
-
-
-__all__ = ["Run", "Settings", "TrainResult", "prepare_data", "read_history", "train"]
+__all__ = ["TrainResult", "train"]

@@ -84,7 +84,7 @@ def test_train_resume_evaluate_predict_under_backend(backend, tmp_path) -> None:
     assert report["iterations"] == 3 * 5  # 144 training images in batches of 32
     assert report["finite"]
     assert report["test_keys"] == ["accuracy", "loss", "top5"]
-    assert report["evaluated"] == ["accuracy", "confusion", "images", "loss", "per_class", "top5"]
+    assert report["evaluated"] == ["accuracy", "confusion", "images", "loss", "per_class", "split", "top5"]
     assert report["predicted"] == 2
 
 

@@ -22,7 +22,8 @@ import archbuilder
 from archbuilder.artifacts import ArtifactError
 from archbuilder.training.callbacks import HistoryLog
 from archbuilder.training.errors import DataError, RunError
-from archbuilder.training.run_folder import read_history_rows, read_json_file, truncate_history
+from archbuilder.training.history_file import read_history_rows, truncate_history
+from archbuilder.training.run_folder import read_json_file
 from archbuilder.training.runner import TrainResult
 from tests.training.conftest import TINY, with_training
 

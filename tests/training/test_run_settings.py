@@ -153,7 +153,7 @@ def test_a_model_from_build_reads_its_blueprint_and_a_damaged_one_is_one_line(tm
     built = archbuilder("build", "small.yaml", "-o", "model.keras", cwd=tmp_path)
     assert built.returncode == 0, built.stderr[-3000:]
 
-    from archbuilder.training.model_context import RunContext, run_context
+    from archbuilder.training.classifier import RunContext, run_context
 
     context = run_context(tmp_path / "model.keras")  # from model.blueprint.yaml, which build wrote
     assert context == RunContext(pixel_range=(-1.0, 1.0), seed=1, data="digits")
@@ -177,7 +177,7 @@ def test_a_model_from_build_reads_its_blueprint_and_a_damaged_one_is_one_line(tm
 def test_an_older_runs_model_reads_its_run_folder(tmp_path: Path) -> None:
     """A model without the record (an older version's run): blueprint.yaml, then checkpoint.json or, once
     that is deleted, metrics.json, then classes.json."""
-    from archbuilder.training.model_context import run_context
+    from archbuilder.training.classifier import run_context
 
     model = tmp_path / "best.keras"
     model.write_bytes(b"")  # only the files beside it are read here

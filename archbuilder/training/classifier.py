@@ -19,15 +19,8 @@ from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
 from archbuilder.training.errors import DataError
-from archbuilder.training.run_folder import (
-    BLUEPRINT,
-    CHECKPOINT_STATE,
-    CLASSES,
-    METRICS,
-    MODEL_CONTEXT,
-    read_json_file,
-    read_model_context,
-)
+from archbuilder.training.model_files import MODEL_CONTEXT, read_model_context
+from archbuilder.training.run_folder import BLUEPRINT, CHECKPOINT_STATE, CLASSES, METRICS, read_json_file
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ def run_context(path: Path) -> RunContext:
     """How the model in ``path`` was trained, as far as its inputs and outputs go.
 
     A ``.keras`` file written by ``archbuilder train`` records it (data, resize, pixel range, seed,
-    class names, epoch; :data:`~archbuilder.training.run_folder.MODEL_CONTEXT`), wherever it is copied.
+    class names, epoch; :data:`~archbuilder.training.model_files.MODEL_CONTEXT`), wherever it is copied.
     Other files (an older version's run, a search's ``best.keras``, a model from ``archbuilder build``)
     get it from the files beside them (:func:`_context_beside`).
 
@@ -135,7 +128,8 @@ def _context_beside(folder: Path, stem: str) -> RunContext:
     return RunContext(**context)
 
 
-def _classifier_activation(model: keras.Model) -> str:
+def classifier_activation(model: keras.Model) -> str:
+    """The activation of the model's first output (``"softmax"``, or ``"linear"`` for logits)."""
     history = getattr(model.outputs[0], "_keras_history", None)
     layer = history[0] if history else model.layers[-1]
     activation = getattr(layer, "activation", None)
