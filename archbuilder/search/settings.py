@@ -33,7 +33,7 @@ def parse_duration(value: Any) -> Any:
         The duration in seconds (a float) for a number or a duration text; ``value`` itself otherwise.
 
     Raises:
-        ValueError: a text that is not a duration, or a duration that is not positive and finite.
+        ValueError: a text that is not a duration, or a duration of 0 or less.
     """
     if value is None:
         return value
@@ -52,9 +52,9 @@ def parse_duration(value: Any) -> Any:
             seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
     else:
         return value
-    if not math.isfinite(seconds) or seconds <= 0:
+    if math.isfinite(seconds) and seconds <= 0:
         raise ValueError(f"expected {_DURATION_HELP}, more than 0. Received: {value!r}")
-    return seconds
+    return seconds  # infinity and NaN are refused by the field, as in every float field
 
 
 def format_duration(seconds: float) -> str:
