@@ -1,11 +1,14 @@
 """The ``archbuilder`` command: one module per command group.
 
 ==================  ============================================================
-``blueprints``      validate, summary, schema, zoo (no Keras), build, plot
+``inspection``      validate, summary (no Keras)
+``schema``          schema (no Keras)
+``build``           build, plot; the pretrained-weights options of build and train
 ``training``        train, evaluate, predict
 ``convert``         convert fully-convolutional
 ``export``          export MODEL.keras to a SavedModel, LiteRT or ONNX file
 ``search``          search (and ``--check``, no Keras), search show (no Keras)
+``zoo``             zoo list, zoo show (no Keras)
 ``errors``          the error contract: one line per failure, exit codes, crash logs
 ``common``          blueprint sources, argparse helpers
 ==================  ============================================================
@@ -24,19 +27,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from archbuilder.cli.blueprints import (
-    add_blueprint_commands,
-    add_zoo_command,
-    blueprint_schema,
-    resolved_blueprint_path,
-)
+from archbuilder.cli.build import add_build_commands, resolved_blueprint_path
 from archbuilder.cli.common import analyze_file, resolve_source
 from archbuilder.cli.convert import add_convert_command, command_convert
 from archbuilder.cli.errors import run_handler
 from archbuilder.cli.export import add_export_command
+from archbuilder.cli.inspection import add_inspection_commands
+from archbuilder.cli.schema import add_schema_command
 from archbuilder.cli.search import add_search_command
 from archbuilder.cli.training import add_training_commands
+from archbuilder.cli.zoo import add_zoo_command
 from archbuilder.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from archbuilder.schema import blueprint_schema
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archbuilder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_blueprint_commands(commands)
+    add_inspection_commands(commands)  # validate, summary
+    add_schema_command(commands)
+    add_build_commands(commands)  # build, plot
     add_training_commands(commands)
     add_convert_command(commands)
     add_export_command(commands)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archbuilder.cli.blueprints import add_weights_options, weights_options_misused
+from archbuilder.cli.build import add_weights_options, weights_options_misused
 from archbuilder.cli.common import (
     EXIT_OK,
     EXIT_USAGE,

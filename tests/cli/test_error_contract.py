@@ -38,7 +38,7 @@ def run_cli(
 def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
     # No user input reaches a bug on purpose, so one is planted in the summary command.
     planted = (
-        "import sys, archbuilder.cli.blueprints as commands\n"
+        "import sys, archbuilder.cli.inspection as commands\n"
         "def broken(args): return {}['missing key']\n"
         "commands.command_summary = broken\n"
         "from archbuilder.cli import main\n"
@@ -63,7 +63,7 @@ def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
 
 def test_debug_variable_shows_the_traceback(tmp_path: Path) -> None:
     planted = (
-        "import sys, archbuilder.cli.blueprints as commands\n"
+        "import sys, archbuilder.cli.inspection as commands\n"
         "commands.command_summary = lambda args: 1 / 0\n"
         "from archbuilder.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"

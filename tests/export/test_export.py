@@ -197,9 +197,9 @@ def test_bad_outputs_and_formats(lenet5_file, tmp_path, format, output, message)
 
 
 def test_a_missing_converter_names_the_extra(lenet5_file, tmp_path, monkeypatch) -> None:
-    import archbuilder.export as export
+    import archbuilder.export.formats as formats
 
-    monkeypatch.setattr(export, "_importable", lambda module: module != "tf2onnx")
+    monkeypatch.setattr(formats, "_importable", lambda module: module != "tf2onnx")
     with pytest.raises(ExportError) as error:
         export_file(lenet5_file, "onnx", tmp_path / "m.onnx")
     assert str(error.value) == (
@@ -282,9 +282,9 @@ def test_grouped_convolutions_are_refused_for_onnx_under_tensorflow(tmp_path) ->
 
 def test_an_onnx_graph_with_unconverted_ops_is_refused(tmp_path, monkeypatch) -> None:
     """tf2onnx writes the ops it cannot convert as they are; ONNX's checker catches them."""
-    import archbuilder.export as export
+    import archbuilder.export.converters as converters
 
-    monkeypatch.setattr(export, "_refuse_inexpressible", lambda *arguments: None)
+    monkeypatch.setattr(converters, "_refuse_inexpressible", lambda *arguments: None)
     with pytest.raises(ExportError) as error:
         export_model(build_model(GROUPED), tmp_path / "m.onnx", "onnx")
     assert str(error.value).startswith(
