@@ -146,10 +146,6 @@ def run(
     if role != "worker":
         resume = prepare_folder(folder, space, resume, overwrite)
     spent_before = recorded_elapsed(read_search_state(folder)) if resume and role != "worker" else 0.0
-    session_started = time.monotonic()
-
-    def elapsed() -> float:
-        return spent_before + time.monotonic() - session_started
 
     prepare_backend_environment()  # before Keras is imported: the modules below import it
     from archbuilder.search.hypermodel import BlueprintHyperModel
@@ -162,7 +158,12 @@ def run(
     settings = space.settings
     hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
     oracle = create_oracle(space)
+    # The search's clock (max_time, elapsed) runs from here: importing Keras does not count.
+    session_started = time.monotonic()
     oracle.set_time_left(None if settings.max_time is None else settings.max_time - spent_before)
+
+    def elapsed() -> float:
+        return spent_before + time.monotonic() - session_started
 
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
         write_progress(collect_results(space, oracle, hypermodel, folder, role), folder)
