@@ -1,7 +1,7 @@
 """Block templates: the literature's building blocks, each one ``type`` tag.
 
 A block's structure (which convolutions, in which order, with which shortcut) is written once,
-in :mod:`archbuilder.blueprint.lowering`, and both the analyzer and the compiler follow it.
+in :mod:`archbuilder.analysis.blocks` (a lowering per kind), and both the analyzer and the compiler follow it.
 """
 
 from __future__ import annotations

@@ -47,8 +47,6 @@ def effective_space(
     recorded = state["settings"]
     if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
         given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
-    if "max_time" not in given and space.settings.max_time is not None:
-        given["max_time"] = space.settings.max_time  # the file's time budget, as if given by --max-time
     for key, value in given.items():
         was = recorded.get(key)
         if key == "max_trials" and isinstance(was, int) and value >= was:
@@ -69,7 +67,16 @@ def effective_space(
     resumed = space.with_settings(**{**recorded, **given})
     differing = [
         f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
-        for key in ("epochs", "max_trials", "seed", "batch_size", "executions_per_trial", "final_epochs", "data")
+        for key in (
+            "epochs",
+            "max_trials",
+            "max_time",
+            "seed",
+            "batch_size",
+            "executions_per_trial",
+            "final_epochs",
+            "data",
+        )
         if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)
     ]
     if differing:
@@ -179,10 +186,12 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
                 "it, --overwrite to start it over, or --output DIR to search elsewhere."
             )
         if state is not None:
+            history = state.get("history") if isinstance(state.get("history"), list) else []
+            by_time = bool(history) and isinstance(history[-1], dict) and history[-1].get("stopped") == "max_time"
             raise RunError(
                 f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
-                "it, --resume with a larger --max-trials (or --max-time) to continue it, or --output DIR to "
-                "search elsewhere."
+                f"it, --resume with a larger {'--max-time' if by_time else '--max-trials'} to continue it, or "
+                "--output DIR to search elsewhere."
             )
     if overwrite and existing:
         print(f"starting over in {folder}: replacing {', '.join(existing)}")

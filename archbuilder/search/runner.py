@@ -166,8 +166,10 @@ def run(
         return spent_before + time.monotonic() - session_started
 
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
-        write_progress(collect_results(space, oracle, hypermodel, folder, role), folder)
-        write_search_state(folder, space, finished=False, elapsed=elapsed())
+        progress_result = collect_results(space, oracle, hypermodel, folder, role)
+        progress_result.elapsed = elapsed()
+        write_progress(progress_result, folder)
+        write_search_state(folder, space, finished=False, elapsed=progress_result.elapsed)
 
     search_tuner = BlueprintTuner(
         oracle,
@@ -184,7 +186,12 @@ def run(
     if progress and check is not None:
         print(_header(space, check, source, role), flush=True)
     with accelerator.precision_policy(accelerator.choose_precision(None)):
-        search_tuner.search(verbose=0)
+        try:
+            search_tuner.search(verbose=0)
+        except BaseException:  # Ctrl-C, a kill's signal, a fatal error: the time spent still counts on --resume
+            if role != "worker":
+                write_search_state(folder, space, finished=False, elapsed=elapsed())
+            raise
         if role == "worker":
             return _worker_result(space, search_tuner)
         result = collect_results(space, oracle, hypermodel, folder, role)

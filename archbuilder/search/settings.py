@@ -74,7 +74,7 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[smhd]?\s*)+$"},
+                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?|(\d+(\.\d+)?\s*[smhdSMHD]\s*)+)\s*$"},
             ],
             "description": "Seconds, or a duration such as 90s, 30m, 1.5h or 1h30m.",
         }

@@ -39,7 +39,7 @@ from archbuilder.blueprint.io import Sources, problem_from_error, validate_bluep
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.errors import ArchbuilderError
 from archbuilder.search.expressions import Expression, ExpressionError
-from archbuilder.search.parameters import ChoiceParameter, FloatParameter, IntParameter, Parameter, clean_float
+from archbuilder.search.parameters import ChoiceParameter, FloatParameter, Parameter, clean_float
 from archbuilder.search.settings import SearchSettings
 
 #: Names a constraint may use besides the named values: the analyzer's figures.
@@ -382,7 +382,6 @@ __all__ = [
     "ChoiceNode",
     "Concrete",
     "ExprNode",
-    "IntParameter",
     "ListNode",
     "SearchSpace",
     "ValueNode",

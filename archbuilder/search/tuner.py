@@ -323,8 +323,10 @@ def continue_from(model: keras.Model, path: str) -> None:
     """Load a trial's checkpoint (weights and optimizer state) into a compiled model of the same candidate.
 
     The optimizer's variables are created first, so its moments and step count are restored with the
-    weights and training continues where the earlier trial stopped (a fresh optimizer has none yet,
-    and Keras would skip them with a warning).
+    weights (a fresh optimizer has none yet, and Keras would skip them with a warning): the learning-rate
+    schedule goes on from the earlier trial's last step. The weights are those of its best epoch (the
+    checkpoint is saved after :class:`~archbuilder.search.trial.BestWeights` restored them), the
+    optimizer state that of its last epoch.
     """
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -369,7 +371,6 @@ __all__ = [
     "TRIAL_MODEL",
     "BlueprintTuner",
     "EpochProgress",
-    "SearchWriteError",
     "parse_failure",
     "save_weights",
     "tensorboard_callbacks",

@@ -2,7 +2,7 @@
 
 Importing this package does not import Keras; the names that need it (``train``, ``evaluate``,
 ``predict``, ``load_dataset``...) are loaded from their modules on first use. ``archbuilder.train``
-is the same training function as :func:`archbuilder.training.runner.train`.
+forwards to :func:`archbuilder.training.runner.train`.
 """
 
 from __future__ import annotations

@@ -27,14 +27,15 @@ def evaluate(
 ) -> dict[str, Any]:
     """Loss, accuracy, top-5 accuracy, per-class scores and the confusion matrix of a saved model on a test split.
 
-    The images are scaled to the pixel range the model was trained with (see :func:`run_context`);
-    a data set without a test split is evaluated on its validation split (``split`` says which).
+    The images are scaled to the pixel range the model was trained with (see
+    :func:`~archbuilder.training.classifier.run_context`); a data set without a test split is evaluated
+    on its validation split (``split`` says which).
 
     Args:
         model_path: a ``.keras`` classifier, such as a run's ``best.keras`` (with auxiliary heads,
             the first output, the head, is evaluated).
         data: a dataset name (``digits``, ``mnist``, ``images:DIR``, ``npz:FILE``, ...); ``None``
-            takes the run's own (see :func:`run_context`).
+            takes the run's own (see :func:`~archbuilder.training.classifier.run_context`).
         resize: resize the images to the model's input; also done, without it, when the model's
             run resized its data.
         batch_size: images per batch.
@@ -44,7 +45,7 @@ def evaluate(
         ``images`` (an int), ``split`` (``"test"``, or ``"validation"`` for data without a test
         split), ``loss``, ``accuracy`` (and ``top5`` with more than 5 classes) as floats;
         ``per_class``: for each class, its ``name``, ``precision``, ``recall``, ``f1`` (``None`` when
-        undefined: a class never predicted has no precision) and ``support`` (its test images);
+        undefined: a class never predicted has no precision) and ``support`` (its images in the split);
         ``confusion``: ``classes`` (names) and ``matrix``, integer counts with the true class by row and
         the predicted class by column; ``confusion_image``: the drawing's path, when one was asked for.
 
@@ -66,7 +67,7 @@ def evaluate(
     split, split_name = (dataset.test, "test") if dataset.test is not None else (dataset.validation, "validation")
     if split is None:
         raise DataError(
-            f"data '{dataset.name}' has no test split to evaluate on; give a folder with test/ "
+            f"data '{dataset.name}' has no test or validation split to evaluate on; give a folder with test/ "
             "(images:DIR) or x_test and y_test (npz:FILE)."
         )
     activation = classifier_activation(model)
