@@ -186,8 +186,9 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
                 "it, --overwrite to start it over, or --output DIR to search elsewhere."
             )
         if state is not None:
-            history = state.get("history") if isinstance(state.get("history"), list) else []
-            by_time = bool(history) and isinstance(history[-1], dict) and history[-1].get("stopped") == "max_time"
+            history = state.get("history")
+            last = history[-1] if isinstance(history, list) and history else None
+            by_time = isinstance(last, dict) and last.get("stopped") == "max_time"
             raise RunError(
                 f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
                 f"it, --resume with a larger {'--max-time' if by_time else '--max-trials'} to continue it, or "
