@@ -319,6 +319,10 @@ def test_max_time_stops_starting_trials_and_a_resume_may_extend_it(
 
     assert "stopped by max_time 0.5s (--resume with a larger --max-time); 1 of 4 trials in " in show(folder)
 
+    from archbuilder.training.errors import RunError
+
+    with pytest.raises(RunError, match="--resume with a larger --max-time to continue it"):
+        run(TINY, output=folder, progress=False)
     resumed = run(TINY, max_time="1h", output=folder, resume=True, progress=False)
     assert [t.status for t in resumed.trials] == ["completed"] * 4 and resumed.stopped is None
     state_after = json.loads((folder / SEARCH_STATE).read_text())
