@@ -47,6 +47,10 @@ def effective_space(
     recorded = state["settings"]
     if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
         given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
+        print(
+            f"resuming with the space's max_trials {space.settings.max_trials} (the search in {folder} was planned "
+            f"with {recorded.get('max_trials')})"
+        )
     for key, value in given.items():
         was = recorded.get(key)
         if key == "max_trials" and isinstance(was, int) and value >= was:

@@ -347,3 +347,16 @@ def test_max_time_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert "argument --max-time: expected a duration: seconds (600) or numbers with s, m, h or d" in (
         capsys.readouterr().err
     )
+
+
+def test_a_resume_says_when_the_space_file_raises_max_trials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archbuilder.search.folder import effective_space
+
+    state = {"settings": {"max_trials": 2, "epochs": 1, "max_time": 60.0}}
+    resumed = effective_space(load_space(TINY), {}, state, tmp_path)  # the file says max_trials 4
+    assert (resumed.settings.max_trials, resumed.settings.max_time) == (4, 60.0)
+    assert f"resuming with the space's max_trials 4 (the search in {tmp_path} was planned with 2)" in (
+        capsys.readouterr().out
+    )
