@@ -300,33 +300,45 @@ def test_a_full_disk_while_writing_the_results_is_one_line(tmp_path: Path, monke
 
 
 def test_max_time_stops_starting_trials_and_a_resume_may_extend_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import time as real_time
+
+    from archbuilder.search import oracles
+
+    class OracleClock:  # the oracle's clock jumps an hour while the first trial trains (no race with real time)
+        calls = 0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            cls.calls += 1  # 1: the budget is set, 2: the first trial is asked for, 3: the second one
+            return real_time.monotonic() + (3600.0 if cls.calls >= 3 else 0.0)
+
+    monkeypatch.setattr(oracles, "time", OracleClock)
     folder = tmp_path / "search"
-    # The first trial starts at once; training it takes longer than 0.5 s, so no second one starts.
-    result = run(TINY, max_time=0.5, output=folder)
+    result = run(TINY, max_time="10m", output=folder)
     out = capsys.readouterr().out
-    assert "up to 4 trials x 1 epoch or 0.5s on digits" in out
+    assert "up to 4 trials x 1 epoch or 10m on digits" in out
     assert [t.status for t in result.trials] == ["completed"] and result.stopped == "max_time"
-    assert "stopped by max_time 0.5s after 1 of 4 trials; continue with --resume and a larger --max-time" in out
+    assert "stopped by max_time 10m after 1 of 4 trials; continue with --resume and a larger --max-time" in out
     assert result.model is not None and result.model.is_file()  # the winner is kept as usual
     summary = json.loads((folder / "summary.json").read_text())
     state = json.loads((folder / SEARCH_STATE).read_text())
     assert summary["stopped"] == "max_time" and summary["elapsed"] == pytest.approx(state["elapsed"], abs=0.1)
     assert state["finished"] and state["history"][-1]["stopped"] == "max_time" and state["elapsed"] > 0
-    assert state["settings"]["max_time"] == 0.5 and state["elapsed"] > 0.5
+    assert state["settings"]["max_time"] == 600
     from archbuilder.search.show import show
 
-    assert "stopped by max_time 0.5s (--resume with a larger --max-time); 1 of 4 trials in " in show(folder)
+    assert "stopped by max_time 10m (--resume with a larger --max-time); 1 of 4 trials in " in show(folder)
 
     from archbuilder.training.errors import RunError
 
     with pytest.raises(RunError, match="--resume with a larger --max-time to continue it"):
         run(TINY, output=folder, progress=False)
-    resumed = run(TINY, max_time="1h", output=folder, resume=True, progress=False)
+    resumed = run(TINY, max_time="2h", output=folder, resume=True, progress=False)  # past the clock's jump
     assert [t.status for t in resumed.trials] == ["completed"] * 4 and resumed.stopped is None
     state_after = json.loads((folder / SEARCH_STATE).read_text())
-    assert state_after["settings"]["max_time"] == 3600 and state_after["elapsed"] > state["elapsed"]
+    assert state_after["settings"]["max_time"] == 7200 and state_after["elapsed"] > state["elapsed"]
     assert "stopped" not in state_after["history"][-1]
 
 
