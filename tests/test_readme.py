@@ -22,12 +22,13 @@ def blocks(language: str) -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(len(blocks("python"))))
-def test_python_examples_run(index: int) -> None:
-    """Each Python block runs as a user pastes it: alone, in a fresh interpreter, from the checkout."""
+def test_python_examples_run(index: int, tmp_path: Path) -> None:
+    """Each Python block runs as a user pastes it: alone, in a fresh interpreter, in an empty folder (no
+    checkout files at hand: a path like ``blueprints/x.yaml`` would only work from the repository)."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
         [sys.executable, "-c", blocks("python")[index]],
-        cwd=ROOT,
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
