@@ -35,13 +35,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check archbuilder tests benchmarks
 	$(VENV)/bin/mypy
 
-# pip-compile (pip-tools) resolves pyproject.toml's ranges with the test, search, backends and export
+# pip-compile (pip-tools) resolves pyproject.toml's ranges with the test, search, backends, bench and export
 # extras, plus the CPU build of PyTorch (requirements/lock.in), into the lock.
 relock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip --disable-pip-version-check -q install 'pip-tools>=7.4,<8'
 	cd requirements && ../.venv-lock/bin/pip-compile --quiet --upgrade --strip-extras --no-emit-find-links \
-	    --no-emit-index-url --allow-unsafe --extra test --extra search --extra backends --extra export -o lock.txt ../pyproject.toml lock.in
+	    --no-emit-index-url --allow-unsafe --extra test --extra search --extra backends --extra bench --extra export -o lock.txt ../pyproject.toml lock.in
 
 clean:
 	rm -rf $(VENV) .venv-lock build dist *.egg-info

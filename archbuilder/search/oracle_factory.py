@@ -18,6 +18,10 @@ from archbuilder.search.space import SearchSpace
 from archbuilder.training.errors import RunError
 
 
+#: Hyperband's iterations: enough that ``max_trials`` (or ``max_time``) ends the search, not Hyperband.
+HYPERBAND_ITERATIONS = 1_000_000
+
+
 def create_oracle(space: SearchSpace) -> kt.Oracle:
     """The oracle ``search.tuner`` names, screening every candidate.
 
@@ -43,8 +47,14 @@ def create_oracle(space: SearchSpace) -> kt.Oracle:
                 "pip install scikit-learn, or use tuner: random, grid, hyperband or evolution."
             )
         return BayesianOracle(space, max_trials=settings.max_trials, **common)
+    # As many Hyperband iterations as max_trials allows (KerasTuner's default of one iteration ended a
+    # search after a few dozen trials, whatever max_trials said).
     oracle = HyperbandOracle(
-        space, max_epochs=settings.epochs, factor=settings.hyperband_factor, hyperband_iterations=1, **common
+        space,
+        max_epochs=settings.epochs,
+        factor=settings.hyperband_factor,
+        hyperband_iterations=HYPERBAND_ITERATIONS,
+        **common,
     )
     oracle.max_trials = settings.max_trials
     return oracle
