@@ -1,30 +1,18 @@
 """A training run's ``curves.png``: loss and metrics per epoch, training and validation, phases marked.
 
-Drawn from ``history.csv`` and ``blueprint.yaml`` alone (:func:`run_curves_figure`), so a resumed run
-draws the same picture as an uninterrupted one.
+Drawn from the data handed in: the history as columns and the phases. The run folder is read by
+:mod:`archbuilder.training.curves` (``history.csv`` and ``blueprint.yaml`` alone, so a resumed run draws
+the same picture as an uninterrupted one).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archbuilder.blueprint.errors import BlueprintError
-from archbuilder.blueprint.io import load_blueprint
-from archbuilder.plots.figures import (
-    FRONT_COLOR,
-    TRAIN_COLOR,
-    VALIDATION_COLOR,
-    integer_epochs,
-    new_figure,
-    save_figure,
-)
-from archbuilder.training.history_file import read_history
-from archbuilder.training.run_folder import BLUEPRINT, CURVES, HISTORY
+from archbuilder.plots.figures import FRONT_COLOR, TRAIN_COLOR, VALIDATION_COLOR, integer_epochs, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -62,7 +50,7 @@ def curves_figure(
 ) -> Figure:
     """One panel per metric (:func:`curve_panels`): training (solid) and validation (dashed) per epoch.
 
-    ``history`` is ``history.csv`` as columns (:func:`archbuilder.training.history_file.read_history`); the
+    ``history`` is ``history.csv`` as columns (``{'epoch': [1, 2, ...], 'loss': [...], ...}``); the
     epochs are numbered as there (from 1, as everywhere in a run). ``phases`` are marked in the panels
     and listed under the title; the best epoch (lowest validation loss, else training loss) is starred
     on the loss panel.
@@ -176,29 +164,4 @@ def run_phases(recipe: Any) -> list[Phase]:
     return phases
 
 
-def run_curves_figure(folder: str | os.PathLike[str]) -> Figure | None:
-    """The curves of the run in ``folder`` (from ``history.csv``, phases from ``blueprint.yaml``).
-
-    ``None`` before its first epoch.
-    """
-    folder = Path(folder)
-    history = read_history(folder / HISTORY)
-    if not history.get("epoch"):
-        return None
-    name, recipe = folder.name, None
-    try:
-        blueprint = load_blueprint(folder / BLUEPRINT)
-        name, recipe = blueprint.name, blueprint.training
-    except (BlueprintError, OSError):
-        pass  # no phases to mark: the curves alone
-    data = f" on {recipe.data}" if recipe is not None and recipe.data else ""
-    return curves_figure(history, phases=run_phases(recipe), title=f"{name}{data}: {len(history['epoch'])} epochs")
-
-
-def write_curves(folder: str | os.PathLike[str]) -> Path | None:
-    """Write ``curves.png`` in the run folder (see :func:`run_curves_figure`); ``None`` when there is no epoch yet."""
-    figure = run_curves_figure(folder)
-    return None if figure is None else save_figure(figure, Path(folder) / CURVES)
-
-
-__all__ = ["Phase", "curve_panels", "curves_figure", "phases_text", "run_curves_figure", "run_phases", "write_curves"]
+__all__ = ["Phase", "curve_panels", "curves_figure", "phases_text", "run_phases"]

@@ -1,8 +1,14 @@
 """A search's pictures: ``pareto.png``/``.svg`` (the metric against the cost) and ``trials.png`` (the
-objective per trial, the best so far)."""
+objective per trial, the best so far).
+
+They draw the data they are handed (:class:`ParetoData`, :class:`TrialsData`); the search's results are
+turned into it by :mod:`archbuilder.search.outputs`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archbuilder.plots.figures import FRONT_COLOR, TRAIN_COLOR, TRIAL_COLOR, integer_epochs, new_figure
@@ -10,21 +16,52 @@ from archbuilder.plots.figures import FRONT_COLOR, TRAIN_COLOR, TRIAL_COLOR, int
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from archbuilder.search.results import SearchResult  # search.outputs draws with this module
+
+@dataclass(frozen=True)
+class ParetoData:
+    """What ``pareto.png`` shows.
+
+    ``space``: the search space's name; ``metric`` and ``cost``: the names on the axes; ``trials``: every
+    completed trial as ``(cost, metric value, trial id)``; ``front``: the Pareto front's trials, in the
+    same form and in order along the front.
+    """
+
+    space: str
+    metric: str
+    cost: str
+    trials: Sequence[tuple[float, float, str]]
+    front: Sequence[tuple[float, float, str]]
 
 
-def pareto_figure(result: SearchResult) -> Figure:
-    """Every completed trial (grey) and the Pareto front (red): the objective's metric against the cost (log scale)."""
-    metric, cost = result.settings.objective_spec.metric, result.settings.pareto
-    every = [
-        (float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id)
-        for t in result.trials
-        if t.completed and t.metric(metric) is not None and cost in t.costs
-    ]
-    front = [(float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id) for t in result.pareto]
+@dataclass(frozen=True)
+class TrialsData:
+    """What ``trials.png`` shows.
+
+    ``space``: the search space's name; ``objective``: the name ranked by; ``maximize``: higher is better;
+    ``scored``: ``(trial number, objective)`` of each scored trial, by number (as in trials.csv);
+    ``failed``: the numbers of the trials that failed (diverged, out of memory, error).
+    """
+
+    space: str
+    objective: str
+    maximize: bool
+    scored: Sequence[tuple[int, float]]
+    failed: Sequence[int]
+
+
+def pareto_figure(data: ParetoData) -> Figure:
+    """Every completed trial (grey) and the Pareto front (red): the objective's metric against the cost (log scale).
+
+    Args:
+        data: The trials and the front (:class:`ParetoData`).
+
+    Returns:
+        The figure, one panel.
+    """
+    metric, cost, every, front = data.metric, data.cost, data.trials, data.front
     figure = new_figure(6.4, 4.4)
     axes = figure.subplots()
-    axes.set_title(f"{result.space_name}: {metric} vs {cost}")
+    axes.set_title(f"{data.space}: {metric} vs {cost}")
     axes.set_xlabel(f"{cost} (log scale)")
     axes.set_ylabel(metric)
     if every:
@@ -56,19 +93,20 @@ def pareto_figure(result: SearchResult) -> Figure:
     return figure
 
 
-def trials_figure(result: SearchResult) -> Figure:
+def trials_figure(data: TrialsData) -> Figure:
     """The objective of each trial by trial number (as in trials.csv), the best so far as a step line, and
-    the trials that failed (diverged, out of memory, error) as crosses along the bottom."""
-    objective, maximize = result.objective, result.direction == "max"
-    trials = [(int(t.trial_id) if t.trial_id.isdigit() else index, t) for index, t in enumerate(result.trials)]
-    trials.sort(key=lambda pair: pair[0])
-    scored = [
-        (n, float(t.metric(objective) or 0.0)) for n, t in trials if t.completed and t.metric(objective) is not None
-    ]
-    failed = [n for n, t in trials if not t.completed and t.status != "running"]
+    the trials that failed (diverged, out of memory, error) as crosses along the bottom.
+
+    Args:
+        data: The scored and the failed trials (:class:`TrialsData`).
+
+    Returns:
+        The figure, one panel.
+    """
+    objective, maximize, scored, failed = data.objective, data.maximize, list(data.scored), list(data.failed)
     figure = new_figure(6.4, 4.2)
     axes = figure.subplots()
-    axes.set_title(f"{result.space_name}: {objective} per trial ({'higher' if maximize else 'lower'} is better)")
+    axes.set_title(f"{data.space}: {objective} per trial ({'higher' if maximize else 'lower'} is better)")
     axes.set_xlabel("trial")
     axes.set_ylabel(objective)
     if scored:
@@ -97,4 +135,4 @@ def trials_figure(result: SearchResult) -> Figure:
     return figure
 
 
-__all__ = ["pareto_figure", "trials_figure"]
+__all__ = ["ParetoData", "TrialsData", "pareto_figure", "trials_figure"]

@@ -198,20 +198,60 @@ def _wrap_comment(line: str, width: int = 118) -> str:
 # -- the pictures ------------------------------------------------------------------------------
 
 
+def pareto_data(result: SearchResult) -> plots.ParetoData:
+    """What ``pareto.png`` draws (:func:`archbuilder.plots.pareto_figure`): the objective's metric against the cost.
+
+    Args:
+        result: The search result.
+
+    Returns:
+        Every completed trial with the metric and the cost, and the Pareto front, as ``(cost, metric, trial id)``.
+    """
+    metric, cost = result.settings.objective_spec.metric, result.settings.pareto
+    every = [
+        (float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id)
+        for t in result.trials
+        if t.completed and t.metric(metric) is not None and cost in t.costs
+    ]
+    front = [(float(t.costs[cost]), float(t.metric(metric) or 0.0), t.trial_id) for t in result.pareto]
+    return plots.ParetoData(result.space_name, metric, cost, every, front)
+
+
+def trials_data(result: SearchResult) -> plots.TrialsData:
+    """What ``trials.png`` draws (:func:`archbuilder.plots.trials_figure`): the objective per trial.
+
+    Args:
+        result: The search result.
+
+    Returns:
+        The scored trials (number, objective) and the failed ones, numbered by trial id as in trials.csv.
+    """
+    objective = result.objective
+    trials = [(int(t.trial_id) if t.trial_id.isdigit() else index, t) for index, t in enumerate(result.trials)]
+    trials.sort(key=lambda pair: pair[0])
+    scored = [
+        (n, float(t.metric(objective) or 0.0)) for n, t in trials if t.completed and t.metric(objective) is not None
+    ]
+    failed = [n for n, t in trials if not t.completed and t.status != "running"]
+    return plots.TrialsData(result.space_name, objective, result.direction == "max", scored, failed)
+
+
 def write_pareto_plots(result: SearchResult, folder: Path) -> list[Path]:
     """``pareto.png`` and ``pareto.svg``: the same figure (:func:`archbuilder.plots.pareto_figure`) in two formats."""
-    figure = plots.pareto_figure(result)
+    figure = plots.pareto_figure(pareto_data(result))
     return [plots.save_figure(figure, folder / "pareto.png"), plots.save_figure(figure, folder / "pareto.svg")]
 
 
 def write_trials_plot(result: SearchResult, path: Path) -> Path:
     """``trials.png``: the objective per trial and the best so far (:func:`archbuilder.plots.trials_figure`)."""
-    return plots.save_figure(plots.trials_figure(result), path)
+    return plots.save_figure(plots.trials_figure(trials_data(result)), path)
 
 
 __all__ = [
+    "pareto_data",
     "read_trials_csv",
     "summary_data",
+    "trials_data",
     "write_outputs",
     "write_pareto_plots",
     "write_progress",

@@ -26,7 +26,6 @@ from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.catalog import locate_source
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.plots import write_curves
 from archbuilder.training import accelerator
 from archbuilder.training.callbacks import (
     EpochTensorBoard,
@@ -35,6 +34,7 @@ from archbuilder.training.callbacks import (
     RestorePatience,
     RunCheckpoint,
 )
+from archbuilder.training.curves import write_curves
 from archbuilder.training.data import Dataset, Split
 from archbuilder.training.distribution import (
     check_batch_size,

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.image import imread
 
 from archbuilder import plots, zoo
 from archbuilder.analysis import analyze
-from archbuilder.search.outputs import write_pareto_plots, write_trials_plot
-from archbuilder.training.callbacks import HistoryLog
+from archbuilder.search.outputs import pareto_data, trials_data, write_pareto_plots, write_trials_plot
 from tests.plots.conftest import read_png, search_result
 
 HISTORY = {
@@ -64,51 +62,11 @@ def test_curves_of_one_epoch_without_validation() -> None:
     assert list(loss["best"].get_xdata()) == [0]
 
 
-PHASED = """\
-name: phased
-input: {shape: [8, 8, 1]}
-stem: [{type: conv, filters: 4, kernel_size: 3}]
-head: {pool: global_avg, classes: 10}
-training:
-  data: digits
-  optimizer: {learning_rate: 0.01}
-  phases: [{epochs: 2, freeze: [stem]}, {epochs: 1, learning_rate: 0.001}]
-"""
-
-
-def write_run(folder: Path, epochs: int, *, torn: bool = False) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "blueprint.yaml").write_text(PHASED)
-    log = HistoryLog()
-    for epoch in range(epochs):
-        log.add(epoch + 1, {key: values[epoch] for key, values in HISTORY.items() if key != "epoch"})  # from 1
-    log.write(folder / "history.csv")
-    if torn:  # a kill in the middle of a row (an older writer): the row is not drawn
-        with (folder / "history.csv").open("a") as handle:
-            handle.write("9,0.1,0.2")
-
-
-def test_run_curves_come_from_history_csv_and_blueprint_yaml_alone(tmp_path: Path) -> None:
-    assert plots.write_curves(tmp_path) is None  # no epoch yet: nothing to draw
-    write_run(tmp_path / "a", 3)
-    write_run(tmp_path / "b", 3, torn=True)
-    first, second = plots.write_curves(tmp_path / "a"), plots.write_curves(tmp_path / "b")
-    assert first == tmp_path / "a" / "curves.png"
-    assert read_png(first) == read_png(second)
-    assert first.read_bytes() == second.read_bytes()  # the same history draws the same picture, byte for byte
-    assert imread(first).ndim == 3
-    figure = plots.run_curves_figure(tmp_path / "a")
-    assert figure.get_suptitle().splitlines()[0] == "phased on digits: 3 epochs"
-    assert "1) epochs 1-2: lr 0.01, frozen stem; 2) epochs 3-3: lr 0.001" in figure.get_suptitle()
-    assert [int(x) for x in figure.axes[0].get_lines()[0].get_xdata()] == [1, 2, 3]  # epochs counted from 1
-    assert not [p for p in (tmp_path / "a").iterdir() if ".partial" in p.name]
-
-
 # -- search --------------------------------------------------------------------------------------------
 
 
 def test_pareto_figure_shows_the_trials_and_the_front(result) -> None:
-    figure = plots.pareto_figure(result)
+    figure = plots.pareto_figure(pareto_data(result))
     (axes,) = figure.axes
     assert axes.get_title() == "made_up: val_accuracy vs macs"
     assert (
@@ -121,7 +79,7 @@ def test_pareto_figure_shows_the_trials_and_the_front(result) -> None:
 
 
 def test_trials_figure_shows_each_trial_and_the_best_so_far(result) -> None:
-    figure = plots.trials_figure(result)
+    figure = plots.trials_figure(trials_data(result))
     (axes,) = figure.axes
     assert axes.get_title() == "made_up: val_accuracy per trial (higher is better)"
     assert axes.get_xlabel() == "trial" and axes.get_ylabel() == "val_accuracy"
@@ -130,7 +88,7 @@ def test_trials_figure_shows_each_trial_and_the_best_so_far(result) -> None:
     assert list(drawn["best"].get_ydata()) == [0.52, 0.71, 0.71, 0.83, 0.83, 0.90]
     assert list(drawn["failed"].get_xdata()) == [2, 5]
     lower = search_result("min")
-    best = gids(plots.trials_figure(lower).axes[0])["best"]
+    best = gids(plots.trials_figure(trials_data(lower)).axes[0])["best"]
     assert list(best.get_ydata()) == pytest.approx([0.48, 0.29, 0.29, 0.17, 0.17, 0.10])
 
 

@@ -88,7 +88,7 @@ def test_the_test_metrics_are_those_of_best_keras(run) -> None:
 
 
 def test_epochs_are_counted_from_1_in_every_file(run) -> None:
-    from archbuilder.plots import run_curves_figure
+    from archbuilder.training.curves import run_curves_figure
 
     folder, done = run
     with (folder / "history.csv").open(newline="") as handle:
