@@ -92,7 +92,7 @@ class Analysis:
     outputs: dict[str, tuple[int, ...]]
     warnings: list[Problem] = field(default_factory=list)
     graph: Graph | None = field(default=None, repr=False)
-    resolution: Resolution | None = field(default=None, repr=False)
+    resolution: Resolution[Blueprint] | None = field(default=None, repr=False)
 
     @property
     def trainable_params(self) -> int:

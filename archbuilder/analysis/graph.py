@@ -122,7 +122,7 @@ class GraphBuilder:
         self,
         input_shape: tuple[int, ...],
         defaults: Defaults,
-        resolution: Resolution | None = None,
+        resolution: Resolution[Blueprint] | None = None,
         strict_fit: bool = False,
         collect: bool = False,
     ) -> None:
@@ -448,7 +448,7 @@ class GraphBuilder:
         return Graph(self.nodes, outputs, self.ids, self.warnings)
 
 
-def build_graph(resolution: Resolution) -> Graph:
+def build_graph(resolution: Resolution[Blueprint]) -> Graph:
     """Lower a resolved blueprint into its analyzed layer graph.
 
     Args:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from archbuilder.blueprint.applications import NO_WEIGHTS
+from archbuilder.blueprint.base import BlueprintBase
 from archbuilder.blueprint.errors import BlueprintError, FieldError, Location, Problem
 from archbuilder.blueprint.fields import make_divisible, pair
 from archbuilder.blueprint.layers import Conv, Kind
@@ -22,8 +23,9 @@ from archbuilder.blueprint.sections import MAX_RESOLVED_ITEMS, Backbone, Default
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.blueprint.translate import problem_from_error, relevant_errors
 
-if TYPE_CHECKING:  # the Blueprint class imports this module (Blueprint.resolve); a resolved one is built from the
-    from archbuilder.blueprint.model import Blueprint  # given one's class
+#: The blueprint's class: :class:`~archbuilder.blueprint.model.Blueprint` (which imports this module for its
+#: ``resolve()``); a resolved blueprint is built from the given one's class.
+B = TypeVar("B", bound=BlueprintBase)
 
 #: Field of a kind -> field of ``defaults`` that fills it when unset.
 _DEFAULTED_FIELDS = {
@@ -39,10 +41,10 @@ _DEFAULTED_FIELDS = {
 
 
 @dataclass
-class Resolution:
+class Resolution(Generic[B]):
     """A resolved blueprint and, for each resolved stage item, where it came from."""
 
-    blueprint: Blueprint
+    blueprint: B
     origins: dict[Location, Location] = field(default_factory=dict)
 
     def origin_of(self, location: Location) -> Location:
@@ -54,7 +56,7 @@ class Resolution:
         return location
 
 
-def resolve(blueprint: Blueprint) -> Blueprint:
+def resolve(blueprint: B) -> B:
     """The canonical form of ``blueprint``: what every later step (analysis, Keras) reads.
 
     The pattern becomes stages of plain layers, every stage lists its blocks (``repeat`` expanded,
@@ -76,7 +78,7 @@ def resolve(blueprint: Blueprint) -> Blueprint:
     return resolve_with_origins(blueprint).blueprint
 
 
-def resolve_with_origins(blueprint: Blueprint) -> Resolution:
+def resolve_with_origins(blueprint: B) -> Resolution[B]:
     """Resolve ``blueprint`` to its canonical form, keeping where each resolved item came from.
 
     Args:
@@ -126,14 +128,14 @@ def resolve_with_origins(blueprint: Blueprint) -> Resolution:
     return resolution
 
 
-def _revalidated_blueprint(resolution: Resolution, fields: dict[str, Any]) -> Blueprint:
+def _revalidated_blueprint(resolution: Resolution[B], fields: dict[str, Any]) -> B:
     """The resolved blueprint, validated again; a rule it breaks is reported at what the user wrote.
 
     Validation rejects what resolving would break (an empty pattern, a conv classifier on a flattened
     pattern head, ...); this is the net under it, so no pydantic error ever leaves ``resolve``.
     """
     try:
-        return type(resolution.blueprint)(**fields)  # the Blueprint class (model.py imports this module)
+        return type(resolution.blueprint)(**fields)  # the given blueprint's class (Blueprint)
     except ValidationError as exc:
         problems = []
         model = type(resolution.blueprint)
@@ -166,7 +168,7 @@ def _with_stochastic_depth(stages: list[Stage], largest: float) -> list[Stage]:
 BACKBONE_PIXEL_RANGE = (0.0, 255.0)
 
 
-def _resolve_backbone(blueprint: Blueprint) -> tuple[Backbone | None, TrainingRecipe | None]:
+def _resolve_backbone(blueprint: BlueprintBase) -> tuple[Backbone | None, TrainingRecipe | None]:
     """The backbone with ``trainable`` decided, and the recipe feeding it [0, 255] pixels unless it says otherwise."""
     backbone, training = blueprint.backbone, blueprint.training
     if backbone is None:

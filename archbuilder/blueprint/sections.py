@@ -1,8 +1,8 @@
 """The sections of a blueprint: input, defaults, scaling, the pattern form, stages, backbone, heads.
 
-:mod:`archbuilder.blueprint.model` assembles them into the :class:`Blueprint`; the resolver
-(:mod:`archbuilder.blueprint.resolve`) works on them, so it needs no import of the Blueprint
-class, and ``Blueprint.resolve()`` can import the resolver at the top.
+:mod:`archbuilder.blueprint.base` assembles them into the blueprint's fields; the resolver
+(:mod:`archbuilder.blueprint.resolve`) works on them and on :class:`~archbuilder.blueprint.base.BlueprintBase`,
+so it needs no import of the Blueprint class, and ``Blueprint.resolve()`` imports the resolver at the top.
 """
 
 from __future__ import annotations

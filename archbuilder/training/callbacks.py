@@ -4,61 +4,15 @@ logs, epoch timing, and a one-line-per-epoch log for output that is not a termin
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from archbuilder.artifacts import write_csv_atomic
 from archbuilder.training.epoch_saving import save_epoch
-from archbuilder.training.history_file import read_history_rows
+from archbuilder.training.history_file import HistoryLog
 from archbuilder.training.model_files import add_model_context
 from archbuilder.training.run_folder import BEST_MODEL, CHECKPOINT_STATE, HISTORY, LAST_MODEL
-
-
-class HistoryLog:
-    """The rows of ``history.csv``, written whole (atomically) after every epoch.
-
-    The columns are Keras's ``CSVLogger``'s: ``epoch``, then the first epoch's log keys sorted
-    (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation). Unlike
-    CSVLogger's, the epochs are counted from 1, as everywhere in a run (``add(1, ...)`` is the first).
-
-    Args:
-        header: the columns, ``epoch`` first; ``None`` takes them from the first epoch added.
-        rows: the rows so far, as strings (a resumed run's, from :meth:`read`).
-    """
-
-    def __init__(self, header: list[str] | None = None, rows: list[list[str]] | None = None) -> None:
-        self.header, self.rows = header, list(rows or [])
-
-    @classmethod
-    def read(cls, path: Path) -> HistoryLog:
-        """The rows in ``path`` (a torn or malformed row is left out); empty when there is no file."""
-        return cls(*read_history_rows(path))
-
-    def add(self, epoch: int, logs: dict[str, Any]) -> None:
-        """Adds (or replaces) the row of ``epoch`` (counted from 1) with the values of ``logs``."""
-        if self.header is None:
-            keys = sorted(logs)
-            if keys and not any(key.startswith("val_") for key in keys):
-                keys += [f"val_{key}" for key in keys]
-            self.header = ["epoch", *keys]
-        self.rows = [row for row in self.rows if row[0] != str(epoch)]
-        self.rows.append([str(epoch)] + [_cell(logs.get(key, "NA")) for key in self.header[1:]])
-
-    def write(self, path: Path) -> None:
-        """Writes the header and every row to ``path``, atomically."""
-        write_csv_atomic(path, [self.header or ["epoch"], *self.rows])
-
-
-def _cell(value: Any) -> str:
-    """A log value as Keras's CSVLogger writes it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Iterable) and getattr(value, "ndim", None) != 0:
-        return f'"[{", ".join(map(str, value))}]"'
-    return str(value)
 
 
 class RunCheckpoint(keras.callbacks.Callback):

@@ -9,9 +9,10 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_atomic
+from archbuilder.training.history_file import HistoryLog
 from archbuilder.training.run_folder import (
     BEST_MODEL,
     CHECKPOINT_STATE,
@@ -20,9 +21,6 @@ from archbuilder.training.run_folder import (
     staged_model,
     write_state,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from archbuilder.training.callbacks import HistoryLog
 
 
 def save_epoch(

@@ -1,16 +1,18 @@
-"""A run's ``history.csv``: its rows read back (torn, malformed and duplicate rows left out), cut back
-to the committed epochs when a run resumes, and read as columns.
+"""A run's ``history.csv``: its rows written (:class:`HistoryLog`) and read back (torn, malformed and
+duplicate rows left out), cut back to the committed epochs when a run resumes, and read as columns.
 
 Epochs are counted from 1, as everywhere in a run (see :mod:`archbuilder.training.run_folder`); a
 file counted from 0 (an older version's, or Keras's CSVLogger's) is renumbered from 1. The rows are
-written by :class:`~archbuilder.training.callbacks.HistoryLog`. Nothing here imports Keras.
+written by :class:`HistoryLog` (which the run's checkpoint callback fills). Nothing here imports Keras.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from archbuilder.artifacts import write_csv_atomic
 
@@ -60,4 +62,48 @@ def read_history(path: Path) -> dict[str, list[float]]:
     }
 
 
-__all__ = ["read_history", "read_history_rows", "truncate_history"]
+class HistoryLog:
+    """The rows of ``history.csv``, written whole (atomically) after every epoch.
+
+    The columns are Keras's ``CSVLogger``'s: ``epoch``, then the first epoch's log keys sorted
+    (with ``val_`` twins, ``NA`` when missing, when the first epoch has no validation). Unlike
+    CSVLogger's, the epochs are counted from 1, as everywhere in a run (``add(1, ...)`` is the first).
+
+    Args:
+        header: the columns, ``epoch`` first; ``None`` takes them from the first epoch added.
+        rows: the rows so far, as strings (a resumed run's, from :meth:`read`).
+    """
+
+    def __init__(self, header: list[str] | None = None, rows: list[list[str]] | None = None) -> None:
+        self.header, self.rows = header, list(rows or [])
+
+    @classmethod
+    def read(cls, path: Path) -> HistoryLog:
+        """The rows in ``path`` (a torn or malformed row is left out); empty when there is no file."""
+        return cls(*read_history_rows(path))
+
+    def add(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Adds (or replaces) the row of ``epoch`` (counted from 1) with the values of ``logs``."""
+        if self.header is None:
+            keys = sorted(logs)
+            if keys and not any(key.startswith("val_") for key in keys):
+                keys += [f"val_{key}" for key in keys]
+            self.header = ["epoch", *keys]
+        self.rows = [row for row in self.rows if row[0] != str(epoch)]
+        self.rows.append([str(epoch)] + [_cell(logs.get(key, "NA")) for key in self.header[1:]])
+
+    def write(self, path: Path) -> None:
+        """Writes the header and every row to ``path``, atomically."""
+        write_csv_atomic(path, [self.header or ["epoch"], *self.rows])
+
+
+def _cell(value: Any) -> str:
+    """A log value as Keras's CSVLogger writes it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Iterable) and getattr(value, "ndim", None) != 0:
+        return f'"[{", ".join(map(str, value))}]"'
+    return str(value)
+
+
+__all__ = ["HistoryLog", "read_history", "read_history_rows", "truncate_history"]

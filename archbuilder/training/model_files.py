@@ -12,30 +12,13 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import start_over_advice
 
-if TYPE_CHECKING:  # pragma: no cover
-    from archbuilder.training.planning import Run
-
 #: The entry of a run's ``.keras`` archives recording how the model was trained (Keras reads only its own entries).
 MODEL_CONTEXT = "archbuilder.json"
-
-
-def model_context(plan: Run) -> dict[str, Any]:
-    """How the run's models are trained, recorded in each of its .keras files (:data:`MODEL_CONTEXT`):
-    what ``archbuilder evaluate`` and ``predict`` need to prepare images as the run did."""
-    settings = plan.settings
-    return {
-        "blueprint": plan.blueprint.name,
-        "data": settings.data,
-        "resize": settings.resize,
-        "pixel_range": [float(value) for value in plan.recipe.pixel_range],
-        "seed": settings.seed,
-        "class_names": [str(name) for name in plan.dataset.class_names],
-    }
 
 
 def add_model_context(path: Path, context: dict[str, Any]) -> None:
@@ -79,4 +62,4 @@ def check_model_file(path: Path) -> None:
         )
 
 
-__all__ = ["MODEL_CONTEXT", "add_model_context", "check_model_file", "model_context", "read_model_context"]
+__all__ = ["MODEL_CONTEXT", "add_model_context", "check_model_file", "read_model_context"]

@@ -45,6 +45,21 @@ class Run:
     weights: str | None = None  # pretrained weights of a keras.applications twin (archbuilder.pretrained)
 
 
+def model_context(plan: Run) -> dict[str, Any]:
+    """How the run's models are trained, recorded in each of its .keras files
+    (:data:`~archbuilder.training.model_files.MODEL_CONTEXT`): what ``archbuilder evaluate`` and ``predict``
+    need to prepare images as the run did."""
+    settings = plan.settings
+    return {
+        "blueprint": plan.blueprint.name,
+        "data": settings.data,
+        "resize": settings.resize,
+        "pixel_range": [float(value) for value in plan.recipe.pixel_range],
+        "seed": settings.seed,
+        "class_names": [str(name) for name in plan.dataset.class_names],
+    }
+
+
 def new_plan(
     given: Blueprint,
     folder: Path,
@@ -127,4 +142,4 @@ def prepare_data(
     return scale_pixels(dataset, recipe.pixel_range)
 
 
-__all__ = ["Run", "new_plan", "prepare_data", "resume_plan"]
+__all__ = ["Run", "model_context", "new_plan", "prepare_data", "resume_plan"]

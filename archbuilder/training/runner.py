@@ -47,9 +47,8 @@ from archbuilder.training.distribution import (
 )
 from archbuilder.training.errors import RunError
 from archbuilder.training.history_file import read_history
-from archbuilder.training.model_files import model_context
 from archbuilder.training.pipeline import TrainingInputs, create_inputs
-from archbuilder.training.planning import Run, new_plan, resume_plan
+from archbuilder.training.planning import Run, model_context, new_plan, resume_plan
 from archbuilder.training.recipe import (
     HeadOutput,
     compile_model,

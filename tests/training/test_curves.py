@@ -6,8 +6,8 @@ from pathlib import Path
 
 from matplotlib.image import imread
 
-from archbuilder.training.callbacks import HistoryLog
 from archbuilder.training.curves import run_curves_figure, write_curves
+from archbuilder.training.history_file import HistoryLog
 from tests.plots.conftest import read_png
 
 HISTORY = {
