@@ -15,10 +15,11 @@ from archbuilder.analysis.graph import build_graph
 from archbuilder.analysis.rules import Effect, GeometryError, Tensor, Warn, rgb_input, rule
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.applications import APPLICATIONS
+from archbuilder.blueprint.catalog import blueprint_path
 from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.blueprint.io import load_blueprint
 from archbuilder.blueprint.model import Blueprint, InputSpec, Stage
 from archbuilder.blueprint.resolve import Resolution, resolve
-from archbuilder.zoo import load_zoo_blueprint
 
 
 def application_effect(spec: L.KerasApplication, tensor: Tensor) -> Effect:
@@ -87,7 +88,9 @@ def keras_application_rule(spec: L.KerasApplication, inputs: list[Tensor], warn:
 
 
 def _twin(application: str) -> Blueprint:
-    return load_zoo_blueprint(APPLICATIONS[application].zoo_twin)
+    """The zoo twin's blueprint, read from the zoo's file (as :func:`archbuilder.zoo.load_zoo_blueprint` does; the
+    analyzer sits below the zoo, so it reads the file through the blueprint package)."""
+    return load_blueprint(blueprint_path(APPLICATIONS[application].zoo_twin))
 
 
 def _compose(outer: Tensor, inner: Tensor) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
