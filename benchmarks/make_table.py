@@ -12,7 +12,8 @@ build and compile. ``benchmarks/replay.py`` then runs search strategies against 
 of training.
 
     .venv/bin/python benchmarks/make_table.py benchmarks/spaces/pattern_table.yaml --data digits
-    .venv/bin/python benchmarks/make_table.py benchmarks/spaces/blocks_table.yaml --data shapes:1200 --input 12x12x1
+    .venv/bin/python benchmarks/make_table.py benchmarks/spaces/blocks_table.yaml --data shapes:1000 --input 12x12x1 \
+        --set search.budgets.max_activation_memory=450000
 
 The data split is fixed (the recipe's seed 0, as a search with ``seed: 0`` splits it); a run's seed
 sets the initial weights and the shuffling. Runs go to ``TABLE.partial.jsonl`` as they finish (one
@@ -56,17 +57,26 @@ def parse_input(text: str | None) -> list[int] | None:
     return [int(p) for p in parts]
 
 
-def table_space_source(space_path: str, input_shape: list[int] | None, data: str) -> dict[str, Any]:
-    """The space as a dict: its YAML, with the input shape and the data of the table set."""
+def table_space_source(
+    space_path: str, input_shape: list[int] | None, data: str, settings: list[str] | None = None
+) -> dict[str, Any]:
+    """The space as a dict: its YAML, with the input shape, the data and ``--set PATH=VALUE`` items applied."""
     import yaml
 
+    from archbuilder.blueprint.overrides import apply_overrides, as_overrides
     from archbuilder.search.loading import locate_space
 
     source = yaml.safe_load(locate_space(space_path).read_text(encoding="utf-8"))
     if input_shape is not None:
         source["input"] = {**source.get("input", {}), "shape": input_shape}
     source["search"] = {**source.get("search", {}), "data": data}
-    return source
+    overrides = {}
+    for item in settings or []:
+        path, equals, value = item.partition("=")
+        if not equals:
+            raise SystemExit(f"--set: expected PATH=VALUE such as search.budgets.max_macs=4500000. Received: {item!r}")
+        overrides[path.strip()] = yaml.safe_load(value)
+    return apply_overrides(source, as_overrides(overrides)) if overrides else source
 
 
 def enumerate_networks(source: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -280,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("space", help="a space file (benchmarks/spaces/*.yaml) or a shipped space's name")
     parser.add_argument("--data", required=True, help="digits, shapes:N, ... (as --data of archbuilder train)")
     parser.add_argument("--input", help="the input shape for this data, HxWxC (default: the space's)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change the space for this data (search.budgets.max_macs=4500000; repeatable)",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="runs per network, seeds 0..N-1 (default 3)")
     parser.add_argument("--epochs", type=int, help="epochs of every run (default: the space's search.epochs)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: CPUs)")
@@ -292,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from archbuilder.search.loading import load_space
 
-    source = table_space_source(args.space, parse_input(args.input), args.data)
+    source = table_space_source(args.space, parse_input(args.input), args.data, args.set)
     space = load_space(source)
     epochs = args.epochs or space.settings.epochs
     networks, counts = enumerate_networks(source)

@@ -374,6 +374,12 @@ _TABLE: dict[str, Table] = {}
 def _init(path: str) -> None:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
+    try:  # the Bayesian oracles' Gaussian process predicts ~1,000 times per trial; skip sklearn's input checks
+        import sklearn
+
+        sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+    except ImportError:
+        pass
     _TABLE["table"] = Table(Path(path))
 
 
@@ -417,6 +423,7 @@ def summarize(table: Table, ledgers: dict[str, dict[int, Ledger]]) -> dict[str, 
             "quartiles": {name: [round(q, 5) for q in _quartiles(sorted(v))[::2]] for name, v in regrets.items()},
             "trials_to_top1_median": _finite(statistics.median(to_top)),
             "reached_top1": round(sum(math.isfinite(t) for t in to_top) / len(to_top), 3),
+            "seeds": len(by_seed),
             "trials_per_budget": round(
                 statistics.fmean(
                     sum(1 for c in ledger.costs if c <= budgets["100"] * table.trial_seconds)
@@ -449,7 +456,7 @@ def win_rates(summary: dict[str, Any], mine: str, budgets: list[str]) -> dict[st
             continue
         rates[peer] = {}
         for budget in budgets:
-            pairs = zip(summary[mine]["regrets"][budget], entry["regrets"][budget], strict=True)
+            pairs = zip(summary[mine]["regrets"][budget], entry["regrets"][budget], strict=False)  # shared seeds
             score = [1.0 if a < b - 1e-12 else 0.5 if abs(a - b) <= 1e-12 else 0.0 for a, b in pairs]
             rates[peer][budget] = round(sum(score) / len(score), 3)
     return rates
@@ -480,10 +487,12 @@ def figure(table: Table, summary: dict[str, Any], path: Path) -> None:
     ax.set_yscale("symlog", linthresh=0.01)
     ax.set_xlabel(f"cost, in trials (1 trial = {table.trial_seconds:.1f} s: a network trained {table.epochs} epochs)")
     ax.set_ylabel("regret (test accuracy below the table's best)")
-    seeds = len(next(iter(summary.values()))["regrets"]["10"])
+    counts = sorted({entry["seeds"] for entry in summary.values()}, reverse=True)
+    seeds = f"{counts[0]} seeds" + (f" ({', '.join(map(str, counts[1:]))} for some)" if len(counts) > 1 else "")
     ax.set_title(
-        f"{table.raw['space']} on {table.raw['data']}: {len(table.networks)} networks, "
-        f"median and quartiles over {seeds} seeds"
+        f"{table.raw['space']} on {table.raw['data']}: {len(table.networks)} networks; "
+        f"median and quartiles over {seeds}",
+        fontsize=10,
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
@@ -493,13 +502,49 @@ def figure(table: Table, summary: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(table: Table, result: dict[str, Any], budgets: list[str]) -> str:
+    """The regret table (median [quartiles] per budget, trials to a top-1% network) and the win rates."""
+    quarter = result["budgets_in_trials"]["25%"]
+    header = [f"{b} trials" if b != "25%" else f"25% ({quarter:g} trials)" for b in budgets]
+    lines = [
+        "| strategy | seeds | " + " | ".join(header) + " | trials to a top-1% network (median) | reached it |",
+        "|---|---:|" + "---:|" * len(budgets) + "---:|---:|",
+    ]
+    for name, entry in result["strategies"].items():
+        cells = [
+            f"{entry['median_regret'][b]:.4f} [{entry['quartiles'][b][0]:.4f}, {entry['quartiles'][b][1]:.4f}]"
+            for b in budgets
+        ]
+        top = entry["trials_to_top1_median"]
+        mark = " (default)" if name == result["default"] else ""
+        lines.append(
+            f"| {name}{mark} | {entry['seeds']} | "
+            + " | ".join(cells)
+            + f" | {'-' if top is None else f'{top:.1f}'} | {entry['reached_top1']:.0%} |"
+        )
+    best = result.get("best_archbuilder")
+    if best:
+        lines += ["", f"Win rate of {best} over each peer, paired by seed (ties count half):", ""]
+        lines.append("| peer | " + " | ".join(header) + " |")
+        lines.append("|---|" + "---:|" * len(budgets))
+        for peer, rates in result["win_rate_of_best_archbuilder"].items():
+            lines.append(f"| {peer} | " + " | ".join(f"{rates[b]:.0%}" for b in budgets) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--table", type=Path, required=True, help="a table made by benchmarks/make_table.py")
     parser.add_argument("--strategy", default="all", help=f"one of {', '.join(STRATEGIES)}, a comma list, or all")
     parser.add_argument("--seeds", type=int, default=200, help="replays per strategy (default 200)")
+    parser.add_argument(
+        "--bayesian-seeds",
+        type=int,
+        help="replays of the Bayesian strategies (their Gaussian process costs seconds per trial; default: --seeds)",
+    )
     parser.add_argument("--describe", action="store_true", help="describe the table and stop")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--markdown", action="store_true", help="print the tables for docs/benchmarks.md")
     parser.add_argument("--figure", type=Path, help="write the regret-vs-cost figure (PNG) here")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
@@ -517,7 +562,12 @@ def main(argv: list[str] | None = None) -> int:
         if strategy not in STRATEGIES:
             raise SystemExit(f"--strategy {strategy!r}: choose from {', '.join(STRATEGIES)} or all")
     budget = max(budgets_in_trials(table).values()) * table.trial_seconds * 1.0001
-    jobs = [(strategy, seed, budget) for strategy in strategies for seed in range(args.seeds)]
+
+    def seeds_of(strategy: str) -> int:
+        return args.bayesian_seeds if strategy.endswith("bayesian") and args.bayesian_seeds else args.seeds
+
+    jobs = [(strategy, seed, budget) for strategy in strategies for seed in range(seeds_of(strategy))]
+    jobs.sort(key=lambda job: not job[0].endswith("bayesian"))  # the long ones first
     ledgers: dict[str, dict[int, Ledger]] = {strategy: {} for strategy in strategies}
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.workers, initializer=_init, initargs=(str(args.table),)) as pool:
@@ -546,13 +596,15 @@ def main(argv: list[str] | None = None) -> int:
         figure(table, summary, args.figure)
     if args.json:
         print(json.dumps(result, indent=2))
+    elif args.markdown:
+        print(markdown(table, result, budgets))
     else:
         print(
             f"{table.name}: {len(table.networks)} networks, best test accuracy {table.best:.4f}; "
-            f"median regret over {args.seeds} seeds at a budget of N trials"
+            f"median regret at a budget of N trials"
         )
         print(f"{'strategy':28s}" + "".join(f"{b:>9s}" for b in budgets) + f"{'to top 1%':>11s}")
-        for name, entry in summary.items():
+        for name, entry in result["strategies"].items():
             cells = "".join(f"{entry['median_regret'][b]:9.4f}" for b in budgets)
             top = entry["trials_to_top1_median"]
             print(f"{name:28s}{cells}{(f'{top:.1f}' if top is not None else '-'):>11s}")

@@ -17,7 +17,6 @@ from archbuilder.search.oracles import BayesianOracle, GridOracle, HyperbandOrac
 from archbuilder.search.space import SearchSpace
 from archbuilder.training.errors import RunError
 
-
 #: Hyperband's iterations: enough that ``max_trials`` (or ``max_time``) ends the search, not Hyperband.
 HYPERBAND_ITERATIONS = 1_000_000
 
