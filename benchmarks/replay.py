@@ -34,7 +34,8 @@ of them in the same budget.
 
     .venv/bin/python benchmarks/replay.py --table benchmarks/tables/pattern_table-digits.json.gz --describe --json
     .venv/bin/python benchmarks/replay.py --table T --strategy archbuilder-evolution --seeds 50 --json
-    .venv/bin/python benchmarks/replay.py --table T --strategy all --seeds 200 --json --figure docs/figures/replay.png
+    .venv/bin/python benchmarks/replay.py --table T --strategy all --seeds 200 --bayesian-seeds 20 --json \
+        --figure docs/figures/replay-T.png --markdown /tmp/replay-T.md
 """
 
 from __future__ import annotations
@@ -544,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--describe", action="store_true", help="describe the table and stop")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--markdown", action="store_true", help="print the tables for docs/benchmarks.md")
+    parser.add_argument("--markdown", type=Path, help="also write the tables for docs/benchmarks.md to this file")
     parser.add_argument("--figure", type=Path, help="write the regret-vs-cost figure (PNG) here")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
@@ -594,10 +595,12 @@ def main(argv: list[str] | None = None) -> int:
         result["win_rate_of_best_archbuilder"] = win_rates(summary, best_mine, budgets)
     if args.figure:
         figure(table, summary, args.figure)
+    if args.markdown:
+        from archbuilder.artifacts import write_text_atomic
+
+        write_text_atomic(args.markdown, markdown(table, result, budgets) + "\n")
     if args.json:
         print(json.dumps(result, indent=2))
-    elif args.markdown:
-        print(markdown(table, result, budgets))
     else:
         print(
             f"{table.name}: {len(table.networks)} networks, best test accuracy {table.best:.4f}; "
