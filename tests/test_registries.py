@@ -1,6 +1,7 @@
 """Registration does not depend on import order: importing any public module, alone, in a fresh
 process, leaves every registry it can reach full (the analyzer's rules and block lowerings, the
-compiler's builders), keyed by exactly the kinds written once in ``archbuilder.blueprint.kinds``.
+compiler's builders), keyed by exactly the kinds written once in ``archbuilder.blueprint.kinds``; and
+the search's oracle builders are keyed by exactly the tuners written once in ``archbuilder.search.tuners``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ if "archbuilder.analysis.rules" in sys.modules:
 if "archbuilder.compile.builders" in sys.modules:
     from archbuilder.compile.builders import BUILDERS
     found["builders"] = sorted(set(LAYER_KINDS) ^ set(BUILDERS))  # blocks are lowered to layers first
+if "archbuilder.search.oracle_factory" in sys.modules:
+    from archbuilder.search.oracle_registry import ORACLE_BUILDERS
+    from archbuilder.search.tuners import TUNER_BY_TAG
+    found["oracles"] = sorted(set(TUNER_BY_TAG) ^ set(ORACLE_BUILDERS))
 print(json.dumps(found))
 """
 
@@ -89,3 +94,8 @@ def test_importing_a_keras_entry_point_alone_fills_the_builders(module: str) -> 
     found = check(module)
     assert set(found) == {"rules", "lowerings", "builders"}, found
     assert all(difference == [] for difference in found.values()), found
+
+
+def test_importing_the_oracle_factory_alone_registers_an_oracle_for_every_tuner() -> None:
+    found = check("archbuilder.search.oracle_factory")
+    assert found.get("oracles") == [], found  # the tuners without an oracle, or oracles without a tuner

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, get_args
+from typing import Any
 
 from archbuilder.cli.common import (
     EXIT_OK,
@@ -16,7 +16,8 @@ from archbuilder.cli.common import (
     positive_int,
     run_resumable,
 )
-from archbuilder.search.settings import Tuner, parse_duration
+from archbuilder.search.settings import parse_duration
+from archbuilder.search.tuners import TUNER_NAMES
 from archbuilder.training.environment import prepare_backend_environment
 
 
@@ -51,7 +52,7 @@ def command_search(args: argparse.Namespace) -> int:
     )
     if args.check:
         check = validate_space(space)
-        print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner} tuner)")
+        print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner.type} tuner)")
         print(space.summary())
         print(check.report())
         return EXIT_OK
@@ -112,7 +113,7 @@ def add_search_command(commands: Any) -> None:
         help="start no trial after TIME (600, 90s, 30m, 1.5h; over all sessions of the search): search.max_time",
     )
     search.add_argument("--epochs", type=positive_int, metavar="E", help="override search.epochs (per trial)")
-    search.add_argument("--tuner", choices=get_args(Tuner), help="override search.tuner")
+    search.add_argument("--tuner", choices=TUNER_NAMES, help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
     search.add_argument(
         "--final-epochs",

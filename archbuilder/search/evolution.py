@@ -1,4 +1,4 @@
-"""Regularized (aging) evolution as a KerasTuner oracle: ``search: {tuner: evolution}``.
+"""Regularized (aging) evolution as a KerasTuner oracle: ``search: {tuner: {type: evolution, population: 20}}``.
 
 Real et al., 2019, "Regularized Evolution for Image Classifier Architecture Search". The first
 ``population`` trials are screened random samples. After that each new trial is a child: draw
@@ -25,10 +25,12 @@ from typing import Any
 
 import keras_tuner as kt
 
+from archbuilder.search.oracle_registry import builds_oracle, oracle_arguments
 from archbuilder.search.oracles import IDLE, RUNNING, STOPPED, ScreeningMixin, space_values
 from archbuilder.search.screening import Candidate
 from archbuilder.search.settings import SearchSettings
 from archbuilder.search.space import SearchSpace
+from archbuilder.search.tuners import EvolutionTuner
 
 COMPLETED = "COMPLETED"
 
@@ -58,9 +60,18 @@ def mutate(space: SearchSpace, values: dict[str, Any], rng: random.Random) -> Mu
 
 def population_sizes(settings: SearchSettings) -> tuple[int, int]:
     """The population (at most half of ``max_trials``, so that half the trials at least are children)
-    and the sample size (at most the population)."""
-    population = min(settings.population, max(1, settings.max_trials // 2))
-    return population, min(settings.sample_size, population)
+    and the sample size (at most the population).
+
+    Args:
+        settings: the search's settings; its tuner's ``population`` and ``sample_size`` (evolution's
+            defaults when the tuner is another one).
+
+    Returns:
+        ``(population, sample_size)``.
+    """
+    tuner = settings.tuner if isinstance(settings.tuner, EvolutionTuner) else EvolutionTuner()
+    population = min(tuner.population, max(1, settings.max_trials // 2))
+    return population, min(tuner.sample_size, population)
 
 
 class EvolutionOracle(ScreeningMixin, kt.Oracle):
@@ -69,8 +80,8 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
     ``lineage`` maps each child's trial id to its parent's and the mutated parameter.
 
     Args:
-        space: the search space; its settings give ``population``, ``sample_size``,
-            ``max_attempts`` and ``seed``.
+        space: the search space; its settings give ``max_attempts`` and ``seed``, its tuner's
+            settings ``population`` and ``sample_size``.
         **kwargs: ``kt.Oracle`` arguments (``objective``, ``max_trials``, ``seed``, ...), as
             :func:`archbuilder.search.oracle_factory.create_oracle` passes them.
     """
@@ -144,8 +155,22 @@ class EvolutionOracle(ScreeningMixin, kt.Oracle):
         self.lineage = {str(child): dict(origin) for child, origin in saved.get("lineage", {}).items()}
 
 
+@builds_oracle(EvolutionTuner.tag())
+def evolution_oracle(space: SearchSpace, tuner: EvolutionTuner) -> EvolutionOracle:
+    """Regularized evolution behind the screen.
+
+    Args:
+        space: the search space.
+        tuner: the tuner's settings (``population`` and ``sample_size``, read from the space's settings).
+
+    Returns:
+        The oracle, stopping after ``search.max_trials`` trials.
+    """
+    return EvolutionOracle(space, max_trials=space.settings.max_trials, **oracle_arguments(space))
+
+
 def _scored(trial: Any) -> bool:
     return trial.status == COMPLETED and isinstance(trial.score, (int, float)) and math.isfinite(trial.score)
 
 
-__all__ = ["EvolutionOracle", "Mutation", "mutate", "population_sizes"]
+__all__ = ["EvolutionOracle", "Mutation", "evolution_oracle", "mutate", "population_sizes"]

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
+from archbuilder.search.settings import settings_from_record
 from archbuilder.search.space import SearchSpace
+from archbuilder.search.tuners import tuner_name
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
 
@@ -44,7 +46,7 @@ def effective_space(
     given = {key: value for key, value in overrides.items() if value is not None}
     if state is None or not isinstance(state.get("settings"), dict):
         return space.with_settings(**given)
-    recorded = state["settings"]
+    recorded = settings_from_record(state["settings"])
     if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
         given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
         print(
@@ -57,6 +59,8 @@ def effective_space(
             continue
         if key == "max_time":  # a time budget does not change what is searched
             continue
+        if key == "tuner":  # by name: the recorded tuner keeps its recorded settings
+            value, was = tuner_name(value), tuner_name(was)
         if value != was:
             flag = "--" + key.replace("_", "-")
             advice = (
@@ -68,7 +72,7 @@ def effective_space(
                 f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
                 f"{advice}, or pass --overwrite to start over with {flag} {value}."
             )
-    resumed = space.with_settings(**{**recorded, **given})
+    resumed = space.with_settings(**{**recorded, **{key: value for key, value in given.items() if key != "tuner"}})
     differing = [
         f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
         for key in (

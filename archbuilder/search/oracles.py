@@ -2,8 +2,9 @@
 
 KerasTuner's random, Bayesian and Hyperband oracles get a screen in front (:class:`ScreeningMixin`);
 :class:`GridOracle` walks every combination and :class:`EvolutionOracle` (in
-:mod:`archbuilder.search.evolution`) evolves a population; ``create_oracle`` (in
-:mod:`archbuilder.search.oracle_factory`, above both) picks the one ``search.tuner`` names. Every
+:mod:`archbuilder.search.evolution`) evolves a population. Each tuner's oracle builder is registered
+under its tag (:func:`~archbuilder.search.oracle_registry.builds_oracle`); ``create_oracle`` (in
+:mod:`archbuilder.search.oracle_factory`, above both) looks up the one ``search.tuner`` names. Every
 candidate is analyzed before it becomes a trial, so an invalid, over-budget or duplicate network
 never becomes a trial. The space maps onto ``kt.HyperParameters`` with conditional scopes, so
 KerasTuner sees exactly the active values of each trial.
@@ -12,6 +13,7 @@ KerasTuner sees exactly the active values of each trial.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import itertools
 import os
 import random
@@ -22,11 +24,16 @@ from typing import TYPE_CHECKING, Any
 import keras_tuner as kt
 
 from archbuilder.artifacts import ArtifactError, write_json_atomic
+from archbuilder.search.oracle_registry import builds_oracle, oracle_arguments
 from archbuilder.search.parameters import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
 from archbuilder.search.screening import Candidate, Screen
 from archbuilder.search.space import SearchSpace
+from archbuilder.search.tuners import TUNER_NAMES, BayesianTuner, GridTuner, HyperbandTuner, RandomTuner, listed
+from archbuilder.training.errors import RunError
 
 RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
+#: Hyperband's iterations: enough that ``max_trials`` (or ``max_time``) ends the search, not Hyperband.
+HYPERBAND_ITERATIONS = 1_000_000
 
 
 # -- the space as KerasTuner hyperparameters -----------------------------------------------------
@@ -227,6 +234,83 @@ class GridOracle(ScreeningMixin, kt.Oracle):
         self._cursor, self._iterator = int(state.get("grid_cursor", 0)), None
 
 
+# -- the oracle of each tuner ------------------------------------------------------------------------
+
+
+@builds_oracle(RandomTuner.tag())
+def random_oracle(space: SearchSpace, tuner: RandomTuner) -> RandomOracle:
+    """KerasTuner's random search behind the screen.
+
+    Args:
+        space: the search space.
+        tuner: the tuner's settings (random search has none of its own).
+
+    Returns:
+        The oracle, stopping after ``search.max_trials`` trials.
+    """
+    return RandomOracle(space, max_trials=space.settings.max_trials, **oracle_arguments(space))
+
+
+@builds_oracle(GridTuner.tag())
+def grid_oracle(space: SearchSpace, tuner: GridTuner) -> GridOracle:
+    """The grid: every combination of active values in order, behind the screen.
+
+    Args:
+        space: the search space.
+        tuner: the tuner's settings (the grid has none of its own).
+
+    Returns:
+        The oracle, stopping after ``search.max_trials`` trials or at the grid's end.
+    """
+    return GridOracle(space, max_trials=space.settings.max_trials, **oracle_arguments(space))
+
+
+@builds_oracle(BayesianTuner.tag())
+def bayesian_oracle(space: SearchSpace, tuner: BayesianTuner) -> BayesianOracle:
+    """KerasTuner's Bayesian optimization behind the screen.
+
+    Args:
+        space: the search space.
+        tuner: the tuner's settings (none of its own).
+
+    Returns:
+        The oracle, stopping after ``search.max_trials`` trials.
+
+    Raises:
+        RunError: scikit-learn is not installed (KerasTuner's Gaussian process needs it).
+    """
+    if importlib.util.find_spec("sklearn") is None:
+        others = listed([name for name in TUNER_NAMES if name != tuner.type]).replace("'", "")
+        raise RunError(
+            f"search.tuner '{tuner.type}' needs scikit-learn (KerasTuner's Gaussian process): "
+            f"pip install scikit-learn, or use tuner: {others}."
+        )
+    return BayesianOracle(space, max_trials=space.settings.max_trials, **oracle_arguments(space))
+
+
+@builds_oracle(HyperbandTuner.tag())
+def hyperband_oracle(space: SearchSpace, tuner: HyperbandTuner) -> HyperbandOracle:
+    """KerasTuner's Hyperband behind the screen, with as many iterations as ``max_trials`` allows.
+
+    Args:
+        space: the search space; ``search.epochs`` is the most epochs of a trial.
+        tuner: the tuner's settings (its reduction ``factor``).
+
+    Returns:
+        The oracle, stopping after ``search.max_trials`` trials.
+    """
+    # KerasTuner's default of one iteration ended a search after a few dozen trials, whatever max_trials said.
+    oracle = HyperbandOracle(
+        space,
+        max_epochs=space.settings.epochs,
+        factor=tuner.factor,
+        hyperband_iterations=HYPERBAND_ITERATIONS,
+        **oracle_arguments(space),
+    )
+    oracle.max_trials = space.settings.max_trials
+    return oracle
+
+
 class SearchWriteError(ArtifactError, kt.errors.FatalError):
     """A search file could not be written (a full disk): the search stops with this one-line message.
 
@@ -246,13 +330,18 @@ def write_search_json(path: str, data: Any) -> None:
 
 
 __all__ = [
+    "HYPERBAND_ITERATIONS",
     "BayesianOracle",
     "GridOracle",
     "HyperbandOracle",
     "RandomOracle",
     "ScreeningMixin",
     "SearchWriteError",
+    "bayesian_oracle",
     "declare_hyperparameters",
+    "grid_oracle",
+    "hyperband_oracle",
+    "random_oracle",
     "space_values",
     "write_search_json",
 ]

@@ -94,8 +94,9 @@ def run(
             or a duration text (``"90s"``, ``"30m"``, ``"1.5h"``); the trial running then finishes, and
             the winner is kept as usual. ``None``: no time limit.
         epochs: epochs per trial (hyperband: the most epochs of a trial).
-        tuner: ``"random"``, ``"grid"``, ``"bayesian"`` (needs scikit-learn), ``"hyperband"`` or
-            ``"evolution"``.
+        tuner: a tuner's name (:data:`archbuilder.search.tuners.TUNER_NAMES`: ``"random"``, ``"grid"``,
+            ``"bayesian"`` (needs scikit-learn), ``"hyperband"``, ``"evolution"``), with its settings from
+            the space when it is the space's tuner, else with its defaults.
         seed: seed of the sampling and of the trainings.
         executions_per_trial: trainings per trial, their metrics averaged.
         batch_size: batch size of every trial (default: each candidate's ``training.batch_size``).
@@ -246,7 +247,7 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
     data = source if isinstance(source, str) else source.name
     where = " (distributed chief)" if role == "chief" else ""
     return (
-        f"searching '{space.name}'{where}: {settings.tuner} tuner, up to {settings.max_trials} trials x "
+        f"searching '{space.name}'{where}: {settings.tuner.type} tuner, up to {settings.max_trials} trials x "
         f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''}"
         + (f" or {format_duration(settings.max_time)}" if settings.max_time is not None else "")
         + f" on {data}, objective "

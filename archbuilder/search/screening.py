@@ -287,7 +287,7 @@ def validate_space(space: SearchSpace, samples: int = 256, seed: int = 0) -> Spa
         BlueprintError: every option that is never valid, or why the space is empty (naming the
             budget that empties it).
     """
-    if space.settings.tuner == "grid":
+    if space.settings.tuner.walks_grid:
         missing = [p for p in space.parameters if isinstance(p, FloatParameter) and p.step is None]
         if missing:
             raise BlueprintError(

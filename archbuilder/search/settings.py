@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, WithJsonSchema, model_validator
 
+from archbuilder.blueprint.errors import FieldError
 from archbuilder.blueprint.fields import PositiveInt, Spec
+from archbuilder.search.tuners import (
+    DEFAULT_TUNER,
+    FLAT_FIELD_OWNERS,
+    TUNER_BY_TAG,
+    TUNER_NAMES,
+    TunerField,
+    TunerSettings,
+    tuner_name,
+)
 
 Count = Annotated[int, Field(ge=1)]
-Tuner = Literal["random", "grid", "bayesian", "hyperband", "evolution"]
 Cost = Literal["params", "macs", "activation_memory"]
 #: Metrics where lower is better; any other objective is maximized unless the space says otherwise.
 MINIMIZED = ("loss", "val_loss")
@@ -141,7 +151,14 @@ class Objective(Spec):
 class SearchSettings(Spec):
     """How to search: every field can be overridden from the command line or ``run(...)``."""
 
-    tuner: Tuner = Field("random", description="random, grid, bayesian (needs scikit-learn), hyperband or evolution.")
+    tuner: TunerField = Field(
+        DEFAULT_TUNER,
+        validate_default=True,
+        description=(
+            f"The tuner: its name ({', '.join(TUNER_NAMES)}), or {{type: NAME, ...}} with its own settings "
+            "(see the tuners below)."
+        ),
+    )
     objective: str | Objective = Field(
         "val_accuracy", description="Metric to optimize, or {maximize|minimize, penalize, ...}."
     )
@@ -187,18 +204,14 @@ class SearchSettings(Spec):
     )
     pareto: Cost = Field("macs", description="Cost of the Pareto front (objective vs this).")
     top_k: PositiveInt = Field(5, le=1000, description="How many of the best blueprints to export to top/.")
-    hyperband_factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor.")
-    population: int = Field(
-        20,
-        ge=1,
-        le=100_000,
-        description=("evolution: members of the population (the first ones are random; at most half of max_trials)."),
+    hyperband_factor: int | None = Field(
+        None, ge=2, le=100, exclude=True, description="Older spelling of tuner: {type: hyperband, factor: N}."
     )
-    sample_size: int = Field(
-        5,
-        ge=1,
-        le=100_000,
-        description=("evolution: members drawn per new trial, the best of them is mutated (at most the population)."),
+    population: int | None = Field(
+        None, ge=1, le=100_000, exclude=True, description="Older spelling of tuner: {type: evolution, population: N}."
+    )
+    sample_size: int | None = Field(
+        None, ge=1, le=100_000, exclude=True, description="Older spelling of tuner: {type: evolution, sample_size: N}."
     )
     max_attempts: PositiveInt = Field(
         2000,
@@ -208,12 +221,41 @@ class SearchSettings(Spec):
         ),
     )
 
-    @model_validator(mode="after")
-    def _sample_of_population(self) -> SearchSettings:
-        # An explicit sample_size must fit the population; the default shrinks to a smaller one.
-        if "sample_size" in self.model_fields_set and self.sample_size > self.population:
-            raise ValueError(f"sample_size ({self.sample_size}) must be at most population ({self.population})")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_flat_fields(cls, data: Any) -> Any:
+        # The older flat spelling (`population: 20` beside `tuner: evolution`) sets the tuner's own settings.
+        # A flat value out of its bounds stays where it is, so that its error names the place it was written.
+        if not isinstance(data, dict):
+            return data
+        flat = {
+            name: data[name] for name in FLAT_FIELD_OWNERS if data.get(name) is not None and _fits(name, data[name])
+        }
+        tuner = data.get("tuner", DEFAULT_TUNER)
+        name = tuner_name(tuner)
+        if not flat or name not in TUNER_BY_TAG:
+            return data  # nothing to fold, or no tuner to fold it into (the tuner's own error says why)
+        own = dict(tuner) if isinstance(tuner, dict) else {"type": name}
+        if isinstance(tuner, TunerSettings):
+            own.update(tuner.model_dump(exclude_unset=True))
+        for flat_name, value in flat.items():
+            owner = FLAT_FIELD_OWNERS[flat_name]
+            field = owner.flat_fields[flat_name]
+            if owner.tag() != name:
+                raise FieldError(
+                    (flat_name,),
+                    f"{flat_name} is a setting of tuner '{owner.tag()}', and this search's tuner is '{name}'. "
+                    f"Received: {value!r}. Remove {flat_name}, or write tuner: {{type: {owner.tag()}, {field}: "
+                    f"{value}}}.",
+                )
+            if field in own and own[field] != value:
+                raise FieldError(
+                    (flat_name,),
+                    f"{flat_name} is given twice: {value!r} here and {own[field]!r} as tuner.{field}. "
+                    f"Keep tuner.{field} and remove {flat_name}.",
+                )
+            own[field] = value
+        return {**{key: value for key, value in data.items() if key not in flat}, "tuner": own}
 
     @property
     def objective_spec(self) -> Objective:
@@ -231,4 +273,46 @@ class SearchSettings(Spec):
         return "score" if spec.penalize else spec.metric
 
 
-__all__ = ["Budgets", "Cost", "Objective", "SearchSettings", "Tuner"]
+@functools.cache
+def _flat_adapter(name: str) -> TypeAdapter[Any]:
+    info = SearchSettings.model_fields[name]
+    annotated: Any = Annotated  # the field's type with its bounds, built at run time
+    return TypeAdapter(annotated[(info.annotation, *info.metadata)])
+
+
+def _fits(name: str, value: Any) -> bool:
+    """Whether ``value`` is valid for the flat field ``name`` (its type and bounds)."""
+    try:
+        _flat_adapter(name).validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def settings_from_record(recorded: dict[str, Any]) -> dict[str, Any]:
+    """Settings a search recorded (``search.json``, ``summary.json``), in today's spelling, ready to validate.
+
+    An older archbuilder recorded the flat per-tuner fields (``population``, ``sample_size``,
+    ``hyperband_factor``) beside every tuner: those of the recorded tuner go under it, the others
+    are dropped. Each tuner then reads its own record (:meth:`TunerSettings.from_record`).
+
+    Args:
+        recorded: the ``settings`` mapping of a search's state file.
+
+    Returns:
+        The settings as :class:`SearchSettings` validates them (``recorded`` is not changed).
+    """
+    settings = {key: value for key, value in recorded.items() if key not in FLAT_FIELD_OWNERS or value is None}
+    name = tuner_name(recorded.get("tuner"))
+    if name is None:
+        return settings
+    tuner = dict(recorded["tuner"]) if isinstance(recorded.get("tuner"), dict) else {"type": name}
+    for flat, flat_owner in FLAT_FIELD_OWNERS.items():
+        if flat_owner.tag() == name and recorded.get(flat) is not None:
+            tuner.setdefault(flat_owner.flat_fields[flat], recorded[flat])
+    owner = TUNER_BY_TAG.get(name)
+    settings["tuner"] = owner.from_record(tuner) if owner is not None else tuner
+    return settings
+
+
+__all__ = ["Budgets", "Cost", "Objective", "SearchSettings", "settings_from_record"]

@@ -14,7 +14,7 @@ from archbuilder.analysis.report import human
 from archbuilder.search.folder import recorded_elapsed
 from archbuilder.search.outputs import read_trials_csv
 from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord
-from archbuilder.search.settings import SearchSettings, format_duration
+from archbuilder.search.settings import SearchSettings, format_duration, settings_from_record
 from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import read_json_file
 
@@ -35,7 +35,7 @@ def load_search(folder: str | Path) -> tuple[SearchResult, dict[str, Any], dict[
         raise RunError(f"{folder}: no search here (no readable search.json). {advice}")
     summary = read_json_file(folder / "summary.json", RunError, "It is rewritten after the next trial.") or {}
     try:
-        settings = SearchSettings.model_validate(state["settings"])
+        settings = SearchSettings.model_validate(settings_from_record(state["settings"]))
     except ValueError:
         raise RunError(f"{folder / 'search.json'}: damaged (its settings are not valid search settings).") from None
     rows = read_trials_csv(folder / "trials.csv") if (folder / "trials.csv").exists() else []
@@ -117,7 +117,7 @@ def show(folder: str | Path) -> str:
     lines = [
         f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials"
         + (f" in {format_duration(elapsed)}" if elapsed else "")
-        + f", {settings.tuner} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
+        + f", {settings.tuner.type} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
         f"objective {result.objective} ({result.direction})",
         "",
     ]

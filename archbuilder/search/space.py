@@ -164,7 +164,7 @@ class SearchSpace:
                 "variables": self.settings.variables,
                 "constraints": self.settings.constraints,
                 "budgets": self.settings.budgets.model_dump(),
-                "tuner": self.settings.tuner,
+                "tuner": self.settings.tuner.type,  # the name, as before tuners had settings of their own
                 "objective": self.settings.score_name,
             },
             sort_keys=True,
@@ -172,11 +172,23 @@ class SearchSpace:
         return hashlib.sha256((text + extra).encode()).hexdigest()[:16]
 
     def with_settings(self, **overrides: Any) -> SearchSpace:
-        """The same space with some ``search:`` settings replaced (``None`` values are ignored)."""
+        """The same space with some ``search:`` settings replaced (``None`` values are ignored).
+
+        A tuner given by the name of the space's own tuner keeps its settings (``tuner="evolution"``
+        on an evolution search keeps its population); another name starts from that tuner's
+        defaults. The flat fields (``population=8``) set the tuner's own settings.
+        """
         given = {key: value for key, value in overrides.items() if value is not None}
         if not given:
             return self
-        values = {**self.settings.model_dump(exclude_defaults=True), **given}
+        current = self.settings.tuner
+        tuner: Any = {**current.model_dump(exclude_defaults=True), "type": current.type}
+        if "tuner" in given and not (isinstance(given["tuner"], str) and given["tuner"] == current.type):
+            tuner = given["tuner"]
+        else:  # the same tuner: a flat field given now (population=8) replaces the value it has
+            replaced = {field for name, field in current.flat_fields.items() if name in given}
+            tuner = {key: value for key, value in tuner.items() if key not in replaced}
+        values = {**self.settings.model_dump(exclude_defaults=True, exclude={"tuner"}), **given, "tuner": tuner}
         try:
             settings = SearchSettings.model_validate(values)
         except ValidationError as error:

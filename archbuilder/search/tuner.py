@@ -180,7 +180,7 @@ class BlueprintTuner(kt.Tuner):
                     seed=self.settings.seed + execution,
                     callbacks=self._callbacks(trial, epochs, execution),
                 )
-                if self.settings.tuner == "hyperband":
+                if self.settings.tuner.continues_trials:  # a later trial may continue this one
                     save_weights(model, self._get_checkpoint_fname(trial.trial_id))
                 if execution == self.executions_per_trial - 1:
                     write_atomic(self.model_path(trial.trial_id), model.save)

@@ -56,7 +56,11 @@ stem:
     )
     + """\
 head: {classes: 10}
-search: {tuner: evolution, max_trials: 30, population: 10, sample_size: 3, seed: 0, budgets: {max_params: 36000}}
+search:
+  tuner: {type: evolution, population: 10, sample_size: 3}
+  max_trials: 30
+  seed: 0
+  budgets: {max_params: 36000}
 """
 )
 
@@ -127,7 +131,7 @@ def test_settings_and_the_oracle_they_make() -> None:
     assert population_sizes(load_space(TINY, tuner="evolution", max_trials=100).settings) == (20, 5)
     with pytest.raises(BlueprintError, match=r"search.*sample_size \(3\) must be at most population \(2\)"):
         load_space(COND.replace("population: 6", "population: 2"))
-    assert load_space(COND.replace("population: 6, sample_size: 3", "population: 2")).settings.sample_size == 5
+    assert load_space(COND.replace("population: 6, sample_size: 3", "population: 2")).settings.tuner.sample_size == 5
 
 
 # -- the algorithm -------------------------------------------------------------------------------
@@ -265,11 +269,20 @@ def test_evolution_beats_random_on_a_toy_objective(tmp_path: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:every trial of .* is near chance:UserWarning")  # one epoch of a tiny network
-def test_a_short_real_evolution_search(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("space", "tuner"),
+    [
+        pytest.param(TINY, "evolution", id="run-tuner-argument"),
+        pytest.param(
+            TINY.replace("search: {", "search: {tuner: {type: evolution, sample_size: 2}, "), None, id="nested"
+        ),
+    ],
+)
+def test_a_short_real_evolution_search(space: str, tuner: str | None, tmp_path: Path) -> None:
     from archbuilder.search.runner import run
 
-    result = run(load_space(TINY), tuner="evolution", max_trials=4, epochs=1, output=tmp_path, progress=False)
-    assert result.settings.tuner == "evolution"
+    result = run(load_space(space), tuner=tuner, max_trials=4, epochs=1, output=tmp_path, progress=False)
+    assert result.settings.tuner.type == "evolution"
     assert [t.status for t in result.trials] == ["completed"] * 4
     state = json.loads((tmp_path / "tuner" / "oracle.json").read_text())["evolution"]
     assert (state["population_size"], state["sample_size"]) == (2, 2)
