@@ -464,9 +464,9 @@ def win_rates(summary: dict[str, Any], mine: str, budgets: list[str]) -> dict[st
 
 
 def default_tuner() -> str:
-    from archbuilder.search.settings import SearchSettings
+    from archbuilder.search.tuners import DEFAULT_TUNER
 
-    return f"archbuilder-{SearchSettings.model_fields['tuner'].default}"
+    return f"archbuilder-{DEFAULT_TUNER}"
 
 
 def figure(table: Table, summary: dict[str, Any], path: Path) -> None:
