@@ -319,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     header = {"space": source, "data": args.data, "epochs": epochs, "seeds": seeds, "limit": args.limit}
     partial = output.with_name(output.name.removesuffix(".json.gz") + ".partial.jsonl")
     output.parent.mkdir(parents=True, exist_ok=True)
+    if output.exists() and not partial.exists():
+        print(f"{output} is already made; nothing to do (move it away to make it again).", file=sys.stderr)
+        return 0
     done = read_partial(partial, header)
     if not partial.exists():
         partial.write_text(json.dumps({"header": header}) + "\n", encoding="utf-8")
