@@ -46,3 +46,14 @@ def read_png(path) -> tuple[int, int]:
         assert image.format == "PNG"
         image.load()
         return image.size
+
+
+#: A run's history as history.csv holds it (shared by the curves tests).
+HISTORY = {
+    "epoch": [0.0, 1.0, 2.0, 3.0, 4.0],
+    "accuracy": [0.5, 0.6, 0.7, 0.75, 0.8],
+    "learning_rate": [0.01, 0.01, 0.001, 0.001, 0.001],
+    "loss": [1.5, 1.2, 0.9, 0.8, 0.7],
+    "val_accuracy": [0.55, 0.62, 0.72, 0.71, 0.74],
+    "val_loss": [1.4, 1.1, 0.85, 0.82, 0.88],
+}
