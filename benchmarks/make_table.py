@@ -183,7 +183,7 @@ def train_network(values: dict[str, Any], seed: int, epochs: int, space: Any, ca
             batch_size=recipe.batch_size,
             seed=seed,
             callbacks=[EpochRecorder()],
-        )
+        ).history
     except TrialFailure as failure:
         status, history = failure.status, {}
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):

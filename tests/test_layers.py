@@ -289,3 +289,33 @@ def test_an_upward_import_is_found() -> None:
     up = Edge("archbuilder.plots.curves", "archbuilder.training.history_file", 2)
     beside = Edge("archbuilder.zoo", "archbuilder.compile", 3)
     assert upward([down, up, beside]) == [up, beside]
+
+
+#: The one module that calls ``Model.fit``: train, search trials and the final retraining go through it.
+FIT_ENGINE = "archbuilder.training.engine"
+
+
+def fit_calls(source: str) -> list[tuple[int, str]]:
+    """``(line, receiver)`` of every ``<receiver>.fit(...)`` call; KerasTuner's ``hypermodel.fit`` (a
+    HyperModel's, which goes to the engine) is not a model's."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fit":
+            receiver = ast.unparse(node.func.value)
+            if receiver.split(".")[-1] != "hypermodel":
+                calls.append((node.lineno, receiver))
+    return calls
+
+
+def test_exactly_one_module_fits_models() -> None:
+    found = {
+        module: calls
+        for module, (path, _) in find_modules().items()
+        if (calls := fit_calls(path.read_text(encoding="utf-8")))
+    }
+    assert list(found) == [FIT_ENGINE], found
+
+
+def test_a_fit_call_is_found() -> None:
+    source = "def f(model, tuner):\n    model.fit(x)\n    tuner.hypermodel.fit(hp, model)\n    self.net.fit(**a)\n"
+    assert fit_calls(source) == [(2, "model"), (4, "self.net")]

@@ -18,6 +18,7 @@ from archbuilder.search.screening import Candidate, measure
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.trial import DataCache, build_candidate, fit_candidate, steps_per_epoch
 from archbuilder.training import accelerator
+from archbuilder.training.engine import Direction, FitOutcome
 from archbuilder.training.recipe import effective_recipe
 
 
@@ -79,11 +80,14 @@ class BlueprintHyperModel(kt.HyperModel):
         initial_epoch: int = 0,
         batch_size: int | None = None,
         seed: int = 0,
+        monitor: str | None = None,
+        direction: Direction = "max",
         callbacks: list[keras.callbacks.Callback] | None = None,
         **kwargs: Any,
-    ) -> dict[str, list[float]]:
-        """Fits on the cached dataset with the recipe's data pipeline; returns the history under the
-        recipe's plain metric names (extra positional and keyword arguments are ignored)."""
+    ) -> FitOutcome:
+        """Fits on the cached dataset with the recipe's data pipeline through the fit engine (with a
+        ``monitor``, the model ends with its best epoch's weights); extra positional and keyword
+        arguments are ignored."""
         blueprint = self.trial_blueprint(self.candidate(hp.values))
         assert self.data is not None and blueprint.training is not None
         dataset = self.data.get(blueprint, blueprint.training)
@@ -95,6 +99,8 @@ class BlueprintHyperModel(kt.HyperModel):
             initial_epoch=initial_epoch,
             batch_size=batch_size or blueprint.training.batch_size,
             seed=seed,
+            monitor=monitor,
+            direction=direction,
             callbacks=callbacks,
         )
 

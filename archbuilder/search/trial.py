@@ -1,5 +1,5 @@
-"""Training one candidate with Keras: its data, the model compiled with its recipe, a short fit,
-and the failures that only training reveals (NaN loss, out of memory) turned into statuses."""
+"""One candidate trained: its data, the model compiled with its recipe, a short fit through the fit engine
+(:mod:`archbuilder.training.engine`), and the failures that only training reveals (a NaN loss) as statuses."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import keras
-import numpy as np
 
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
 from archbuilder.training import accelerator
 from archbuilder.training.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
+from archbuilder.training.engine import Direction, FitOptions, FitOutcome, fit
 from archbuilder.training.pipeline import create_inputs, make_targets
 from archbuilder.training.recipe import compile_model, head_outputs, label_encoding, metric_key
 
@@ -87,10 +87,14 @@ def fit_candidate(
     initial_epoch: int = 0,
     batch_size: int,
     seed: int,
+    monitor: str | None = None,
+    direction: Direction = "max",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 0,
-) -> dict[str, list[float]]:
-    """Fit for ``epochs`` (from ``initial_epoch``); the history under the recipe's plain metric names.
+) -> FitOutcome:
+    """Fit for ``epochs`` (from ``initial_epoch``) through the fit engine; with a ``monitor``, the model
+    ends with its best epoch's weights (a trial is scored by its best epoch, so the model it keeps
+    must be that epoch's).
 
     Raises:
         TrialFailure: status ``nan`` when the loss becomes NaN (training stops at once).
@@ -106,62 +110,21 @@ def fit_candidate(
         seed=seed,
         workers=1,
     )
-    history = model.fit(
-        **inputs.fit_arguments,
+    options = FitOptions(
         epochs=epochs,
         initial_epoch=initial_epoch,
+        metrics=tuple(recipe.metrics),
+        monitor=monitor,
+        direction=direction,
+        restore_best=monitor is not None,
+        callbacks=tuple(callbacks or ()),
         verbose=verbose,
-        callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
     )
-    logged = {key: [float(v) for v in values] for key, values in history.history.items()}
-    losses = logged.get("loss", [])
-    if not losses or any(not math.isfinite(v) for v in losses):
-        epoch = next((i for i, v in enumerate(losses) if not math.isfinite(v)), 0) + initial_epoch + 1
+    outcome = fit(model, inputs, outputs, options)
+    if outcome.stopped == "nan" or not outcome.history.get("loss"):
+        epoch = (outcome.nan_epoch if outcome.nan_epoch is not None else initial_epoch) + 1
         raise TrialFailure("nan", f"the loss became NaN in epoch {epoch}; training stopped")
-    names = ["loss"] + list(recipe.metrics)
-    plain: dict[str, list[float]] = {}
-    for name in names:
-        for prefix in ("", "val_"):
-            key = metric_key(prefix + name, outputs)
-            if key in logged:
-                plain[prefix + name] = logged[key]
-    return plain
-
-
-class BestWeights(keras.callbacks.Callback):
-    """Keep the weights of the epoch with the best ``monitor`` and restore them when the fit ends.
-
-    A trial is scored by its best epoch (:func:`best_epoch`), so the model it keeps must be that
-    epoch's, not the last one's. Keras's ``EarlyStopping(restore_best_weights=True)`` restores
-    only when it stops training early, hence this small callback. Weights are copied to host
-    memory on each improvement (a search trains small networks).
-
-    Args:
-        monitor: the logged metric to follow (``val_accuracy``, ...); epochs without a finite value
-            are skipped.
-        direction: ``"max"`` when higher is better, else lower is.
-    """
-
-    def __init__(self, monitor: str, direction: str) -> None:
-        super().__init__()
-        self.monitor, self.direction = monitor, direction
-        self.best: float | None = None
-        self.best_epoch: int | None = None
-        self.weights: list[Any] | None = None
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        """Copies the weights when ``monitor`` improves on the best so far."""
-        value = (logs or {}).get(self.monitor)
-        if value is None or not math.isfinite(float(value)):
-            return
-        value = float(value)
-        if self.best is None or (value > self.best if self.direction == "max" else value < self.best):
-            self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        """Restores the best epoch's weights (when any epoch had a finite ``monitor``)."""
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
+    return outcome
 
 
 def evaluate_candidate(
@@ -182,22 +145,9 @@ def evaluate_candidate(
     return plain
 
 
-def best_epoch(history: dict[str, list[float]], metric: str, direction: str) -> dict[str, float]:
-    """The metrics of the epoch with the best ``metric`` (the last epoch when it was not logged)."""
-    values = history.get(metric)
-    if not values:
-        index = len(next(iter(history.values()), [0])) - 1
-    else:
-        finite = [(v if math.isfinite(v) else (-math.inf if direction == "max" else math.inf)) for v in values]
-        index = int(np.argmax(finite) if direction == "max" else np.argmin(finite))
-    return {name: series[index] for name, series in history.items() if index < len(series)}
-
-
 __all__ = [
-    "BestWeights",
     "DataCache",
     "TrialFailure",
-    "best_epoch",
     "build_candidate",
     "evaluate_candidate",
     "fit_candidate",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +22,14 @@ from keras_tuner.src.engine import tuner_utils  # KerasTuner's HyperParameters -
 
 from archbuilder.analysis.report import human
 from archbuilder.artifacts import ArtifactError, write_atomic
+from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.hypermodel import BlueprintHyperModel
 from archbuilder.search.oracles import SearchWriteError, write_search_json
 from archbuilder.search.scoring import penalized_score, penalty_target
 from archbuilder.search.screening import Candidate
 from archbuilder.search.settings import SearchSettings
-from archbuilder.search.trial import BestWeights, TrialFailure, best_epoch
-from archbuilder.training import accelerator
+from archbuilder.search.trial import TrialFailure
+from archbuilder.training.engine import FitOutcome, OutOfMemory, best_epoch, halve_on_out_of_memory
 from archbuilder.training.recipe import head_outputs, metric_key
 
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
@@ -116,9 +116,9 @@ class BlueprintTuner(kt.Tuner):
         runs, trained = [], initial_epoch
         try:
             for execution in range(self.executions_per_trial):
-                history, batch_size = self._execute(trial, batch_size, epochs, initial_epoch, execution)
-                runs.append(best_epoch(history, spec.metric, spec.direction))
-                trained = initial_epoch + len(history.get("loss", []))
+                outcome, batch_size = self._execute(trial, batch_size, epochs, initial_epoch, execution)
+                runs.append(best_epoch(outcome.history, spec.metric, spec.direction))
+                trained = initial_epoch + outcome.epochs_trained
         except TrialFailure as failure:
             self._fail(trial, failure.status, started, batch_size, failure.message, candidate)
         except Exception as error:  # contained: recorded, and the search goes on
@@ -156,63 +156,54 @@ class BlueprintTuner(kt.Tuner):
 
     def _execute(
         self, trial: Any, batch_size: int, epochs: int, initial_epoch: int, execution: int
-    ) -> tuple[dict[str, list[float]], int]:
-        """One training; on out-of-memory, halve the batch once, then the trial is infeasible.
+    ) -> tuple[FitOutcome, int]:
+        """One training (the fit engine's out-of-memory halving: once, then the trial is infeasible).
 
         The last execution's model (its best epoch's weights) is saved as the trial's model.
         """
         hp = trial.hyperparameters
-        for attempt in (0, 1):
-            if attempt or execution:
-                keras.backend.clear_session()
+        spec = self.settings.objective_spec
+
+        def attempt(size: int) -> tuple[FitOutcome, int]:
             keras.utils.set_random_seed(self.settings.seed + execution)
-            self.hypermodel.batch_size = batch_size
-            try:
-                model = self.hypermodel.build(hp)
-                if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
-                    continue_from(model, self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
-                history = self.hypermodel.fit(
-                    hp,
-                    model,
-                    epochs=epochs,
-                    initial_epoch=initial_epoch,
-                    batch_size=batch_size,
-                    seed=self.settings.seed + execution,
-                    callbacks=self._callbacks(trial, epochs, execution),
-                )
-                if self.settings.tuner.continues_trials:  # a later trial may continue this one
-                    save_weights(model, self._get_checkpoint_fname(trial.trial_id))
-                if execution == self.executions_per_trial - 1:
-                    write_atomic(self.model_path(trial.trial_id), model.save)
-                return history, batch_size
-            except (TrialFailure, ArtifactError):
-                raise
-            except Exception as error:
-                if not accelerator.is_out_of_memory(error):
-                    raise
-                if attempt == 1 or batch_size < 2:
-                    raise TrialFailure(
-                        "oom", f"out of memory at batch size {batch_size} ({type(error).__name__}); marked infeasible"
-                    ) from None
-                print(
-                    f"trial {trial.trial_id}: out of memory at batch size {batch_size}; retrying once with "
-                    f"batch size {batch_size // 2}",
-                    file=sys.stderr,
-                )
-                batch_size //= 2
-            finally:
-                model = None  # noqa: F841 - release the model before the next attempt
-        raise AssertionError("unreachable")  # pragma: no cover
+            self.hypermodel.batch_size = size
+            model = self.hypermodel.build(hp)
+            if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
+                continue_from(model, self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
+            outcome = self.hypermodel.fit(
+                hp,
+                model,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                batch_size=size,
+                seed=self.settings.seed + execution,
+                monitor=spec.metric,
+                direction=spec.direction,
+                callbacks=self._callbacks(trial, epochs, execution),
+            )
+            if self.settings.tuner.continues_trials:  # a later trial may continue this one
+                save_weights(model, self._get_checkpoint_fname(trial.trial_id))
+            if execution == self.executions_per_trial - 1:
+                write_atomic(self.model_path(trial.trial_id), model.save)
+            return outcome, size
+
+        if execution:
+            keras.backend.clear_session()
+        try:
+            return halve_on_out_of_memory(attempt, batch_size, label=f"trial {trial.trial_id}: ")
+        except OutOfMemory as error:
+            raise TrialFailure("oom", f"{error}; marked infeasible") from None
 
     def _callbacks(self, trial: Any, epochs: int, execution: int) -> list[keras.callbacks.Callback]:
-        """Best-epoch weights, a progress line per epoch, and TensorBoard with the trial's hyperparameters."""
-        spec = self.settings.objective_spec
-        blueprint = self.hypermodel.trial_blueprint(self.hypermodel.candidate(trial.hyperparameters.values))
-        outputs = head_outputs(blueprint)
-        callbacks: list[keras.callbacks.Callback] = [BestWeights(metric_key(spec.metric, outputs), spec.direction)]
+        """A progress line per epoch, and TensorBoard with the trial's hyperparameters."""
+        callbacks: list[keras.callbacks.Callback] = []
         if self.progress:
-            names = {name: metric_key(name, outputs) for name in ("loss", spec.metric, "val_loss")}
-            callbacks.append(EpochProgress(self._trial_label(trial), epochs, names, self._best_so_far))
+            blueprint = self.hypermodel.trial_blueprint(self.hypermodel.candidate(trial.hyperparameters.values))
+            callbacks.append(
+                EpochProgress.for_trial(
+                    self._trial_label(trial), epochs, blueprint, self.settings.objective_spec.metric, self._best_so_far
+                )
+            )
         if self.tensorboard is not None:
             callbacks.extend(tensorboard_callbacks(self.tensorboard, trial, execution, self.executions_per_trial))
         return callbacks
@@ -290,6 +281,15 @@ class EpochProgress(keras.callbacks.Callback):
         self.label, self.epochs, self.names, self.best_so_far = label, epochs, names, best_so_far
         self.started = time.perf_counter()
 
+    @classmethod
+    def for_trial(
+        cls, label: str, epochs: int, blueprint: Blueprint, objective: str, best_so_far: Callable[[], str]
+    ) -> EpochProgress:
+        """The line of a trial (or a final retraining) of ``blueprint``: its loss, objective and validation loss."""
+        outputs = head_outputs(blueprint)
+        names = {name: metric_key(name, outputs) for name in ("loss", objective, "val_loss")}
+        return cls(label, epochs, names, best_so_far)
+
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Starts the epoch's clock."""
         self.started = time.perf_counter()
@@ -325,7 +325,7 @@ def continue_from(model: keras.Model, path: str) -> None:
     The optimizer's variables are created first, so its moments and step count are restored with the
     weights (a fresh optimizer has none yet, and Keras would skip them with a warning): the learning-rate
     schedule goes on from the earlier trial's last step. The weights are those of its best epoch (the
-    checkpoint is saved after :class:`~archbuilder.search.trial.BestWeights` restored them), the
+    checkpoint is saved after the fit engine restored them), the
     optimizer state that of its last epoch.
     """
     if model.optimizer is not None and not model.optimizer.built:

@@ -25,19 +25,12 @@ from archbuilder.artifacts import write_atomic
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.results import SearchResult, TrialRecord
 from archbuilder.search.scoring import penalized_score, penalty_target
-from archbuilder.search.trial import (
-    BestWeights,
-    TrialFailure,
-    best_epoch,
-    build_candidate,
-    evaluate_candidate,
-    fit_candidate,
-    steps_per_epoch,
-)
+from archbuilder.search.trial import TrialFailure, build_candidate, evaluate_candidate, fit_candidate, steps_per_epoch
 from archbuilder.search.tuner import BlueprintTuner, EpochProgress
 from archbuilder.training import accelerator
+from archbuilder.training.engine import best_epoch
 from archbuilder.training.model_files import add_model_context
-from archbuilder.training.recipe import effective_recipe, head_outputs, metric_key
+from archbuilder.training.recipe import effective_recipe
 
 BEST_MODEL = "best.keras"
 #: The model a final retraining leaves in its trial's KerasTuner folder.
@@ -119,19 +112,24 @@ def retrain_top(result: SearchResult, tuner: BlueprintTuner, epochs: int, *, pro
         batch_size = settings.batch_size or blueprint.training.batch_size
         keras.backend.clear_session()
         keras.utils.set_random_seed(settings.seed)
-        outputs = head_outputs(blueprint)
-        callbacks: list[keras.callbacks.Callback] = [BestWeights(metric_key(spec.metric, outputs), spec.direction)]
+        callbacks: list[keras.callbacks.Callback] = []
         if progress:
-            names = {name: metric_key(name, outputs) for name in ("loss", spec.metric, "val_loss")}
-            callbacks.append(
-                EpochProgress(f"[final {number}/{len(top)}] trial {trial.trial_id}", epochs, names, lambda: "")
-            )
+            label = f"[final {number}/{len(top)}] trial {trial.trial_id}"
+            callbacks.append(EpochProgress.for_trial(label, epochs, blueprint, spec.metric, lambda: ""))
         model = build_candidate(
             blueprint, steps_per_epoch(dataset, batch_size), jit_compile=accelerator.choose_jit_compile(None)
         )
         try:
-            history = fit_candidate(
-                model, blueprint, dataset, epochs=epochs, batch_size=batch_size, seed=settings.seed, callbacks=callbacks
+            outcome = fit_candidate(
+                model,
+                blueprint,
+                dataset,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=settings.seed,
+                monitor=spec.metric,
+                direction=spec.direction,
+                callbacks=callbacks,
             )
         except TrialFailure as failure:
             entries.append(
@@ -144,7 +142,7 @@ def retrain_top(result: SearchResult, tuner: BlueprintTuner, epochs: int, *, pro
                 }
             )
             continue
-        metrics = best_epoch(history, spec.metric, spec.direction)
+        metrics = best_epoch(outcome.history, spec.metric, spec.direction)
         if spec.penalize:
             metrics["score"] = penalized_score(
                 metrics[spec.metric], trial.costs[spec.penalize], penalty_target(settings), spec.weight, spec.direction

@@ -3,6 +3,7 @@ logs, epoch timing, and a one-line-per-epoch log for output that is not a termin
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         started = time.perf_counter()
         logs = logs or {}
         self.history.add(epoch + 1, logs)  # Keras counts from 0; a run's files count from 1
-        value = logs.get(self.monitor)
+        logged = logs.get(self.monitor)
+        value = None if logged is None or not math.isfinite(float(logged)) else float(logged)  # NaN is never best
         best = self.state.get("best") or {}
-        improved = value is not None and (best.get("value") is None or float(value) < best["value"])
+        improved = value is not None and (best.get("value") is None or value < best["value"])
         if improved and value is not None:
             self.state["best"] = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
         self.state.update(

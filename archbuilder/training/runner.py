@@ -11,7 +11,6 @@ are described in :mod:`archbuilder.training.run_folder`).
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -45,6 +44,7 @@ from archbuilder.training.distribution import (
     replicas,
     trim_to_replicas,
 )
+from archbuilder.training.engine import FitOptions, OutOfMemory, fit, halve_on_out_of_memory
 from archbuilder.training.errors import RunError
 from archbuilder.training.history_file import read_history
 from archbuilder.training.pipeline import TrainingInputs, create_inputs
@@ -207,24 +207,26 @@ def train(
 
 def _run_with_retry(plan: Run, started: float) -> TrainResult:
     """Run; on out-of-memory, halve the batch size and try once more (from the last checkpoint, if any)."""
+
+    def attempt(batch_size: int) -> TrainResult:
+        return _run(plan if batch_size == plan.settings.batch_size else _with_batch_size(plan, batch_size), started)
+
     try:
-        return _run(plan, started)
-    except Exception as error:
-        count = replicas(plan.distribution)  # the smaller batch must still split evenly across the replicas
-        if not accelerator.is_out_of_memory(error) or plan.settings.batch_size < 2 * count:
-            raise
-        smaller = plan.settings.batch_size // 2 // count * count
-        print(
-            f"out of memory at batch size {plan.settings.batch_size} ({type(error).__name__}); retrying once with "
-            f"batch size {smaller}",
-            file=sys.stderr,
-        )
-    keras.backend.clear_session()
-    gc.collect()
+        return halve_on_out_of_memory(attempt, plan.settings.batch_size, multiple=replicas(plan.distribution))
+    except OutOfMemory as error:
+        again = "again " if error.batch_size < plan.settings.batch_size else ""
+        raise RunError(
+            f"out of memory {again}at batch size {error.batch_size}: pass a smaller --batch-size, or train a "
+            "smaller blueprint (`archbuilder summary` estimates the training memory)."
+        ) from None
+
+
+def _with_batch_size(plan: Run, batch_size: int) -> Run:
+    """The run at a smaller batch size, from its last checkpoint (if any); its files say so."""
     state, start = resume_point(plan.folder, read_state(plan.folder) or {})
-    settings = replace(plan.settings, batch_size=smaller)
+    settings = replace(plan.settings, batch_size=batch_size)
     state["settings"] = asdict(settings)
-    recipe = plan.recipe.model_copy(update={"batch_size": smaller})
+    recipe = plan.recipe.model_copy(update={"batch_size": batch_size})
     retry = replace(
         plan,
         settings=settings,
@@ -235,15 +237,7 @@ def _run_with_retry(plan: Run, started: float) -> TrainResult:
     )
     write_run_files(plan.folder, retry.blueprint, settings)
     write_state(plan.folder, state)
-    try:
-        return _run(retry, started)
-    except Exception as error:
-        if accelerator.is_out_of_memory(error):
-            raise RunError(
-                f"out of memory again at batch size {smaller}: pass a smaller --batch-size, or train a "
-                "smaller blueprint (`archbuilder summary` estimates the training memory)."
-            ) from None
-        raise
+    return retry
 
 
 def _run(plan: Run, started: float) -> TrainResult:
@@ -333,13 +327,22 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
             checkpoint=checkpoint,
             resumed=plan.start_epoch > begin,
         ) + [timer]
-        model.fit(
-            **inputs.fit_arguments,
+        options = FitOptions(
             epochs=end,
             initial_epoch=max(begin, plan.start_epoch),
-            callbacks=callbacks,
+            metrics=tuple(phase_recipe.metrics),
+            callbacks=tuple(callbacks),
             verbose=plan.verbose,
         )
+        outcome = fit(model, inputs, outputs, options)
+        if outcome.stopped == "nan":
+            assert outcome.nan_epoch is not None
+            print(
+                f"the loss became NaN in epoch {outcome.nan_epoch + 1}; training stopped. The run keeps its best "
+                "epoch before it; a lower --learning-rate (or gradient clipping in the recipe) usually helps.",
+                file=sys.stderr,
+            )
+            break
     return model, inputs, (timer, checkpoint)
 
 

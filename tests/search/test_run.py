@@ -102,7 +102,7 @@ def test_failures_are_contained_and_the_search_goes_on(
     assert result.rejected == {"geometry": result.rejected["geometry"]} and result.rejected["geometry"] > 0
     assert len(clears) >= len(result.trials) + 2  # after each trial, and before each retry after out-of-memory
     err = capsys.readouterr().err
-    assert "out of memory at batch size 32; retrying once with batch size 16" in err
+    assert "out of memory at batch size 32 (ResourceExhaustedError); retrying once with batch size 16" in err
     table = {row["stem[0].filters"]: row for row in rows(tmp_path / "search")}
     assert table["8"]["status"] == "oom" and table["8"]["val_accuracy"] == ""
 

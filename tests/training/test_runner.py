@@ -267,6 +267,15 @@ def test_out_of_memory_twice_is_a_clear_error(tmp_path, monkeypatch) -> None:
     )
 
 
+def test_a_nan_loss_stops_the_run_and_keeps_the_epoch_before_it(tmp_path, capsys) -> None:
+    recipe = "{epochs: 4, batch_size: 32, optimizer: {type: sgd, learning_rate: 1.0e+30}}"
+    result = archbuilder.train(with_training(TINY, recipe), data="shapes:128", output=tmp_path / "run", verbose=0)
+    err = capsys.readouterr().err
+    assert "the loss became NaN in epoch 1; training stopped. The run keeps its best epoch before it" in err
+    assert result.metrics["epochs"] == {"completed": 1, "planned": 4, "stopped_early": True}
+    assert result.metrics["test_model"]["file"] == "last.keras"  # no epoch had a finite validation loss
+
+
 def test_mixed_precision_keeps_the_classifier_in_float32(tmp_path) -> None:
     result = archbuilder.train(
         with_training(TINY, "{epochs: 1, batch_size: 64}"),
