@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 import archbuilder  # noqa: E402
 from archbuilder.blueprint.training import ConstantSchedule, Optimizer  # noqa: E402
-from archbuilder.training import accelerator  # noqa: E402
+from archbuilder.runtime import accelerator  # noqa: E402
 from archbuilder.training.callbacks import EpochTimer  # noqa: E402
 from archbuilder.training.data import Dataset, Split, split_validation  # noqa: E402
 from archbuilder.training.shapes import generate_shapes  # noqa: E402

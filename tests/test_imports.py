@@ -30,8 +30,8 @@ def function_level_imports() -> list[tuple[str, str, int]]:
                 if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("archbuilder"):
                     targets = (
                         [inner.module]
-                        if inner.module != "archbuilder.training"
-                        else [f"archbuilder.training.{alias.name}" for alias in inner.names]
+                        if inner.module not in ("archbuilder.training", "archbuilder.runtime")
+                        else [f"{inner.module}.{alias.name}" for alias in inner.names]
                     )
                     found += [(module, target, inner.lineno) for target in targets]
                 elif isinstance(inner, ast.Import):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.cli.common import EXIT_OK, EXIT_USAGE, add_command
-from archbuilder.training.environment import prepare_backend_environment
+from archbuilder.runtime.environment import prepare_backend_environment
 
 
 def command_convert(args: argparse.Namespace) -> int:

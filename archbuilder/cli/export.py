@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from archbuilder.cli.common import EXIT_OK, add_command
-from archbuilder.training.environment import prepare_backend_environment
+from archbuilder.runtime.environment import prepare_backend_environment
 
 #: The formats, as archbuilder.export.FORMATS names them (kept here so --help needs no Keras).
 FORMAT_NAMES = ("saved_model", "litert", "onnx")

@@ -16,9 +16,9 @@ from archbuilder.cli.common import (
     positive_int,
     run_resumable,
 )
+from archbuilder.runtime.environment import prepare_backend_environment
 from archbuilder.search.settings import parse_duration
 from archbuilder.search.tuners import TUNER_NAMES
-from archbuilder.training.environment import prepare_backend_environment
 
 
 def duration(text: str) -> float:

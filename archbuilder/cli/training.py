@@ -21,7 +21,7 @@ from archbuilder.cli.common import (
     run_resumable,
 )
 from archbuilder.cli.errors import report
-from archbuilder.training.environment import prepare_backend_environment
+from archbuilder.runtime.environment import prepare_backend_environment
 
 #: The train options that override the blueprint's recipe (argparse dest names = ``train()`` keywords).
 TRAIN_OVERRIDES = (

@@ -13,11 +13,11 @@ import keras
 import keras_tuner as kt
 
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.runtime import accelerator
 from archbuilder.search.oracles import declare_hyperparameters, space_values
 from archbuilder.search.screening import Candidate, measure
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.trial import DataCache, build_candidate, fit_candidate, steps_per_epoch
-from archbuilder.training import accelerator
 from archbuilder.training.engine import Direction, FitOutcome
 from archbuilder.training.recipe import effective_recipe
 

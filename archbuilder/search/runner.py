@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.runtime.environment import prepare_backend_environment
 from archbuilder.search.folder import (
     TENSORBOARD_DIR,
     TUNER_DIR,
@@ -42,7 +43,6 @@ from archbuilder.search.results import (
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
-from archbuilder.training.environment import prepare_backend_environment
 from archbuilder.training.errors import RunError
 
 
@@ -149,12 +149,12 @@ def run(
     spent_before = recorded_elapsed(read_search_state(folder)) if resume and role != "worker" else 0.0
 
     prepare_backend_environment()  # before Keras is imported: the modules below import it
+    from archbuilder.runtime import accelerator
     from archbuilder.search.hypermodel import BlueprintHyperModel
     from archbuilder.search.oracle_factory import create_oracle
     from archbuilder.search.trial import DataCache
     from archbuilder.search.tuner import BlueprintTuner
     from archbuilder.search.winner import keep_winner, save_top_models
-    from archbuilder.training import accelerator
 
     settings = space.settings
     hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))

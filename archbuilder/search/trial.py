@@ -12,7 +12,7 @@ import keras
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.training import accelerator
+from archbuilder.runtime import accelerator
 from archbuilder.training.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
 from archbuilder.training.engine import Direction, FitOptions, FitOutcome, fit
 from archbuilder.training.pipeline import create_inputs, make_targets

@@ -23,11 +23,11 @@ import keras
 
 from archbuilder.artifacts import write_atomic
 from archbuilder.blueprint.model import Blueprint
+from archbuilder.runtime import accelerator
 from archbuilder.search.results import SearchResult, TrialRecord
 from archbuilder.search.scoring import penalized_score, penalty_target
 from archbuilder.search.trial import TrialFailure, build_candidate, evaluate_candidate, fit_candidate, steps_per_epoch
 from archbuilder.search.tuner import BlueprintTuner, EpochProgress
-from archbuilder.training import accelerator
 from archbuilder.training.engine import best_epoch
 from archbuilder.training.model_files import add_model_context
 from archbuilder.training.recipe import effective_recipe

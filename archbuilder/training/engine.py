@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 import keras
 import numpy as np
 
-from archbuilder.training import accelerator
+from archbuilder.runtime import accelerator
 from archbuilder.training.pipeline import TrainingInputs
 from archbuilder.training.recipe import HeadOutput, metric_key
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
-from archbuilder.training import accelerator
+from archbuilder.runtime import accelerator
 from archbuilder.training.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
 from archbuilder.training.errors import RunError
 from archbuilder.training.model_files import check_model_file

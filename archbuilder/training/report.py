@@ -11,7 +11,7 @@ from typing import Any
 import keras
 
 from archbuilder.compile.model import load_model_file
-from archbuilder.training import accelerator
+from archbuilder.runtime import accelerator
 from archbuilder.training.callbacks import EpochTimer, RunCheckpoint
 from archbuilder.training.distribution import distribution_scope, evaluate, evaluation_batch_size, replicas
 from archbuilder.training.errors import RunError

@@ -320,7 +320,7 @@ def open_for_resume(
 def _check_unchanged(
     settings: Settings, recipe: TrainingRecipe | None, requested: dict[str, Any], folder: Path
 ) -> None:
-    from archbuilder.training.accelerator import MIXED  # Keras is loaded by now (the runner imported it)
+    from archbuilder.runtime.accelerator import MIXED  # Keras is loaded by now (the runner imported it)
 
     saved = {
         **asdict(settings),

@@ -25,7 +25,7 @@ from archbuilder.artifacts import write_json_atomic
 from archbuilder.blueprint.catalog import locate_source
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.compile import build_model
-from archbuilder.training import accelerator
+from archbuilder.runtime import accelerator
 from archbuilder.training.callbacks import (
     EpochTensorBoard,
     EpochTimer,
