@@ -7,14 +7,13 @@ import argparse
 from typing import Any
 
 from archbuilder.cli.common import EXIT_OK, add_command
+from archbuilder.export.formats import FORMATS  # the registry imports neither Keras nor a converter
 from archbuilder.runtime.environment import prepare_backend_environment
-
-#: The formats, as archbuilder.export.FORMATS names them (kept here so --help needs no Keras).
-FORMAT_NAMES = ("saved_model", "litert", "onnx")
 
 
 def command_export(args: argparse.Namespace) -> int:
-    """``archbuilder export MODEL.keras --format saved_model|litert|onnx [-o PATH] [--overwrite] [--check]``.
+    """``archbuilder export MODEL.keras --format FORMAT [-o PATH] [--overwrite] [--check]`` (a format of
+    :data:`archbuilder.export.FORMATS`: ``saved_model``, ``litert``, ``onnx``).
 
     A backend that cannot export the format, a missing converter, an unreadable model file, an
     existing output without ``--overwrite`` or a model the converter rejects raises
@@ -30,22 +29,28 @@ def command_export(args: argparse.Namespace) -> int:
 
 def add_export_command(commands: Any) -> None:
     """export."""
+    formats = list(FORMATS.values())
+    titles = [f"{spec.title} ({'a folder' if spec.folder else spec.suffix})" for spec in formats]
     export = add_command(
         commands,
         "export",
         command_export,
-        "Export a trained model for deployment: a TensorFlow SavedModel, a LiteRT (.tflite) "
-        "or an ONNX file (converters: pip install 'archbuilder[export]').",
+        f"Export a trained model for deployment: {', '.join(titles[:-1])} or {titles[-1]} "
+        "(converters: pip install 'archbuilder[export]').",
     )
     export.add_argument("model", metavar="MODEL.keras", help="a model file, e.g. runs/lenet5/best.keras")
     export.add_argument(
-        "--format", required=True, choices=FORMAT_NAMES, help="saved_model (a folder), litert (.tflite) or onnx (.onnx)"
+        "--format",
+        required=True,
+        choices=list(FORMATS),
+        help=", ".join(f"{spec.name} ({'a folder' if spec.folder else spec.suffix})" for spec in formats),
     )
+    defaults = ", ".join(f"NAME{spec.suffix}" + ("/" if spec.folder else "") for spec in formats)
     export.add_argument(
         "-o",
         "--output",
         metavar="PATH",
-        help="where to write (default: beside the model: NAME_saved_model/, NAME.tflite, NAME.onnx)",
+        help=f"where to write (default: beside the model: {defaults})",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
     export.add_argument(

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from archbuilder.export.converters import _quiet
-from archbuilder.export.formats import INSTALL, ExportError, ExportFormat, _format
+from archbuilder.export.formats import ExportError, _format
 
 #: The height and width of the check's images on a model with an open input size.
 OPEN_SIZE = 224
@@ -16,8 +16,8 @@ OPEN_SIZE = 224
 def run_exported(path: str | os.PathLike[str], format: str, images: Any) -> list[Any]:
     """Run an exported artifact on ``images`` in the format's own runtime.
 
-    The runtime is ``tf.saved_model.load`` (its ``serve`` function), the LiteRT interpreter (its
-    ``serving_default`` signature) or onnxruntime (on the CPU).
+    The runtime is the format's (:attr:`ExportFormat.run`): ``tf.saved_model.load`` (its ``serve``
+    function), the LiteRT interpreter (its ``serving_default`` signature), onnxruntime (on the CPU).
 
     Args:
         path: The artifact: a SavedModel folder, a ``.tflite`` or an ``.onnx`` file.
@@ -34,24 +34,7 @@ def run_exported(path: str | os.PathLike[str], format: str, images: Any) -> list
     import numpy as np
 
     spec = _format(format)
-    images = np.asarray(images, dtype="float32")
-    if spec.name == "saved_model":
-        import tensorflow as tf
-
-        loaded = tf.saved_model.load(os.fspath(path))  # kept alive while its function runs
-        outputs = loaded.serve(images)
-        return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
-    if spec.name == "litert":
-        interpreter = _require("ai_edge_litert.interpreter", "ai-edge-litert", spec).Interpreter(
-            model_path=os.fspath(path)
-        )
-        runner = interpreter.get_signature_runner("serving_default")
-        [name] = runner.get_input_details()
-        results = runner(**{name: images})
-        return [np.asarray(results[f"output_{i}"]) for i in range(len(results))]  # Keras names them so
-    ort = _require("onnxruntime", "onnxruntime", spec)
-    session = ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
-    return [np.asarray(o) for o in session.run(None, {session.get_inputs()[0].name: images})]
+    return spec.run(os.fspath(path), np.asarray(images, dtype="float32"))
 
 
 def check_export(model: Any, path: str | os.PathLike[str], format: str, *, batch: int = 2, seed: int = 0) -> float:
@@ -91,15 +74,3 @@ def check_export(model: Any, path: str | os.PathLike[str], format: str, *, batch
             f"{[a.shape for a in actual]}, the model's {[e.shape for e in expected]}"
         )
     return max(float(np.max(np.abs(a.astype("float64") - e.astype("float64")))) for a, e in zip(actual, expected))
-
-
-def _require(module: str, package: str, spec: ExportFormat) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ExportError(
-            f"running a {spec.title} artifact needs the '{package}' package, which is not installed. "
-            f"Install it with: {INSTALL}"
-        ) from None

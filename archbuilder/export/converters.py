@@ -1,6 +1,6 @@
-"""Converting a Keras model with Keras's exporters (and tf2onnx): the float32 copy of a mixed-precision
-model, the layers a converter cannot express refused up front, the ONNX graph checked, and a
-converter's failure reported as one :class:`~archbuilder.export.formats.ExportError` line."""
+"""Converting a Keras model with Keras's exporters: the float32 copy of a mixed-precision model, the
+format's own hooks around the exporter (what it refuses up front, how the written artifact is
+validated), and a converter's failure reported as one :class:`~archbuilder.export.formats.ExportError` line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from archbuilder.export.formats import FORMATS, INSTALL, ExportError, ExportFormat
+from archbuilder.export.formats import FORMATS, INSTALL, ExportError, ExportFormat, all_layers, first_line
 
 
 def float32_model(model: Any) -> Any:
@@ -30,7 +30,7 @@ def float32_model(model: Any) -> Any:
     """
     import keras
 
-    if all(_policy_name(layer) in (None, "float32") for layer in _all_layers(model)):
+    if all(_policy_name(layer) in (None, "float32") for layer in all_layers(model)):
         return model
     config = _float32_config(keras.saving.serialize_keras_object(model))
     copy = keras.saving.deserialize_keras_object(config)
@@ -39,12 +39,13 @@ def float32_model(model: Any) -> Any:
 
 
 def _convert(model: Any, path: Path, spec: ExportFormat, source: str) -> None:
-    _refuse_inexpressible(model, spec, source)
+    if spec.refuse is not None:
+        spec.refuse(model, source)
     try:
         with _quiet():
             model.export(os.fspath(path), format=spec.keras_format, verbose=False, **_signature(model, spec))
-            if spec.name == "onnx":
-                _check_onnx_graph(path)
+            if spec.validate is not None:
+                spec.validate(os.fspath(path))
     except (OSError, MemoryError):
         raise
     except ImportError as error:
@@ -56,53 +57,20 @@ def _convert(model: Any, path: Path, spec: ExportFormat, source: str) -> None:
         others = ", ".join(name for name in FORMATS if name != spec.name)
         raise ExportError(
             f"{source}: the {spec.title} converter rejected this model ({type(error).__name__}: "
-            f"{_first_line(error)}). Try another format ({others})."
+            f"{first_line(error)}). Try another format ({others})."
         ) from None
 
 
-def _refuse_inexpressible(model: Any, spec: ExportFormat, source: str) -> None:
-    """Layers a converter is known to mistranslate, refused before converting (one line, what works instead)."""
-    import keras
-
-    if spec.name != "onnx" or keras.backend.backend() != "tensorflow":
-        return
-    grouped = [layer for layer in _all_layers(model) if getattr(layer, "groups", 1) > 1]
-    if grouped:
-        more = f" and {len(grouped) - 1} more" if len(grouped) > 1 else ""
-        raise ExportError(
-            f"{source}: ONNX under the TensorFlow backend cannot express the grouped convolution "
-            f"'{grouped[0].name}' (groups={grouped[0].groups}){more}: Keras runs grouped convolutions as an "
-            "XLA-compiled function, which tf2onnx leaves unconverted. Export ONNX with KERAS_BACKEND=torch "
-            "(torch.onnx converts them), or export saved_model or litert."
-        )
-
-
-def _check_onnx_graph(path: Path) -> None:
-    """tf2onnx logs the ops it cannot convert and writes them anyway; such a graph fails ONNX's checker."""
-    import onnx
-
-    try:
-        onnx.checker.check_model(os.fspath(path))
-    except onnx.checker.ValidationError as error:
-        raise ValueError(f"the written graph is not valid ONNX: {_first_line(error)}") from None
-
-
 def _signature(model: Any, spec: ExportFormat) -> dict[str, Any]:
-    """The input signature for ONNX, spelled out: Keras's ONNX exporter otherwise refuses a model
-    that was loaded from a file and never called. The other exporters derive the same one."""
+    """The input signature, spelled out for the formats whose exporter wants it (Keras's ONNX exporter
+    refuses a model that was loaded from a file and never called); the others derive the same one."""
     import keras
 
-    if spec.name != "onnx":
+    if not spec.input_signature:
         return {}
     return {
         "input_signature": [keras.InputSpec(shape=tuple(t.shape), dtype=t.dtype, name=t.name) for t in model.inputs]
     }
-
-
-def _all_layers(model: Any) -> Iterator[Any]:
-    for layer in getattr(model, "layers", []):
-        yield layer
-        yield from _all_layers(layer)
 
 
 def _policy_name(layer: Any) -> str | None:
@@ -121,11 +89,6 @@ def _float32_config(config: Any) -> Any:
     if isinstance(config, list):
         return [_float32_config(item) for item in config]
     return config
-
-
-def _first_line(error: BaseException, limit: int = 300) -> str:
-    text = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @contextlib.contextmanager

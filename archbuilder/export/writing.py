@@ -15,6 +15,7 @@ from archbuilder.artifacts import PARTIAL_MARKER, ArtifactError, describe_os_err
 from archbuilder.export.check import check_export
 from archbuilder.export.converters import _convert, float32_model
 from archbuilder.export.formats import (
+    FORMATS,
     ExportError,
     ExportFormat,
     ExportResult,
@@ -145,20 +146,21 @@ def _fsync_tree(folder: Path) -> None:
 def _check_output(target: Path, spec: ExportFormat, overwrite: bool) -> None:
     if not spec.folder and target.suffix != spec.suffix:
         raise ExportError(f"{target}: {spec.title} files end with {spec.suffix}; give -o NAME{spec.suffix}")
-    if spec.folder and target.suffix in (".keras", ".tflite", ".onnx", ".h5"):
+    file_suffixes = {".keras", ".h5"} | {f.suffix for f in FORMATS.values() if not f.folder}
+    if spec.folder and target.suffix in file_suffixes:
         raise ExportError(
-            f"{target}: a SavedModel is a folder; give a folder name without {target.suffix}, "
-            f"e.g. {target.with_suffix('').name}_saved_model"
+            f"{target}: a {spec.title} is a folder; give a folder name without {target.suffix}, "
+            f"e.g. {target.with_suffix('').name}{spec.suffix}"
         )
     if not (target.exists() or target.is_symlink()):
         return
     if spec.folder:
         if not target.is_dir():
             raise ExportError(f"{target}: exists and is not a folder; remove it or give another -o")
-        if not (target / "saved_model.pb").is_file() and any(target.iterdir()):
+        if not (target / str(spec.marker)).is_file() and any(target.iterdir()):
             raise ExportError(
-                f"{target}: exists and is not a SavedModel folder (no saved_model.pb); archbuilder "
-                "replaces only a SavedModel. Give another -o"
+                f"{target}: exists and is not a {spec.title} folder (no {spec.marker}); archbuilder "
+                f"replaces only a {spec.title}. Give another -o"
             )
     elif target.is_dir():
         raise ExportError(f"{target}: is a folder; give a file name ending with {spec.suffix}")

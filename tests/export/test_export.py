@@ -282,9 +282,11 @@ def test_grouped_convolutions_are_refused_for_onnx_under_tensorflow(tmp_path) ->
 
 def test_an_onnx_graph_with_unconverted_ops_is_refused(tmp_path, monkeypatch) -> None:
     """tf2onnx writes the ops it cannot convert as they are; ONNX's checker catches them."""
-    import archbuilder.export.converters as converters
+    from dataclasses import replace
 
-    monkeypatch.setattr(converters, "_refuse_inexpressible", lambda *arguments: None)
+    from archbuilder.export import FORMATS
+
+    monkeypatch.setitem(FORMATS, "onnx", replace(FORMATS["onnx"], refuse=None))
     with pytest.raises(ExportError) as error:
         export_model(build_model(GROUPED), tmp_path / "m.onnx", "onnx")
     assert str(error.value).startswith(
@@ -299,6 +301,48 @@ def test_check_export_matches_run_exported(zoo_models, tmp_path) -> None:
     model, _ = zoo_models["lenet5"]
     path = export_model(model, tmp_path / "m.onnx", "onnx")
     assert check_export(model, path, "onnx") <= TOLERANCE
+
+
+def test_a_registered_format_is_written_checked_and_offered_by_the_command(zoo_models, tmp_path, capsys) -> None:
+    """Adding a format is its registry entry: the writer, the check and ``archbuilder export`` read it."""
+    from archbuilder.cli import main
+    from archbuilder.export.formats import FORMATS as REGISTRY
+    from archbuilder.export.formats import ExportFormat, register_format
+
+    def run(path: str, images: Any) -> list[Any]:
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(path)  # alive while its function runs
+        return [np.asarray(loaded.serve(images))]
+
+    spec = ExportFormat(
+        "graph",
+        "TensorFlow graph",
+        "tf_saved_model",
+        "_graph",
+        True,
+        "tf.saved_model.load",
+        backends={"tensorflow": ()},
+        refused={},
+        run=run,
+        marker="saved_model.pb",
+    )
+    register_format(spec)
+    try:
+        model, _ = zoo_models["lenet5"]
+        model.save(tmp_path / "m.keras")
+        result = export_file(tmp_path / "m.keras", "graph", check=True)
+        assert result.path == tmp_path / "m_graph" and result.max_abs_difference <= TOLERANCE
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "notes.txt").write_text("mine")
+        with pytest.raises(ExportError, match="not a TensorFlow graph folder \\(no saved_model.pb\\)"):
+            export_file(tmp_path / "m.keras", "graph", tmp_path / "other", overwrite=True)
+        assert main(["export", str(tmp_path / "m.keras"), "--format", "graph", "--overwrite"]) == 0
+        assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'm_graph'} (TensorFlow graph; outputs")
+        with pytest.raises(ValueError, match="registered already"):
+            register_format(spec)
+    finally:
+        REGISTRY.pop("graph")
 
 
 # -- other backends (a subprocess each) -----------------------------------------------------------
