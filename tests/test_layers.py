@@ -48,8 +48,8 @@ LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}
 #: Upward imports that stay for now, (importer, imported module) -> why. Each must still exist.
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("archbuilder.training.runner", "archbuilder.pretrained"): (
-        "train(weights=...) starts a keras.applications twin (training_blueprint, load_pretrained): moves to the "
-        "caller when train takes typed options from the command line down (issue 20)"
+        "train(weights=...) starts a keras.applications twin (training_blueprint, load_pretrained): TrainOptions "
+        "now carries the options down; the twin's start moves up with the public train (issue 20)"
     ),
 }
 

@@ -23,7 +23,7 @@ from archbuilder.cli.common import (
 from archbuilder.cli.errors import report
 from archbuilder.runtime.environment import prepare_backend_environment
 
-#: The train options that override the blueprint's recipe (argparse dest names = ``train()`` keywords).
+#: The train options that override the blueprint's recipe (argparse dest names = ``TrainOptions`` fields).
 TRAIN_OVERRIDES = (
     "data",
     "epochs",
@@ -72,18 +72,17 @@ def command_train(args: argparse.Namespace) -> int:
         from archbuilder.pretrained import pretrained_blueprint
 
         blueprint = pretrained_blueprint(args.source, classes=args.classes, input_shape=args.input_shape)
-    from archbuilder.training.runner import train
+    from archbuilder.training.options import TrainOptions
+    from archbuilder.training.runner import run_training
 
-    overrides = {key: getattr(args, key) for key in TRAIN_OVERRIDES}
-    return run_resumable(
-        train,
-        blueprint,
+    options = TrainOptions(
         output=args.output,
         resume=args.resume,
         overwrite=args.overwrite,
         weights=args.weights,
-        **overrides,
+        **{key: getattr(args, key) for key in TRAIN_OVERRIDES},
     )
+    return run_resumable(run_training, blueprint, options)
 
 
 def command_evaluate(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from archbuilder.runtime import accelerator
 from archbuilder.training.data import Dataset, fit_to_input, load_dataset, scale_pixels, split_validation
 from archbuilder.training.errors import RunError
 from archbuilder.training.model_files import check_model_file
+from archbuilder.training.options import TrainOptions
 from archbuilder.training.recipe import effective_recipe, head_outputs
 from archbuilder.training.run_folder import (
     LAST_MODEL,
@@ -60,27 +61,11 @@ def model_context(plan: Run) -> dict[str, Any]:
     }
 
 
-def new_plan(
-    given: Blueprint,
-    folder: Path,
-    epochs: int | None,
-    requested: dict[str, Any],
-    extra: dict[str, Any],
-    overwrite: bool,
-) -> Run:
-    """The plan of a new run in ``folder``: the effective recipe (``epochs``, ``requested``'s overrides and
-    ``extra``) and settings, the data prepared, the folder made ready (a run in it replaced only as
+def new_plan(given: Blueprint, folder: Path, options: TrainOptions) -> Run:
+    """The plan of a new run in ``folder``: the effective recipe (the blueprint's, with ``options`` applied)
+    and settings, the data prepared, the folder made ready (a run in it replaced only as
     :func:`~archbuilder.training.run_folder.prepare_new_run` allows), its run files and first state written."""
-    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
-    recipe = effective_recipe(
-        given.training,
-        epochs=epochs,
-        batch_size=requested["batch_size"],
-        learning_rate=requested["learning_rate"],
-        seed=requested["seed"],
-        data=loaded.name if loaded else requested["data"],
-        **extra,
-    )
+    recipe = options.recipe(given.training)
     if recipe.data is None:
         raise RunError(
             "no data to train on: pass --data (digits, shapes, mnist, fashion_mnist, cifar10, cifar100, "
@@ -90,28 +75,26 @@ def new_plan(
         recipe.data,
         recipe.batch_size,
         recipe.seed,
-        bool(requested["resize"]),
-        bool(requested["deterministic"]),
-        accelerator.choose_precision(requested["mixed_precision"]),
-        accelerator.choose_jit_compile(requested["jit_compile"]),
+        bool(options.resize),
+        bool(options.deterministic),
+        accelerator.choose_precision(options.mixed_precision),
+        accelerator.choose_jit_compile(options.jit_compile),
     )
     blueprint = given.model_copy(update={"training": recipe})
-    dataset = prepare_data(blueprint, recipe, settings, loaded)
-    prepare_new_run(folder, overwrite)
+    dataset = prepare_data(blueprint, recipe, settings, options.loaded_data)
+    prepare_new_run(folder, options.overwrite)
     write_run_files(folder, blueprint, settings, dataset.class_names)
     state = {"finished": False, "completed_epochs": 0, "epochs": recipe.epochs, "settings": asdict(settings)}
     write_state(folder, state)
     return Run(blueprint, recipe, settings, folder, dataset, 0, state)
 
 
-def resume_plan(
-    given: Blueprint, folder: Path, epochs: int | None, requested: dict[str, Any], extra: dict[str, Any]
-) -> Run:
-    """The plan of the run to resume in ``folder``: its own blueprint and settings (``requested`` must agree
-    with them), its recipe trained to ``epochs``, the folder brought back to the committed epoch
-    (:func:`~archbuilder.training.run_folder.resume_point`), and the data prepared."""
-    state, blueprint, settings = open_for_resume(folder, given, requested)
-    recipe = effective_recipe(blueprint.training, epochs=epochs, distribution=extra["distribution"])
+def resume_plan(given: Blueprint, folder: Path, options: TrainOptions) -> Run:
+    """The plan of the run to resume in ``folder``: its own blueprint and settings (the options asked again
+    must agree with them), its recipe trained to ``options.epochs``, the folder brought back to the
+    committed epoch (:func:`~archbuilder.training.run_folder.resume_point`), and the data prepared."""
+    state, blueprint, settings = open_for_resume(folder, given, options.requested_settings())
+    recipe = effective_recipe(blueprint.training, epochs=options.epochs, distribution=options.distribution)
     check_epochs(folder, state, recipe.epochs)
     blueprint = blueprint.model_copy(update={"training": recipe})
     state, start = resume_point(folder, state)
@@ -119,10 +102,10 @@ def resume_plan(
         check_model_file(folder / LAST_MODEL)
     state.update(finished=False, epochs=recipe.epochs)
     write_state(folder, state)
-    if epochs is not None:
+    if options.epochs is not None:
         write_run_files(folder, blueprint, settings)
-    loaded = requested["data"] if isinstance(requested["data"], Dataset) else None
-    return Run(blueprint, recipe, settings, folder, prepare_data(blueprint, recipe, settings, loaded), start, state)
+    dataset = prepare_data(blueprint, recipe, settings, options.loaded_data)
+    return Run(blueprint, recipe, settings, folder, dataset, start, state)
 
 
 def prepare_data(

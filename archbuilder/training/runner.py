@@ -47,6 +47,7 @@ from archbuilder.training.distribution import (
 from archbuilder.training.engine import FitOptions, OutOfMemory, fit, halve_on_out_of_memory
 from archbuilder.training.errors import RunError
 from archbuilder.training.history_file import read_history
+from archbuilder.training.options import TrainOptions
 from archbuilder.training.pipeline import TrainingInputs, create_inputs
 from archbuilder.training.planning import Run, model_context, new_plan, resume_plan
 from archbuilder.training.recipe import (
@@ -161,43 +162,46 @@ def train(
         RunError: the output folder or the settings do not allow the run.
         BuildError: with ``weights``, the blueprint is not a twin or the weights cannot be had.
     """
+    options = TrainOptions(
+        data=data,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        output=output,
+        resume=resume,
+        overwrite=overwrite,
+        deterministic=deterministic,
+        resize=resize,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+        verbose=verbose,
+        init_weights=init_weights,
+        distribution=distribution,
+        weights=weights,
+    )
+    return run_training(blueprint, options)
+
+
+def run_training(blueprint: Any, options: TrainOptions) -> TrainResult:
+    """:func:`train` with its options typed (what the command line calls)."""
     started = time.perf_counter()
     given = analyze(locate_source(blueprint)).blueprint
-    if weights is not None:
+    if options.weights is not None:
         from archbuilder.pretrained import training_blueprint
 
-        given = training_blueprint(given, weights, init_weights)
-    folder = Path(output) if output is not None else Path("runs") / given.name
-    if resume and overwrite:
-        raise RunError(
-            f"resume and overwrite exclude each other: pass --resume to continue the run in {folder}, "
-            "or --overwrite to start it over."
-        )
-    requested = {
-        "data": data,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "seed": seed,
-        "resize": resize,
-        "deterministic": deterministic,
-        "mixed_precision": mixed_precision,
-        "jit_compile": jit_compile,
-    }
-    extra = {"init_weights": None if init_weights is None else str(init_weights), "distribution": distribution}
+        given = training_blueprint(given, options.weights, options.init_weights)
+    folder = options.folder(given.name)
     # Created before anything touches TensorFlow (MultiWorkerMirroredStrategy must be).
-    wanted = distribution or (given.training.distribution if given.training else None)
+    wanted = options.distribution or (given.training.distribution if given.training else None)
     strategy = create_distribution(wanted)
-    plan = (
-        resume_plan(given, folder, epochs, requested, extra)
-        if resume
-        else new_plan(given, folder, epochs, requested, extra, overwrite)
-    )
+    plan = resume_plan(given, folder, options) if options.resume else new_plan(given, folder, options)
     plan.distribution = (
         strategy if plan.recipe.distribution == wanted else create_distribution(plan.recipe.distribution)
     )
     check_batch_size(plan.distribution, plan.settings.batch_size, plan.recipe.distribution)
-    plan.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
-    plan.weights = None if weights is None else str(weights)
+    plan.verbose = options.verbosity(sys.stdout.isatty())
+    plan.weights = None if options.weights is None else str(options.weights)
     with accelerator.precision_policy(plan.settings.precision):
         return _run_with_retry(plan, started)
 
@@ -434,4 +438,4 @@ def _callbacks(
     ]
 
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "run_training", "train"]
