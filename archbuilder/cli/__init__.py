@@ -34,7 +34,7 @@ from archbuilder.cli.errors import run_handler
 from archbuilder.cli.export import add_export_command
 from archbuilder.cli.inspection import add_inspection_commands
 from archbuilder.cli.schema import add_schema_command
-from archbuilder.cli.search import add_search_command
+from archbuilder.cli.search import add_search_command, build_show_parser
 from archbuilder.cli.training import add_training_commands
 from archbuilder.cli.zoo import add_zoo_command
 from archbuilder.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
@@ -67,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (see the module docstring)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    show = arguments[:2] == ["search", "show"]  # a sub-command of `search SPACE` (see build_show_parser)
+    parser = build_show_parser() if show else build_parser()
     try:
-        args = parser.parse_args(arguments)
+        args = parser.parse_args(arguments[2:] if show else arguments)
     except SystemExit as exit_request:  # --help, --version, or a usage error (argparse exits 2)
         code = exit_request.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)

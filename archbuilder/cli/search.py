@@ -30,11 +30,9 @@ def duration(text: str) -> float:
 
 
 def command_search(args: argparse.Namespace) -> int:
-    """Check a search space (``--check``, no Keras), run the search (Keras imported inside), or show one."""
+    """Check a search space (``--check``, no Keras) or run the search (Keras imported inside)."""
     from archbuilder.search import load_space, validate_space
 
-    if args.space == "show":
-        return command_show(args)
     if args.folder is not None:
         print(
             f"archbuilder search: unexpected argument {args.folder!r} (did you mean `archbuilder search show "
@@ -85,6 +83,19 @@ def command_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def build_show_parser() -> argparse.ArgumentParser:
+    """``archbuilder search show DIR``: a sub-command of ``search`` of its own (``search SPACE`` keeps its
+    short form, so :func:`archbuilder.cli.main` hands ``search show ...`` to this parser)."""
+    parser = argparse.ArgumentParser(
+        prog="archbuilder search show",
+        description="Print a search from its folder: the trials table, the best network with its test score, "
+        "and the Pareto front (no Keras).",
+    )
+    parser.add_argument("folder", metavar="DIR", nargs="?", help="the search's folder, e.g. searches/pattern_search")
+    parser.set_defaults(handler=command_show)
+    return parser
+
+
 def add_search_command(commands: Any) -> None:
     """search SPACE."""
     from archbuilder.search.loading import list_spaces
@@ -94,16 +105,15 @@ def add_search_command(commands: Any) -> None:
         "search",
         command_search,
         "Search a space of blueprints with KerasTuner; writes the trained winner (best.keras, "
-        "test-evaluated), best.yaml, top/, pareto/, trials.csv. `search show DIR` prints a search.",
+        "test-evaluated), best.yaml, top/, pareto/, trials.csv. `archbuilder search show DIR` prints a search "
+        "(see `archbuilder search show --help`).",
     )
     search.add_argument(
         "space",
         metavar="SPACE",
-        help="a search space file, or a shipped space: "
-        + ", ".join(list_spaces())
-        + "; or `show` to print the search in DIR",
+        help="a search space file, or a shipped space: " + ", ".join(list_spaces()),
     )
-    search.add_argument("folder", metavar="DIR", nargs="?", help="with `show`: the search's folder")
+    search.add_argument("folder", nargs="?", help=argparse.SUPPRESS)  # a stray argument: a hint at `search show`
     search.add_argument("--data", metavar="NAME", help="digits, shapes[:N], mnist, ... (default: search.data)")
     search.add_argument("--max-trials", type=positive_int, metavar="N", help="override search.max_trials")
     search.add_argument(

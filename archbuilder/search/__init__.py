@@ -13,6 +13,7 @@ import Keras or KerasTuner; :func:`run` imports them when it starts training.
 
 from __future__ import annotations
 
+from archbuilder.search.errors import SearchError
 from archbuilder.search.loading import list_spaces, load_space, locate_space
 from archbuilder.search.results import SearchResult, TrialRecord
 from archbuilder.search.runner import run
@@ -25,6 +26,7 @@ __all__ = [
     "Candidate",
     "Objective",
     "Screen",
+    "SearchError",
     "SearchResult",
     "SearchSettings",
     "SearchSpace",

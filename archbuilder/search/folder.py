@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
+from archbuilder.search.errors import SearchError
 from archbuilder.search.settings import settings_from_record
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import tuner_name
-from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
 
 SEARCH_STATE = "search.json"
@@ -41,7 +41,7 @@ def effective_space(
     change ``max_time``).
 
     Raises:
-        RunError: an argument conflicts with the recorded settings of the search being resumed.
+        SearchError: an argument conflicts with the recorded settings of the search being resumed.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     if state is None or not isinstance(state.get("settings"), dict):
@@ -68,7 +68,7 @@ def effective_space(
                 if key == "max_trials"
                 else f"resume without {flag} (the search keeps its settings)"
             )
-            raise RunError(
+            raise SearchError(
                 f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
                 f"{advice}, or pass --overwrite to start over with {flag} {value}."
             )
@@ -101,12 +101,12 @@ def read_search_state(folder: Path) -> dict[str, Any] | None:
     """``search.json`` of a search folder; ``None`` when there is none.
 
     Raises:
-        RunError: the file is damaged (one line naming it and what to do).
+        SearchError: the file is damaged (one line naming it and what to do).
     """
     path = folder / SEARCH_STATE
-    state = read_json_file(path, RunError, start_over_advice(folder))
+    state = read_json_file(path, SearchError, start_over_advice(folder))
     if state is not None and not (isinstance(state, dict) and isinstance(state.get("fingerprint"), str)):
-        raise RunError(f"{path}: damaged (not the state of a search: no 'fingerprint'). {start_over_advice(folder)}")
+        raise SearchError(f"{path}: damaged (not the state of a search: no 'fingerprint'). {start_over_advice(folder)}")
     return state
 
 
@@ -159,11 +159,11 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
     """Check the output folder for a new or resumed search; returns whether to resume.
 
     Raises:
-        RunError: the folder holds a search (or a search's files) and neither ``resume`` nor
+        SearchError: the folder holds a search (or a search's files) and neither ``resume`` nor
             ``overwrite`` says what to do with it, holds a search of another space, or is damaged.
     """
     if resume and overwrite:
-        raise RunError(
+        raise SearchError(
             f"resume and overwrite exclude each other: pass --resume to continue the search in {folder}, "
             "or --overwrite to start it over."
         )
@@ -173,23 +173,23 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
         resume = False
     if resume and state is not None:
         if state.get("fingerprint") != space.fingerprint():
-            raise RunError(
+            raise SearchError(
                 f"{folder} holds a search of a different space ('{state.get('space')}': its markers, "
                 "variables, constraints, budgets, tuner or objective differ). Resume with the same space and "
                 "tuner, or pass --output DIR for a new search."
             )
         for path in sorted((folder / TUNER_DIR).rglob("*.json")):  # KerasTuner's state: checked before it reads it
-            read_json_file(path, RunError, f"The search cannot resume from it. {start_over_advice(folder)}")
+            read_json_file(path, SearchError, f"The search cannot resume from it. {start_over_advice(folder)}")
     existing = existing_outputs(folder, (*OUTPUTS, SEARCH_STATE))
     if not resume and not overwrite:
         if state is None and existing:
-            raise RunError(
+            raise SearchError(
                 f"{folder} holds {', '.join(existing)} but no {SEARCH_STATE}, so it is not a search folder; "
                 "a search would replace them. Pass --output DIR to search into a new folder, or --overwrite "
                 "to replace them."
             )
         if state is not None and not state.get("finished"):
-            raise RunError(
+            raise SearchError(
                 f"{folder} holds an interrupted search of '{state.get('space')}'. Pass --resume to continue "
                 "it, --overwrite to start it over, or --output DIR to search elsewhere."
             )
@@ -197,7 +197,7 @@ def prepare_folder(folder: Path, space: SearchSpace, resume: bool, overwrite: bo
             history = state.get("history")
             last = history[-1] if isinstance(history, list) and history else None
             by_time = isinstance(last, dict) and last.get("stopped") == "max_time"
-            raise RunError(
+            raise SearchError(
                 f"{folder} holds a finished search of '{state.get('space')}'. Pass --overwrite to replace "
                 f"it, --resume with a larger {'--max-time' if by_time else '--max-trials'} to continue it, or "
                 "--output DIR to search elsewhere."

@@ -28,7 +28,7 @@ def create_oracle(space: SearchSpace) -> kt.Oracle:
         The KerasTuner oracle, built by the builder registered for the tuner's ``type``.
 
     Raises:
-        RunError: the tuner cannot run here (``bayesian`` without scikit-learn).
+        SearchError: the tuner cannot run here (``bayesian`` without scikit-learn).
     """
     tuner = space.settings.tuner
     return ORACLE_BUILDERS[tuner.type](space, tuner)

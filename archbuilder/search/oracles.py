@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import keras_tuner as kt
 
 from archbuilder.artifacts import ArtifactError, write_json_atomic
+from archbuilder.search.errors import SearchError
 from archbuilder.search.oracle_registry import builds_oracle, oracle_arguments
 from archbuilder.search.parameters import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
 from archbuilder.search.screening import Candidate, Screen
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import TUNER_NAMES, BayesianTuner, GridTuner, HyperbandTuner, RandomTuner, listed
-from archbuilder.training.errors import RunError
 
 RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
 #: Hyperband's iterations: enough that ``max_trials`` (or ``max_time``) ends the search, not Hyperband.
@@ -277,11 +277,11 @@ def bayesian_oracle(space: SearchSpace, tuner: BayesianTuner) -> BayesianOracle:
         The oracle, stopping after ``search.max_trials`` trials.
 
     Raises:
-        RunError: scikit-learn is not installed (KerasTuner's Gaussian process needs it).
+        SearchError: scikit-learn is not installed (KerasTuner's Gaussian process needs it).
     """
     if importlib.util.find_spec("sklearn") is None:
         others = listed([name for name in TUNER_NAMES if name != tuner.type]).replace("'", "")
-        raise RunError(
+        raise SearchError(
             f"search.tuner '{tuner.type}' needs scikit-learn (KerasTuner's Gaussian process): "
             f"pip install scikit-learn, or use tuner: {others}."
         )

@@ -23,6 +23,7 @@ from typing import Any
 
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.search.errors import SearchError
 from archbuilder.search.folder import (
     TENSORBOARD_DIR,
     TUNER_DIR,
@@ -43,7 +44,6 @@ from archbuilder.search.results import (
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
-from archbuilder.training.errors import RunError
 
 
 def distributed_role() -> str:
@@ -122,7 +122,7 @@ def run(
         BlueprintError: the space is invalid or empty under its budgets (checked before any trial),
             or an argument is not a valid setting.
         DataError: the data cannot be loaded or does not fit the candidates.
-        RunError: no data, the output folder holds another search, or an argument conflicts with the
+        SearchError: no data, the output folder holds another search, or an argument conflicts with the
             settings of the search being resumed.
         ArtifactError: the output folder or one of its files cannot be written (a full disk, no permission).
     """
@@ -229,14 +229,14 @@ def data_name(space: SearchSpace) -> str:
     """``search.data``, else the template's ``training.data``.
 
     Raises:
-        RunError: neither is set.
+        SearchError: neither is set.
     """
     if space.settings.data:
         return space.settings.data
     training = space.raw.get("training")
     if isinstance(training, dict) and isinstance(training.get("data"), str):
         return training["data"]
-    raise RunError(
+    raise SearchError(
         "no data to search on: set search.data (or training.data) in the space, pass --data "
         "(digits, shapes, mnist, ...), or data=... in Python."
     )

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.analysis.report import human
+from archbuilder.search.errors import SearchError
 from archbuilder.search.folder import recorded_elapsed
 from archbuilder.search.outputs import read_trials_csv
 from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord
 from archbuilder.search.settings import SearchSettings, format_duration, settings_from_record
-from archbuilder.training.errors import RunError
 from archbuilder.training.run_folder import read_json_file
 
 #: trials.csv columns that are neither hyperparameters nor metrics.
@@ -26,18 +26,18 @@ def load_search(folder: str | Path) -> tuple[SearchResult, dict[str, Any], dict[
     """The search in ``folder`` as a :class:`SearchResult` (no blueprints), with ``search.json`` and ``summary.json``.
 
     Raises:
-        RunError: the folder holds no search, or its files are damaged.
+        SearchError: the folder holds no search, or its files are damaged.
     """
     folder = Path(folder)
     advice = "Is it the output folder of `archbuilder search` (its -o)?"
-    state = read_json_file(folder / "search.json", RunError, advice)
+    state = read_json_file(folder / "search.json", SearchError, advice)
     if not isinstance(state, dict) or not isinstance(state.get("settings"), dict):
-        raise RunError(f"{folder}: no search here (no readable search.json). {advice}")
-    summary = read_json_file(folder / "summary.json", RunError, "It is rewritten after the next trial.") or {}
+        raise SearchError(f"{folder}: no search here (no readable search.json). {advice}")
+    summary = read_json_file(folder / "summary.json", SearchError, "It is rewritten after the next trial.") or {}
     try:
         settings = SearchSettings.model_validate(settings_from_record(state["settings"]))
     except ValueError:
-        raise RunError(f"{folder / 'search.json'}: damaged (its settings are not valid search settings).") from None
+        raise SearchError(f"{folder / 'search.json'}: damaged (its settings are not valid search settings).") from None
     rows = read_trials_csv(folder / "trials.csv") if (folder / "trials.csv").exists() else []
     parameters = [p for p in state.get("parameters", []) if isinstance(p, str)] or (
         [c for c in rows[0] if c not in BOOKKEEPING and not _is_number(rows[0][c])] if rows else []

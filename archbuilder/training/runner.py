@@ -341,9 +341,15 @@ def _fit(plan: Run) -> tuple[keras.Model, TrainingInputs, tuple[EpochTimer, RunC
         outcome = fit(model, inputs, outputs, options)
         if outcome.stopped == "nan":
             assert outcome.nan_epoch is not None
+            best = checkpoint.state.get("best")
+            kept = (
+                f"The run keeps its best epoch before it (epoch {best['epoch']})"
+                if best
+                else "No epoch had a finite monitored value, so the run keeps this epoch's model"
+            )
             print(
-                f"the loss became NaN in epoch {outcome.nan_epoch + 1}; training stopped. The run keeps its best "
-                "epoch before it; a lower --learning-rate (or gradient clipping in the recipe) usually helps.",
+                f"the loss became NaN in epoch {outcome.nan_epoch + 1}; training stopped. {kept}; a lower "
+                "--learning-rate (or gradient clipping in the recipe, optimizer.clipnorm) usually helps.",
                 file=sys.stderr,
             )
             break

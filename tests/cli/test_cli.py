@@ -364,3 +364,14 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert result.returncode == EXIT_INVALID
     assert result.stderr.startswith(f"{bad}:6:5: stem[2]: output size would be 0x0")
     assert "Traceback" not in result.stderr
+
+
+def test_search_show_is_a_subcommand_with_its_own_help(tmp_path, capsys) -> None:
+    assert main(["search", "show", "--help"]) == EXIT_OK
+    assert capsys.readouterr().out.startswith("usage: archbuilder search show [-h] [DIR]")
+    assert main(["search", "show"]) == EXIT_USAGE
+    assert "archbuilder search show: which search?" in capsys.readouterr().err
+    assert main(["search", "show", str(tmp_path)]) == EXIT_INVALID
+    assert f"{tmp_path}: no search here (no readable search.json)" in capsys.readouterr().err
+    assert main(["search", "--help"]) == EXIT_OK
+    assert "`archbuilder search show DIR` prints a search" in " ".join(capsys.readouterr().out.split())

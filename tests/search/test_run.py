@@ -146,11 +146,11 @@ def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
 
 
 def test_resume_needs_the_same_space(tmp_path: Path) -> None:
-    from archbuilder.training.errors import RunError
+    from archbuilder.search.errors import SearchError
 
     folder = tmp_path / "search"
     run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
-    with pytest.raises(RunError, match="holds a search of a different space"):
+    with pytest.raises(SearchError, match="holds a search of a different space"):
         run(TINY.replace("[4, 8, 12, 16]", "[4, 8]"), output=folder, resume=True, progress=False)
     resumed = run(TINY.replace("max_trials: 4", "max_trials: 2"), output=folder, resume=True, progress=False)
     assert [t.trial_id for t in resumed.trials] == ["0", "1"]
@@ -201,13 +201,13 @@ def hidden_files(folder: Path) -> list[str]:
 def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Checked before any training: a finished or damaged search, and a search's files in another folder."""
     from archbuilder.search import load_space
+    from archbuilder.search.errors import SearchError
     from archbuilder.search.folder import prepare_folder
-    from archbuilder.training.errors import RunError
 
     space, folder = load_space(TINY), tmp_path / "search"
     folder.mkdir()
     (folder / "best.yaml").write_text("mine")
-    with pytest.raises(RunError) as error:
+    with pytest.raises(SearchError) as error:
         prepare_folder(folder, space, resume=False)
     assert str(error.value) == (
         f"{folder} holds best.yaml but no search.json, so it is not a search folder; a search "
@@ -216,7 +216,7 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
     )
     (folder / SEARCH_STATE).write_text('{"space": "tiny", "fingerp')
     for resume in (True, False):
-        with pytest.raises(RunError) as error:
+        with pytest.raises(SearchError) as error:
             prepare_folder(folder, space, resume=resume)
         assert str(error.value) == (
             f"{folder / SEARCH_STATE}: damaged (not valid JSON: Unterminated string starting at "
@@ -230,7 +230,7 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
     (folder / SEARCH_STATE).write_text(
         (folder / SEARCH_STATE).read_text().replace('"finished": false', '"finished": true')
     )
-    with pytest.raises(RunError) as error:
+    with pytest.raises(SearchError) as error:
         prepare_folder(folder, space, resume=False)
     assert str(error.value) == (
         f"{folder} holds a finished search of 'tiny'. Pass --overwrite to replace it, --resume "
@@ -239,7 +239,7 @@ def test_the_output_folder_is_replaced_only_when_asked(tmp_path: Path, capsys: p
     trial = folder / "tuner" / "trial_0" / "trial.json"
     trial.parent.mkdir(parents=True)
     trial.write_text("")
-    with pytest.raises(RunError) as error:
+    with pytest.raises(SearchError) as error:
         prepare_folder(folder, space, resume=True)
     assert str(error.value) == (
         f"{trial}: damaged (empty). The search cannot resume from it. Pass --overwrite to start "
@@ -331,9 +331,9 @@ def test_max_time_stops_starting_trials_and_a_resume_may_extend_it(
 
     assert "stopped by max_time 10m (--resume with a larger --max-time); 1 of 4 trials in " in show(folder)
 
-    from archbuilder.training.errors import RunError
+    from archbuilder.search.errors import SearchError
 
-    with pytest.raises(RunError, match="--resume with a larger --max-time to continue it"):
+    with pytest.raises(SearchError, match="--resume with a larger --max-time to continue it"):
         run(TINY, output=folder, progress=False)
     resumed = run(TINY, max_time="2h", output=folder, resume=True, progress=False)  # past the clock's jump
     assert [t.status for t in resumed.trials] == ["completed"] * 4 and resumed.stopped is None

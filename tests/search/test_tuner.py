@@ -12,10 +12,10 @@ import pytest
 kt = pytest.importorskip("keras_tuner")
 
 from archbuilder.search import load_space  # noqa: E402
+from archbuilder.search.errors import SearchError  # noqa: E402
 from archbuilder.search.oracle_factory import create_oracle  # noqa: E402
 from archbuilder.search.oracles import declare_hyperparameters  # noqa: E402
 from archbuilder.search.screening import Candidate, examine  # noqa: E402
-from archbuilder.training.errors import RunError  # noqa: E402
 
 FINITE = """\
 name: finite
@@ -117,7 +117,7 @@ def test_oracle_state_survives_a_reload(tmp_path: Path) -> None:
 def test_bayesian_needs_scikit_learn(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
-    with pytest.raises(RunError, match=r"search.tuner 'bayesian' needs scikit-learn"):
+    with pytest.raises(SearchError, match=r"search.tuner 'bayesian' needs scikit-learn"):
         create_oracle(finite_space(tuner="bayesian"))
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.search import SearchSettings, load_space
+from archbuilder.search.errors import SearchError
 from archbuilder.search.folder import effective_space
 from archbuilder.search.settings import settings_from_record
 from archbuilder.search.tuners import (
@@ -23,7 +24,6 @@ from archbuilder.search.tuners import (
     HyperbandTuner,
     RandomTuner,
 )
-from archbuilder.training.errors import RunError
 
 HEAD = """\
 name: t
@@ -192,7 +192,7 @@ def test_an_older_search_json_resumes_with_its_settings(tmp_path: Path) -> None:
     state = old_record(pattern, tuner="hyperband", hyperband_factor=2, max_trials=8)
     assert effective_space(pattern, {}, state, tmp_path).settings.tuner == HyperbandTuner(factor=2)
     with pytest.raises(
-        RunError, match=r"^--tuner random conflicts with the search in .*, which runs with tuner hyperband"
+        SearchError, match=r"^--tuner random conflicts with the search in .*, which runs with tuner hyperband"
     ):
         effective_space(pattern, {"tuner": "random"}, state, tmp_path)
     # Today's record resumes too, and keeps its tuner's settings.
