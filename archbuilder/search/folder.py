@@ -37,8 +37,9 @@ def effective_space(
     space: SearchSpace, overrides: dict[str, Any], state: dict[str, Any] | None, folder: Path
 ) -> SearchSpace:
     """The space with the settings the search runs with: the file's with the arguments given, or, when
-    resuming, the settings recorded in ``search.json`` (an argument may only raise ``max_trials``, and
-    change ``max_time``).
+    resuming, the settings recorded in ``search.json``: a resumed search keeps its word (an edited space
+    file changes nothing; only an argument of this call may raise ``max_trials`` or change ``max_time``,
+    and the message says how).
 
     Raises:
         SearchError: an argument conflicts with the recorded settings of the search being resumed.
@@ -47,12 +48,6 @@ def effective_space(
     if state is None or not isinstance(state.get("settings"), dict):
         return space.with_settings(**given)
     recorded = settings_from_record(state["settings"])
-    if "max_trials" not in given and space.settings.max_trials > recorded.get("max_trials", 0):
-        given["max_trials"] = space.settings.max_trials  # raised in the file: as if raised by --max-trials
-        print(
-            f"resuming with the space's max_trials {space.settings.max_trials} (the search in {folder} was planned "
-            f"with {recorded.get('max_trials')})"
-        )
     for key, value in given.items():
         was = recorded.get(key)
         if key == "max_trials" and isinstance(was, int) and value >= was:
@@ -74,7 +69,7 @@ def effective_space(
             )
     resumed = space.with_settings(**{**recorded, **{key: value for key, value in given.items() if key != "tuner"}})
     differing = [
-        f"{key} {recorded[key]} (the space says {getattr(space.settings, key)})"
+        f"{key} {_shown(recorded[key])} (the space says {_shown(getattr(space.settings, key))})"
         for key in (
             "epochs",
             "max_trials",
@@ -88,8 +83,17 @@ def effective_space(
         if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)
     ]
     if differing:
-        print(f"resuming with the search's own settings: {', '.join(differing)}")
+        more = space.settings.max_trials > resumed.settings.max_trials and "max_trials" not in given
+        advice = f"; pass --max-trials {space.settings.max_trials} to plan more trials" if more else ""
+        print(f"resuming with the search's own settings: {', '.join(differing)}{advice}")
     return resumed
+
+
+def _shown(value: Any) -> str:
+    """A setting as a message shows it: ``none`` for unset, a time in seconds with its unit."""
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def start_over_advice(folder: Path) -> str:

@@ -152,7 +152,9 @@ def test_resume_needs_the_same_space(tmp_path: Path) -> None:
     run(TINY.replace("max_trials: 4", "max_trials: 1"), output=folder, progress=False)
     with pytest.raises(SearchError, match="holds a search of a different space"):
         run(TINY.replace("[4, 8, 12, 16]", "[4, 8]"), output=folder, resume=True, progress=False)
-    resumed = run(TINY.replace("max_trials: 4", "max_trials: 2"), output=folder, resume=True, progress=False)
+    edited = run(TINY.replace("max_trials: 4", "max_trials: 2"), output=folder, resume=True, progress=False)
+    assert [t.trial_id for t in edited.trials] == ["0"]  # an edited file does not raise the planned trials
+    resumed = run(TINY, output=folder, resume=True, max_trials=2, progress=False)  # the call does
     assert [t.trial_id for t in resumed.trials] == ["0", "1"]
 
 
@@ -361,14 +363,19 @@ def test_max_time_values(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_a_resume_says_when_the_space_file_raises_max_trials(
+def test_a_resume_keeps_its_planned_trials_unless_the_command_raises_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from archbuilder.search.folder import effective_space
 
     state = {"settings": {"max_trials": 2, "epochs": 1, "max_time": 60.0}}
-    resumed = effective_space(load_space(TINY), {}, state, tmp_path)  # the file says max_trials 4
-    assert (resumed.settings.max_trials, resumed.settings.max_time) == (4, 60.0)
-    assert f"resuming with the space's max_trials 4 (the search in {tmp_path} was planned with 2)" in (
-        capsys.readouterr().out
-    )
+    resumed = effective_space(load_space(TINY), {}, state, tmp_path)  # the file says max_trials 4, no max_time
+    assert (resumed.settings.max_trials, resumed.settings.max_time) == (2, 60.0)
+    assert (
+        "resuming with the search's own settings: max_trials 2 (the space says 4), max_time 60 (the space says "
+        "none); pass --max-trials 4 to plan more trials"
+    ) in capsys.readouterr().out
+    longer = effective_space(load_space(TINY), {"max_time": 3600.0}, state, tmp_path)
+    assert (longer.settings.max_trials, longer.settings.max_time) == (2, 3600.0)
+    raised = effective_space(load_space(TINY), {"max_trials": 5}, state, tmp_path)
+    assert raised.settings.max_trials == 5
