@@ -71,7 +71,7 @@ def report(
     dataset, state = plan.dataset, checkpoint.state
     steady = timer.steady_seconds()
     count = replicas(plan.distribution)
-    trained = len(dataset.train) - len(dataset.train) % count  # runner._even_splits' trimming
+    trained = len(dataset.train) - len(dataset.train) % count  # phases._even_splits' trimming
     used = (
         {}
         if count == 1
