@@ -35,7 +35,7 @@ of them in the same budget.
     .venv/bin/python benchmarks/replay.py --table benchmarks/tables/pattern_table-digits.json.gz --describe --json
     .venv/bin/python benchmarks/replay.py --table T --strategy archbuilder-evolution --seeds 50 --json
     .venv/bin/python benchmarks/replay.py --table T --strategy all --seeds 200 --bayesian-seeds 20 --json \
-        --figure docs/figures/replay-T.png --markdown /tmp/replay-T.md
+        --figure docs/figures/replay-T.png --markdown /tmp/replay-T.md --ledgers /tmp/replay-T.jsonl
 """
 
 from __future__ import annotations
@@ -390,6 +390,59 @@ def _replay_job(job: tuple[str, int, float]) -> tuple[str, int, dict[str, list[A
     return strategy, seed, {"costs": ledger.costs, "scores": ledger.scores, "tests": ledger.tests, "keys": ledger.keys}
 
 
+def to_ledger(record: dict[str, list[Any]]) -> Ledger:
+    ledger = Ledger(record["costs"], record["scores"], record["tests"], record["keys"])
+    ledger.spent = ledger.costs[-1] if ledger.costs else 0.0
+    return ledger
+
+
+def _ledger_header(table: Table, budget: float) -> dict[str, Any]:
+    return {"table": table.name, "networks": len(table.networks), "budget": round(budget, 6)}
+
+
+def read_ledgers(path: Path, table: Table, budget: float) -> dict[tuple[str, int], dict[str, list[Any]]]:
+    """The replays a ``--ledgers`` file kept from earlier runs of the same table and budget (a line cut by a
+    kill is skipped); a file of another table or budget is refused, untouched."""
+    if not path.exists():
+        return {}
+    kept: dict[tuple[str, int], dict[str, list[Any]]] = {}
+    with path.open(encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if lines:
+        header = json.loads(lines[0])
+        if header != _ledger_header(table, budget):
+            raise SystemExit(
+                f"--ledgers {path}: holds the replays of {header}, not of {_ledger_header(table, budget)}; "
+                "give another file."
+            )
+    for line in lines[1:]:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kept[(entry["strategy"], int(entry["seed"]))] = entry["record"]
+    return kept
+
+
+def append_ledger(
+    path: Path, table: Table, budget: float, strategy: str, seed: int, record: dict[str, list[Any]]
+) -> None:
+    """One finished replay as a line of ``path`` (the header first), flushed to disk at once."""
+    new = not path.exists() or path.stat().st_size == 0
+    if not new:
+        with path.open("rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            cut = existing.read(1) != b"\n"  # a line cut by a kill: the next line starts on its own
+    with path.open("a", encoding="utf-8") as handle:
+        if new:
+            handle.write(json.dumps(_ledger_header(table, budget)) + "\n")
+        elif cut:
+            handle.write("\n")
+        handle.write(json.dumps({"strategy": strategy, "seed": seed, "record": record}) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def budgets_in_trials(table: Table) -> dict[str, float]:
     budgets = {str(b): float(b) for b in BUDGETS}
     budgets["25%"] = len(table.networks) / 4
@@ -486,6 +539,7 @@ def figure(table: Table, summary: dict[str, Any], path: Path) -> None:
         ax.fill_between(xs, [row[1] for row in curve], [row[3] for row in curve], color=line[0].get_color(), alpha=0.08)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_ylim(bottom=0)  # regret is never negative
     ax.set_xlabel(f"cost, in trials (1 trial = {table.trial_seconds:.1f} s: a network trained {table.epochs} epochs)")
     ax.set_ylabel("regret (test accuracy below the table's best)")
     counts = sorted({entry["seeds"] for entry in summary.values()}, reverse=True)
@@ -548,6 +602,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the tables for docs/benchmarks.md to this file")
     parser.add_argument("--figure", type=Path, help="write the regret-vs-cost figure (PNG) here")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--ledgers",
+        type=Path,
+        help="keep every finished replay as a line of this JSONL file, and reuse the file's replays of the same "
+        "table and budget: a killed or extended run (more seeds, more strategies) redoes nothing",
+    )
     args = parser.parse_args(argv)
     if not args.table.exists():
         raise SystemExit(f"--table {args.table}: no such file. Make one with benchmarks/make_table.py.")
@@ -570,14 +630,21 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(strategy, seed, budget) for strategy in strategies for seed in range(seeds_of(strategy))]
     jobs.sort(key=lambda job: not job[0].endswith("bayesian"))  # the long ones first
     ledgers: dict[str, dict[int, Ledger]] = {strategy: {} for strategy in strategies}
+    stored = read_ledgers(args.ledgers, table, budget) if args.ledgers else {}
+    kept = {(job[0], job[1]): stored[(job[0], job[1])] for job in jobs if (job[0], job[1]) in stored}
+    for (strategy, seed), record in kept.items():
+        ledgers[strategy][seed] = to_ledger(record)
+    jobs = [job for job in jobs if (job[0], job[1]) not in kept]
+    if kept:
+        print(f"{args.ledgers}: {len(kept)} replays kept from earlier runs; {len(jobs)} to run", file=sys.stderr)
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.workers, initializer=_init, initargs=(str(args.table),)) as pool:
-        for done, (strategy, seed, record) in enumerate(pool.imap_unordered(_replay_job, jobs, chunksize=4), 1):
-            ledger = Ledger(record["costs"], record["scores"], record["tests"], record["keys"])
-            ledger.spent = ledger.costs[-1] if ledger.costs else 0.0
-            ledgers[strategy][seed] = ledger
-            if not args.json and done % 50 == 0:
-                print(f"{done}/{len(jobs)} replays", file=sys.stderr)
+        for done, (strategy, seed, record) in enumerate(pool.imap_unordered(_replay_job, jobs, chunksize=1), 1):
+            ledgers[strategy][seed] = to_ledger(record)
+            if args.ledgers:
+                append_ledger(args.ledgers, table, budget, strategy, seed, record)
+            if done % 50 == 0 or done == len(jobs):  # stderr: the JSON on stdout stays clean
+                print(f"{done}/{len(jobs)} replays ({strategy} seed {seed} just ended)", file=sys.stderr, flush=True)
     summary = summarize(table, ledgers)
     budgets = list(budgets_in_trials(table))
     mine = [s for s in strategies if s.startswith("archbuilder")]

@@ -138,6 +138,29 @@ def test_replay_describes_and_replays_every_strategy(tiny_table: Path) -> None:
     assert figure.read_bytes().startswith(b"\x89PNG")
 
 
+def test_replay_ledgers_keep_finished_replays_for_the_next_run(tiny_table: Path) -> None:
+    ledgers = tiny_table.parent / "replays.jsonl"
+
+    def replay(strategy: str, seeds: str) -> subprocess.CompletedProcess[str]:
+        arguments = ["--table", str(tiny_table), "--strategy", strategy, "--seeds", seeds, "--json"]
+        return script("replay.py", *arguments, "--ledgers", str(ledgers), "--workers", "1", cwd=tiny_table.parent)
+
+    first = replay("archbuilder-random", "2")
+    assert first.returncode == 0, first.stderr
+    lines = ledgers.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["table"] == tiny_table.name.removesuffix(".json.gz")
+    with ledgers.open("a", encoding="utf-8") as handle:
+        handle.write('{"strategy": "archbuilder-random", "se')  # a line cut by a kill
+    more = replay("archbuilder-random,kerastuner-random", "3")
+    assert more.returncode == 0, more.stderr
+    assert f"{ledgers}: 2 replays kept from earlier runs; 4 to run" in more.stderr
+    assert json.loads(more.stdout)["strategies"]["archbuilder-random"]["seeds"] == 3
+    same = json.loads(first.stdout)["strategies"]["archbuilder-random"]
+    again = replay("archbuilder-random", "2")
+    assert json.loads(again.stdout)["strategies"]["archbuilder-random"]["median_regret"] == same["median_regret"]
+    assert "2 replays kept from earlier runs; 0 to run" in again.stderr
+
+
 def replay_module() -> Any:
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
