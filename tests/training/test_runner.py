@@ -75,16 +75,16 @@ def test_digits_reaches_95_percent_and_writes_the_run_folder(tmp_path, capsys) -
 
 def test_the_recipe_reaches_the_compiled_model(tmp_path, monkeypatch) -> None:
     """A full recipe through train(): optimizer, schedule, loss, metrics, augmentation in the pipeline."""
-    from archbuilder.training import runner
+    from archbuilder.training import phases
 
     seen = {}
-    original = runner.create_inputs
+    original = phases.create_inputs
 
     def spy(*args: object, **kwargs: object):
         seen["inputs"] = original(*args, **kwargs)
         return seen["inputs"]
 
-    monkeypatch.setattr(runner, "create_inputs", spy)
+    monkeypatch.setattr(phases, "create_inputs", spy)
     blueprint = with_training(
         TINY,
         (
