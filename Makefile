@@ -14,7 +14,7 @@ LOCK := requirements/lock.txt
 # Quiet pip: no version check, and no notes about the machine's empty extra indexes.
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint relock clean
+.PHONY: demo test test-all lint relock clean
 
 $(STAMP): pyproject.toml $(LOCK) Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,15 @@ demo: $(STAMP)
 	$(VENV)/bin/archbuilder train lenet5 --data digits --resize --overwrite
 
 # The tests run after the checks that keep the house clean: lint, format and types (pyproject.toml).
+# `make test` is the quick lane (about 10 minutes on 2 cores): every behaviour, hypothesis's quick profile.
+# `make test-all` adds the slow lane (tests marked slow: native-size and sibling networks, long searches)
+# and every hypothesis example (HYPOTHESIS_PROFILE=full). Both print the 20 slowest tests.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadscope --durations=20
 test: lint
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PYTEST) -m "not slow"
+
+test-all: lint
+	HYPOTHESIS_PROFILE=full $(PYTEST)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check archbuilder tests benchmarks

@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.commands import archbuilder
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(?:<!--\s*(file|not run):\s*(.*?)\s*-->\n)?```(\w*)\n(.*?)```", re.S)
@@ -139,7 +141,6 @@ def test_shell_blocks_run(block: Block, tmp_path: Path) -> None:
     assert result.returncode == 0, f"{block.id}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.transcript and not b.not_run], ids=lambda b: b.id)
 def test_transcripts_run_as_shown(block: Block, tmp_path: Path) -> None:
     for name, text in files_of(block.page).items():
@@ -147,14 +148,7 @@ def test_transcripts_run_as_shown(block: Block, tmp_path: Path) -> None:
     for command, shown in commands(block):
         words = command.split()
         assert words[0] == "archbuilder", f"{block.id}: transcripts show archbuilder commands"
-        result = subprocess.run(
-            [sys.executable, "-m", "archbuilder", *words[1:]],
-            cwd=tmp_path,
-            env=QUIET,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        result = archbuilder(*words[1:], cwd=tmp_path)
         expected = 1 if any("invalid (" in line for line in shown) else 0
         assert result.returncode == expected, f"{block.id}: {command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         if words[1] in DETERMINISTIC:

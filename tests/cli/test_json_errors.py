@@ -1,18 +1,16 @@
 """Errors under ``--json`` (docs/errors.md): one JSON object on the last line of standard error, the
-same exit code, nothing on standard output; run as a user runs it (fresh processes)."""
+same exit code, nothing on standard output; each command as a user types it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from archbuilder.cli.errors import error_object, run_handler
+from tests.commands import archbuilder
 
 BAD = """\
 name: bad
@@ -21,18 +19,6 @@ stages:
   - {block: {type: bottlenek, filters: 64}}
 head: {classes: 10}
 """
-
-
-def archbuilder(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "archbuilder", *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def last_json_line(stderr: str) -> dict:

@@ -1,18 +1,16 @@
 """Journeys with ``--set``, ``extends: <zoo name>``, ``validate`` on search spaces and ``schema --space/--markdown``,
-each command in a fresh process as a user types it."""
+each command as a user types it."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import archbuilder
 from archbuilder.search.loading import SPACES_DIR
+from tests.commands import archbuilder as archbuilder_cli
 
 TINY = """\
 name: tiny
@@ -20,18 +18,6 @@ input: {shape: [8, 8, 1]}
 stem: [{type: conv, filters: 4, kernel_size: 3, padding: same}]
 head: {classes: 10}
 """
-
-
-def archbuilder_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "archbuilder", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture

@@ -38,7 +38,13 @@ def backbone_blueprint(
     return blueprint
 
 
-@pytest.mark.parametrize("application", sorted(APPLICATIONS))
+#: Deeper or compound-scaled siblings of an application the quick lane checks (same blocks, more of them).
+SIBLINGS = {"ResNet101", "ResNet152", *(f"EfficientNetB{i}" for i in range(1, 8))}
+
+
+@pytest.mark.parametrize(
+    "application", [pytest.param(a, marks=pytest.mark.slow) if a in SIBLINGS else a for a in sorted(APPLICATIONS)]
+)
 def test_analysis_equals_keras_for_every_application(application: str) -> None:
     # 33x33: an odd side, where EfficientNet's and MobileNetV2's correct_pad padding depends on the size.
     blueprint = backbone_blueprint(application)

@@ -201,7 +201,6 @@ def test_vgg16_224_to_384_gives_a_6x6_map() -> None:
     np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-4)
 
 
-@pytest.mark.slow
 def test_alexnet_with_lrn_converts() -> None:
     model = build_model("alexnet")
     converted = to_fully_convolutional(model)

@@ -38,6 +38,7 @@ from archbuilder.export import (
     run_exported,
 )
 from archbuilder.zoo import blueprint_path
+from tests.commands import archbuilder
 
 REPO = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-4
@@ -81,16 +82,22 @@ def calibrate(model: keras.Model, seed: int = 2) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def zoo_models(tmp_path_factory) -> dict[str, tuple[keras.Model, Path]]:
-    """Each network built once (batch norms calibrated) and saved as a .keras file."""
+    """The networks built in NETWORKS order up to the one asked for (batch norms calibrated), each once, and
+    saved as a .keras file: one seed for them all, so each has the weights the README's table was made with."""
     folder = tmp_path_factory.mktemp("zoo")
-    models = {}
-    keras.utils.set_random_seed(0)  # the same weights every run (the README quotes the differences)
-    for name in NETWORKS:
-        model = calibrate(build_model(logits_blueprint(name)))
-        path = folder / f"{name}.keras"
-        model.save(path)
-        models[name] = (model, path)
-    return models
+
+    class Built(dict):
+        def __missing__(self, name: str) -> tuple[keras.Model, Path]:
+            if not self:
+                keras.utils.set_random_seed(0)  # the same weights every run (the README quotes the differences)
+            for next_name in NETWORKS[len(self) : NETWORKS.index(name) + 1]:
+                model = calibrate(build_model(logits_blueprint(next_name)))
+                path = folder / f"{next_name}.keras"
+                model.save(path)
+                self[next_name] = (model, path)
+            return self[name]
+
+    return Built()
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +112,19 @@ def outputs_of(model: keras.Model, images: np.ndarray) -> list[np.ndarray]:
     return [keras.ops.convert_to_numpy(r) for r in (result if isinstance(result, (list, tuple)) else [result])]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("format", FORMATS)
-@pytest.mark.parametrize("name", NETWORKS)
+#: (network, format) pairs of the quick lane: every format once; the larger networks (residual, inception
+#: with auxiliary heads, depthwise) in every format run in the slow lane (make test-all).
+QUICK_EXPORTS = {("lenet5", format) for format in FORMATS}
+
+
+@pytest.mark.parametrize(
+    ("name", "format"),
+    [
+        (name, format) if (name, format) in QUICK_EXPORTS else pytest.param(name, format, marks=pytest.mark.slow)
+        for name in NETWORKS
+        for format in FORMATS
+    ],
+)
 def test_zoo_networks_compute_what_keras_computes(zoo_models, name, format, tmp_path) -> None:
     model, source = zoo_models[name]
     output = tmp_path / default_output(source, format).name
@@ -419,15 +436,12 @@ def test_other_backends_export_what_they_can_and_say_what_works(backend, works, 
         assert isinstance(report["grouped onnx"], float) and report["grouped onnx"] <= TOLERANCE, report
 
 
-# -- the command line, run as a user runs it ------------------------------------------------------
+# -- the command line, as a user types it ------------------------------------------------------
 
 
 def run_cli(*arguments: str, cwd: Path) -> tuple[int, str, list[str]]:
     """(exit code, stdout, archbuilder's stderr lines without TensorFlow's C++ start-up logging)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "archbuilder", *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    result = archbuilder(*arguments, cwd=cwd)
     errors = [line for line in result.stderr.strip().splitlines() if line.strip() and not TF_LOG.match(line)]
     return result.returncode, result.stdout, errors
 

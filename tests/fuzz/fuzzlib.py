@@ -10,6 +10,7 @@ import contextlib
 import copy
 import io
 import math
+import os
 import re
 import signal
 import threading
@@ -49,8 +50,20 @@ FUZZ_SETTINGS = dict(
 )
 
 
+#: Hypothesis profiles, picked by ``HYPOTHESIS_PROFILE``: ``quick`` (the default, ``make test``) runs a
+#: fifth of each test's examples (at least 10); ``full`` (``make test-all``) runs every example written.
+QUICK_SHARE = 5
+settings.register_profile("quick", **FUZZ_SETTINGS)
+settings.register_profile("full", **FUZZ_SETTINGS)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "quick")
+if PROFILE not in ("quick", "full"):
+    raise ValueError(f"HYPOTHESIS_PROFILE={PROFILE!r}: expected 'quick' (the default) or 'full' (make test-all)")
+
+
 def fuzz_settings(max_examples: int) -> settings:
-    return settings(max_examples=max_examples, **FUZZ_SETTINGS)
+    """``max_examples`` under the ``full`` profile, a fifth of them (at least 10) under ``quick``."""
+    count = max_examples if PROFILE == "full" else max(10, max_examples // QUICK_SHARE)
+    return settings(settings.get_profile(PROFILE), max_examples=count)
 
 
 class HexInt(int):

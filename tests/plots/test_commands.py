@@ -1,4 +1,4 @@
-"""The pictures the commands leave, each command in a fresh process: `train` (curves.png), `evaluate`
+"""The pictures the commands leave, each command as a user types it: `train` (curves.png), `evaluate`
 (confusion.png and the per-class table), `plot` (without Graphviz, pydot or Keras)."""
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import QUIET, archbuilder
 from tests.plots.conftest import read_png
-
-COMMAND = [sys.executable, "-m", "archbuilder"]
-QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-
-
-def archbuilder(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=600, env=QUIET, cwd=cwd)
-
 
 # What the default `plot` and `summary` load: pydot and Keras are made unimportable first.
 MODULES = """
@@ -38,7 +31,12 @@ print(json.dumps({"code": code, "out": out.getvalue(), "loaded": loaded}))
 
 def run_counting_modules(*args: str, cwd: Path) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", MODULES, *args], capture_output=True, text=True, timeout=300, env=QUIET, cwd=cwd
+        [sys.executable, "-c", MODULES, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **QUIET},
+        cwd=cwd,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])

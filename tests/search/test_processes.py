@@ -65,7 +65,6 @@ def test_search_check_validates_without_keras(tmp_path: Path) -> None:
     assert f"{bad}:4:33: stem[0].filters.int: min 8 is greater than max 4" in report["err"]
 
 
-@pytest.mark.slow
 def test_resume_after_sigkill_does_not_rerun_finished_trials(tmp_path: Path) -> None:
     space = tmp_path / "tiny.yaml"
     space.write_text(TINY, encoding="utf-8")

@@ -23,7 +23,7 @@ from archbuilder.search.folder import SEARCH_STATE  # noqa: E402
 from tests.search.conftest import TINY  # noqa: E402
 
 # The tiny spaces train one epoch: near chance, as intended (the warning is tested where it matters).
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::archbuilder.search.results.SearchWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::archbuilder.search.results.SearchWarning")]
 
 
 def rows(folder: Path) -> list[dict[str, str]]:
@@ -168,6 +168,7 @@ search: {tuner: grid, max_trials: 2, epochs: 1, data: "shapes:64"}
 """
 
 
+@pytest.mark.slow  # four keras.applications bodies; backbones are tested in compile/ and pretrained/
 def test_search_over_keras_application_backbones(tmp_path: Path) -> None:
     space = tmp_path / "space.yaml"
     space.write_text(BACKBONE_SPACE, encoding="utf-8")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.commands import archbuilder
 
 pytest.importorskip("keras_tuner")
 
@@ -28,14 +27,6 @@ head: {pool: flatten, classes: 10}
 training: {batch_size: 32, optimizer: {type: adam, learning_rate: 0.01}}
 search: {max_trials: 2, epochs: 3, data: digits, seed: 1}
 """
-COMMAND = [sys.executable, "-m", "archbuilder"]
-QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-
-pytestmark = pytest.mark.slow
-
-
-def archbuilder(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=600, env=QUIET, cwd=cwd)
 
 
 def rows(folder: Path) -> list[dict[str, str]]:

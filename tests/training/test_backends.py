@@ -71,7 +71,6 @@ def run(program: str, backend: str, *arguments: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.slow
 @pytest.mark.backends
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_train_resume_evaluate_predict_under_backend(backend, tmp_path) -> None:

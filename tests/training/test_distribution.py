@@ -98,7 +98,9 @@ def test_data_parallel_on_two_devices_matches_a_single_device_run(tmp_path) -> N
     assert result["loss_single"][-1] < result["loss_single"][0]  # it did train
 
 
-@pytest.mark.parametrize(("name", "backend"), [("mirrored", "tensorflow"), ("data_parallel", "jax")])
+@pytest.mark.parametrize(
+    ("name", "backend"), [("mirrored", "tensorflow"), pytest.param("data_parallel", "jax", marks=pytest.mark.slow)]
+)
 def test_uneven_splits_and_a_test_set_smaller_than_the_batch(tmp_path, name, backend) -> None:
     """Global batch 64 on 2 replicas; 297 training and 33 validation images (each trimmed by one), 9 test images.
     Before the fix, mirrored failed in TensorFlow (a first batch of 9 splits 5/4, and Keras builds the model
@@ -202,6 +204,7 @@ def test_trim_to_replicas() -> None:
         trim_to_replicas(split, 8, "validation")
 
 
+@pytest.mark.slow  # two JAX processes joined by gloo: a minute of CPU
 def test_multi_worker_processes_under_jax_match_a_single_device_run(tmp_path) -> None:
     """Two processes on this machine joined by keras.distribution.initialize (JAX, gloo collectives on
     CPU), each feeding half of every global batch: the same full-batch SGD as one device, so the weights

@@ -1,4 +1,4 @@
-"""What a run carries forward (issue 13, point 8), run as a user runs it: fresh processes.
+"""What a run carries forward (issue 13, point 8), each command as a user types it.
 
 - every ``.keras`` file a run writes records how it was trained, so ``evaluate`` and ``predict``
   need no option again, wherever the file is copied; other models read the files beside them, and
@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.commands import archbuilder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,18 +40,6 @@ training:
   early_stopping: {patience: 5}
   phases: [{epochs: 2}, {epochs: 1, learning_rate: 3.0}]
 """
-
-
-def archbuilder(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "archbuilder", *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")

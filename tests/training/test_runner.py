@@ -365,7 +365,6 @@ def test_importing_archbuilder_does_not_import_keras_and_train_is_a_function() -
     assert result.stdout.strip() == "True []", result.stderr
 
 
-@pytest.mark.slow
 def test_readme_main_job_lenet5_on_resized_digits(tmp_path) -> None:
     """The proposed main job: zoo lenet5 (32x32x1) on digits with --resize and a short modern recipe."""
     from archbuilder.zoo import load_zoo_blueprint

@@ -12,17 +12,21 @@ from archbuilder.compile import build_model
 from archbuilder.zoo import load_zoo_blueprint
 
 # zoo name, keras.applications constructor, input side used for the prediction check (None: native).
-APPLICATIONS = [
+# One network of each family in the quick lane; its deeper or scaled siblings (the same blocks, more
+# of them) in the slow lane (make test-all).
+FAMILIES = [
     ("vgg16", "VGG16", None),
-    ("vgg19", "VGG19", None),
     ("resnet50", "ResNet50", None),
-    ("resnet101", "ResNet101", 96),
-    ("resnet152", "ResNet152", 64),
     ("resnet50v2", "ResNet50V2", None),
     ("mobilenet", "MobileNet", None),
     ("mobilenet_v2", "MobileNetV2", None),
     ("densenet121", "DenseNet121", 96),
     ("efficientnet_b0", "EfficientNetB0", None),
+]
+SIBLINGS = [
+    ("vgg19", "VGG19", None),
+    ("resnet101", "ResNet101", 96),
+    ("resnet152", "ResNet152", 64),
     ("efficientnet_b1", "EfficientNetB1", 64),
     ("efficientnet_b2", "EfficientNetB2", 64),
     ("efficientnet_b3", "EfficientNetB3", 64),
@@ -30,6 +34,10 @@ APPLICATIONS = [
     ("efficientnet_b5", "EfficientNetB5", 64),
     ("efficientnet_b6", "EfficientNetB6", 64),
     ("efficientnet_b7", "EfficientNetB7", 64),
+]
+APPLICATIONS = [
+    *(pytest.param(*case, id=case[0]) for case in FAMILIES),
+    *(pytest.param(*case, id=case[0], marks=pytest.mark.slow) for case in SIBLINGS),
 ]
 
 
@@ -65,8 +73,7 @@ def _initializers(model: keras.Model) -> list[dict]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("zoo_name, application, side", APPLICATIONS, ids=[a[0] for a in APPLICATIONS])
+@pytest.mark.parametrize("zoo_name, application, side", APPLICATIONS)
 def test_zoo_blueprint_is_the_keras_application(zoo_name: str, application: str, side: int | None) -> None:
     blueprint = load_zoo_blueprint(zoo_name)
     native = archbuilder.analyze(blueprint)

@@ -64,16 +64,56 @@ def header_params(name: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ZOO)
-def test_zoo_blueprint_builds_and_equals_its_analysis(name: str) -> None:
-    analysis = archbuilder.analyze(blueprint_path(name))
-    assert analysis.params == header_params(name)
-    model = build_model(analysis.blueprint)  # built once at native size, shared by every assertion
+def test_zoo_blueprint_has_its_reference_parameter_count(name: str) -> None:
+    assert archbuilder.analyze(blueprint_path(name)).params == header_params(name)
+
+
+#: Input sides tried, smallest first, for the quick build: the first the network accepts.
+SMALL_SIDES = (32, 64, 96, 128, 160, 192, 224)
+
+
+def small_analysis(name: str) -> archbuilder.Analysis:
+    """The network at the smallest input side it accepts: every layer as at native size, fewer weights
+    in its dense layers, so Keras builds it in a fraction of the time."""
+    native = archbuilder.load_blueprint(blueprint_path(name))
+    height, width, channels = archbuilder.analyze(native).blueprint.input.shape
+    for side in SMALL_SIDES:
+        if side >= min(height, width):
+            break
+        try:
+            overrides: dict[str, object] = {"input.shape": [side, side, channels]}
+            if native.scaling is not None and native.scaling.resolution is not None:
+                overrides["scaling.resolution"] = side  # the compound-scaled EfficientNets
+            small = archbuilder.load_blueprint(blueprint_path(name), overrides)
+            return archbuilder.analyze(small)
+        except archbuilder.BlueprintError:
+            continue
+    return archbuilder.analyze(native)
+
+
+def assert_builds_as_analyzed(analysis: archbuilder.Analysis) -> None:
+    model = build_model(analysis.blueprint)
     assert_analysis_equals_model(analysis, model)
     assert model.name == analysis.blueprint.name
     del model
     keras.backend.clear_session()
+
+
+#: Deeper, wider or compound-scaled siblings of a network the quick lane builds (the same blocks, more of
+#: them): built in the slow lane only (make test-all), at native size.
+SIBLINGS = {"vgg13", "vgg19", "resnet101", "resnet152", *(f"efficientnet_b{i}" for i in range(1, 8))}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SIBLINGS else n for n in ZOO])
+def test_zoo_blueprint_builds_and_equals_its_analysis_at_a_small_input(name: str) -> None:
+    assert_builds_as_analyzed(small_analysis(name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_blueprint_builds_and_equals_its_analysis_at_native_size(name: str) -> None:
+    assert_builds_as_analyzed(archbuilder.analyze(blueprint_path(name)))
 
 
 @pytest.mark.parametrize("name", ZOO)
