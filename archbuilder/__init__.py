@@ -21,13 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def build_model(blueprint: Any) -> keras.Model:
-    """Compile a blueprint (object, path, YAML text, dict or zoo name) into a ``keras.Model``.
+    """Compile a blueprint (its analysis, object, path, YAML text, dict or zoo name) into a ``keras.Model``.
 
     Every layer is named from its blueprint path (``stages_2_blocks_0_conv1``); the outputs are
     the head (named ``head.name``, default ``predictions``) and any auxiliary heads, in order.
 
     Args:
-        blueprint: a :class:`Blueprint`, a path to a YAML file, YAML text, a dict or a zoo name.
+        blueprint: an :class:`Analysis` (built as analyzed, without a second analysis), a
+            :class:`Blueprint`, a path to a YAML file, YAML text, a dict or a zoo name.
 
     Returns:
         An uncompiled ``keras.Model`` named after the blueprint, with one output, or a list of

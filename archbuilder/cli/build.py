@@ -31,7 +31,7 @@ def _build(source: str, overrides: list[Override] | None = None) -> tuple[Analys
     analysis = analyze_source(source, overrides)
     from archbuilder.compile import build_model
 
-    return analysis, build_model(analysis.blueprint)
+    return analysis, build_model(analysis)
 
 
 def _build_pretrained(args: argparse.Namespace) -> tuple[Analysis, Any]:
@@ -44,7 +44,7 @@ def _build_pretrained(args: argparse.Namespace) -> tuple[Analysis, Any]:
         args.source, classes=args.classes, input_shape=args.input_shape, preprocessing=args.preprocessing
     )
     analysis = analyze(blueprint)
-    model = build_model(analysis.blueprint)
+    model = build_model(analysis)
     load_pretrained(model, analysis.blueprint, args.weights)
     return analysis, model
 

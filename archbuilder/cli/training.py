@@ -23,21 +23,6 @@ from archbuilder.cli.common import (
 from archbuilder.cli.errors import report
 from archbuilder.runtime.environment import prepare_backend_environment
 
-#: The train options that override the blueprint's recipe (argparse dest names = ``TrainOptions`` fields).
-TRAIN_OVERRIDES = (
-    "data",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "seed",
-    "resize",
-    "deterministic",
-    "mixed_precision",
-    "jit_compile",
-    "init_weights",
-    "distribution",
-)
-
 
 def command_train(args: argparse.Namespace) -> int:
     """``archbuilder train``: train a blueprint with its recipe (train options override it) into a run folder.
@@ -46,8 +31,8 @@ def command_train(args: argparse.Namespace) -> int:
     ``--input-shape`` go only with it; ``--set`` does not).
 
     Args:
-        args: The parsed command line: ``source``, ``overrides``, the run folder options and
-            the :data:`TRAIN_OVERRIDES`.
+        args: The parsed command line: ``source``, ``overrides`` and the :class:`TrainOptions` fields
+            (each option's ``dest`` is its field's name).
 
     Returns:
         The exit code: ``EXIT_OK``, ``EXIT_USAGE`` for a misused option, or ``EXIT_INTERRUPTED`` after
@@ -75,14 +60,7 @@ def command_train(args: argparse.Namespace) -> int:
     from archbuilder.training.options import TrainOptions
     from archbuilder.training.runner import run_training
 
-    options = TrainOptions(
-        output=args.output,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        weights=args.weights,
-        **{key: getattr(args, key) for key in TRAIN_OVERRIDES},
-    )
-    return run_resumable(run_training, blueprint, options)
+    return run_resumable(run_training, blueprint, TrainOptions.from_arguments(args))
 
 
 def command_evaluate(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from archbuilder.analysis.analyzer import analyze
+from archbuilder.analysis.analyzer import Analysis, analyze
 from archbuilder.analysis.graph import INPUT_NAME, Graph, GraphBuilder, Node
 from archbuilder.blueprint import layers as L
 from archbuilder.blueprint.catalog import locate_source
@@ -20,15 +20,16 @@ from archbuilder.blueprint.resolve import fill_defaults
 from archbuilder.compile.builders import BUILDERS, NEEDS_INPUT_SHAPE, BuildError
 
 
-def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> keras.Model:
+def build_model(blueprint: Analysis | Blueprint | str | os.PathLike[str] | dict[str, Any]) -> keras.Model:
     """Compile a blueprint into a functional ``keras.Model``.
 
     Every layer is named from its blueprint path (``stages_2_blocks_0_conv1``); the outputs are
     the head (named ``head.name``, default ``predictions``) and any auxiliary heads, in order.
 
     Args:
-        blueprint: a :class:`Blueprint`, a path to a YAML file, a zoo name (``"resnet50"``), YAML
-            text or a dict. It is analyzed (and so resolved) first.
+        blueprint: the :class:`~archbuilder.analysis.Analysis` of a blueprint (built as analyzed, no
+            second analysis), or a :class:`Blueprint`, a path to a YAML file, a zoo name
+            (``"resnet50"``), YAML text or a dict, analyzed (and so resolved) first.
 
     Returns:
         An uncompiled ``keras.Model`` named after the blueprint, with one input (the resolved
@@ -40,7 +41,10 @@ def build_model(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) 
         BlueprintError: the blueprint is invalid or a layer cannot be built; the message names
             the blueprint path.
     """
-    analysis = analyze(locate_source(blueprint))
+    if isinstance(blueprint, Analysis):  # its graph is what the analyzer measured: built as it is
+        analysis = blueprint if blueprint.graph is not None else analyze(blueprint.blueprint)
+    else:
+        analysis = analyze(locate_source(blueprint))
     graph = analysis.graph
     assert graph is not None
     inputs = keras.Input(shape=analysis.blueprint.input.shape, name=INPUT_NAME)

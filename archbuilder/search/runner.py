@@ -166,8 +166,10 @@ def run(
     def elapsed() -> float:
         return spent_before + time.monotonic() - session_started
 
+    finished: dict[str, TrialRecord] = {}  # the rows of ended trials, collected once
+
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
-        progress_result = collect_results(space, oracle, hypermodel, folder, role)
+        progress_result = collect_results(space, oracle, hypermodel, folder, role, finished)
         progress_result.elapsed = elapsed()
         write_progress(progress_result, folder)
         write_search_state(folder, space, finished=False, elapsed=progress_result.elapsed)
@@ -195,7 +197,7 @@ def run(
             raise
         if role == "worker":
             return _worker_result(space, search_tuner)
-        result = collect_results(space, oracle, hypermodel, folder, role)
+        result = collect_results(space, oracle, hypermodel, folder, role, finished)
         result.stopped = "max_time" if oracle.out_of_time and len(result.trials) < settings.max_trials else None
         keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=progress)
     result.elapsed = elapsed()
@@ -260,14 +262,28 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
 
 
 def collect_results(
-    space: SearchSpace, oracle: Any, hypermodel: Any, folder: Path | None, role: str = "single"
+    space: SearchSpace,
+    oracle: Any,
+    hypermodel: Any,
+    folder: Path | None,
+    role: str = "single",
+    finished: dict[str, TrialRecord] | None = None,
 ) -> SearchResult:
-    """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order."""
+    """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order.
+
+    ``finished`` keeps the records of trials that ended (completed, failed, invalid) between calls: a
+    running search collects after every trial, and re-deriving every earlier trial's candidate each time
+    would make the search quadratic in its trials; each call then adds the rows of the new trials only.
+    """
     from archbuilder.search.oracles import space_values
     from archbuilder.search.tuner import EXTRA_METRICS, parse_failure
 
+    finished = {} if finished is None else finished
     records = []
     for trial_id in sorted(oracle.trials, key=lambda text: int(text) if text.isdigit() else 0):
+        if trial_id in finished:
+            records.append(finished[trial_id])
+            continue
         trial = oracle.trials[trial_id]
         values = space_values(trial.hyperparameters.values)
         blueprint, costs, active = None, {}, values
@@ -286,20 +302,21 @@ def collect_results(
             logged = {}
         else:
             status, seconds, batch, message = "running", None, None, "interrupted; --resume runs it again"
-        records.append(
-            TrialRecord(
-                trial_id,
-                status,
-                active,
-                {k: float(v) for k, v in logged.items()},
-                costs,
-                None if seconds is None else float(seconds),
-                None if batch is None else int(batch),
-                message,
-                blueprint,
-                None if epochs is None or status != "completed" else int(epochs),
-            )
+        record = TrialRecord(
+            trial_id,
+            status,
+            active,
+            {k: float(v) for k, v in logged.items()},
+            costs,
+            None if seconds is None else float(seconds),
+            None if batch is None else int(batch),
+            message,
+            blueprint,
+            None if epochs is None or status != "completed" else int(epochs),
         )
+        if status != "running":
+            finished[trial_id] = record
+        records.append(record)
     screen = oracle.screen
     return SearchResult(
         space.name,

@@ -103,7 +103,7 @@ def _read_source(path: Path) -> dict[str, list[np.ndarray]]:
                 f"blueprint.yaml beside it, and {blueprint_file} does not exist. Put the source blueprint "
                 "there, or pass the .keras model (a run folder's best.keras or last.keras)."
             )
-        source = build_model(analyze(load_blueprint(blueprint_file)).blueprint)
+        source = build_model(analyze(load_blueprint(blueprint_file)))
         try:
             source.load_weights(path)
         except Exception as error:  # noqa: BLE001

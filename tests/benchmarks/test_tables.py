@@ -1,4 +1,4 @@
-"""The search tables and their replays, used as a user uses them: the scripts run in fresh processes.
+"""The search tables and their replays, used as a user uses them: the scripts run in fresh processes (slow lane).
 
 ``make_table.py`` makes a small table, resumes it after a kill (a run already in the partial file is
 not trained again), and ``replay.py`` replays every strategy, archbuilder's and the peers', on it.
@@ -59,30 +59,26 @@ def tiny_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "tiny.yaml").write_text(TINY_SPACE, encoding="utf-8")
     output = folder / "tiny-digits.json.gz"
     command = ["tiny.yaml", "--data", "digits", "--seeds", "2", "--workers", "2", "--quiet", "-o", str(output)]
-    # A first run killed after one network: its partial file holds one finished run and a cut line.
-    first = script("make_table.py", *command, "--limit", "1", cwd=folder)
-    assert first.returncode == 0, first.stderr
-    partial = folder / "tiny-digits.partial.jsonl"
-    lines = partial.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if '"seed": 1' not in line]
-    partial.write_text("\n".join(kept) + '\n{"key": "cut by a ki', encoding="utf-8")
-    output.unlink()
-    # The full command again: ...limit differs, so this is another table: refused, nothing lost.
-    refused = script("make_table.py", *command, cwd=folder)
-    assert refused.returncode != 0 and "holds runs of another table" in refused.stderr
-    assert partial.read_text(encoding="utf-8").startswith(lines[0])
-    resumed = script("make_table.py", *command, "--limit", "1", cwd=folder)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "2 runs of 3 epochs, 1 already done" in resumed.stderr
-    # Now the whole space (a fresh table file).
-    partial.unlink()
-    output.unlink()
     made = script("make_table.py", *command, cwd=folder)
     assert made.returncode == 0, made.stderr
     assert "4 combinations, 4 distinct networks" in made.stderr
+    # As if killed before the last run ended: the partial file lacks one run and ends in a cut line.
+    partial = folder / "tiny-digits.partial.jsonl"
+    lines = partial.read_text(encoding="utf-8").splitlines()
+    partial.write_text("\n".join(lines[:-1]) + '\n{"key": "cut by a ki', encoding="utf-8")
+    output.unlink()
+    # Another table (--limit 1) in the same place is refused, and nothing is lost.
+    refused = script("make_table.py", *command, "--limit", "1", cwd=folder)
+    assert refused.returncode != 0 and "holds runs of another table" in refused.stderr
+    assert partial.read_text(encoding="utf-8").startswith(lines[0])
+    # The same command again trains the missing run only.
+    resumed = script("make_table.py", *command, cwd=folder)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "8 runs of 3 epochs, 7 already done" in resumed.stderr
     return output
 
 
+@pytest.mark.slow  # the benchmark scripts on a table made for the test: minutes of CPU
 def test_make_table_records_every_network_seed_and_epoch(tiny_table: Path) -> None:
     table = read_table(tiny_table)
     assert table["space"] == "tiny_table" and table["data"] == "digits" and table["epochs"] == 3
@@ -100,6 +96,7 @@ def test_make_table_records_every_network_seed_and_epoch(tiny_table: Path) -> No
     assert table["made"]["wall_seconds"] > 0
 
 
+@pytest.mark.slow  # the benchmark scripts on a table made for the test: minutes of CPU
 def test_replay_describes_and_replays_every_strategy(tiny_table: Path) -> None:
     described = script("replay.py", "--table", str(tiny_table), "--describe", "--json", cwd=tiny_table.parent)
     assert described.returncode == 0, described.stderr
@@ -140,6 +137,7 @@ def test_replay_describes_and_replays_every_strategy(tiny_table: Path) -> None:
     assert figure.read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.slow  # the benchmark scripts on a table made for the test: minutes of CPU
 def test_replay_ledgers_keep_finished_replays_for_the_next_run(tiny_table: Path) -> None:
     ledgers = tiny_table.parent / "replays.jsonl"
 

@@ -570,3 +570,16 @@ def test_build_block_raises_the_first_problem() -> None:
     with pytest.raises(BlueprintError) as caught:  # in hand-written Keras, the first problem stops the build
         build_block(Add(inputs=["a", "b"]), keras.Input((4, 4, 2)))
     assert [p.path for p in caught.value.problems] == ["block.inputs"]
+
+
+def test_build_model_builds_the_analysis_it_is_given_without_analyzing_again(monkeypatch) -> None:
+    import archbuilder.compile.model as compile_model
+
+    analysis = archbuilder.analyze("lenet5")
+    analyzed = []
+    monkeypatch.setattr(compile_model, "analyze", lambda source: analyzed.append(source) or analysis)
+    model = compile_model.build_model(analysis)
+    assert analyzed == []
+    assert model.count_params() == analysis.params and model.name == "lenet5"
+    compile_model.build_model("lenet5")
+    assert analyzed != []  # any other source is analyzed first

@@ -389,13 +389,14 @@ UNDER_BACKEND = textwrap.dedent(
 @pytest.mark.parametrize(
     ("backend", "works", "refused"),
     [
-        (
+        pytest.param(  # the quick lane exports under PyTorch; JAX's run is in the slow lane
             "jax",
             "saved_model",
             {
                 "litert": "Keras exports LiteRT only with the TensorFlow or PyTorch backend",
                 "onnx": "needs the jax2onnx package, which archbuilder does not support",
             },
+            marks=pytest.mark.slow,
         ),
         (
             "torch",

@@ -51,7 +51,7 @@ FUZZ_SETTINGS = dict(
 
 
 #: Hypothesis profiles, picked by ``HYPOTHESIS_PROFILE``: ``quick`` (the default, ``make test``) runs a
-#: fifth of each test's examples (at least 10); ``full`` (``make test-all``) runs every example written.
+#: fifth of each test's examples (at least 5); ``full`` (``make test-all``) runs every example written.
 QUICK_SHARE = 5
 settings.register_profile("quick", **FUZZ_SETTINGS)
 settings.register_profile("full", **FUZZ_SETTINGS)
@@ -61,8 +61,8 @@ if PROFILE not in ("quick", "full"):
 
 
 def fuzz_settings(max_examples: int) -> settings:
-    """``max_examples`` under the ``full`` profile, a fifth of them (at least 10) under ``quick``."""
-    count = max_examples if PROFILE == "full" else max(10, max_examples // QUICK_SHARE)
+    """``max_examples`` under the ``full`` profile, a fifth of them (at least 5) under ``quick``."""
+    count = max_examples if PROFILE == "full" else max(5, max_examples // QUICK_SHARE)
     return settings(settings.get_profile(PROFILE), max_examples=count)
 
 

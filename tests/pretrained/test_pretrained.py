@@ -311,6 +311,7 @@ def test_build_and_train_refuse_in_one_line(capsys) -> None:
     assert "--set does not go with --weights" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # test_train_command_with_weights trains from the weights in the quick lane
 def test_train_starts_from_the_weights_with_the_preprocessing_in_the_model(mobilenet, tmp_path) -> None:
     _, path = mobilenet
     rng = np.random.default_rng(0)

@@ -274,7 +274,10 @@ def test_evolution_beats_random_on_a_toy_objective(tmp_path: Path) -> None:
     [
         pytest.param(TINY, "evolution", id="run-tuner-argument"),
         pytest.param(
-            TINY.replace("search: {", "search: {tuner: {type: evolution, sample_size: 2}, "), None, id="nested"
+            TINY.replace("search: {", "search: {tuner: {type: evolution, sample_size: 2}, "),
+            None,
+            id="nested",
+            marks=pytest.mark.slow,  # the nested spelling's settings are checked without a search in test_tuners.py
         ),
     ],
 )

@@ -72,7 +72,7 @@ def run(program: str, backend: str, *arguments: str) -> dict:
 
 
 @pytest.mark.backends
-@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize("backend", [pytest.param("jax", marks=pytest.mark.slow), "torch"])
 def test_train_resume_evaluate_predict_under_backend(backend, tmp_path) -> None:
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (make test installs it)")

@@ -82,6 +82,7 @@ def test_mirrored_on_two_cpus_matches_a_single_device_run(tmp_path) -> None:
     assert result["loss_single"][-1] < result["loss_single"][0]  # it did train
 
 
+@pytest.mark.slow  # JAX's data parallelism; the quick lane runs TensorFlow's mirrored strategy
 def test_data_parallel_on_two_devices_matches_a_single_device_run(tmp_path) -> None:
     """As the mirrored test, under JAX: full-batch SGD, so the runs differ only by the order of float sums
     (XLA's per-device partial gradients, then their all-reduce). Measured: 1.5e-8 after 3 epochs on weights
@@ -99,7 +100,11 @@ def test_data_parallel_on_two_devices_matches_a_single_device_run(tmp_path) -> N
 
 
 @pytest.mark.parametrize(
-    ("name", "backend"), [("mirrored", "tensorflow"), pytest.param("data_parallel", "jax", marks=pytest.mark.slow)]
+    ("name", "backend"),
+    [
+        pytest.param(name, backend, marks=pytest.mark.slow)
+        for name, backend in [("mirrored", "tensorflow"), ("data_parallel", "jax")]
+    ],
 )
 def test_uneven_splits_and_a_test_set_smaller_than_the_batch(tmp_path, name, backend) -> None:
     """Global batch 64 on 2 replicas; 297 training and 33 validation images (each trimmed by one), 9 test images.

@@ -12,7 +12,7 @@ import pytest
 import archbuilder
 from archbuilder.blueprint import BlueprintError
 from archbuilder.blueprint.training import TrainingRecipe
-from archbuilder.cli.training import TRAIN_OVERRIDES
+from archbuilder.cli import build_parser
 from archbuilder.training.data import Dataset, Split
 from archbuilder.training.errors import RunError
 from archbuilder.training.options import RUN_SETTINGS, TrainOptions
@@ -23,7 +23,32 @@ def test_train_takes_exactly_the_options_with_their_defaults() -> None:
     assert list(parameters)[0] == "blueprint"
     options = {field.name: field.default for field in fields(TrainOptions)}
     assert {name: parameters[name].default for name in list(parameters)[1:]} == options
-    assert set(TRAIN_OVERRIDES) | set(RUN_SETTINGS) <= set(options)
+    assert set(RUN_SETTINGS) <= set(options)
+
+
+def test_every_train_option_of_the_command_line_reaches_train_options() -> None:
+    args = build_parser().parse_args(
+        ["train", "lenet5", "--data", "digits", "--epochs", "2", "--batch-size", "16", "--learning-rate", "0.1"]
+        + ["--seed", "3", "--resize", "--deterministic", "--no-mixed-precision", "--no-jit", "-o", "out"]
+        + ["--overwrite", "--distribution", "mirrored"]
+    )
+    options = TrainOptions.from_arguments(args)
+    assert options == TrainOptions(
+        data="digits",
+        epochs=2,
+        batch_size=16,
+        learning_rate=0.1,
+        seed=3,
+        output="out",
+        overwrite=True,
+        deterministic=True,
+        resize=True,
+        mixed_precision=False,
+        jit_compile=False,
+        distribution="mirrored",
+    )
+    # every field but ``verbose`` (the API's) is an option of the command, under the field's name
+    assert {field.name for field in fields(TrainOptions)} - set(vars(args)) == {"verbose"}
 
 
 def test_resume_and_overwrite_exclude_each_other() -> None:

@@ -112,6 +112,7 @@ def test_the_recipe_reaches_the_compiled_model(tmp_path, monkeypatch) -> None:
     assert inputs.kind == "tf.data" and inputs.steps_per_epoch == 4
 
 
+@pytest.mark.slow  # test_run_folder.py kills a run mid-epoch and resumes it in the quick lane
 def test_resume_after_sigkill_continues_at_the_next_epoch(tmp_path, capsys) -> None:
     blueprint = tmp_path / "digits_cnn.yaml"
     blueprint.write_text(DIGITS_CNN)
@@ -365,6 +366,7 @@ def test_importing_archbuilder_does_not_import_keras_and_train_is_a_function() -
     assert result.stdout.strip() == "True []", result.stderr
 
 
+@pytest.mark.slow  # the same run as `make demo`; test_digits_reaches_95_percent trains to quality in the quick lane
 def test_readme_main_job_lenet5_on_resized_digits(tmp_path) -> None:
     """The proposed main job: zoo lenet5 (32x32x1) on digits with --resize and a short modern recipe."""
     from archbuilder.zoo import load_zoo_blueprint
