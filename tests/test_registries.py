@@ -1,7 +1,8 @@
-"""Registration does not depend on import order: importing any public module, alone, in a fresh
-process, leaves every registry it can reach full (the analyzer's rules and block lowerings, the
-compiler's builders), keyed by exactly the kinds written once in ``archbuilder.blueprint.kinds``; and
-the search's oracle builders are keyed by exactly the tuners written once in ``archbuilder.search.tuners``.
+"""Registration does not depend on import order: importing any public module alone (in a fresh process,
+or with every archbuilder module dropped from ``sys.modules`` first) leaves every registry it can reach
+full (the analyzer's rules and block lowerings, the compiler's builders), keyed by exactly the kinds
+written once in ``archbuilder.blueprint.kinds``; and the search's oracle builders are keyed by exactly
+the tuners written once in ``archbuilder.search.tuners``.
 """
 
 from __future__ import annotations
@@ -37,23 +38,31 @@ def public_modules() -> list[str]:
     return sorted(names)
 
 
+# For each module named: every archbuilder module is dropped from sys.modules, so that importing the
+# module runs it and everything it imports from scratch, as in a fresh process (archbuilder's registries
+# are its modules' globals); then what each registry it reached lacks or has extra, by registry.
 PROGRAM = """
 import importlib, json, sys
-importlib.import_module(sys.argv[1])
-from archbuilder.blueprint.kinds import BLOCK_KINDS, LAYER_KINDS
-found = {}
-if "archbuilder.analysis.rules" in sys.modules:
-    from archbuilder.analysis import LOWERINGS, RULES
-    found["rules"] = sorted(set(LAYER_KINDS) ^ set(RULES))
-    found["lowerings"] = sorted(set(BLOCK_KINDS) ^ set(LOWERINGS))
-if "archbuilder.compile.builders" in sys.modules:
-    from archbuilder.compile.builders import BUILDERS
-    found["builders"] = sorted(set(LAYER_KINDS) ^ set(BUILDERS))  # blocks are lowered to layers first
-if "archbuilder.search.oracle_factory" in sys.modules:
-    from archbuilder.search.oracle_registry import ORACLE_BUILDERS
-    from archbuilder.search.tuners import TUNER_BY_TAG
-    found["oracles"] = sorted(set(TUNER_BY_TAG) ^ set(ORACLE_BUILDERS))
-print(json.dumps(found))
+findings = {}
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "archbuilder" or m.startswith("archbuilder.")]:
+        del sys.modules[loaded]
+    importlib.import_module(name)
+    from archbuilder.blueprint.kinds import BLOCK_KINDS, LAYER_KINDS
+    found = {}
+    if "archbuilder.analysis.rules" in sys.modules:
+        from archbuilder.analysis import LOWERINGS, RULES
+        found["rules"] = sorted(set(LAYER_KINDS) ^ set(RULES))
+        found["lowerings"] = sorted(set(BLOCK_KINDS) ^ set(LOWERINGS))
+    if "archbuilder.compile.builders" in sys.modules:
+        from archbuilder.compile.builders import BUILDERS
+        found["builders"] = sorted(set(LAYER_KINDS) ^ set(BUILDERS))  # blocks are lowered to layers first
+    if "archbuilder.search.oracle_factory" in sys.modules:
+        from archbuilder.search.oracle_registry import ORACLE_BUILDERS
+        from archbuilder.search.tuners import TUNER_BY_TAG
+        found["oracles"] = sorted(set(TUNER_BY_TAG) ^ set(ORACLE_BUILDERS))
+    findings[name] = found
+print(json.dumps(findings))
 """
 
 
@@ -66,9 +75,10 @@ def light_modules() -> list[str]:
     ]
 
 
-def check(module: str) -> dict[str, list[str]]:
+def check_each(*modules: str) -> dict[str, dict[str, list[str]]]:
+    """Each module imported alone (see PROGRAM), all in one fresh process: findings by module."""
     result = subprocess.run(
-        [sys.executable, "-c", PROGRAM, module],
+        [sys.executable, "-c", PROGRAM, *modules],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -79,13 +89,24 @@ def check(module: str) -> dict[str, list[str]]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def check(module: str) -> dict[str, list[str]]:
+    return check_each(module)[module]
+
+
+@pytest.fixture(scope="module")
+def light_findings() -> dict[str, dict[str, list[str]]]:
+    return check_each(*light_modules())
+
+
 def test_the_module_list_is_not_empty() -> None:
     assert "archbuilder.analysis.graph" in light_modules() and "archbuilder.blueprint.kinds" in light_modules()
 
 
 @pytest.mark.parametrize("module", light_modules())
-def test_importing_a_light_module_alone_fills_every_registry_it_reaches(module: str) -> None:
-    found = check(module)
+def test_importing_a_light_module_alone_fills_every_registry_it_reaches(
+    module: str, light_findings: dict[str, dict[str, list[str]]]
+) -> None:
+    found = light_findings[module]
     assert all(difference == [] for difference in found.values()), found  # the kinds missing or extra, by registry
 
 

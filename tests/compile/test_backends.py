@@ -67,7 +67,8 @@ pool_proj: 8}, id: mid}
 
 
 @pytest.mark.backends
-@pytest.mark.parametrize("backend, module", [pytest.param("jax", "jax", marks=pytest.mark.slow), ("torch", "torch")])
+@pytest.mark.slow  # tens of seconds per backend; the quick lane trains under PyTorch (training/test_backends.py)
+@pytest.mark.parametrize("backend, module", [("jax", "jax"), ("torch", "torch")])
 def test_every_block_runs_under_backend(backend: str, module: str) -> None:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed (make test installs it)")

@@ -389,7 +389,7 @@ UNDER_BACKEND = textwrap.dedent(
 @pytest.mark.parametrize(
     ("backend", "works", "refused"),
     [
-        pytest.param(  # the quick lane exports under PyTorch; JAX's run is in the slow lane
+        pytest.param(  # a fresh process per backend: the slow lane; the quick lane exports under TensorFlow
             "jax",
             "saved_model",
             {
@@ -398,13 +398,14 @@ UNDER_BACKEND = textwrap.dedent(
             },
             marks=pytest.mark.slow,
         ),
-        (
+        pytest.param(
             "torch",
             "onnx",
             {
                 "saved_model": "goes through torch_xla, which archbuilder does not support",
                 "litert": "needs the litert-torch package, which archbuilder does not support",
             },
+            marks=pytest.mark.slow,
         ),
     ],
 )

@@ -50,14 +50,10 @@ def test_spaces_with_batch_norm_set_a_momentum_for_short_trials(name: str) -> No
         assert defaults.get("batch_norm_momentum", 0.99) <= 0.8, name
 
 
-#: The quick lane runs the pattern space's short search (the classic format); the block spaces' searches,
-#: minutes of CPU each, run in the slow lane (make test-all).
-QUICK_SEARCHES = ("pattern",)
-
-
-@pytest.mark.parametrize(
-    "name", [n if n in QUICK_SEARCHES else pytest.param(n, marks=pytest.mark.slow) for n in list_spaces()]
-)
+#: Real searches of every shipped space, up to minutes of CPU each: the slow lane (make test-all). The quick
+#: lane's searches run small spaces (test_run.py, test_winner.py) and the README's search transcript.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_spaces())
 def test_a_short_search_finds_a_network_well_above_chance(name: str, tmp_path: Path) -> None:
     pytest.importorskip("keras_tuner")
     from archbuilder.search.runner import run
