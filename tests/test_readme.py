@@ -21,6 +21,20 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, re.S)
 
 
+def test_the_quickstart_next_step_runs_as_printed() -> None:
+    """The commands after ``make demo``, as the README prints them, from the checkout's root in a fresh shell."""
+    [step] = [block for block in blocks("sh") if block.startswith("source .venv/bin/activate")]
+    if not (ROOT / ".venv" / "bin" / "activate").exists():
+        pytest.skip("no .venv here: make demo or make test creates it")
+    environment = {name: value for name, value in os.environ.items() if name not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # a new terminal: no archbuilder on PATH before the step
+    result = subprocess.run(
+        ["bash", "-c", f"set -e\n{step}"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("lenet5"), result.stdout
+
+
 @pytest.mark.parametrize("index", range(len(blocks("python"))))
 def test_python_examples_run(index: int, tmp_path: Path) -> None:
     """Each Python block runs as a user pastes it: alone, in a fresh interpreter, in an empty folder (no

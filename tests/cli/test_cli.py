@@ -14,6 +14,7 @@ from archbuilder import zoo
 from archbuilder.analysis import analyze
 from archbuilder.blueprint import ALL_KINDS, catalog
 from archbuilder.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from tests.commands import archbuilder_process
 
 TINY = """\
 name: tiny
@@ -358,9 +359,7 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert "vgg16: ok (24 layers, 138,357,544 params)" in result.stdout
     assert result.stderr == ""
 
-    result = subprocess.run(
-        [sys.executable, "-m", "archbuilder", "summary", bad], capture_output=True, text=True, timeout=60
-    )
+    result = archbuilder_process("summary", bad)  # python -m archbuilder
     assert result.returncode == EXIT_INVALID
     assert result.stderr.startswith(f"{bad}:6:5: stem[2]: output size would be 0x0")
     assert "Traceback" not in result.stderr

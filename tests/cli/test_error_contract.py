@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from archbuilder.cli import EXIT_BUG, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from tests.commands import QUIET, archbuilder_process
 
 TINY = """\
 name: tiny
@@ -30,9 +31,12 @@ def run_cli(
     *arguments: str, cwd: Path, env: dict[str, str] | None = None, code: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m archbuilder ARGS`` (or a Python snippet) in a fresh process, as a user runs it."""
-    command = [sys.executable, "-c", code, *arguments] if code else [sys.executable, "-m", "archbuilder", *arguments]
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+    if code is None:
+        return archbuilder_process(*arguments, cwd=cwd, env=env, timeout=300)
+    environment = {**os.environ, **QUIET, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code, *arguments], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
