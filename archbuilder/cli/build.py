@@ -25,12 +25,12 @@ from archbuilder.cli.common import (
     analyze_source,
     positive_int,
 )
-from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.runtime.environment import load_backend
 
 
 def _build(source: str, overrides: list[Override] | None = None) -> tuple[Analysis, Any]:
     analysis = analyze_source(source, overrides)
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.compile import build_model
 
     return analysis, build_model(analysis)
@@ -38,7 +38,7 @@ def _build(source: str, overrides: list[Override] | None = None) -> tuple[Analys
 
 def _build_pretrained(args: argparse.Namespace) -> tuple[Analysis, Any]:
     """A keras.applications twin of the zoo with its pretrained weights (see archbuilder.pretrained)."""
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.analysis import analyze
     from archbuilder.compile import build_model
     from archbuilder.pretrained import load_pretrained, pretrained_blueprint

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.cli.common import EXIT_OK, EXIT_USAGE, add_command
-from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.runtime.environment import load_backend
 
 
 def command_convert(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def command_convert(args: argparse.Namespace) -> int:
     if Path(args.output).suffix != ".keras":
         print(f"archbuilder convert: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
         return EXIT_USAGE
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.convert import convert_file, describe_conversion
 
     original, converted = convert_file(args.model, args.output)

@@ -8,7 +8,7 @@ from typing import Any
 
 from archbuilder.cli.common import EXIT_OK, add_command
 from archbuilder.export.formats import FORMATS  # the registry imports neither Keras nor a converter
-from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.runtime.environment import load_backend
 
 
 def command_export(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def command_export(args: argparse.Namespace) -> int:
     existing output without ``--overwrite`` or a model the converter rejects raises
     :class:`~archbuilder.export.ExportError`, a user error (exit 1).
     """
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.export import export_file
 
     result = export_file(args.model, args.format, args.output, overwrite=args.overwrite, check=args.check)

@@ -21,7 +21,7 @@ from archbuilder.cli.common import (
     run_resumable,
 )
 from archbuilder.cli.errors import report
-from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.runtime.environment import load_backend
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -50,10 +50,11 @@ def command_train(args: argparse.Namespace) -> int:
         instead_of_set="use --classes and --input-shape, and the train options for the recipe",
     ):
         return EXIT_USAGE
-    prepare_backend_environment(deterministic=bool(args.deterministic))
     if args.weights is None:
-        blueprint = analyze_source(args.source, args.overrides).blueprint
+        blueprint = analyze_source(args.source, args.overrides).blueprint  # an error here needs no Keras
+        load_backend(deterministic=bool(args.deterministic))
     else:
+        load_backend(deterministic=bool(args.deterministic))  # archbuilder.pretrained imports Keras
         from archbuilder.pretrained import pretrained_blueprint
 
         blueprint = pretrained_blueprint(args.source, classes=args.classes, input_shape=args.input_shape)
@@ -84,7 +85,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
             f"archbuilder evaluate: --confusion must end with .png, .svg or .pdf. Received: {args.confusion}",
             EXIT_USAGE,
         )
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.training.evaluation import evaluate
 
     results = evaluate(args.model, args.data, resize=bool(args.resize), batch_size=args.batch_size, confusion=confusion)
@@ -143,7 +144,7 @@ def command_predict(args: argparse.Namespace) -> int:
         DataError: The model cannot be loaded, or an image cannot be read or does not fit the model's
             input (without ``resize``).
     """
-    prepare_backend_environment()
+    load_backend()
     from archbuilder.training.prediction import predict
 
     for prediction in predict(args.model, args.images, top_k=args.top_k, resize=bool(args.resize)):

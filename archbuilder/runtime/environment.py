@@ -17,8 +17,7 @@ def deterministic_environment() -> dict[str, str]:
 
 
 def prepare_backend_environment(*, deterministic: bool = False) -> None:
-    """Quiet the backend's native start-up logging (unless the user set its level), request determinism if
-    asked, then import Keras (and so its backend) with the lines it writes before logging is set up held.
+    """Quiet the backend's native logging (unless the user set its level) and, if asked, request determinism.
 
     ``TF_CPP_MIN_LOG_LEVEL=3`` keeps TensorFlow's C++ INFO, WARNING and ERROR lines off the terminal (a
     CPU-only machine's ``failed call to cuInit`` is an ERROR line); Python's warnings are not touched.
@@ -26,6 +25,12 @@ def prepare_backend_environment(*, deterministic: bool = False) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if deterministic:
         os.environ.update(deterministic_environment())
+
+
+def load_backend(*, deterministic: bool = False) -> None:
+    """:func:`prepare_backend_environment`, then :func:`import_backend_quietly`: what a command calls just
+    before the modules that import Keras (a command that may stop before needing Keras prepares only)."""
+    prepare_backend_environment(deterministic=deterministic)
     import_backend_quietly()
 
 
@@ -57,4 +62,4 @@ def import_backend_quietly() -> None:
         os.close(saved)
 
 
-__all__ = ["deterministic_environment", "import_backend_quietly", "prepare_backend_environment"]
+__all__ = ["deterministic_environment", "import_backend_quietly", "load_backend", "prepare_backend_environment"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.blueprint.errors import BlueprintError
-from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.runtime.environment import load_backend
 from archbuilder.search.errors import SearchError
 from archbuilder.search.folder import (
     TENSORBOARD_DIR,
@@ -148,7 +148,7 @@ def run(
         resume = prepare_folder(folder, space, resume, overwrite)
     spent_before = recorded_elapsed(read_search_state(folder)) if resume and role != "worker" else 0.0
 
-    prepare_backend_environment()  # before Keras is imported: the modules below import it
+    load_backend()  # before Keras is imported: the modules below import it
     from archbuilder.runtime import accelerator
     from archbuilder.search.hypermodel import BlueprintHyperModel
     from archbuilder.search.oracle_factory import create_oracle

@@ -367,22 +367,15 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
 
 
 def test_keras_commands_print_no_native_start_up_lines(tmp_path: Path) -> None:
-    """On a CPU-only machine, without TF_CPP_MIN_LOG_LEVEL: no absl, CUDA or CPU-feature line from TensorFlow."""
+    """On a CPU-only machine, without TF_CPP_MIN_LOG_LEVEL: no absl, CUDA or CPU-feature line from TensorFlow
+    (every Keras command goes through the same runtime.environment.prepare_backend_environment)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
     command = [sys.executable, "-m", "archbuilder"]
     built = subprocess.run(
         [*command, "build", "lenet5", "-o", "m.keras"], cwd=tmp_path, env=environment, capture_output=True, text=True
     )
-    assert (built.returncode, built.stderr) == (EXIT_OK, ""), built.stderr
-    evaluated = subprocess.run(
-        [*command, "evaluate", "m.keras", "--data", "digits", "--resize", "--json"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    assert (evaluated.returncode, evaluated.stderr) == (EXIT_OK, ""), evaluated.stderr
-    assert 0.0 <= json.loads(evaluated.stdout)["accuracy"] <= 1.0
+    assert (built.returncode, built.stderr) == (EXIT_OK, ""), built.stderr  # TensorFlow started its devices too
+    assert built.stdout.endswith("wrote m.keras (61,706 params) and m.blueprint.yaml\n")
 
 
 def test_search_show_is_a_subcommand_with_its_own_help(tmp_path, capsys) -> None:
