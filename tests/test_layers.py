@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: ``__init__`` is the package's own ``archbuilder/__init__.py`` (the public API: ``archbuilder.train``...).
 #: A unit may import its own modules and the units of lower layers, nothing else.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),  # the one error root
+    ("errors", "wording"),  # the one error root; counts in messages
     ("artifacts",),  # atomic files (their errors are ArchbuilderErrors)
     ("blueprint",),
     ("analysis",),

@@ -12,6 +12,7 @@ from typing import Any
 from archbuilder.analysis.report import human
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.search.settings import SearchSettings, format_duration
+from archbuilder.wording import counted
 
 #: A trial's status in trials.csv: trained, or why not.
 STATUSES = ("completed", "nan", "oom", "error", "running")
@@ -121,9 +122,10 @@ class SearchResult:
         total_rejected = sum(self.rejected.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in self.rejected.items() if n)
         lines = [
-            f"{len(self.trials)} trials ({counts or 'none'}); {total_rejected} candidates rejected before building"
+            f"{counted(len(self.trials), 'trial')} ({counts or 'none'}); "
+            f"{counted(total_rejected, 'candidate')} rejected before building"
             + (f" ({reasons})" if reasons else "")
-            + f"; {self.duplicates} duplicates skipped"
+            + f"; {counted(self.duplicates, 'duplicate')} skipped"
         ]
         for reason, example in self.rejection_examples.items():
             lines.append(f"  e.g. {reason}: {example}")
@@ -134,7 +136,7 @@ class SearchResult:
             )
         for entry in self.final:
             lines.append(
-                f"final training of trial {entry['trial']} ({entry['epochs']} epochs): "
+                f"final training of trial {entry['trial']} ({counted(entry['epochs'], 'epoch')}): "
                 + ", ".join(f"{k} {v:.4f}" for k, v in entry["metrics"].items() if k.startswith("val_"))
             )
         best = self.best

@@ -44,6 +44,7 @@ from archbuilder.search.results import (
 from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
+from archbuilder.wording import counted
 
 
 def distributed_role() -> str:
@@ -249,8 +250,8 @@ def _header(space: SearchSpace, check: SpaceCheck, source: Any, role: str) -> st
     data = source if isinstance(source, str) else source.name
     where = " (distributed chief)" if role == "chief" else ""
     return (
-        f"searching '{space.name}'{where}: {settings.tuner.type} tuner, up to {settings.max_trials} trials x "
-        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''}"
+        f"searching '{space.name}'{where}: {settings.tuner.type} tuner, "
+        f"up to {counted(settings.max_trials, 'trial')} x {counted(settings.epochs, 'epoch')}"
         + (f" or {format_duration(settings.max_time)}" if settings.max_time is not None else "")
         + f" on {data}, objective "
         f"{settings.score_name} ({settings.objective_spec.direction}); {len(space.parameters)} hyperparameters, "

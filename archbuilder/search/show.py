@@ -17,6 +17,7 @@ from archbuilder.search.outputs import read_trials_csv
 from archbuilder.search.results import COST_COLUMNS, SearchResult, TrialRecord
 from archbuilder.search.settings import SearchSettings, format_duration, settings_from_record
 from archbuilder.training.run_folder import read_json_file
+from archbuilder.wording import counted
 
 #: trials.csv columns that are neither hyperparameters nor metrics.
 BOOKKEEPING = ("trial", "status", "epochs", "seconds", "batch_size", "message", *COST_COLUMNS)
@@ -115,9 +116,9 @@ def show(folder: str | Path) -> str:
         status = f"stopped by max_time {format_duration(settings.max_time)} (--resume with a larger --max-time)"
     elapsed = recorded_elapsed(state)
     lines = [
-        f"search '{result.space_name}' in {folder}: {status}; {done} of {settings.max_trials} trials"
+        f"search '{result.space_name}' in {folder}: {status}; {done} of {counted(settings.max_trials, 'trial')}"
         + (f" in {format_duration(elapsed)}" if elapsed else "")
-        + f", {settings.tuner.type} tuner, {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} per trial, "
+        + f", {settings.tuner.type} tuner, {counted(settings.epochs, 'epoch')} per trial, "
         f"objective {result.objective} ({result.direction})",
         "",
     ]
@@ -128,7 +129,7 @@ def show(folder: str | Path) -> str:
             "",
             f"best: trial {best.trial_id}, {result.objective} {best.metric(result.objective):.4f}, "
             f"{best.costs.get('params', 0):,} params, {human(best.costs.get('macs', 0))} MACs, "
-            f"{best.epochs or '?'} epochs",
+            + (counted(best.epochs, "epoch") if best.epochs else "? epochs"),
         ]
         lines.append("  values: " + (", ".join(f"{k}={v}" for k, v in best.values.items()) or "(none)"))
         if result.model is not None:

@@ -31,6 +31,7 @@ from archbuilder.search.settings import SearchSettings
 from archbuilder.search.trial import TrialFailure
 from archbuilder.training.engine import FitOutcome, OutOfMemory, best_epoch, halve_on_out_of_memory
 from archbuilder.training.recipe import head_outputs, metric_key
+from archbuilder.wording import counted
 
 #: How a failed trial's message starts: ``archbuilder-trial:STATUS:SECONDS:BATCH:text``.
 FAILURE_PREFIX = "archbuilder-trial"
@@ -256,7 +257,7 @@ class BlueprintTuner(kt.Tuner):
             metrics = report["metrics"]
             text += (
                 f"{name} {metrics[name]:.4f} ({int(metrics['params']):,} params, {human(int(metrics['macs']))} MACs, "
-                f"{int(metrics['epochs'])} epochs, {metrics['seconds']:.1f} s)"
+                f"{counted(int(metrics['epochs']), 'epoch')}, {metrics['seconds']:.1f} s)"
             )
         else:
             text += report["message"]

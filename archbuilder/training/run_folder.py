@@ -68,6 +68,7 @@ from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.training.errors import RunError
 from archbuilder.training.history_file import truncate_history
+from archbuilder.wording import counted
 
 CHECKPOINT_STATE = "checkpoint.json"
 LAST_MODEL = "last.keras"
@@ -343,12 +344,12 @@ def check_epochs(folder: Path, state: dict[str, Any], epochs: int) -> None:
     completed = int(state["completed_epochs"])
     if state.get("finished") and completed >= epochs:
         raise RunError(
-            f"the run in {folder} already finished its {completed} epochs; pass --epochs N with N above "
+            f"the run in {folder} already finished its {counted(completed, 'epoch')}; pass --epochs N with N above "
             f"{completed} to train it further."
         )
     if completed > epochs:
         raise RunError(
-            f"the run in {folder} has {completed} epochs done; pass --epochs N with N of at least "
+            f"the run in {folder} has {counted(completed, 'epoch')} done; pass --epochs N with N of at least "
             f"{completed} to continue it."
         )
 

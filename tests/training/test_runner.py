@@ -180,7 +180,7 @@ def test_resume_errors(tmp_path) -> None:
     with pytest.raises(RunError) as error:
         archbuilder.train(blueprint, output=folder, resume=True)
     assert str(error.value) == (
-        f"the run in {folder} already finished its 1 epochs; pass --epochs N with N above 1 to train it further."
+        f"the run in {folder} already finished its 1 epoch; pass --epochs N with N above 1 to train it further."
     )
     with pytest.raises(RunError) as error:
         archbuilder.train(blueprint, output=folder, resume=True, epochs=2, batch_size=32)
