@@ -71,7 +71,7 @@ class BlueprintHyperModel(kt.HyperModel):
             blueprint, steps_per_epoch(dataset, batch_size), jit_compile=accelerator.choose_jit_compile(None)
         )
 
-    def fit(
+    def train_trial(
         self,
         hp: kt.HyperParameters,
         model: keras.Model,
@@ -85,7 +85,8 @@ class BlueprintHyperModel(kt.HyperModel):
         callbacks: list[keras.callbacks.Callback] | None = None,
         **kwargs: Any,
     ) -> FitOutcome:
-        """Fits on the cached dataset with the recipe's data pipeline through the fit engine (with a
+        """Trains on the cached dataset with the recipe's data pipeline through the fit engine (BlueprintTuner's
+        run_trial calls it in place of KerasTuner's ``HyperModel.fit``; with a
         ``monitor``, the model ends with its best epoch's weights); extra positional and keyword
         arguments are ignored."""
         blueprint = self.trial_blueprint(self.candidate(hp.values))

@@ -171,7 +171,7 @@ class BlueprintTuner(kt.Tuner):
             model = self.hypermodel.build(hp)
             if "tuner/trial_id" in hp.values:  # a Hyperband promotion continues its earlier trial
                 continue_from(model, self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
-            outcome = self.hypermodel.fit(
+            outcome = self.hypermodel.train_trial(
                 hp,
                 model,
                 epochs=epochs,

@@ -76,7 +76,7 @@ def test_failures_are_contained_and_the_search_goes_on(
     class ResourceExhaustedError(Exception):
         pass
 
-    real_fit = BlueprintHyperModel.fit
+    real_fit = BlueprintHyperModel.train_trial
     attempts: list[tuple[int, int]] = []
 
     def fit(self: Any, hp: Any, model: Any, **options: Any) -> Any:
@@ -90,7 +90,7 @@ def test_failures_are_contained_and_the_search_goes_on(
 
     clears: list[int] = []
     real_clear = keras.backend.clear_session
-    monkeypatch.setattr(BlueprintHyperModel, "fit", fit)
+    monkeypatch.setattr(BlueprintHyperModel, "train_trial", fit)
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: clears.append(1) or real_clear(*a, **k))
     result = run(TINY, output=tmp_path / "search")
     by_filters = {t.values["stem[0].filters"]: t for t in result.trials}
