@@ -17,6 +17,7 @@ from archbuilder.cli.common import (
     run_resumable,
 )
 from archbuilder.runtime.environment import prepare_backend_environment
+from archbuilder.search.options import SearchOptions
 from archbuilder.search.settings import parse_duration
 from archbuilder.search.tuners import TUNER_NAMES
 
@@ -40,33 +41,19 @@ def command_search(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    overrides = {
-        key: getattr(args, key) for key in ("data", "max_trials", "max_time", "epochs", "tuner", "seed", "final_epochs")
-    }
-    space = (
-        load_space(args.space, set_values=args.overrides, **overrides)
-        if args.check
-        else load_space(args.space, set_values=args.overrides)
-    )
+    options = SearchOptions.from_arguments(args)
     if args.check:
+        space = load_space(args.space, set_values=args.overrides, **options.settings())
         check = validate_space(space)
         print(f"{args.space}: {len(space.parameters)} hyperparameters ({space.settings.tuner.type} tuner)")
         print(space.summary())
         print(check.report())
         return EXIT_OK
+    space = load_space(args.space, set_values=args.overrides)
     prepare_backend_environment()
-    from archbuilder.search.runner import run
+    from archbuilder.search.runner import run_search
 
-    return run_resumable(
-        run,
-        space,
-        **overrides,
-        output=args.output,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        save_top=args.save_top,
-        tensorboard=args.tensorboard,
-    )
+    return run_resumable(run_search, space, options)
 
 
 def command_show(args: argparse.Namespace) -> int:
@@ -125,6 +112,15 @@ def add_search_command(commands: Any) -> None:
     search.add_argument("--epochs", type=positive_int, metavar="E", help="override search.epochs (per trial)")
     search.add_argument("--tuner", choices=TUNER_NAMES, help="override search.tuner")
     search.add_argument("--seed", type=int, help="override search.seed")
+    search.add_argument(
+        "--batch-size", type=positive_int, metavar="N", help="override search.batch_size (default: each candidate's)"
+    )
+    search.add_argument(
+        "--executions-per-trial",
+        type=positive_int,
+        metavar="N",
+        help="override search.executions_per_trial (trainings per trial, their metrics averaged)",
+    )
     search.add_argument(
         "--final-epochs",
         type=positive_int,

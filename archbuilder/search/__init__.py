@@ -17,9 +17,10 @@ from archbuilder.search.errors import SearchError
 from archbuilder.search.loading import list_spaces, load_space, locate_space
 from archbuilder.search.results import SearchResult, TrialRecord
 from archbuilder.search.runner import run
-from archbuilder.search.screening import Candidate, Screen, SpaceCheck, examine, validate_space
+from archbuilder.search.screening import Candidate, Screen, examine
 from archbuilder.search.settings import Budgets, Objective, SearchSettings
 from archbuilder.search.space import SearchSpace
+from archbuilder.search.space_check import SpaceCheck, validate_space
 
 __all__ = [
     "Budgets",

@@ -14,8 +14,8 @@ import keras_tuner as kt
 
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.runtime import accelerator
-from archbuilder.search.oracles import declare_hyperparameters, space_values
-from archbuilder.search.screening import Candidate, measure
+from archbuilder.search.oracles import declare_hyperparameters
+from archbuilder.search.screening import Candidate, Screen
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.trial import DataCache, build_candidate, fit_candidate, steps_per_epoch
 from archbuilder.training.engine import Direction, FitOutcome
@@ -29,12 +29,16 @@ class BlueprintHyperModel(kt.HyperModel):
         space: the search space; its name names the hypermodel, its settings give the trial recipe.
         data: the search's dataset cache; ``None`` only for a hypermodel that never builds
             (building and fitting need it).
+        screen: the oracle's screen, which measured each trial's candidate when it admitted the trial: a
+            trial's candidate is analyzed once, however often it is built, trained and collected.
+            ``None``: a screen of the hypermodel's own.
     """
 
-    def __init__(self, space: SearchSpace, data: DataCache | None) -> None:
+    def __init__(self, space: SearchSpace, data: DataCache | None, screen: Screen | None = None) -> None:
         super().__init__(name=space.name)
         self.space = space
         self.data = data
+        self.screen = screen if screen is not None else Screen(space)
         self.batch_size: int | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
@@ -42,9 +46,13 @@ class BlueprintHyperModel(kt.HyperModel):
         declare_hyperparameters(self.space, hp)
 
     def candidate(self, values: dict[str, Any]) -> Candidate:
-        """The analyzed candidate with the recipe every trial uses (search epochs, data, seed)."""
-        candidate, _ = measure(self.space, space_values(values))
-        return candidate
+        """The analyzed candidate of a trial's values (KerasTuner's ``tuner/...`` entries ignored), as the screen
+        measured it.
+
+        Raises:
+            CandidateError: the values make no valid network.
+        """
+        return self.screen.measure(values)
 
     def trial_blueprint(self, candidate: Candidate) -> Blueprint:
         """The candidate's blueprint with the trial recipe: the search's epochs, batch size, seed and data."""

@@ -67,7 +67,7 @@ def load_space(
     ``set_values`` set values of the template by path before it is parsed, markers allowed
     (``{"head.classes": 10, "stages[0].repeat": {"int": [1, 3]}}``, or ``--set`` items).
 
-    This checks each marker on its own; :func:`archbuilder.search.screening.validate_space` checks the
+    This checks each marker on its own; :func:`archbuilder.search.space_check.validate_space` checks the
     options against the blueprint format and the budgets.
 
     Args:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from archbuilder.search.folder import (
     write_search_state,
 )
 from archbuilder.search.loading import load_space
+from archbuilder.search.options import SearchOptions
 from archbuilder.search.outputs import write_outputs, write_progress
 from archbuilder.search.results import (
     SearchResult,
@@ -41,9 +43,9 @@ from archbuilder.search.results import (
     TrialRecord,
     near_chance,
 )
-from archbuilder.search.screening import SpaceCheck, validate_space
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
+from archbuilder.search.space_check import SpaceCheck, validate_space
 from archbuilder.wording import counted
 
 
@@ -127,46 +129,45 @@ def run(
             settings of the search being resumed.
         ArtifactError: the output folder or one of its files cannot be written (a full disk, no permission).
     """
-    overrides = {
-        "max_trials": max_trials,
-        "max_time": max_time,
-        "epochs": epochs,
-        "tuner": tuner,
-        "seed": seed,
-        "executions_per_trial": executions_per_trial,
-        "batch_size": batch_size,
-        "final_epochs": final_epochs,
-        "data": data if isinstance(data, str) else None,
-    }
+    options = SearchOptions(
+        data=data,
+        max_trials=max_trials,
+        max_time=max_time,
+        epochs=epochs,
+        tuner=tuner,
+        seed=seed,
+        executions_per_trial=executions_per_trial,
+        batch_size=batch_size,
+        final_epochs=final_epochs,
+        output=output,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        save_top=save_top,
+        tensorboard=tensorboard,
+    )
+    return run_search(space, options)
+
+
+def run_search(space: Any, options: SearchOptions) -> SearchResult:
+    """:func:`run` with its options typed: what the command line calls."""
     space = load_space(space)
+    folder = options.folder(space.name)
     role = distributed_role()
-    folder = Path(output) if output is not None else Path("searches") / space.name
-    state = read_search_state(folder) if resume and not overwrite and role != "worker" else None
-    space = effective_space(space, overrides, state, folder)
-    check = validate_space(space) if role != "worker" else None
-    source = data if data is not None and not isinstance(data, str) else data_name(space)
-    if role != "worker":
-        resume = prepare_folder(folder, space, resume, overwrite)
-    spent_before = recorded_elapsed(read_search_state(folder)) if resume and role != "worker" else 0.0
+    if role == "worker":
+        return _run_worker(space, options, folder)
+    state = read_search_state(folder) if options.resume and not options.overwrite else None
+    space = effective_space(space, options.settings(), state, folder)
+    check = validate_space(space)
+    source = _data_source(space, options)
+    resume = prepare_folder(folder, space, options.resume, options.overwrite)
+    spent_before = recorded_elapsed(read_search_state(folder)) if resume else 0.0
 
     load_backend()  # before Keras is imported: the modules below import it
     from archbuilder.runtime import accelerator
-    from archbuilder.search.hypermodel import BlueprintHyperModel
-    from archbuilder.search.oracle_factory import create_oracle
-    from archbuilder.search.trial import DataCache
-    from archbuilder.search.tuner import BlueprintTuner
     from archbuilder.search.winner import keep_winner, save_top_models
 
     settings = space.settings
-    hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize))
-    oracle = create_oracle(space)
-    # The search's clock (max_time, elapsed) runs from here: importing Keras does not count.
-    session_started = time.monotonic()
-    oracle.set_time_left(None if settings.max_time is None else settings.max_time - spent_before)
-
-    def elapsed() -> float:
-        return spent_before + time.monotonic() - session_started
-
     finished: dict[str, TrialRecord] = {}  # the rows of ended trials, collected once
 
     def record_progress() -> None:  # trials.csv and summary.json follow a running search (search show reads them)
@@ -175,42 +176,37 @@ def run(
         write_progress(progress_result, folder)
         write_search_state(folder, space, finished=False, elapsed=progress_result.elapsed)
 
-    search_tuner = BlueprintTuner(
-        oracle,
-        hypermodel,
-        settings=settings,
-        progress=progress,
-        tensorboard=folder / TENSORBOARD_DIR if tensorboard else None,
-        on_trial_done=record_progress if role != "worker" else None,
-        directory=str(folder),
-        project_name=TUNER_DIR,
-        overwrite=not resume and role != "worker",
-        executions_per_trial=settings.executions_per_trial,
+    oracle, hypermodel, search_tuner = _tuner(
+        space, options, folder, source, on_trial_done=record_progress, overwrite=not resume
     )
-    if progress and check is not None:
+    # The search's clock (max_time, elapsed) runs from here: importing Keras does not count.
+    session_started = time.monotonic()
+    oracle.set_time_left(None if settings.max_time is None else settings.max_time - spent_before)
+
+    def elapsed() -> float:
+        return spent_before + time.monotonic() - session_started
+
+    if options.progress:
         print(_header(space, check, source, role), flush=True)
     with accelerator.precision_policy(accelerator.choose_precision(None)):
         try:
             search_tuner.search(verbose=0)
         except BaseException:  # Ctrl-C, a kill's signal, a fatal error: the time spent still counts on --resume
-            if role != "worker":
-                write_search_state(folder, space, finished=False, elapsed=elapsed())
+            write_search_state(folder, space, finished=False, elapsed=elapsed())
             raise
-        if role == "worker":
-            return _worker_result(space, search_tuner)
         result = collect_results(space, oracle, hypermodel, folder, role, finished)
         result.stopped = "max_time" if oracle.out_of_time and len(result.trials) < settings.max_trials else None
-        keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=progress)
+        keep_winner(result, search_tuner, folder, final_epochs=settings.final_epochs, progress=options.progress)
     result.elapsed = elapsed()
     write_outputs(result, folder)  # replaces top/, where save_top_models then adds the models
-    if save_top:
+    if options.save_top:
         save_top_models(result, search_tuner, folder)
     write_search_state(folder, space, finished=True, elapsed=result.elapsed, stopped=result.stopped)
     classes = min((output.classes for output in _heads(result)), default=0)
     warning = near_chance(result, classes)
     if warning:
-        warnings.warn(warning, SearchWarning, stacklevel=2)
-    if progress:
+        warnings.warn(warning, SearchWarning, stacklevel=3)
+    if options.progress:
         print(result.summary())
         print(
             f"wrote {folder}: "
@@ -219,6 +215,59 @@ def run(
             + (f", {TENSORBOARD_DIR}/" if search_tuner.tensorboard else "")
         )
     return result
+
+
+def _run_worker(space: SearchSpace, options: SearchOptions, folder: Path) -> SearchResult:
+    """A worker of KerasTuner's distributed mode: runs the trials the chief's oracle hands it and returns
+    what it ran; the chief checks the space, owns the folder and writes every output."""
+    space = effective_space(space, options.settings(), None, folder)
+    load_backend()
+    from archbuilder.runtime import accelerator
+
+    source = _data_source(space, options)
+    _, _, search_tuner = _tuner(space, options, folder, source, on_trial_done=None, overwrite=False)
+    with accelerator.precision_policy(accelerator.choose_precision(None)):
+        search_tuner.search(verbose=0)
+    return _worker_result(space, search_tuner)
+
+
+def _tuner(
+    space: SearchSpace,
+    options: SearchOptions,
+    folder: Path,
+    source: Any,
+    *,
+    on_trial_done: Callable[[], None] | None,
+    overwrite: bool,
+) -> tuple[Any, Any, Any]:
+    """The oracle, the hypermodel (measuring each trial's candidate through the oracle's screen, so a trial's
+    candidate is analyzed once) and the tuner that runs them (Keras imported)."""
+    from archbuilder.search.hypermodel import BlueprintHyperModel
+    from archbuilder.search.oracle_factory import create_oracle
+    from archbuilder.search.trial import DataCache
+    from archbuilder.search.tuner import BlueprintTuner
+
+    settings = space.settings
+    oracle = create_oracle(space)
+    hypermodel = BlueprintHyperModel(space, DataCache(source, resize=settings.resize), screen=oracle.screen)
+    search_tuner = BlueprintTuner(
+        oracle,
+        hypermodel,
+        settings=settings,
+        progress=options.progress,
+        tensorboard=folder / TENSORBOARD_DIR if options.tensorboard else None,
+        on_trial_done=on_trial_done,
+        directory=str(folder),
+        project_name=TUNER_DIR,
+        overwrite=overwrite,
+        executions_per_trial=settings.executions_per_trial,
+    )
+    return oracle, hypermodel, search_tuner
+
+
+def _data_source(space: SearchSpace, options: SearchOptions) -> Any:
+    """The dataset given as an object, else the name the space's settings (with ``--data``) give."""
+    return options.loaded_data if options.loaded_data is not None else data_name(space)
 
 
 def _heads(result: SearchResult) -> list[Any]:
@@ -356,4 +405,5 @@ __all__ = [
     "data_name",
     "distributed_role",
     "run",
+    "run_search",
 ]

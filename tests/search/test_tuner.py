@@ -99,6 +99,29 @@ def test_oracle_creates_only_valid_unique_trials(tuner: str, tmp_path: Path) -> 
         assert oracle.screen.duplicates > 0
 
 
+def test_a_trial_carries_the_candidate_its_screen_measured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building, training and collecting a trial read the candidate the oracle's screen measured when it admitted
+    the trial: no second analysis, however often the hypermodel asks for it."""
+    from archbuilder.search import screening
+    from archbuilder.search.hypermodel import BlueprintHyperModel
+
+    space = finite_space(max_trials=3)
+    oracle = create_oracle(space)
+    trials = drive(oracle, tmp_path)
+    analyzed: list[dict[str, Any]] = []
+    measure = screening.measure
+    monkeypatch.setattr(screening, "measure", lambda space, values: analyzed.append(values) or measure(space, values))
+    hypermodel = BlueprintHyperModel(space, None, screen=oracle.screen)
+    for trial in trials:
+        values = {**trial.hyperparameters.values, "tuner/epochs": 2}  # KerasTuner's own entries are not the space's
+        first, again = hypermodel.candidate(values), hypermodel.candidate(trial.hyperparameters.values)
+        assert first is again and first.values == trial.hyperparameters.values
+    assert len(trials) == 3 and analyzed == []
+    own = BlueprintHyperModel(space, None).candidate(trials[0].hyperparameters.values)
+    assert own.key == hypermodel.candidate(trials[0].hyperparameters.values).key
+    assert len(analyzed) == 1  # a hypermodel of its own measures with a screen of its own
+
+
 def test_oracle_state_survives_a_reload(tmp_path: Path) -> None:
     space = finite_space(max_trials=3)
     first = create_oracle(space)
