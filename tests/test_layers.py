@@ -35,8 +35,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("blueprint",),
     ("analysis",),
     ("zoo", "compile", "runtime", "plots"),  # plots: above analysis and blueprint, below what it draws for
+    ("pretrained",),  # keras.applications twins built with their weights: train(weights=...) starts from them
     ("training",),
-    ("export", "pretrained", "convert"),
+    ("export", "convert"),
     ("search",),
     ("reference", "__init__"),  # docs/format.md from the models; the public API
     ("schema",),  # the JSON Schemas (they carry archbuilder.__version__)
@@ -46,16 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}
 
 #: Upward imports that stay for now, (importer, imported module) -> why. Each must still exist.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("archbuilder.training.runner", "archbuilder.pretrained"): (
-        "train(weights=...) starts a keras.applications twin (training_blueprint): TrainOptions now carries the "
-        "options down; the twin's start moves up with the public train (issue 20)"
-    ),
-    ("archbuilder.training.phases", "archbuilder.pretrained"): (
-        "train(weights=...) loads the pretrained weights into the built twin (load_pretrained): moves up with the "
-        "public train, as a start-from hook in TrainOptions (issue 20)"
-    ),
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

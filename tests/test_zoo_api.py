@@ -111,6 +111,32 @@ def test_locate(fake_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert zoo.locate(source) == source
 
 
+def test_find_source_is_the_one_resolver(fake_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archbuilder.blueprint.catalog import find_source
+    from archbuilder.blueprint.errors import BlueprintError
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "vgg16.yaml").write_text(TINY, encoding="utf-8")
+    monkeypatch.chdir(work)
+    assert find_source("vgg16.yaml") == Path("vgg16.yaml")  # an existing file wins over the zoo
+    assert find_source("vgg16") == fake_zoo / "vgg16.yaml" and find_source(Path("resnet50.yaml")) == fake_zoo / (
+        "resnet50.yaml"
+    )
+    assert find_source(TINY) == TINY and find_source("name: n") == "name: n"  # YAML text stays text
+    assert find_source("models/vgg16.yaml") == Path("models/vgg16.yaml")  # a path: the loader reports it missing
+    for argument, expected in (
+        ("vgg61", "vgg61: no such file, and no zoo blueprint 'vgg61'. Did you mean 'vgg16'?"),
+        ("net\0.yaml", "'net\\x00.yaml': the path holds a NUL byte (\\0), which no file name can contain"),
+        ("x" * 300, "x" * 80 + "... (300 characters): cannot read: File name too long."),
+    ):
+        with pytest.raises(BlueprintError) as error:
+            find_source(argument)
+        assert str(error.value).startswith(expected), str(error.value)
+    with pytest.raises(BlueprintError, match="no zoo blueprint 'name: n'"):  # an argument is never YAML text
+        find_source("name: n", text=False)
+
+
 def test_zoo_imports_no_keras() -> None:
     import ast
 

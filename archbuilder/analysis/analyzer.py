@@ -10,7 +10,7 @@ from typing import Any, Literal
 from archbuilder.analysis.graph import Graph, Node, build_graph
 from archbuilder.analysis.limits import check_input, check_totals
 from archbuilder.blueprint.errors import BlueprintError, Problem, format_path
-from archbuilder.blueprint.io import Sources, load_blueprint, load_blueprint_data, validate_blueprint
+from archbuilder.blueprint.io import Overrides, load_with_sources
 from archbuilder.blueprint.model import Blueprint
 from archbuilder.blueprint.resolve import Resolution, resolve_with_origins
 
@@ -192,12 +192,16 @@ class Analysis:
         }
 
 
-def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> Analysis:
+def analyze(
+    blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any], overrides: Overrides | None = None
+) -> Analysis:
     """Shapes, parameters, MACs, memory and receptive fields of every layer, without Keras.
 
     Args:
         blueprint: a Blueprint, a path, a zoo name, YAML text or a dict. From a file, every problem
             and warning carries ``file:line:column``.
+        overrides: values to set by path before validation (see :func:`load_blueprint`); a problem or
+            warning at an overridden value names the override (``--set head.classes=-1``).
 
     Returns:
         An :class:`Analysis` of the resolved blueprint: one :class:`LayerReport` per Keras layer
@@ -207,12 +211,8 @@ def analyze(blueprint: Blueprint | str | os.PathLike[str] | dict[str, Any]) -> A
     Raises:
         BlueprintError: the blueprint is invalid, or a layer cannot be applied to its input.
     """
-    sources: Sources | None = None
-    if isinstance(blueprint, (str, os.PathLike)):
-        data, sources = load_blueprint_data(blueprint)
-        blueprint = validate_blueprint(data, sources)
+    given, sources = load_with_sources(blueprint, overrides)
     try:
-        given = load_blueprint(blueprint)
         resolution = resolve_with_origins(given)
         scaled = given.scaling is not None and given.scaling.resolution is not None
         check_input(resolution.blueprint.input.shape, ("scaling", "resolution") if scaled else ("input", "shape"))

@@ -11,9 +11,9 @@ import fnmatch
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from archbuilder.blueprint.errors import BlueprintError, did_you_mean
+from archbuilder.artifacts import os_error_reason
+from archbuilder.blueprint.errors import BlueprintError, did_you_mean, display_name
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -104,12 +104,57 @@ def _strip_suffix(name: str) -> str:
     return name
 
 
-def locate_source(source: Any) -> Any:
-    """A blueprint argument as the loader takes it: a path or zoo name (not YAML text) located with
-    :func:`locate`; YAML text, a dict or a Blueprint unchanged. (One resolver for compile and train.)"""
-    if isinstance(source, (str, os.PathLike)) and "\n" not in os.fspath(source):
-        return locate(os.fspath(source))
-    return source
+def is_yaml_text(source: str) -> bool:
+    """Whether a string source is YAML text rather than a path or a name: it has a line break, or a ``:`` and
+    no file of that name exists."""
+    if "\n" in source:
+        return True
+    try:
+        return ":" in source and not Path(source).exists()
+    except (OSError, ValueError):
+        return True
 
 
-__all__ = ["SUFFIXES", "blueprint_path", "list_blueprints", "locate", "locate_source", "zoo_dir"]
+def find_source(source: str | os.PathLike[str], *, text: bool = True) -> Path | str:
+    """The one resolver of a blueprint source given as a string or a path (the loader, the analyzer and every
+    command use it; a dict or a Blueprint needs none).
+
+    Args:
+        source: YAML text, a path, or a zoo name (``"vgg16"`` or ``"vgg16.yaml"``).
+        text: whether ``source`` may be YAML text (a command-line argument never is).
+
+    Returns:
+        YAML text as the ``str`` given; else an existing file (it wins over the zoo); else, for a bare name
+        (no folder; no suffix, ``.yaml`` or ``.yml``), the zoo's file of that name; else the path, which the
+        loader reports when it is missing.
+
+    Raises:
+        BlueprintError: a bare name that is neither a file nor a zoo name (with the zoo's did-you-mean), or a
+            name the operating system cannot look up (a NUL byte, a name too long).
+        TypeError: ``source`` is not a ``str`` or a path.
+    """
+    name = os.fspath(source)
+    if not isinstance(name, str):
+        raise TypeError(f"a blueprint source is a str or a path. Received: {type(name).__name__}")
+    if text and is_yaml_text(name):
+        return name
+    if "\0" in name:
+        raise BlueprintError.single(
+            "the path holds a NUL byte (\\0), which no file name can contain", file=display_name(repr(name))
+        )
+    try:
+        if Path(name).exists():
+            return Path(name)
+    except (OSError, ValueError) as error:
+        reason = os_error_reason(error, "read") if isinstance(error, OSError) else f"cannot read: {error}."
+        raise BlueprintError.single(reason, file=display_name(name)) from None
+    if "/" in name or os.sep in name or Path(name).suffix not in ("", *SUFFIXES):
+        return Path(name)
+    try:
+        return blueprint_path(name)
+    except BlueprintError as error:
+        message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
+        raise BlueprintError.single(message, file=display_name(name)) from None
+
+
+__all__ = ["SUFFIXES", "blueprint_path", "find_source", "is_yaml_text", "list_blueprints", "locate", "zoo_dir"]

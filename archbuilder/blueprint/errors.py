@@ -44,6 +44,12 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
+def display_name(argument: str, limit: int = 80) -> str:
+    """A file name or argument as messages show it: control characters escaped, cut after ``limit`` characters."""
+    argument = printable(argument)
+    return argument if len(argument) <= limit else f"{argument[:limit]}... ({len(argument)} characters)"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding about a blueprint."""

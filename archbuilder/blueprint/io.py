@@ -36,6 +36,7 @@ __all__ = [
     "dump_yaml",
     "load_blueprint",
     "load_blueprint_data",
+    "load_with_sources",
     "problem_from_error",
     "relevant_errors",
     "user_location",
@@ -67,69 +68,48 @@ def load_blueprint(
         BlueprintError: with every problem found, each with its path and position.
         TypeError: ``source`` is none of the accepted types.
     """
+    return load_with_sources(source, overrides)[0]
+
+
+def load_with_sources(
+    source: str | os.PathLike[str] | dict[str, Any] | Blueprint, overrides: Overrides | None = None
+) -> tuple[Blueprint, Sources | None]:
+    """:func:`load_blueprint`, with the :class:`Sources` that position later problems (an analysis's) in the
+    files and overrides the blueprint came from; ``None`` for a dict or a Blueprint given without overrides."""
     if isinstance(source, Blueprint) and not overrides:
-        return source
+        return source, None
     if isinstance(source, (dict, Blueprint)):
         data = source.to_dict() if isinstance(source, Blueprint) else source
+        if not overrides:
+            return validate_blueprint(data), None
+        applied = as_overrides(overrides)
         sources = Sources([])
-        if overrides:
-            applied = as_overrides(overrides)
-            data = apply_overrides(data, applied)
-            sources.overrides = [(override.location, override.label) for override in applied]
-        return validate_blueprint(data, sources if overrides else None)
+        sources.overrides = [(override.location, override.label) for override in applied]
+        return validate_blueprint(apply_overrides(data, applied), sources), sources
     data, sources = load_blueprint_data(source, overrides)
-    return validate_blueprint(data, sources)
+    return validate_blueprint(data, sources), sources
 
 
 def load_blueprint_data(source: str | os.PathLike[str], overrides: Overrides | None = None) -> tuple[Any, Sources]:
-    """Parse YAML (text, a file or a zoo name), apply ``extends``, then ``overrides``; no validation yet."""
+    """Parse YAML (text, a file or a zoo name: see :func:`~archbuilder.blueprint.catalog.find_source`), apply
+    ``extends``, then ``overrides``; no validation yet."""
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
             "a blueprint source is a path, a zoo name, YAML text, a dict or a Blueprint. "
             f"Received: {type(source).__name__}"
         )
-    if isinstance(source, str) and _looks_like_yaml(source):
-        data, source_map = parse_yaml(source)
+    located = catalog.find_source(source)
+    if isinstance(located, str):
+        data, source_map = parse_yaml(located)
         data, sources = extend(data, [source_map], base_dir=Path.cwd(), depth=0)
     else:
-        path = _zoo_entry(source) or Path(source)
-        data, source_map = read_yaml_file(path)
-        data, sources = extend(data, [source_map], base_dir=path.parent, depth=0)
+        data, source_map = read_yaml_file(located)
+        data, sources = extend(data, [source_map], base_dir=located.parent, depth=0)
     if overrides:
         applied = as_overrides(overrides)
         data = apply_overrides(data, applied)
         sources.overrides = [(override.location, override.label) for override in applied]
     return data, sources
-
-
-def _zoo_entry(source: str | os.PathLike[str]) -> Path | None:
-    """The zoo file of a bare name that is not an existing path (``resnet50``), else ``None``.
-
-    Raises:
-        BlueprintError: a bare name that is neither a file nor a zoo name (with the zoo's did-you-mean).
-    """
-    text = os.fspath(source)
-    if not isinstance(text, str) or "\0" in text:
-        return None
-    try:
-        if Path(text).exists() or "/" in text or os.sep in text or Path(text).suffix not in ("", ".yaml", ".yml"):
-            return None
-    except (OSError, ValueError):
-        return None
-    try:
-        return catalog.blueprint_path(text)
-    except BlueprintError as error:
-        message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
-        raise BlueprintError.single(message, file=text) from None
-
-
-def _looks_like_yaml(text: str) -> bool:
-    if "\n" in text:
-        return True
-    try:
-        return ":" in text and not Path(text).exists()
-    except OSError:
-        return True
 
 
 def validate_blueprint(data: Any, sources: Sources | None = None) -> Blueprint:

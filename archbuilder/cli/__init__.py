@@ -28,7 +28,7 @@ import sys
 from collections.abc import Sequence
 
 from archbuilder.cli.build import add_build_commands, resolved_blueprint_path
-from archbuilder.cli.common import analyze_file, resolve_source
+from archbuilder.cli.common import resolve_source
 from archbuilder.cli.convert import add_convert_command, command_convert
 from archbuilder.cli.errors import run_handler
 from archbuilder.cli.export import add_export_command
@@ -83,7 +83,6 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_USAGE",
-    "analyze_file",
     "blueprint_schema",
     "build_parser",
     "command_convert",

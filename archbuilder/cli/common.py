@@ -6,18 +6,14 @@ Nothing here imports Keras.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from archbuilder import zoo
 from archbuilder.analysis.analyzer import Analysis, analyze
-from archbuilder.artifacts import os_error_reason
-from archbuilder.blueprint.errors import BlueprintError, Problem, printable
-from archbuilder.blueprint.io import Sources, load_blueprint_data, validate_blueprint
+from archbuilder.blueprint.catalog import find_source
+from archbuilder.blueprint.errors import Problem, display_name
 from archbuilder.blueprint.overrides import Override, parse_assignment
 from archbuilder.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
@@ -32,8 +28,6 @@ __all__ = [
     "add_folder_options",
     "add_override_option",
     "add_source_argument",
-    "analyze_file",
-    "analyze_loaded",
     "analyze_source",
     "display_name",
     "is_search_space",
@@ -45,64 +39,19 @@ __all__ = [
 
 
 def resolve_source(argument: str) -> Path:
-    """The file a FILE|ZOO_NAME argument names; an unknown bare name gets the zoo's did-you-mean.
+    """The file a FILE|ZOO_NAME argument names (:func:`~archbuilder.blueprint.catalog.find_source`, never YAML
+    text); an unknown bare name gets the zoo's did-you-mean.
 
     Raises:
         BlueprintError: ``argument`` is neither an existing file nor a zoo name but looks like a name,
             or the operating system cannot look it up (a name too long, a NUL byte).
     """
-    located = zoo.locate(argument)
-    if isinstance(located, Path):
-        return located
-    if "\0" in argument:
-        raise BlueprintError.single(
-            "the file name contains a NUL byte; give a file name without one", file=display_name(repr(argument))
-        )
-    try:
-        exists = Path(argument).exists()
-    except OSError as error:
-        raise BlueprintError.single(os_error_reason(error, "read"), file=display_name(argument)) from None
-    if _looks_like_name(argument) and not exists:
-        try:
-            zoo.blueprint_path(argument)
-        except BlueprintError as error:
-            message = error.problems[0].message.replace("unknown zoo blueprint", "no such file, and no zoo blueprint")
-            raise BlueprintError.single(message, file=display_name(argument)) from None
-    return Path(argument)
-
-
-def display_name(argument: str, limit: int = 80) -> str:
-    """``argument`` as messages show it: control characters escaped, cut after ``limit`` characters."""
-    argument = printable(argument)
-    return argument if len(argument) <= limit else f"{argument[:limit]}... ({len(argument)} characters)"
-
-
-def _looks_like_name(argument: str) -> bool:
-    has_folder = "/" in argument or os.sep in argument
-    return not has_folder and Path(argument).suffix in ("", ".yaml", ".yml")
-
-
-def analyze_file(path: str | os.PathLike[str], overrides: Sequence[Override] | None = None) -> Analysis:
-    """Load, validate and analyze a blueprint file; every problem and warning gets ``file:line:column``
-    (or, at a value an override set, the override: ``--set head.classes=-1``)."""
-    if not overrides:
-        return analyze(Path(path))
-    return analyze_loaded(*load_blueprint_data(Path(path), overrides))
-
-
-def analyze_loaded(data: Any, sources: Sources) -> Analysis:
-    """Validate and analyze loaded blueprint data, positioning every problem and warning with ``sources``."""
-    blueprint = validate_blueprint(data, sources)
-    try:
-        analysis = analyze(blueprint)
-    except BlueprintError as error:
-        raise BlueprintError([sources.attach(problem) for problem in error.problems]) from None
-    return dataclasses.replace(analysis, warnings=[sources.attach(warning) for warning in analysis.warnings])
+    return Path(find_source(argument, text=False))
 
 
 def analyze_source(source: str, overrides: Sequence[Override] | None = None) -> Analysis:
     """Analyze a FILE|ZOO_NAME argument (with ``--set`` overrides) and print its warnings to standard error."""
-    analysis = analyze_file(resolve_source(source), overrides)
+    analysis = analyze(resolve_source(source), overrides)
     for warning in analysis.warnings:
         print(warning, file=sys.stderr)
     return analysis

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archbuilder.analysis.analyzer import DTYPE_BYTES, OPTIMIZER_SLOTS
+from archbuilder.analysis.analyzer import DTYPE_BYTES, OPTIMIZER_SLOTS, analyze
 from archbuilder.analysis.report import format_summary
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.blueprint.io import load_blueprint_data
@@ -19,7 +19,6 @@ from archbuilder.cli.common import (
     add_command,
     add_override_option,
     add_source_argument,
-    analyze_file,
     display_name,
     is_search_space,
     positive_int,
@@ -41,7 +40,7 @@ def _validate_one(argument: str, overrides: list[Override]) -> bool:
         data, _ = load_blueprint_data(path, overrides)
         if is_search_space(data):
             return _validate_space(argument, path, overrides)
-        analysis = analyze_file(path, overrides)
+        analysis = analyze(path, overrides)
     except BlueprintError as error:
         for problem in error.problems:
             print(with_file(problem, display_name(argument)))
@@ -95,7 +94,7 @@ def command_summary(args: argparse.Namespace) -> int:
     Raises:
         BlueprintError: The source cannot be found, or the blueprint or an override is invalid.
     """
-    analysis = analyze_file(resolve_source(args.source), args.overrides)
+    analysis = analyze(resolve_source(args.source), args.overrides)
     options = {"dtype": args.dtype, "batch_size": args.batch_size, "optimizer": args.optimizer}
     if args.json:
         print(json.dumps(analysis.to_dict(**options), indent=2))

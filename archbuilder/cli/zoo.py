@@ -8,9 +8,10 @@ import sys
 from typing import Any
 
 from archbuilder import zoo
+from archbuilder.analysis.analyzer import analyze
 from archbuilder.analysis.report import format_table, human, shape_text
 from archbuilder.blueprint.errors import BlueprintError
-from archbuilder.cli.common import EXIT_OK, add_command, analyze_file
+from archbuilder.cli.common import EXIT_OK, add_command
 
 
 def command_zoo_list(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def command_zoo_list(args: argparse.Namespace) -> int:
 
 def _zoo_row(name: str) -> tuple[str, ...]:
     try:
-        analysis = analyze_file(zoo.blueprint_path(name))
+        analysis = analyze(zoo.blueprint_path(name))
     except BlueprintError as error:
         errors = [problem for problem in error.problems if problem.severity == "error"] or error.problems
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -12,7 +12,6 @@ import numpy as np
 from archbuilder.analysis.analyzer import Analysis, analyze
 from archbuilder.analysis.graph import INPUT_NAME, Graph, GraphBuilder, Node
 from archbuilder.blueprint import layers as L
-from archbuilder.blueprint.catalog import locate_source
 from archbuilder.blueprint.errors import BlueprintError, Problem
 from archbuilder.blueprint.layers import Kind
 from archbuilder.blueprint.model import Blueprint, Defaults
@@ -44,7 +43,7 @@ def build_model(blueprint: Analysis | Blueprint | str | os.PathLike[str] | dict[
     if isinstance(blueprint, Analysis):  # its graph is what the analyzer measured: built as it is
         analysis = blueprint if blueprint.graph is not None else analyze(blueprint.blueprint)
     else:
-        analysis = analyze(locate_source(blueprint))
+        analysis = analyze(blueprint)
     graph = analysis.graph
     assert graph is not None
     inputs = keras.Input(shape=analysis.blueprint.input.shape, name=INPUT_NAME)

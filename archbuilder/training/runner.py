@@ -23,7 +23,6 @@ import keras
 
 from archbuilder.analysis import analyze
 from archbuilder.artifacts import write_json_atomic
-from archbuilder.blueprint.catalog import locate_source
 from archbuilder.runtime import accelerator
 from archbuilder.training.curves import write_curves
 from archbuilder.training.data import Dataset
@@ -162,7 +161,7 @@ def train(
 def run_training(blueprint: Any, options: TrainOptions) -> TrainResult:
     """:func:`train` with its options typed (what the command line calls)."""
     started = time.perf_counter()
-    given = analyze(locate_source(blueprint)).blueprint
+    given = analyze(blueprint).blueprint
     if options.weights is not None:
         from archbuilder.pretrained import training_blueprint
 

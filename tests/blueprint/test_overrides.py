@@ -314,18 +314,22 @@ def test_the_last_override_of_a_value_is_named(tmp_path: Path) -> None:
 
 
 def test_an_analysis_problem_at_an_overridden_value_names_the_override(tmp_path: Path) -> None:
-    from archbuilder.cli.common import analyze_file
-
     path = write(tmp_path, "net.yaml", "name: n\ninput: {shape: [8, 8, 3]}\nstem:\n  - {type: conv, filters: 8}\n")
     with pytest.raises(BlueprintError) as error:
-        analyze_file(path, [parse_assignment("stem=[{type: conv, filters: 8, kernel_size: 9}]")])
+        archbuilder.analyze(path, [parse_assignment("stem=[{type: conv, filters: 8, kernel_size: 9}]")])
     assert lines(error) == [
         "--set stem=[{type: conv, filters: 8, kernel_size: 9}]: stem[0]: output size would be 0x0 (input 8x8, "
         "kernel_size=9, strides=1, padding='valid'). Use padding='same', a smaller kernel, or remove a downsampling "
         "stage."
     ]
-    analysis = analyze_file(path, [parse_assignment("stem[0].padding=same"), parse_assignment("stem[0].filters=4")])
+    overrides = [parse_assignment("stem[0].padding=same"), parse_assignment("stem[0].filters=4")]
+    analysis = archbuilder.analyze(path, overrides)
     assert analysis.params == 3 * 3 * 3 * 4 + 4
+    with pytest.raises(BlueprintError) as error:  # a dict or a Blueprint with overrides: the same positions
+        archbuilder.analyze(
+            archbuilder.load_blueprint(path), {"stem": [{"type": "conv", "filters": 8, "kernel_size": 9}]}
+        )
+    assert lines(error)[0].startswith("overrides['stem']: stem[0]: output size would be 0x0")
 
 
 def test_load_space_takes_overrides_with_markers() -> None:
