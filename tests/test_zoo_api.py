@@ -96,25 +96,10 @@ def test_every_zoo_entry_loads_under_its_file_name(name: str) -> None:
     assert zoo.load_zoo_blueprint(name).name == name
 
 
-def test_locate(fake_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "vgg16.yaml").write_text(TINY, encoding="utf-8")
-    monkeypatch.chdir(work)
-    assert zoo.locate("vgg16.yaml") == Path("vgg16.yaml")  # an existing file wins over the zoo
-    assert zoo.locate(Path("vgg16.yaml")) == Path("vgg16.yaml")
-    assert zoo.locate("vgg16") == fake_zoo / "vgg16.yaml"
-    assert zoo.locate("resnet50.yaml") == fake_zoo / "resnet50.yaml"
-    assert zoo.locate("mobilenet.yml") == fake_zoo / "mobilenet.yml"
-    # Anything else comes back unchanged for the loader to read or report.
-    for source in ("alexnet", "models/vgg16", "models/vgg16.yaml", "", TINY, "x" * 5000):
-        assert zoo.locate(source) == source
-
-
 def test_find_source_is_the_one_resolver(fake_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archbuilder.blueprint.catalog import find_source
     from archbuilder.blueprint.errors import BlueprintError
 
+    find_source = zoo.find_source
     work = tmp_path / "work"
     work.mkdir()
     (work / "vgg16.yaml").write_text(TINY, encoding="utf-8")
@@ -125,6 +110,12 @@ def test_find_source_is_the_one_resolver(fake_zoo: Path, tmp_path: Path, monkeyp
     )
     assert find_source(TINY) == TINY and find_source("name: n") == "name: n"  # YAML text stays text
     assert find_source("models/vgg16.yaml") == Path("models/vgg16.yaml")  # a path: the loader reports it missing
+    assert find_source(Path("runs/a:b.yaml")) == Path("runs/a:b.yaml")  # a path object is never YAML text
+    assert find_source("mobilenet.yml") == fake_zoo / "mobilenet.yml"
+    (work / "resnet50").mkdir()
+    assert find_source("resnet50") == fake_zoo / "resnet50.yaml"  # a folder of that name does not hide the zoo's
+    (work / "unknown").mkdir()
+    assert find_source("unknown") == Path("unknown")  # the loader says it is a folder
     for argument, expected in (
         ("vgg61", "vgg61: no such file, and no zoo blueprint 'vgg61'. Did you mean 'vgg16'?"),
         ("net\0.yaml", "'net\\x00.yaml': the path holds a NUL byte (\\0), which no file name can contain"),

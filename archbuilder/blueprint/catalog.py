@@ -54,7 +54,7 @@ def blueprint_path(name: str) -> Path:
 
     Args:
         name: a zoo name, with or without ``.yaml`` / ``.yml``; existing files are not looked at
-            (see :func:`locate`).
+            (see :func:`find_source`).
 
     Returns:
         The path of the blueprint's YAML file in the zoo folder.
@@ -70,31 +70,6 @@ def blueprint_path(name: str) -> Path:
     raise BlueprintError.single(
         f"unknown zoo blueprint '{name}'.{hint} See `archbuilder zoo list` for the {len(entries)} available."
     )
-
-
-def locate(source: str | os.PathLike[str]) -> str | Path:
-    """Where a blueprint argument points: an existing file wins, then a zoo name, else ``source`` unchanged.
-
-    The unchanged string may be YAML text, or a missing path that the loader will report.
-
-    Args:
-        source: a path, a zoo name (``"vgg16"`` or ``"vgg16.yaml"``) or YAML text. Text with a
-            line break, or a name with a path separator, is never looked up in the zoo.
-
-    Returns:
-        The existing file as a ``Path``, else the zoo file of that name, else ``source`` as a
-        ``str`` (``os.fspath``). Never raises for an unknown name.
-    """
-    text = os.fspath(source)
-    if "\n" in text:
-        return text
-    try:
-        if Path(text).is_file():
-            return Path(text)
-    except (OSError, ValueError):  # names too long or with NUL bytes are not files
-        return text
-    stem = _strip_suffix(text)
-    return _entries().get(stem, text) if stem and os.sep not in stem and "/" not in stem else text
 
 
 def _strip_suffix(name: str) -> str:
@@ -121,12 +96,12 @@ def find_source(source: str | os.PathLike[str], *, text: bool = True) -> Path | 
 
     Args:
         source: YAML text, a path, or a zoo name (``"vgg16"`` or ``"vgg16.yaml"``).
-        text: whether ``source`` may be YAML text (a command-line argument never is).
+        text: whether a ``str`` may be YAML text (a command-line argument never is; a path object never is).
 
     Returns:
         YAML text as the ``str`` given; else an existing file (it wins over the zoo); else, for a bare name
         (no folder; no suffix, ``.yaml`` or ``.yml``), the zoo's file of that name; else the path, which the
-        loader reports when it is missing.
+        loader reports when it is missing (or a folder).
 
     Raises:
         BlueprintError: a bare name that is neither a file nor a zoo name (with the zoo's did-you-mean), or a
@@ -136,19 +111,25 @@ def find_source(source: str | os.PathLike[str], *, text: bool = True) -> Path | 
     name = os.fspath(source)
     if not isinstance(name, str):
         raise TypeError(f"a blueprint source is a str or a path. Received: {type(name).__name__}")
-    if text and is_yaml_text(name):
+    if text and isinstance(source, str) and is_yaml_text(name):
         return name
     if "\0" in name:
         raise BlueprintError.single(
             "the path holds a NUL byte (\\0), which no file name can contain", file=display_name(repr(name))
         )
     try:
-        if Path(name).exists():
+        if Path(name).is_file():
             return Path(name)
     except (OSError, ValueError) as error:
         reason = os_error_reason(error, "read") if isinstance(error, OSError) else f"cannot read: {error}."
         raise BlueprintError.single(reason, file=display_name(name)) from None
-    if "/" in name or os.sep in name or Path(name).suffix not in ("", *SUFFIXES):
+    stem = _strip_suffix(name)
+    if not stem or "/" in name or os.sep in name or Path(name).suffix not in ("", *SUFFIXES):
+        return Path(name)
+    zoo_file = _entries().get(stem)
+    if zoo_file is not None:
+        return zoo_file
+    if Path(name).exists():  # a folder of that name: the loader says it is not a file
         return Path(name)
     try:
         return blueprint_path(name)
@@ -157,4 +138,4 @@ def find_source(source: str | os.PathLike[str], *, text: bool = True) -> Path | 
         raise BlueprintError.single(message, file=display_name(name)) from None
 
 
-__all__ = ["SUFFIXES", "blueprint_path", "find_source", "is_yaml_text", "list_blueprints", "locate", "zoo_dir"]
+__all__ = ["SUFFIXES", "blueprint_path", "find_source", "is_yaml_text", "list_blueprints", "zoo_dir"]

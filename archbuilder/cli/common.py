@@ -6,10 +6,11 @@ Nothing here imports Keras.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from archbuilder.analysis.analyzer import Analysis, analyze
 from archbuilder.blueprint.catalog import find_source
@@ -18,6 +19,7 @@ from archbuilder.blueprint.overrides import Override, parse_assignment
 from archbuilder.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
 Handler = Callable[[argparse.Namespace], int]
+OptionsT = TypeVar("OptionsT")
 
 __all__ = [
     "EXIT_INVALID",
@@ -31,6 +33,7 @@ __all__ = [
     "analyze_source",
     "display_name",
     "is_search_space",
+    "options_from",
     "positive_int",
     "resolve_source",
     "run_resumable",
@@ -133,19 +136,27 @@ def add_command(subparsers: Any, name: str, handler: Handler, help_text: str) ->
     return parser
 
 
-def run_resumable(function: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+def options_from(kind: type[OptionsT], args: argparse.Namespace) -> OptionsT:
+    """The typed options (``TrainOptions``, ``SearchOptions``) of a parsed command line: each option's ``dest`` is
+    its field's name, so an option added to both is carried with no list to keep in step."""
+    names = [field.name for field in dataclasses.fields(kind)]  # type: ignore[arg-type]
+    return kind(**{name: getattr(args, name) for name in names if hasattr(args, name)})
+
+
+def run_resumable(function: Callable[[Any, Any], Any], source: Any, options: Any) -> int:
     """Run a training or a search, which ``--resume`` continues after Ctrl-C.
 
     Args:
-        function: What runs it (``archbuilder.training.runner.train``, ``archbuilder.search.runner.run``).
-        *args: Its positional arguments.
-        **kwargs: Its keyword arguments.
+        function: What runs it (:func:`archbuilder.training.runner.run_training`,
+            :func:`archbuilder.search.runner.run_search`).
+        source: The blueprint or the search space.
+        options: Its typed options (``TrainOptions``, ``SearchOptions``).
 
     Returns:
         The exit code: ``EXIT_OK``, or ``EXIT_INTERRUPTED`` after Ctrl-C (with how to continue on standard error).
     """
     try:
-        function(*args, **kwargs)
+        function(source, options)
     except KeyboardInterrupt:
         print("\ninterrupted; continue with the same command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED

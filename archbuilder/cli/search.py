@@ -13,10 +13,10 @@ from archbuilder.cli.common import (
     add_command,
     add_folder_options,
     add_override_option,
+    options_from,
     positive_int,
     run_resumable,
 )
-from archbuilder.runtime.environment import prepare_backend_environment
 from archbuilder.search.options import SearchOptions
 from archbuilder.search.settings import parse_duration
 from archbuilder.search.tuners import TUNER_NAMES
@@ -41,7 +41,7 @@ def command_search(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    options = SearchOptions.from_arguments(args)
+    options = options_from(SearchOptions, args)
     if args.check:
         space = load_space(args.space, set_values=args.overrides, **options.settings())
         check = validate_space(space)
@@ -50,8 +50,7 @@ def command_search(args: argparse.Namespace) -> int:
         print(check.report())
         return EXIT_OK
     space = load_space(args.space, set_values=args.overrides)
-    prepare_backend_environment()
-    from archbuilder.search.runner import run_search
+    from archbuilder.search.runner import run_search  # it sets the backend's environment before Keras is imported
 
     return run_resumable(run_search, space, options)
 

@@ -17,6 +17,7 @@ from archbuilder.cli.common import (
     add_override_option,
     add_source_argument,
     analyze_source,
+    options_from,
     positive_int,
     run_resumable,
 )
@@ -61,7 +62,7 @@ def command_train(args: argparse.Namespace) -> int:
     from archbuilder.training.options import TrainOptions
     from archbuilder.training.runner import run_training
 
-    return run_resumable(run_training, blueprint, TrainOptions.from_arguments(args))
+    return run_resumable(run_training, blueprint, options_from(TrainOptions, args))
 
 
 def command_evaluate(args: argparse.Namespace) -> int:

@@ -26,8 +26,8 @@ from typing import Any
 import keras_tuner as kt
 
 from archbuilder.search.oracle_registry import builds_oracle, oracle_arguments
-from archbuilder.search.oracles import IDLE, RUNNING, STOPPED, ScreeningMixin, space_values
-from archbuilder.search.screening import Candidate
+from archbuilder.search.oracles import IDLE, RUNNING, STOPPED, ScreeningMixin
+from archbuilder.search.screening import Candidate, space_values
 from archbuilder.search.settings import SearchSettings
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import EvolutionTuner

@@ -10,6 +10,7 @@ from typing import Any
 
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.search.errors import SearchError
+from archbuilder.search.options import SPACE_SETTINGS
 from archbuilder.search.settings import settings_from_record
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import tuner_name
@@ -70,17 +71,11 @@ def effective_space(
     resumed = space.with_settings(**{**recorded, **{key: value for key, value in given.items() if key != "tuner"}})
     differing = [
         f"{key} {_shown(recorded[key])} (the space says {_shown(getattr(space.settings, key))})"
-        for key in (
-            "epochs",
-            "max_trials",
-            "max_time",
-            "seed",
-            "batch_size",
-            "executions_per_trial",
-            "final_epochs",
-            "data",
-        )
-        if key in recorded and key not in given and recorded[key] != getattr(space.settings, key)
+        for key in SPACE_SETTINGS
+        if key != "tuner"  # another tuner is another search: prepare_folder refuses it by its fingerprint
+        and key in recorded
+        and key not in given
+        and recorded[key] != getattr(space.settings, key)
     ]
     if differing:
         more = space.settings.max_trials > resumed.settings.max_trials and "max_trials" not in given

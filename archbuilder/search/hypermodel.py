@@ -30,15 +30,15 @@ class BlueprintHyperModel(kt.HyperModel):
         data: the search's dataset cache; ``None`` only for a hypermodel that never builds
             (building and fitting need it).
         screen: the oracle's screen, which measured each trial's candidate when it admitted the trial: a
-            trial's candidate is analyzed once, however often it is built, trained and collected.
-            ``None``: a screen of the hypermodel's own.
+            trial's candidate is derived from its values once, however often it is built, trained and
+            collected.
     """
 
-    def __init__(self, space: SearchSpace, data: DataCache | None, screen: Screen | None = None) -> None:
+    def __init__(self, space: SearchSpace, data: DataCache | None, screen: Screen) -> None:
         super().__init__(name=space.name)
         self.space = space
         self.data = data
-        self.screen = screen if screen is not None else Screen(space)
+        self.screen = screen
         self.batch_size: int | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:

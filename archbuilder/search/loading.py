@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from archbuilder.blueprint.catalog import is_yaml_text
 from archbuilder.blueprint.errors import BlueprintError, Problem, did_you_mean
 from archbuilder.blueprint.io import Overrides, Sources, load_blueprint_data
 from archbuilder.blueprint.overrides import apply_overrides, as_overrides
@@ -99,7 +100,7 @@ def load_space(
     if isinstance(source, dict):
         data: Any = apply_overrides(source, as_overrides(set_values))
     else:
-        if not (isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists())):
+        if not (isinstance(source, str) and is_yaml_text(source)):
             source = locate_space(source)
             source_name = str(source)
         data, sources = load_blueprint_data(source, set_values)

@@ -7,9 +7,8 @@ arguments; :func:`archbuilder.search.runner.run_search` reads it. ``None`` means
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,12 +48,6 @@ class SearchOptions:
     progress: bool = True
     save_top: bool = False
     tensorboard: bool = True
-
-    @classmethod
-    def from_arguments(cls, args: argparse.Namespace) -> SearchOptions:
-        """The options of a parsed ``archbuilder search`` command line: each option's ``dest`` is its field's
-        name, so an option added to both is carried with no list to keep in step."""
-        return cls(**{field.name: getattr(args, field.name) for field in fields(cls) if hasattr(args, field.name)})
 
     def settings(self) -> dict[str, Any]:
         """The :data:`SPACE_SETTINGS` as asked (``None``: not asked); a dataset given as an object sets none

@@ -27,7 +27,7 @@ from archbuilder.artifacts import ArtifactError, write_json_atomic
 from archbuilder.search.errors import SearchError
 from archbuilder.search.oracle_registry import builds_oracle, oracle_arguments
 from archbuilder.search.parameters import BoolParameter, ChoiceParameter, FloatParameter, IntParameter, Parameter
-from archbuilder.search.screening import Candidate, Screen
+from archbuilder.search.screening import Candidate, Screen, space_values
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import TUNER_NAMES, BayesianTuner, GridTuner, HyperbandTuner, RandomTuner, listed
 
@@ -65,11 +65,6 @@ def _declare(hp: kt.HyperParameters, parameter: Parameter) -> None:
         hp.Boolean(parameter.name, default=parameter.default)
     else:  # pragma: no cover - the marker kinds are closed
         raise TypeError(f"unknown parameter kind {type(parameter).__name__}")
-
-
-def space_values(values: dict[str, Any]) -> dict[str, Any]:
-    """KerasTuner's values without its own bookkeeping (``tuner/epochs``, ...)."""
-    return {key: value for key, value in values.items() if not key.startswith("tuner/")}
 
 
 # -- the oracles: decide -------------------------------------------------------------------------
@@ -342,6 +337,5 @@ __all__ = [
     "grid_oracle",
     "hyperband_oracle",
     "random_oracle",
-    "space_values",
     "write_search_json",
 ]

@@ -43,6 +43,7 @@ from archbuilder.search.results import (
     TrialRecord,
     near_chance,
 )
+from archbuilder.search.screening import space_values
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
 from archbuilder.search.space_check import SpaceCheck, validate_space
@@ -240,8 +241,8 @@ def _tuner(
     on_trial_done: Callable[[], None] | None,
     overwrite: bool,
 ) -> tuple[Any, Any, Any]:
-    """The oracle, the hypermodel (measuring each trial's candidate through the oracle's screen, so a trial's
-    candidate is analyzed once) and the tuner that runs them (Keras imported)."""
+    """The oracle, the hypermodel (reading each trial's candidate from the oracle's screen, which measured it
+    when it admitted the trial) and the tuner that runs them (Keras imported)."""
     from archbuilder.search.hypermodel import BlueprintHyperModel
     from archbuilder.search.oracle_factory import create_oracle
     from archbuilder.search.trial import DataCache
@@ -325,7 +326,6 @@ def collect_results(
     running search collects after every trial, and re-deriving every earlier trial's candidate each time
     would make the search quadratic in its trials; each call then adds the rows of the new trials only.
     """
-    from archbuilder.search.oracles import space_values
     from archbuilder.search.tuner import EXTRA_METRICS, parse_failure
 
     finished = {} if finished is None else finished

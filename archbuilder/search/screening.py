@@ -167,17 +167,7 @@ def examine(space: SearchSpace, values: dict[str, Any]) -> Candidate | Rejection
         :class:`Rejection` with the reason (one of ``REASONS``) and the first problem. Never
         raises for a rejected candidate.
     """
-    try:
-        candidate, _ = measure(space, values)
-        judge(space, candidate)
-    except CandidateError as error:
-        return _rejection(error)
-    return candidate
-
-
-def _rejection(error: CandidateError) -> Rejection:
-    """The :class:`Rejection` of a candidate that failed a check: its reason and first problem."""
-    return Rejection(error.reason, str(error.problems[0]) if error.problems else str(error))
+    return Screen(space).examine(values)
 
 
 @dataclass
@@ -202,13 +192,15 @@ class Screen:
                 verdict = self.measure(values)
                 judge(self.space, verdict)
             except CandidateError as error:
-                verdict = _rejection(error)
+                verdict = Rejection(error.reason, str(error.problems[0]) if error.problems else str(error))
             _keep(self._cache, key, verdict, self.cache_size)
         return verdict
 
     def measure(self, values: dict[str, Any]) -> Candidate:
         """Like :func:`measure` (budgets not checked), cached: a trial's candidate, which the screen measured
-        when it admitted the trial, is not analyzed again when the trial is built, trained and collected.
+        when it admitted the trial, is not derived again from its values when the trial is built, trained and
+        collected (building the Keras model analyzes the blueprint once more, for its layer graph, which the
+        screen does not keep for the thousands of candidates it sees).
 
         Raises:
             CandidateError: the values make no valid network (reason ``invalid``, ``expression``,
@@ -217,7 +209,7 @@ class Screen:
         key = _values_key(values)
         candidate = self._measured.get(key)
         if candidate is None:
-            candidate, _ = measure(self.space, _space_values(values))
+            candidate, _ = measure(self.space, space_values(values))
             _keep(self._measured, key, candidate, self.cache_size)
         return candidate
 
@@ -260,12 +252,13 @@ class Screen:
         return f"{text}; {self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} skipped"
 
 
-def _space_values(values: dict[str, Any]) -> dict[str, Any]:
+def space_values(values: dict[str, Any]) -> dict[str, Any]:
+    """KerasTuner's values without its own bookkeeping (``tuner/epochs``, ...)."""
     return {key: value for key, value in values.items() if not key.startswith("tuner/")}
 
 
 def _values_key(values: dict[str, Any]) -> str:
-    return json.dumps(_space_values(values), sort_keys=True, default=str)
+    return json.dumps(space_values(values), sort_keys=True, default=str)
 
 
 def _keep(cache: OrderedDict[str, Any], key: str, value: Any, size: int) -> None:
@@ -287,4 +280,5 @@ __all__ = [
     "format_path",
     "judge",
     "measure",
+    "space_values",
 ]

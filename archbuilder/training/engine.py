@@ -17,8 +17,8 @@ used to write for itself:
 * **out-of-memory halving**: :func:`halve_on_out_of_memory` runs an attempt at a batch size and,
   when the accelerator runs out of memory, once more at half of it.
 
-A run's own concerns (its folder, checkpoints, phases, resuming) stay with
-:mod:`archbuilder.training.runner`; a trial's (its statuses, KerasTuner) with
+A run's own concerns stay with it (:mod:`archbuilder.training.runner`, its plan and resuming in
+:mod:`~archbuilder.training.planning`, its phases in :mod:`~archbuilder.training.phases`); a trial's (its statuses, KerasTuner) with
 :mod:`archbuilder.search.tuner`. No other module calls ``Model.fit`` (``tests/test_layers.py``
 checks).
 """

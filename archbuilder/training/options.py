@@ -7,9 +7,8 @@ blueprint's recipe says" (or its default).
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,6 @@ class TrainOptions:
                 f"resume and overwrite exclude each other: pass --resume to continue the run{where}, "
                 "or --overwrite to start it over."
             )
-
-    @classmethod
-    def from_arguments(cls, args: argparse.Namespace) -> TrainOptions:
-        """The options of a parsed ``archbuilder train`` command line: each option's ``dest`` is its field's
-        name, so an option added to both is carried with no list to keep in step."""
-        return cls(**{field.name: getattr(args, field.name) for field in fields(cls) if hasattr(args, field.name)})
 
     def folder(self, blueprint_name: str) -> Path:
         """The run folder: ``output``, or ``runs/<blueprint name>``."""

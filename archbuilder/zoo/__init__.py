@@ -4,14 +4,14 @@ A zoo name works wherever a file path does::
 
     list_blueprints("*resnet*")      # ['resnet50', ...]
     load_zoo_blueprint("vgg16")      # a Blueprint
-    locate("vgg16")                  # Path(.../blueprints/vgg16.yaml)
+    find_source("vgg16")             # Path(.../blueprints/vgg16.yaml): a file of that name would win
 
 This module imports only :mod:`archbuilder.blueprint` and the standard library (no Keras).
 """
 
 from __future__ import annotations
 
-from archbuilder.blueprint.catalog import SUFFIXES, blueprint_path, list_blueprints, locate, zoo_dir
+from archbuilder.blueprint.catalog import SUFFIXES, blueprint_path, find_source, list_blueprints, zoo_dir
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.blueprint.model import Blueprint
 
@@ -32,4 +32,4 @@ def load_zoo_blueprint(name: str) -> Blueprint:
     return load_blueprint(blueprint_path(name))
 
 
-__all__ = ["SUFFIXES", "blueprint_path", "list_blueprints", "load_zoo_blueprint", "locate", "zoo_dir"]
+__all__ = ["SUFFIXES", "blueprint_path", "find_source", "list_blueprints", "load_zoo_blueprint", "zoo_dir"]

@@ -368,7 +368,7 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
 
 def test_keras_commands_print_no_native_start_up_lines(tmp_path: Path) -> None:
     """On a CPU-only machine, without TF_CPP_MIN_LOG_LEVEL: no absl, CUDA or CPU-feature line from TensorFlow
-    (every Keras command goes through the same runtime.environment.prepare_backend_environment)."""
+    (every Keras command imports its backend through runtime.environment.load_backend)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
     command = [sys.executable, "-m", "archbuilder"]
     built = subprocess.run(

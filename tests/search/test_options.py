@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from archbuilder.cli import build_parser
+from archbuilder.cli.common import options_from
 from archbuilder.search import load_space, run
 from archbuilder.search.options import SPACE_SETTINGS, SearchOptions
 from archbuilder.training.data import Dataset, Split
@@ -29,7 +30,7 @@ def test_every_search_option_of_the_command_line_reaches_search_options() -> Non
         + ["--tuner", "evolution", "--seed", "3", "--batch-size", "16", "--executions-per-trial", "2"]
         + ["--final-epochs", "4", "--save-top", "--no-tensorboard", "-o", "out", "--resume"]
     )
-    assert SearchOptions.from_arguments(args) == SearchOptions(
+    assert options_from(SearchOptions, args) == SearchOptions(
         data="shapes:200",
         max_trials=5,
         max_time=1800.0,

@@ -15,7 +15,7 @@ from archbuilder.search import load_space  # noqa: E402
 from archbuilder.search.errors import SearchError  # noqa: E402
 from archbuilder.search.oracle_factory import create_oracle  # noqa: E402
 from archbuilder.search.oracles import declare_hyperparameters  # noqa: E402
-from archbuilder.search.screening import Candidate, examine  # noqa: E402
+from archbuilder.search.screening import Candidate, Screen, examine  # noqa: E402
 
 FINITE = """\
 name: finite
@@ -117,9 +117,9 @@ def test_a_trial_carries_the_candidate_its_screen_measured(tmp_path: Path, monke
         first, again = hypermodel.candidate(values), hypermodel.candidate(trial.hyperparameters.values)
         assert first is again and first.values == trial.hyperparameters.values
     assert len(trials) == 3 and analyzed == []
-    own = BlueprintHyperModel(space, None).candidate(trials[0].hyperparameters.values)
+    own = BlueprintHyperModel(space, None, Screen(space)).candidate(trials[0].hyperparameters.values)
     assert own.key == hypermodel.candidate(trials[0].hyperparameters.values).key
-    assert len(analyzed) == 1  # a hypermodel of its own measures with a screen of its own
+    assert len(analyzed) == 1  # another screen measures for itself
 
 
 def test_oracle_state_survives_a_reload(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import archbuilder
 from archbuilder.blueprint import BlueprintError
 from archbuilder.blueprint.training import TrainingRecipe
 from archbuilder.cli import build_parser
+from archbuilder.cli.common import options_from
 from archbuilder.training.data import Dataset, Split
 from archbuilder.training.errors import RunError
 from archbuilder.training.options import RUN_SETTINGS, TrainOptions
@@ -32,7 +33,7 @@ def test_every_train_option_of_the_command_line_reaches_train_options() -> None:
         + ["--seed", "3", "--resize", "--deterministic", "--no-mixed-precision", "--no-jit", "-o", "out"]
         + ["--overwrite", "--distribution", "mirrored"]
     )
-    options = TrainOptions.from_arguments(args)
+    options = options_from(TrainOptions, args)
     assert options == TrainOptions(
         data="digits",
         epochs=2,
