@@ -11,7 +11,7 @@ from typing import Any
 from archbuilder.artifacts import ArtifactError, describe_os_error, write_json_atomic
 from archbuilder.search.errors import SearchError
 from archbuilder.search.options import SPACE_SETTINGS
-from archbuilder.search.settings import settings_from_record
+from archbuilder.search.settings import format_duration, settings_from_record
 from archbuilder.search.space import SearchSpace
 from archbuilder.search.tuners import tuner_name
 from archbuilder.training.run_folder import existing_outputs, read_json_file, remove_leftovers, remove_outputs
@@ -64,13 +64,14 @@ def effective_space(
                 if key == "max_trials"
                 else f"resume without {flag} (the search keeps its settings)"
             )
+            asked, recorded_value = _shown(value, key), _shown(was, key)
             raise SearchError(
-                f"{flag} {value} conflicts with the search in {folder}, which runs with {key} {was}: "
-                f"{advice}, or pass --overwrite to start over with {flag} {value}."
+                f"{flag} {asked} conflicts with the search in {folder}, which runs with {key} {recorded_value}: "
+                f"{advice}, or pass --overwrite to start over with {flag} {asked}."
             )
     resumed = space.with_settings(**{**recorded, **{key: value for key, value in given.items() if key != "tuner"}})
     differing = [
-        f"{key} {_shown(recorded[key])} (the space says {_shown(getattr(space.settings, key))})"
+        f"{key} {_shown(recorded[key], key)} (the space says {_shown(getattr(space.settings, key), key)})"
         for key in SPACE_SETTINGS
         if key != "tuner"  # another tuner is another search: prepare_folder refuses it by its fingerprint
         and key in recorded
@@ -84,10 +85,12 @@ def effective_space(
     return resumed
 
 
-def _shown(value: Any) -> str:
-    """A setting as a message shows it: ``none`` for unset, a time in seconds with its unit."""
+def _shown(value: Any, key: str = "") -> str:
+    """A setting as a message shows it: ``none`` for unset, ``max_time`` as a duration (``1m30s``)."""
     if value is None:
         return "none"
+    if key == "max_time":
+        return format_duration(float(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -18,9 +18,9 @@ used to write for itself:
   when the accelerator runs out of memory, once more at half of it.
 
 A run's own concerns stay with it (:mod:`archbuilder.training.runner`, its plan and resuming in
-:mod:`~archbuilder.training.planning`, its phases in :mod:`~archbuilder.training.phases`); a trial's (its statuses, KerasTuner) with
-:mod:`archbuilder.search.tuner`. No other module calls ``Model.fit`` (``tests/test_layers.py``
-checks).
+:mod:`~archbuilder.training.planning`, its phases in :mod:`~archbuilder.training.phases`); a trial's
+(its statuses, KerasTuner) with :mod:`archbuilder.search.tuner`. No other module calls ``Model.fit``
+(``tests/test_layers.py`` checks).
 """
 
 from __future__ import annotations

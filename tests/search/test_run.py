@@ -373,7 +373,7 @@ def test_a_resume_keeps_its_planned_trials_unless_the_command_raises_them(
     resumed = effective_space(load_space(TINY), {}, state, tmp_path)  # the file says max_trials 4, no max_time
     assert (resumed.settings.max_trials, resumed.settings.max_time) == (2, 60.0)
     assert (
-        "resuming with the search's own settings: max_trials 2 (the space says 4), max_time 60 (the space says "
+        "resuming with the search's own settings: max_trials 2 (the space says 4), max_time 1m (the space says "
         "none); pass --max-trials 4 to plan more trials"
     ) in capsys.readouterr().out
     longer = effective_space(load_space(TINY), {"max_time": 3600.0}, state, tmp_path)
