@@ -125,7 +125,8 @@ def trial_columns(result: SearchResult) -> list[str]:
 
 
 def write_trials_csv(result: SearchResult, path: Path) -> Path:
-    """One row per trial: the active values (inactive ones left empty), status, metrics, costs, time."""
+    """One row per trial: the values that shaped its network (inactive ones and those without effect left empty),
+    status, metrics, costs, time."""
     columns = trial_columns(result)
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=columns)

@@ -43,7 +43,7 @@ from archbuilder.search.results import (
     TrialRecord,
     near_chance,
 )
-from archbuilder.search.screening import space_values
+from archbuilder.search.screening import space_values, values_that_matter
 from archbuilder.search.settings import format_duration
 from archbuilder.search.space import CandidateError, SearchSpace
 from archbuilder.search.space_check import SpaceCheck, validate_space
@@ -320,7 +320,8 @@ def collect_results(
     role: str = "single",
     finished: dict[str, TrialRecord] | None = None,
 ) -> SearchResult:
-    """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order.
+    """One record per KerasTuner trial (the oracle's, so resumed trials are included), in trial order; a record's
+    values are those that shaped its network (:func:`~archbuilder.search.screening.values_that_matter`).
 
     ``finished`` keeps the records of trials that ended (completed, failed, invalid) between calls: a
     running search collects after every trial, and re-deriving every earlier trial's candidate each time
@@ -339,7 +340,8 @@ def collect_results(
         blueprint, costs, active = None, {}, values
         try:
             candidate = hypermodel.candidate(values)
-            blueprint, costs, active = hypermodel.trial_blueprint(candidate), dict(candidate.costs), candidate.values
+            blueprint, costs = hypermodel.trial_blueprint(candidate), dict(candidate.costs)
+            active = values_that_matter(space, candidate)  # what shaped the network: no value without effect
         except (CandidateError, BlueprintError):
             pass
         logged = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}

@@ -112,6 +112,32 @@ def measure(space: SearchSpace, values: dict[str, Any]) -> tuple[Candidate, Conc
     return Candidate(concrete.active, resolved, concrete.named, costs, key), concrete
 
 
+def values_that_matter(space: SearchSpace, candidate: Candidate) -> dict[str, Any]:
+    """The candidate's active values that shape its network or its recipe: a value that every alternative of
+    its parameter (its probe values: each option, both ends of a range) replaces with the same resolved
+    blueprint had no effect (``pattern.fc`` when ``pattern.K`` is 0, ``filters.growth`` with one stage) and is
+    left out. A value with no alternative is kept.
+    """
+    parameters = {parameter.name: parameter for parameter in space.parameters}
+    kept: dict[str, Any] = {}
+    for name, value in candidate.values.items():
+        parameter = parameters.get(name)
+        alternatives = [] if parameter is None else [other for other in parameter.probes() if other != value]
+        if not alternatives or any(
+            _key_with(space, {**candidate.values, name: other}) != candidate.key for other in alternatives
+        ):
+            kept[name] = value
+    return kept
+
+
+def _key_with(space: SearchSpace, values: dict[str, Any]) -> str | None:
+    """The canonical key of the blueprint ``values`` make, ``None`` when they make none."""
+    try:
+        return canonical_key(space.blueprint(space.concretize(values)))
+    except (CandidateError, BlueprintError, ExpressionError):
+        return None
+
+
 def judge(space: SearchSpace, candidate: Candidate) -> None:
     """Budgets, then the constraints that read costs.
 
@@ -281,4 +307,5 @@ __all__ = [
     "judge",
     "measure",
     "space_values",
+    "values_that_matter",
 ]

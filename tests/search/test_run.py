@@ -51,6 +51,9 @@ def test_tiny_search_writes_every_output_and_best_yaml_trains(
     assert [row["status"] for row in table] == ["completed"] * 3
     assert all(float(row["params"]) > 0 and float(row["macs"]) > 0 and float(row["seconds"]) > 0 for row in table)
     assert table[0]["val_accuracy"] and set(result.parameters) <= set(table[0])
+    assert [row["pattern.fc"] for row in table if row["pattern.K"] == "0"] == [
+        "" for trial in result.trials if trial.values["pattern.K"] == 0
+    ]  # a value without effect is left empty
     assert "<svg" in (folder / "pareto.svg").read_text() and (folder / "trials.png").is_file()
 
     best = load_blueprint(folder / "best.yaml")

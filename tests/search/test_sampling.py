@@ -109,3 +109,27 @@ def test_example_spaces_validate(name: str) -> None:
 
     check = validate_space(load_space(name), samples=128)
     assert check.valid > 0
+
+
+def test_values_without_effect_are_left_out() -> None:
+    """``pattern.fc`` with no FC layer (K = 0) and the filter growth of a single stage (M = 1) change nothing."""
+    from archbuilder.search.screening import measure, values_that_matter
+
+    space = load_space("pattern")
+    values = {
+        "pattern.conv.kernel_size": 3,
+        "pattern.conv.padding": "same",
+        "pattern.N": 2,
+        "pattern.M": 1,
+        "pattern.K": 0,
+        "pattern.fc": 64,
+        "pattern.filters.start": 16,
+        "pattern.filters.growth": 2.0,
+        "training.optimizer.learning_rate": 0.001,
+    }
+    candidate, _ = measure(space, values)
+    kept = values_that_matter(space, candidate)
+    assert set(values) - set(kept) == {"pattern.fc", "pattern.filters.growth"}
+    assert all(kept[name] == values[name] for name in kept)  # the recipe's learning rate matters too
+    wider, _ = measure(space, {**values, "pattern.K": 1, "pattern.M": 2})
+    assert values_that_matter(space, wider) == wider.values
