@@ -91,29 +91,57 @@ def _defined_prefix(source: SourceMap, location: Location, key: bool) -> int:
     return -1
 
 
+def shown_path(path: Path) -> Path:
+    """``path`` as messages name it: relative to the working folder when it lies inside it, else as it is."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _existing_file(name: str) -> Path | None:
+    """The resolved file a source map names (``None`` for YAML text, which has no file)."""
+    try:
+        path = Path(name)
+        return path.resolve() if path.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 #: The longest file name (one path component) and path the usual file systems accept, in bytes.
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
 
 
-def extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tuple[Any, Sources]:
-    """Apply ``data``'s ``extends`` (recursively): the merged data and where each part came from."""
+def extend(
+    data: Any, maps: list[SourceMap], base_dir: Path, depth: int, chain: tuple[Path, ...] = ()
+) -> tuple[Any, Sources]:
+    """Apply ``data``'s ``extends`` (recursively): the merged data and where each part came from. ``chain``: the
+    files that extend this one, so that a cycle is named as one."""
     if not isinstance(data, dict) or "extends" not in data:
         return data, Sources(maps, [data])
     reference = data["extends"]
+    here = _existing_file(maps[0].file)
+    chain = (*chain, here) if here is not None else chain
 
     def fail(message: str) -> BlueprintError:
         return BlueprintError([maps[0].attach(Problem(message, ("extends",)))])
 
     if not isinstance(reference, str):
         raise fail(f"`extends` takes a file path or a zoo name. Received: {reference!r}")
-    if depth >= MAX_EXTENDS_DEPTH:
-        raise fail(f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)")
     base_path, reason = _target(reference, base_dir)
     if base_path is None:
         raise fail(reason)
+    if base_path in chain:
+        cycle = [*chain[chain.index(base_path) :], base_path]
+        raise fail(
+            f"`extends` makes a cycle: {' -> '.join(_shown(str(shown_path(path))) for path in cycle)}; "
+            "remove one of these `extends`"
+        )
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise fail(f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files")
     try:
-        base_data, base_map = read_yaml_file(base_path)
+        base_data, base_map = read_yaml_file(shown_path(base_path))
     except BlueprintError as error:
         # A problem inside the base file stays there; one with the file itself is the `extends` line's.
         unplaced = [problem for problem in error.problems if problem.line is None]
@@ -122,7 +150,7 @@ def extend(data: Any, maps: list[SourceMap], base_dir: Path, depth: int) -> tupl
                 f"`extends: {_shown(reference)}` cannot be used: {unplaced[0].message} ({_shown(str(base_path), 200)})"
             ) from None
         raise
-    merged_base, base_sources = extend(base_data, [base_map], base_path.parent, depth + 1)
+    merged_base, base_sources = extend(base_data, [base_map], base_path.parent, depth + 1, chain)
     child = {key: value for key, value in data.items() if key != "extends"}
     return deep_merge(merged_base, child), Sources(maps + base_sources.maps, [child] + base_sources.documents)
 

@@ -306,20 +306,26 @@ def test_extends_takes_a_path(tmp_path: Path, value: str, received: str) -> None
     ]
 
 
-CYCLE = f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files (a cycle?)"
+DEEP = f"`extends` chains deeper than {MAX_EXTENDS_DEPTH} files"
 
 
-def test_extends_cycle(tmp_path: Path) -> None:
+def test_extends_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cycle is named as one, each file relative to the working folder (as the user wrote the first)."""
     write(tmp_path, "a.yaml", "extends: b.yaml\nname: a\n")
     write(tmp_path, "b.yaml", "name: b\nextends: a.yaml\n")
-    found = problems(tmp_path / "a.yaml")
-    assert [(path, message) for path, message, *_ in found] == [("extends", CYCLE)]
-    assert found[0][2:] in {("a.yaml", 1, 10), ("b.yaml", 2, 10)}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BlueprintError) as error:
+        load_blueprint("a.yaml")
+    assert str(error.value) == (
+        "b.yaml:2:10: extends: `extends` makes a cycle: a.yaml -> b.yaml -> a.yaml; remove one of these `extends`"
+    )
 
 
 def test_extends_itself(tmp_path: Path) -> None:
     child = write(tmp_path, "self.yaml", "name: me\nextends: self.yaml\n")
-    assert problems(child) == [("extends", CYCLE, "self.yaml", 2, 10)]
+    [(path, message, *place)] = problems(child)
+    assert (path, place) == ("extends", ["self.yaml", 2, 10])
+    assert message.startswith("`extends` makes a cycle: ") and message.count("self.yaml") == 2
 
 
 def chain(tmp_path: Path, hops: int) -> Path:
@@ -338,7 +344,7 @@ def test_extends_chain_at_the_depth_limit(tmp_path: Path) -> None:
 
 def test_extends_chain_over_the_depth_limit(tmp_path: Path) -> None:
     found = problems(chain(tmp_path, MAX_EXTENDS_DEPTH + 1))
-    assert found == [("extends", CYCLE, f"f{MAX_EXTENDS_DEPTH}.yaml", 1, 10)]
+    assert found == [("extends", DEEP, f"f{MAX_EXTENDS_DEPTH}.yaml", 1, 10)]
 
 
 # --- where errors point ----------------------------------------------------------------------------------
