@@ -7,6 +7,7 @@ analysis with matplotlib)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,9 +168,27 @@ def command_build(args: argparse.Namespace) -> int:
         f"# Rebuild the model{'' if args.weights is None else ' (fresh weights)'} with: archbuilder build "
         f"{blueprint_file.name} -o {output.name}\n" + analysis.blueprint.to_yaml(),
     )
-    model.summary(line_length=110)
+    print_keras_summary(model)
     print(f"wrote {output} ({analysis.params:,} params) and {blueprint_file}")
     return EXIT_OK
+
+
+def print_keras_summary(model: Any, width: int = 110) -> None:
+    """Keras's layer table, whole. Keras prints it through a rich console, which takes its width from the
+    terminal, or 80 columns when the output is piped or redirected: the table is then cut and its Param # column
+    lost. So when standard output is not a terminal, ``COLUMNS`` (which rich reads) is set for the call."""
+    if sys.stdout.isatty():
+        model.summary(line_length=width)
+        return
+    before = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width + 2)
+    try:
+        model.summary(line_length=width)
+    finally:
+        if before is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = before
 
 
 PLOT_REQUIREMENTS = (

@@ -369,13 +369,16 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
 def test_keras_commands_print_no_native_start_up_lines(tmp_path: Path) -> None:
     """On a CPU-only machine, without TF_CPP_MIN_LOG_LEVEL: no absl, CUDA or CPU-feature line from TensorFlow
     (every Keras command imports its backend through runtime.environment.load_backend)."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
+    unset = ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "COLUMNS")
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
     command = [sys.executable, "-m", "archbuilder"]
     built = subprocess.run(
         [*command, "build", "lenet5", "-o", "m.keras"], cwd=tmp_path, env=environment, capture_output=True, text=True
     )
     assert (built.returncode, built.stderr) == (EXIT_OK, ""), built.stderr  # TensorFlow started its devices too
     assert built.stdout.endswith("wrote m.keras (61,706 params) and m.blueprint.yaml\n")
+    # Piped, Keras's table is whole (rich would cut it at 80 columns): the Param # column and its numbers.
+    assert "Param #" in built.stdout and "48,120" in built.stdout  # head_fc_0: 400 x 120 + 120
 
 
 def test_search_show_is_a_subcommand_with_its_own_help(tmp_path, capsys) -> None:
