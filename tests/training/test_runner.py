@@ -380,6 +380,13 @@ def test_readme_main_job_lenet5_on_resized_digits(tmp_path) -> None:
     }
     result = archbuilder.train(blueprint, data="digits", resize=True, output=tmp_path / "run", verbose=0)
     assert result.test["accuracy"] >= 0.96  # 0.978 to 0.989 over seeds 0-2
+    # The README's sample images (8x8 test digits, which no run trains on): predict reads the model's own recipe.
+    from tests.commands import archbuilder as command
+
+    examples = [REPO / "docs" / "examples" / f"digit_{digit}.png" for digit in (3, 7)]
+    predicted = command("predict", str(tmp_path / "run" / "best.keras"), *map(str, examples))
+    assert predicted.returncode == 0, predicted.stderr
+    assert [line.split(": ")[1].split(" ")[0] for line in predicted.stdout.splitlines()[:2]] == ["3", "7"]
 
 
 def test_resume_keeps_the_patience_of_early_stopping_and_plateau(tmp_path) -> None:
