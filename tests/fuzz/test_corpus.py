@@ -18,8 +18,9 @@ from .fuzzlib import CORPUS_DIR, check_cli_contract, run_cli
 
 CORPUS = sorted(CORPUS_DIR.glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: ([01])\s*$")
-#: Seconds for one command on a corpus file (each answers in well under one; a hang fails fast).
-CORPUS_TIME_LIMIT = 5.0
+#: Seconds for one command on a corpus file: a hang guard, not a speed test (each answers in well under one
+#: second, and a loaded 2-core machine must never fail a correct run).
+CORPUS_TIME_LIMIT = 60.0
 
 
 def expected_code(path: Path) -> int:
