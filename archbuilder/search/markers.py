@@ -275,7 +275,7 @@ def _parse_range(key: str, marker: dict[str, Any], common: _ParameterFields) -> 
     if "default" in marker:
         default = marker["default"]
         if not parameter.contains(default) or (
-            not is_int and step is not None and not any(math.isclose(default, v) for v in parameter.grid())
+            isinstance(parameter, FloatParameter) and step is not None and not parameter.on_grid(default)
         ):
             raise MarkerError(
                 f"default must be a value of the marker ({parameter.describe()}). Received: {default!r}", ("default",)

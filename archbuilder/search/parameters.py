@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -58,8 +59,20 @@ class Parameter:
         raise NotImplementedError
 
     def grid(self) -> list[Any]:
-        """Every value, in order (grid search)."""
+        """Every value, in order (grid search; :meth:`size` says how many first)."""
         raise NotImplementedError
+
+    def size(self) -> int:
+        """How many values :meth:`grid` has, without making the list (a range may hold billions)."""
+        return len(self.grid())
+
+    def value_at(self, index: int) -> Any:
+        """The grid's value at ``index`` (from 0), without making the list."""
+        return self.grid()[index]
+
+    def values(self) -> Iterator[Any]:
+        """The grid's values one by one, without making the list."""
+        return (self.value_at(index) for index in range(self.size()))
 
     def probes(self) -> list[Any]:
         """The values worth checking one by one when validating the space."""
@@ -75,8 +88,8 @@ class Parameter:
         Evolution's mutation: a finite, uniformly sampled marker picks uniformly among its other values;
         a log-scaled or continuous one draws until the value differs.
         """
-        if self._uniform_grid():
-            others = [candidate for candidate in self.grid() if not _same(candidate, value)]
+        if self._uniform_grid() and self.size() <= 1024:
+            others = [candidate for candidate in self.values() if not _same(candidate, value)]
             return others[rng.randrange(len(others))] if others else None
         for _ in range(64):
             candidate = self.sample(rng)
@@ -169,8 +182,7 @@ class IntParameter(Parameter):
     def sample(self, rng: random.Random) -> int:
         """A value of the grid drawn uniformly, or with ``log`` and no ``step`` an integer drawn on a log scale."""
         if self.step is not None or not self.log:
-            values = self.grid()
-            return values[rng.randrange(len(values))]
+            return self.value_at(rng.randrange(self.size()))
         value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
         return min(int(value), self.high)
 
@@ -192,12 +204,22 @@ class IntParameter(Parameter):
                 values.append(value)
                 value *= self.step
             return values
-        return list(range(self.low, self.high + 1, self.step or 1))
+        return list(self._range())
+
+    def _range(self) -> range:
+        return range(self.low, self.high + 1, self.step or 1)
+
+    def size(self) -> int:
+        """How many values the grid has (a ``range``'s length: no list)."""
+        return len(self.grid()) if self.log and self.step is not None else len(self._range())
+
+    def value_at(self, index: int) -> int:
+        """The grid's value at ``index``."""
+        return self.grid()[index] if self.log and self.step is not None else self._range()[index]
 
     def probes(self) -> list[int]:
         """The smallest and largest values of the grid."""
-        values = self.grid()
-        return sorted({values[0], values[-1]})
+        return sorted({self.value_at(0), self.value_at(self.size() - 1)})
 
     def _uniform_grid(self) -> bool:
         return self.step is not None or not self.log
@@ -237,8 +259,7 @@ class FloatParameter(Parameter):
     def sample(self, rng: random.Random) -> float:
         """A grid value drawn uniformly when stepped, else one drawn from ``[low, high]`` (log scale with ``log``)."""
         if self.step is not None:
-            values = self.grid()
-            return values[rng.randrange(len(values))]
+            return self.value_at(rng.randrange(self.size()))
         if self.log:
             return clean_float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
         return clean_float(rng.uniform(self.low, self.high))
@@ -252,20 +273,48 @@ class FloatParameter(Parameter):
 
     def grid(self) -> list[float]:
         """``low`` to ``high`` by ``step`` (with ``log``, times ``step``); ``ValueError`` without a ``step``."""
+        return list(self.values())
+
+    def _raw(self, index: int) -> float:
+        assert self.step is not None
+        return self.low * self.step**index if self.log else self.low + index * self.step
+
+    def size(self) -> int:
+        """How many values the grid has, computed (``ValueError`` without a ``step``)."""
         if self.step is None:
             raise ValueError(f"{self.name}: grid search needs a `step` on every float marker")
-        values: list[float] = []
-        index = 0
-        while True:
-            value = self.low * self.step**index if self.log else self.low + index * self.step
-            if value > self.high * (1 + 1e-9):
-                return values
-            values.append(clean_float(value))
-            index += 1
+        bound = self.high * (1 + 1e-9)
+        if self._raw(0) > bound:
+            return 0
+        ratio = math.log(bound / self.low) / math.log(self.step) if self.log else (bound - self.low) / self.step
+        last = max(int(math.floor(ratio)), 0)
+        while self._raw(last + 1) <= bound:  # the float arithmetic's last word, either way
+            last += 1
+        while last > 0 and self._raw(last) > bound:
+            last -= 1
+        return last + 1
+
+    def value_at(self, index: int) -> float:
+        """The grid's value at ``index`` (``low + index * step``, or ``low * step ** index`` with ``log``)."""
+        if not 0 <= index < self.size():
+            raise IndexError(index)
+        return clean_float(self._raw(index))
+
+    def on_grid(self, value: float) -> bool:
+        """Whether ``value`` is one of the grid's values (within float rounding), found by arithmetic."""
+        if self.step is None or not self.contains(value) or self.size() == 0:
+            return False
+        position = math.log(value / self.low) / math.log(self.step) if self.log else (value - self.low) / self.step
+        return any(
+            0 <= index < self.size() and math.isclose(value, self.value_at(index))
+            for index in (math.floor(position), math.ceil(position))
+        )
 
     def probes(self) -> list[float]:
         """``low`` and ``high``, or the first and last grid values when stepped."""
-        return [self.low, self.high] if self.step is None else sorted({self.grid()[0], self.grid()[-1]})
+        if self.step is None:
+            return [self.low, self.high]
+        return sorted({self.value_at(0), self.value_at(self.size() - 1)})
 
     def _uniform_grid(self) -> bool:
         return self.step is not None

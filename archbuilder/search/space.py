@@ -231,7 +231,7 @@ class SearchSpace:
             ValueError: a float marker has no ``step``.
         """
         for parameter in self.parameters:
-            parameter.grid()  # fail early on a float without step
+            parameter.size()  # fail early on a float without step
         yield from self._grid(0, {})
 
     def _grid(self, index: int, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -242,7 +242,7 @@ class SearchSpace:
         if not parameter.active(values):
             yield from self._grid(index + 1, values)
             return
-        for value in parameter.grid():
+        for value in parameter.values():
             values[parameter.name] = value
             yield from self._grid(index + 1, values)
         del values[parameter.name]

@@ -45,6 +45,10 @@ class SpaceCheck:
         return "\n".join(lines)
 
 
+#: The most values one marker may give a grid search (a grid walks them all, times the other markers').
+MAX_GRID_VALUES = 100_000
+
+
 def validate_space(space: SearchSpace, samples: int = 256, seed: int = 0) -> SpaceCheck:
     """Check a space before any trial: the tuner can walk it, every option is valid on its own, and
     some candidate passes every check and budget.
@@ -69,6 +73,18 @@ def validate_space(space: SearchSpace, samples: int = 256, seed: int = 0) -> Spa
         if missing:
             raise BlueprintError(
                 [space.problem("grid search needs a `step` on every float marker", p.location) for p in missing]
+            )
+        largest = max(space.parameters, key=lambda parameter: parameter.size(), default=None)
+        if largest is not None and largest.size() > MAX_GRID_VALUES:
+            raise BlueprintError(
+                [
+                    space.problem(
+                        f"grid search would walk {largest.size():,} values of {largest.name} ({largest.describe()}); "
+                        f"at most {MAX_GRID_VALUES:,} per marker: give it a larger step, or search it with another "
+                        "tuner (random, bayesian, evolution)",
+                        largest.location,
+                    )
+                ]
             )
     _check_options(space, seed)
     return _check_not_empty(space, samples, seed)
@@ -140,7 +156,7 @@ def _lowest_values(space: SearchSpace) -> dict[str, Any]:
             continue
         if isinstance(parameter, (IntParameter, FloatParameter)):
             values[parameter.name] = (
-                parameter.grid()[0] if parameter.step or isinstance(parameter, IntParameter) else parameter.low
+                parameter.value_at(0) if parameter.step or isinstance(parameter, IntParameter) else parameter.low
             )
         elif isinstance(parameter, BoolParameter):
             values[parameter.name] = False
@@ -227,4 +243,4 @@ def _empty_problems(space: SearchSpace, measured: list[Candidate], check: SpaceC
     return problems
 
 
-__all__ = ["SpaceCheck", "validate_space"]
+__all__ = ["MAX_GRID_VALUES", "SpaceCheck", "validate_space"]

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+import yaml
 
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.search import load_space, validate_space
@@ -409,3 +410,72 @@ def test_unknown_shipped_space_has_a_did_you_mean() -> None:
         "patern: no such file, and no shipped search space 'patern'. Did you mean 'pattern'? "
         "Shipped spaces: blocks, compound_scaling, pattern."
     )
+
+
+TINY_GRID = """\
+name: g
+input: {shape: [8, 8, 1]}
+stem: [{type: conv, filters: {choice: [4, 8]}, kernel_size: 3}]
+head: {classes: 10}
+training: {optimizer: {type: adam, learning_rate: 0.01}}
+search: {tuner: grid, data: digits}
+"""
+
+
+# -- wide ranges: no grid is made to sample, probe or check a marker ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "marker"),
+    [
+        ("training.optimizer.learning_rate", "{float: [0.001, 1000], step: 0.001}"),
+        ("training.optimizer.learning_rate", "{float: [1.0, 1000000], step: 0.05}"),
+        ("training.seed", "{int: [0, 2147483647]}"),
+        ("training.optimizer.learning_rate", "{float: [0.0001, 1000000], step: 1.0001, log: true}"),
+    ],
+)
+def test_a_wide_marker_validates_without_making_its_grid(
+    path: str, marker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archbuilder.search.parameters import FloatParameter, IntParameter
+
+    def refuse(self):  # the list of every value: billions of them
+        raise AssertionError(f"{self.name}: grid() made")
+
+    monkeypatch.setattr(IntParameter, "grid", refuse)
+    monkeypatch.setattr(FloatParameter, "grid", refuse)
+    space = load_space("pattern", set_values={path: yaml.safe_load(marker)})
+    check = validate_space(space, samples=16)
+    assert check.valid > 0
+    [parameter] = [p for p in space.parameters if p.name == path]
+    assert parameter.size() > 100_000 and parameter.contains(parameter.value_at(parameter.size() - 1))
+
+
+def test_a_grid_search_over_a_wide_marker_is_refused_with_its_size() -> None:
+    space = load_space(TINY_GRID, set_values={"training.seed": {"int": [0, 2147483647]}})
+    with pytest.raises(BlueprintError, match=r"grid search would walk 2,147,483,648 values of training.seed"):
+        validate_space(space)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"int": [3, 40], "step": 4},
+        {"int": [2, 1000], "step": 3, "log": True},
+        {"float": [0.1, 1.0], "step": 0.1},
+        {"float": [0.5, 9.0], "step": 0.25},
+        {"float": [0.001, 1.0], "step": 10, "log": True},
+        {"float": [1.0, 2.0], "step": 1.1, "log": True},
+    ],
+)
+def test_size_and_value_at_agree_with_the_grid(marker: dict) -> None:
+    from archbuilder.search.parameters import FloatParameter
+
+    space = load_space(TINY_GRID, set_values={"training.optimizer.learning_rate": marker})
+    [parameter] = [p for p in space.parameters if p.name == "training.optimizer.learning_rate"]
+    grid = parameter.grid()
+    assert parameter.size() == len(grid) and list(parameter.values()) == grid
+    assert grid[0] == parameter.value_at(0) and grid[-1] == parameter.value_at(len(grid) - 1)
+    if isinstance(parameter, FloatParameter):
+        assert all(parameter.on_grid(value) for value in grid)
+        assert not parameter.on_grid((grid[0] + grid[1]) / 2)
