@@ -16,6 +16,7 @@ import errno
 import io
 import json
 import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,40 @@ def fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+def check_target(target: Path) -> None:
+    """A file archbuilder may (re)place: a missing path or a regular file, never a folder, a device or a pipe.
+
+    Raises:
+        ArtifactError: ``target`` names a folder (or no file at all, ``/``) or something other than a regular file.
+    """
+    if not target.name or target.is_dir():
+        raise ArtifactError(f"{os.fspath(target)}: is a folder; give a file name")
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ArtifactError(describe_os_error(error, target)) from error
+    if not stat.S_ISREG(mode):
+        raise ArtifactError(
+            f"{os.fspath(target)}: not a regular file (a device, a pipe or a socket); archbuilder replaces only "
+            "regular files: give another file name"
+        )
+
+
+def refuse_to_replace(paths: Iterable[Path], overwrite: bool) -> None:
+    """The rule of every command that writes a user-named file: an existing one is replaced only when asked.
+
+    Raises:
+        ArtifactError: one of ``paths`` exists and ``overwrite`` is false.
+    """
+    existing = [path for path in paths if path.exists() or path.is_symlink()]
+    if existing and not overwrite:
+        raise ArtifactError(
+            f"{os.fspath(existing[0])}: already exists. Pass --overwrite to replace it, or -o to write elsewhere."
+        )
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Call ``write(temporary_path)``, flush it to disk, then rename it over ``path``.
 
@@ -86,9 +121,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        ArtifactError: The file could not be written; ``path`` is unchanged and no temporary file is left.
+        ArtifactError: The file could not be written, or ``path`` is a folder or not a regular file (a device);
+            ``path`` is unchanged and no temporary file is left.
     """
     target = Path(path)
+    check_target(target)
     temporary = partial_path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,10 +171,12 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]
 __all__ = [
     "PARTIAL_MARKER",
     "ArtifactError",
+    "check_target",
     "describe_os_error",
     "fsync_folder",
     "os_error_reason",
     "partial_path",
+    "refuse_to_replace",
     "write_atomic",
     "write_bytes_atomic",
     "write_csv_atomic",

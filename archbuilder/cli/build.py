@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.analysis.analyzer import Analysis
-from archbuilder.artifacts import write_atomic, write_text_atomic
+from archbuilder.artifacts import refuse_to_replace, write_atomic, write_text_atomic
 from archbuilder.blueprint.overrides import Override
 from archbuilder.cli.common import (
     EXIT_INVALID,
@@ -151,6 +151,7 @@ def command_build(args: argparse.Namespace) -> int:
     if output.suffix != ".keras":
         print(f"archbuilder build: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
         return EXIT_USAGE
+    refuse_to_replace([output, resolved_blueprint_path(output)], args.overwrite)
     if weights_options_misused(
         args,
         "build",
@@ -262,6 +263,9 @@ def add_build_commands(commands: Any) -> None:
     add_source_argument(build)
     add_override_option(build)
     build.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="the model file to write")
+    build.add_argument(
+        "--overwrite", action="store_true", help="replace an existing MODEL.keras (and MODEL.blueprint.yaml)"
+    )
     add_weights_options(build)
     build.add_argument(
         "--preprocessing",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archbuilder.artifacts import refuse_to_replace
 from archbuilder.cli.common import EXIT_OK, EXIT_USAGE, add_command
 from archbuilder.runtime.environment import load_backend
 
@@ -21,6 +22,7 @@ def command_convert(args: argparse.Namespace) -> int:
     if Path(args.output).suffix != ".keras":
         print(f"archbuilder convert: -o must name a .keras file. Received: {args.output}", file=sys.stderr)
         return EXIT_USAGE
+    refuse_to_replace([Path(args.output)], args.overwrite)
     load_backend()
     from archbuilder.convert import convert_file, describe_conversion
 
@@ -43,3 +45,4 @@ def add_convert_command(commands: Any) -> None:
     )
     fully.add_argument("model", metavar="MODEL.keras", help="a model file with a Flatten+Dense head")
     fully.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="the converted model file to write")
+    fully.add_argument("--overwrite", action="store_true", help="replace an existing OUT.keras")

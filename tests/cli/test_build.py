@@ -71,3 +71,36 @@ def test_plot_says_exactly_what_to_install(tmp_path: Path, capsys: pytest.Captur
     assert main(["plot", "lenet5", "-o", str(tmp_path / "lenet5.png"), "--engine", "keras"]) == EXIT_INVALID
     error = capsys.readouterr().err
     assert "`pip install pydot`" in error and "apt install graphviz" in error and "Missing:" in error
+
+
+def test_build_replaces_a_model_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "small.yaml"
+    source.write_text(SMALL)
+    output = tmp_path / "small.keras"
+    output.write_bytes(b"a trained model the user keeps")
+    assert main(["build", str(source), "-o", str(output)]) == EXIT_INVALID
+    assert capsys.readouterr().err.strip() == (
+        f"{output}: already exists. Pass --overwrite to replace it, or -o to write elsewhere."
+    )
+    assert output.read_bytes() == b"a trained model the user keeps"
+    assert main(["build", str(source), "-o", str(output), "--overwrite"]) == EXIT_OK
+    assert keras.saving.load_model(output).count_params() == archbuilder.analyze(source).params
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/dev/null", "/dev/null: not a regular file (a device, a pipe or a socket); archbuilder replaces only "),
+        ("/", "/: is a folder; give a file name"),
+        (".", ".: is a folder; give a file name"),
+    ],
+)
+def test_writes_replace_only_regular_files(target: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import stat
+
+    before = Path(target).stat()
+    assert main(["schema", "-o", target]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and len(err.strip().splitlines()) == 1
+    after = Path(target).stat()
+    assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode)  # still a device, still a folder

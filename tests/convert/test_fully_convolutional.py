@@ -479,6 +479,13 @@ def test_command_line_converts(
     printed = capsys.readouterr().out
     assert "head_fc_0: Dense(16) -> Conv2D(16, kernel_size=2x2)" in printed and f"wrote {output}" in printed
     assert keras.saving.load_model(output).input.shape == (None, None, None, 3)
+    # Run again: the converted model is the user's now, replaced only when asked.
+    assert archbuilder.cli.main(["convert", "fully-convolutional", str(source), "-o", str(output)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"{output}: already exists. Pass --overwrite to replace it, or -o to write elsewhere."
+    )
+    command = ["convert", "fully-convolutional", str(source), "-o", str(output), "--overwrite"]
+    assert archbuilder.cli.main(command) == 0
 
 
 @needs_command
