@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,6 +27,9 @@ from archbuilder.errors import ArchbuilderError
 
 #: The marker in temporary file names; a crashed writer's leftovers can be recognised by it.
 PARTIAL_MARKER = ".partial"
+#: The longest file name (one path component) the usual file systems accept, in bytes.
+MAX_NAME_BYTES = 255
+_PARTIAL_NAME = re.compile(r"^\..+\.\d+\.partial(\.[A-Za-z0-9]+)?$")
 
 
 class ArtifactError(ArchbuilderError, OSError):
@@ -36,7 +41,17 @@ def partial_path(path: Path) -> Path:
 
     The suffix is kept because some writers check it (``keras.Model.save`` wants ``.keras``).
     """
-    return path.with_name(f".{path.stem}.{os.getpid()}{PARTIAL_MARKER}{path.suffix}")
+    name = f".{path.stem}.{os.getpid()}{PARTIAL_MARKER}{path.suffix}"
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:  # a long, valid name: its digest stands in
+        digest = hashlib.sha256(path.name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        name = f".{digest}.{os.getpid()}{PARTIAL_MARKER}{path.suffix}"
+    return path.with_name(name)
+
+
+def is_partial_name(name: str) -> bool:
+    """Whether ``name`` is a temporary file of archbuilder's (``.NAME.PID.partial[.SUFFIX]``): what a cleanup may
+    delete. A user's file that merely holds ``.partial`` (``.my.partial.keras``) is not one."""
+    return _PARTIAL_NAME.match(name) is not None
 
 
 def describe_os_error(error: OSError, path: str | os.PathLike[str], action: str = "write") -> str:
@@ -169,11 +184,13 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]
 
 
 __all__ = [
+    "MAX_NAME_BYTES",
     "PARTIAL_MARKER",
     "ArtifactError",
     "check_target",
     "describe_os_error",
     "fsync_folder",
+    "is_partial_name",
     "os_error_reason",
     "partial_path",
     "refuse_to_replace",

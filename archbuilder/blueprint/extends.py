@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from archbuilder.artifacts import MAX_NAME_BYTES
 from archbuilder.blueprint import catalog
 from archbuilder.blueprint.errors import BlueprintError, Location, Problem, did_you_mean
 from archbuilder.blueprint.yaml_source import SourceMap, read_yaml_file
@@ -108,8 +109,7 @@ def _existing_file(name: str) -> Path | None:
         return None
 
 
-#: The longest file name (one path component) and path the usual file systems accept, in bytes.
-MAX_NAME_BYTES = 255
+#: The longest path the usual file systems accept, in bytes (one component: MAX_NAME_BYTES).
 MAX_PATH_BYTES = 4096
 
 

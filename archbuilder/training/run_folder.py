@@ -56,9 +56,9 @@ from pathlib import Path
 from typing import Any
 
 from archbuilder.artifacts import (
-    PARTIAL_MARKER,
     ArtifactError,
     describe_os_error,
+    is_partial_name,
     write_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -286,7 +286,7 @@ def remove_leftovers(folder: Path) -> None:
     if not folder.is_dir():
         return
     for path in folder.iterdir():
-        if path.name.startswith(".") and (PARTIAL_MARKER in path.name or _STAGED.match(path.name)) and path.is_file():
+        if (is_partial_name(path.name) or _STAGED.match(path.name)) and path.is_file():
             path.unlink(missing_ok=True)
 
 
