@@ -181,9 +181,19 @@ def _write_crash_log(error: BaseException, argv: list[str]) -> Path | None:
         "".join(traceback.format_exception(error)),
     ]
     name = f"crash-{stamp}-{os.getpid()}.log"
-    for folder in (crash_log_folder(), Path(tempfile.gettempdir()) / "archbuilder"):
-        try:
-            return write_text_atomic(folder / name, "\n".join(lines))
-        except (ArchbuilderError, OSError):
-            continue
+    # A traceback holds paths and values of the user's work: the folder is private (0700), the log too (0600),
+    # and a folder of another user's (the shared temporary folder's) is not written into.
+    before = os.umask(0o077)
+    try:
+        for folder in (crash_log_folder(), Path(tempfile.gettempdir()) / f"archbuilder-{os.getuid()}"):
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if folder.stat().st_uid != os.getuid():
+                    continue
+                folder.chmod(0o700)
+                return write_text_atomic(folder / name, "\n".join(lines))
+            except (ArchbuilderError, OSError):
+                continue
+    finally:
+        os.umask(before)
     return None

@@ -63,6 +63,7 @@ def test_a_bug_is_one_line_with_a_crash_log_and_exit_3(tmp_path: Path) -> None:
     assert "command: archbuilder summary lenet5" in text
     assert "Traceback (most recent call last)" in text and "def broken" not in text
     assert "return {}['missing key']" in text or "KeyError: 'missing key'" in text
+    assert (logs.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)  # private: paths, values
 
 
 def test_debug_variable_shows_the_traceback(tmp_path: Path) -> None:
