@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 
-from archbuilder.blueprint.errors import BlueprintError
+from archbuilder.blueprint.errors import BlueprintError, display_name
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
 from archbuilder.training.errors import DataError
@@ -42,6 +42,24 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[keras.Model, RunConte
     if len(model.outputs) > 1:
         model = keras.Model(model.inputs, model.outputs[0], name=model.name)
     return model, run_context(path)
+
+
+def fixed_input_shape(model: keras.Model, path: str | os.PathLike[str]) -> tuple[int, int, int]:
+    """The ``(height, width, channels)`` a classifier takes.
+
+    Raises:
+        DataError: the model takes images of any size (``convert fully-convolutional`` makes such models: they
+            map an image to a grid of class scores, not to one prediction).
+    """
+    dimensions = tuple(model.input_shape[1:])
+    if len(dimensions) != 3 or any(d is None for d in dimensions):
+        raise DataError(
+            f"{display_name(os.fspath(path))}: takes images of any size (input {dimensions}; a fully-convolutional "
+            "model gives a grid of class scores, not one class per image), so evaluate and predict cannot use it: "
+            "give them the model it was converted from, or call its predict in Python on images of your size."
+        )
+    height, width, channels = (int(d) for d in dimensions)
+    return height, width, channels
 
 
 def run_context(path: Path) -> RunContext:
@@ -142,4 +160,4 @@ def class_names(context: RunContext, classes: int) -> list[str]:
     return [names[i] if i < len(names) else str(i) for i in range(classes)]
 
 
-__all__ = ["RunContext", "class_names", "load_classifier", "run_context"]
+__all__ = ["RunContext", "class_names", "fixed_input_shape", "load_classifier", "run_context"]

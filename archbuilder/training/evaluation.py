@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from archbuilder.plots import confusion_figure, save_figure
-from archbuilder.training.classifier import class_names, classifier_activation, load_classifier
+from archbuilder.training.classifier import class_names, classifier_activation, fixed_input_shape, load_classifier
 from archbuilder.training.data import fit_to_input, load_dataset
 from archbuilder.training.errors import DataError
 
@@ -60,8 +60,7 @@ def evaluate(
         raise DataError(
             f"which data? Pass --data (e.g. --data digits); {Path(model_path).name} and the files beside it do not say."
         )
-    height, width, channels = (int(d) for d in model.input_shape[1:])
-    shape, classes = (height, width, channels), int(model.output_shape[-1])
+    shape, classes = fixed_input_shape(model, model_path), int(model.output_shape[-1])
     dataset = load_dataset(data, input_shape=shape, classes=classes, resize=resize, seed=context.seed)
     dataset = fit_to_input(dataset, shape, classes, resize=resize, blueprint_name=f"model {Path(model_path).name}")
     split, split_name = (dataset.test, "test") if dataset.test is not None else (dataset.validation, "validation")

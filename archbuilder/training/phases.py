@@ -198,6 +198,11 @@ def _model(plan: Run, outputs: list[HeadOutput]) -> tuple[keras.Model, keras.opt
                 f"{path}: damaged ({type(error).__name__}: {reason}); the run cannot resume from it. "
                 f"{start_over_advice(plan.folder)}"
             ) from None
+        if getattr(model, "optimizer", None) is None:  # a model file put in its place (a `build` output)
+            raise RunError(
+                f"{path}: holds no optimizer state, so it is not a checkpoint of this run (a model from "
+                f"`archbuilder build`?); the run cannot resume from it. {start_over_advice(plan.folder)}"
+            )
         check_optimizer_step(plan.folder, plan.state or {}, int(keras.ops.convert_to_numpy(model.optimizer.iterations)))
         return model, model.optimizer
     model = build_model(plan.blueprint)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archbuilder.training.classifier import classifier_activation, load_classifier
+from archbuilder.training.classifier import classifier_activation, fixed_input_shape, load_classifier
 from archbuilder.training.data import (
     IMAGE_SUFFIXES,
     NPY_MAGIC,
@@ -67,7 +67,7 @@ def predict(
     """
     model, context = load_classifier(model_path)
     resize = resize or context.resize
-    shape = tuple(int(d) for d in model.input_shape[1:])
+    shape = fixed_input_shape(model, model_path)
     names, images = [], []
     for source in sources:
         array = read_images(source, channels=shape[2])

@@ -486,6 +486,13 @@ def test_command_line_converts(
     )
     command = ["convert", "fully-convolutional", str(source), "-o", str(output), "--overwrite"]
     assert archbuilder.cli.main(command) == 0
+    capsys.readouterr()
+    # predict and evaluate give one class per image of a fixed size: the converted model's grid is refused in a line.
+    np.save(tmp_path / "image.npy", np.zeros((16, 16, 3), "float32"))
+    for argv in (["predict", str(output), str(tmp_path / "image.npy")], ["evaluate", str(output), "--data", "digits"]):
+        assert archbuilder.cli.main(argv) == 1
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"{output}: takes images of any size (input (None, None, 3);"), line
 
 
 @needs_command

@@ -323,6 +323,20 @@ def test_a_truncated_last_model_is_one_line(finished_run, tmp_path):
     )
 
 
+def test_a_last_model_without_an_optimizer_is_one_line(finished_run, tmp_path):
+    """A model put in last.keras's place that is no checkpoint (``archbuilder build`` saves no optimizer)."""
+    folder = copy_run(finished_run, tmp_path / "run")
+    blueprint = with_training(BLUEPRINT, "{epochs: 1, batch_size: 64}")
+    archbuilder.build_model(blueprint).save(folder / "last.keras")
+    with pytest.raises(RunError) as error:
+        archbuilder.train(blueprint, output=folder, resume=True, epochs=2, verbose=0)
+    assert str(error.value) == (
+        f"{folder / 'last.keras'}: holds no optimizer state, so it is not a checkpoint of this run (a model from "
+        f"`archbuilder build`?); the run cannot resume from it. Pass --overwrite to start the run over in {folder}, "
+        "or --output DIR to train elsewhere."
+    )
+
+
 def test_a_last_model_from_another_epoch_is_one_line(finished_run, tmp_path):
     folder = copy_run(finished_run, tmp_path / "run")
     state = json.loads((folder / "checkpoint.json").read_text())
