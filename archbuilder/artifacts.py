@@ -11,6 +11,7 @@ standard library, so every package may use it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -19,7 +20,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,72 @@ def refuse_to_replace(paths: Iterable[Path], overwrite: bool) -> None:
         )
 
 
+#: The file that says a process works in a folder (its pid); removed when it ends.
+FOLDER_LOCK = ".archbuilder.pid"
+
+
+@contextlib.contextmanager
+def hold_folder(folder: Path, doing: str, error: type[ArchbuilderError]) -> Iterator[None]:
+    """Work in ``folder`` alone: a second archbuilder process that would train or search there is refused.
+
+    The lock is a file holding this process's pid, created exclusively and removed at the end; one left by a
+    killed process (its pid no longer running) is taken over. A folder this call had to create and that stays
+    empty is removed again.
+
+    Args:
+        folder: The run or search folder.
+        doing: What the holder does there, for the refusal (``"training"``, ``"searching"``).
+        error: The error to raise (``RunError``, ``SearchError``).
+
+    Raises:
+        error: another live process holds ``folder``.
+        ArtifactError: the folder or its lock cannot be written.
+    """
+    created = not folder.exists()
+    lock = folder / FOLDER_LOCK
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                holder, its_work = _lock_holder(lock)
+                if holder is not None and holder != os.getpid():
+                    raise error(
+                        f"{folder}: another archbuilder process (pid {holder}) is {its_work} here; wait for it to "
+                        "end, or pass --output DIR to work elsewhere."
+                    ) from None
+                lock.unlink(missing_ok=True)  # left by a process that is gone
+        else:
+            raise ArtifactError(f"{lock}: cannot take the folder's lock; remove the file and run again.")
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"{os.getpid()} {doing}\n")
+    except OSError as failure:
+        raise ArtifactError(describe_os_error(failure, lock)) from failure
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+
+
+def _lock_holder(lock: Path) -> tuple[int | None, str]:
+    """The live process a lock names and what it does there; ``None`` when it names none (unreadable, or the
+    process is gone)."""
+    try:
+        pid_text, _, doing = lock.read_text().strip().partition(" ")
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except PermissionError:  # alive, another user's
+        return pid, doing or "working"
+    except (OSError, ValueError):
+        return None, ""
+    return pid, doing or "working"
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Call ``write(temporary_path)``, flush it to disk, then rename it over ``path``.
 
@@ -186,10 +253,12 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Iterable[Iterable[Any]]
 __all__ = [
     "MAX_NAME_BYTES",
     "PARTIAL_MARKER",
+    "FOLDER_LOCK",
     "ArtifactError",
     "check_target",
     "describe_os_error",
     "fsync_folder",
+    "hold_folder",
     "is_partial_name",
     "os_error_reason",
     "partial_path",

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from archbuilder.artifacts import hold_folder
 from archbuilder.blueprint.errors import BlueprintError
 from archbuilder.runtime.environment import load_backend
 from archbuilder.search.errors import SearchError
@@ -157,6 +158,12 @@ def run_search(space: Any, options: SearchOptions) -> SearchResult:
     role = distributed_role()
     if role == "worker":
         return _run_worker(space, options, folder)
+    with hold_folder(folder, "searching", SearchError):  # a second search into it is refused
+        return _run_chief(space, options, folder, role)
+
+
+def _run_chief(space: SearchSpace, options: SearchOptions, folder: Path, role: str) -> SearchResult:
+    """The search itself (single, or the chief of KerasTuner's distributed mode), holding its folder."""
     state = read_search_state(folder) if options.resume and not options.overwrite else None
     space = effective_space(space, options.settings(), state, folder)
     check = validate_space(space)

@@ -22,7 +22,8 @@ from typing import Any
 import keras
 
 from archbuilder.analysis import analyze
-from archbuilder.artifacts import write_json_atomic
+from archbuilder.artifacts import hold_folder, write_json_atomic
+from archbuilder.blueprint.model import Blueprint
 from archbuilder.runtime import accelerator
 from archbuilder.training.curves import write_curves
 from archbuilder.training.data import Dataset
@@ -167,6 +168,11 @@ def run_training(blueprint: Any, options: TrainOptions) -> TrainResult:
 
         given = training_blueprint(given, options.weights, options.init_weights)
     folder = options.folder(given.name)
+    with hold_folder(folder, "training", RunError):  # a second process training into it is refused
+        return _train_in(folder, given, options, started)
+
+
+def _train_in(folder: Path, given: Blueprint, options: TrainOptions, started: float) -> TrainResult:
     # Created before anything touches TensorFlow (MultiWorkerMirroredStrategy must be).
     wanted = options.distribution or (given.training.distribution if given.training else None)
     strategy = create_distribution(wanted)
