@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 
-from archbuilder.blueprint.errors import BlueprintError, display_name
+from archbuilder.blueprint.errors import BlueprintError, printable
 from archbuilder.blueprint.io import load_blueprint
 from archbuilder.compile.model import load_model_file
 from archbuilder.training.errors import DataError
@@ -54,7 +54,7 @@ def fixed_input_shape(model: keras.Model, path: str | os.PathLike[str]) -> tuple
     dimensions = tuple(model.input_shape[1:])
     if len(dimensions) != 3 or any(d is None for d in dimensions):
         raise DataError(
-            f"{display_name(os.fspath(path))}: takes images of any size (input {dimensions}; a fully-convolutional "
+            f"{printable(os.fspath(path))}: takes images of any size (input {dimensions}; a fully-convolutional "
             "model gives a grid of class scores, not one class per image), so evaluate and predict cannot use it: "
             "give them the model it was converted from, or call its predict in Python on images of your size."
         )

@@ -107,6 +107,7 @@ DETERMINISTIC = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # two trainings in fresh processes: the quick lane's 10 minutes (the flag's plumbing is tested there)
 def test_deterministic_runs_repeat_exactly(tmp_path) -> None:
     report = run(DETERMINISTIC, "tensorflow", str(tmp_path))
     assert report == {"same": True, "differs": True}

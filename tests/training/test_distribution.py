@@ -70,6 +70,7 @@ def test_supported_combinations_and_the_recipe_field() -> None:
         TrainingRecipe.model_validate({"distribution": "parameter_server"})
 
 
+@pytest.mark.slow  # two trainings in fresh processes: the quick lane's 10 minutes; the strategy's checks stay there
 def test_mirrored_on_two_cpus_matches_a_single_device_run(tmp_path) -> None:
     """Full-batch SGD makes the updates independent of the shuffling, so the two runs differ only by the
     order of float sums (each replica's half-batch gradient, then the all-reduce): about 1e-7 after 5
