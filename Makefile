@@ -44,7 +44,8 @@ demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
 	@echo "Next: source $(VENV)/bin/activate   # puts archbuilder on PATH; then, e.g.: archbuilder summary lenet5"
 
 # The tests run after the checks that keep the house clean: lint, format and types (pyproject.toml).
-# `make test` is the quick lane (9:12 of pytest on a fresh clone, 2 cores): every behaviour, hypothesis's quick profile.
+# `make test` is the quick lane (about 10 minutes of pytest on a fresh 2-core clone; see the Makefile history and
+# the closing notes for each measurement): every behaviour, hypothesis's quick profile.
 # `make test-all` adds the slow lane (tests marked slow: native-size and sibling networks, long searches)
 # and every hypothesis example (HYPOTHESIS_PROFILE=full). Both print the 20 slowest tests.
 PYTEST := $(PY) -m pytest -q -n 2 --dist loadscope --durations=20

@@ -260,6 +260,7 @@ def test_preprocessing_is_for_twins_only() -> None:
 # -- command line ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fresh process building MobileNet: the quick lane's 10 minutes (train --weights stays there)
 def test_build_with_weights_in_a_fresh_process(mobilenet, tmp_path) -> None:
     theirs, path = mobilenet
     output = tmp_path / "mobilenet10.keras"

@@ -134,6 +134,7 @@ def test_penalized_objective_and_pareto_front(tmp_path: Path) -> None:
     assert result.best.metrics["score"] == max(t.metrics["score"] for t in result.trials)
 
 
+@pytest.mark.slow  # a real Hyperband search: the quick lane's 10 minutes (test_hyperband_budget stays there)
 def test_hyperband_promotes_screened_candidates(tmp_path: Path) -> None:
     space = TINY.replace("epochs: 1,", "epochs: 2, tuner: hyperband, hyperband_factor: 2,").replace(
         "max_trials: 4", "max_trials: 5"

@@ -132,6 +132,7 @@ def test_kept_model_is_the_epoch_the_trial_was_scored_by(tmp_path: Path) -> None
     assert scores["accuracy"] == pytest.approx(best.metrics["val_accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow  # a search and three retrainings: the quick lane's 10 minutes (the winner's tests stay there)
 def test_final_epochs_retrains_the_top_trials_and_keeps_the_best(tmp_path: Path) -> None:
     from archbuilder.search import run
 
